@@ -1,0 +1,27 @@
+//! Platform-table migrations. Append-only: a released migration is never edited; changes come
+//! as new migrations (expand, then contract). Run on purpose with `weft migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_platform;
+mod m0002_pg_roles;
+mod m0003_identity;
+mod m0004_pg_security;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m0001_platform::Migration),
+            Box::new(m0002_pg_roles::Migration),
+            Box::new(m0003_identity::Migration),
+            Box::new(m0004_pg_security::Migration),
+        ]
+    }
+
+    fn migration_table_name() -> DynIden {
+        "weft_migrations".into_iden()
+    }
+}
