@@ -1,0 +1,414 @@
+//! Authentication: password login with server-side sessions for the web app, API keys for
+//! integrations, login throttling. Passwords are argon2id (the crate's defaults: m = 19 MiB,
+//! t = 2, p = 1), hashed off the async workers and at most two at a time.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use chrono::Duration as ChronoDuration;
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+use weft_meta::{ApiKeyId, TenantId, UserId};
+
+use super::audit::Event;
+use super::ports::SessionRow;
+use crate::Runtime;
+use crate::error::{Error, Result};
+use crate::ids::{new_api_key, sha256_hex};
+use crate::ports::{ApiKeyRow, TxMode};
+use crate::principal::{Principal, Source};
+
+pub const SESSION_IDLE: i64 = 30 * 60;
+pub const SESSION_ABSOLUTE: i64 = 12 * 60 * 60;
+const MAX_PASSWORD_BYTES: usize = 1024;
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+static HASHING: Semaphore = Semaphore::const_new(2);
+
+pub async fn hash_password(pw: &str) -> Result<String> {
+    if pw.chars().count() < MIN_PASSWORD_CHARS || pw.len() > MAX_PASSWORD_BYTES {
+        return Err(Error::one(
+            "/password",
+            "weak_password",
+            format!("a password is {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_BYTES} characters"),
+        ));
+    }
+    let _permit = HASHING.acquire().await.map_err(Error::internal)?;
+    let pw = pw.to_owned();
+    tokio::task::spawn_blocking(move || hash_sync(&pw))
+        .await
+        .map_err(Error::internal)?
+}
+
+fn hash_sync(pw: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut salt);
+    Argon2::default()
+        .hash_password_with_salt(pw.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(Error::internal)
+}
+
+async fn verify_password(pw: &str, phc: Option<String>) -> Result<bool> {
+    if pw.len() > MAX_PASSWORD_BYTES {
+        return Ok(false);
+    }
+    let _permit = HASHING.acquire().await.map_err(Error::internal)?;
+    let pw = pw.to_owned();
+    tokio::task::spawn_blocking(move || {
+        // Unknown users still cost one verification, so timing does not reveal who exists.
+        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let stored = match phc {
+            Some(h) => h,
+            None => DUMMY
+                .get_or_init(|| hash_sync("not-a-real-password").unwrap_or_default())
+                .clone(),
+        };
+        let ok = Argon2::default()
+            .verify_password(pw.as_bytes(), stored.as_str())
+            .is_ok();
+        ok && !stored.is_empty()
+    })
+    .await
+    .map_err(Error::internal)
+}
+
+/// Failed-login counters per account and per client address, in memory (per process).
+#[derive(Debug, Default)]
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl LoginThrottle {
+    const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+    fn check(&self, key: &str, max: usize) -> Result<()> {
+        let Ok(mut m) = self.failures.lock() else {
+            return Ok(());
+        };
+        let list = m.entry(key.to_owned()).or_default();
+        list.retain(|t| t.elapsed() < Self::WINDOW);
+        if list.len() >= max {
+            let wait = list
+                .first()
+                .map(|t| Self::WINDOW.saturating_sub(t.elapsed()))
+                .unwrap_or(Self::WINDOW);
+            return Err(Error::TooManyRequests {
+                retry_after_secs: wait.as_secs().max(1),
+            });
+        }
+        Ok(())
+    }
+
+    fn fail(&self, key: &str) {
+        if let Ok(mut m) = self.failures.lock() {
+            m.entry(key.to_owned()).or_default().push(Instant::now());
+        }
+    }
+
+    fn clear(&self, key: &str) {
+        if let Ok(mut m) = self.failures.lock() {
+            m.remove(key);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoginOk {
+    /// The session token: goes in the cookie, never in a response body the UI keeps.
+    #[serde(skip)]
+    pub token: String,
+    pub csrf_token: String,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    pub user_name: String,
+    pub is_admin: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NewApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub prefix: String,
+    /// Shown once; only its hash is stored.
+    pub key: String,
+}
+
+fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
+    hex::encode(b)
+}
+
+impl Runtime {
+    /// Password login. `tenant` picks the organization when one email exists in several.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        tenant: Option<TenantId>,
+        client: &str,
+    ) -> Result<LoginOk> {
+        let email = email.trim().to_lowercase();
+        if email.is_empty() || email.len() > 254 {
+            return Err(Error::one("/email", "required", "enter your email"));
+        }
+        self.login_throttle.check(&format!("ip:{client}"), 50)?;
+        self.login_throttle.check(&format!("email:{email}"), 5)?;
+        let mut candidates = self.store.find_logins(&email).await?;
+        if let Some(t) = tenant {
+            candidates.retain(|(tr, _)| tr.id == t);
+        }
+        if candidates.len() > 1 {
+            return Err(Error::conflict(
+                "choose_tenant",
+                "this email belongs to several organizations; choose one",
+            ));
+        }
+        let found = candidates.pop();
+        let ok = verify_password(
+            password,
+            found.as_ref().and_then(|(_, u)| u.password_hash.clone()),
+        )
+        .await?;
+        let Some((tenant_row, user)) = found.filter(|(_, u)| ok && u.status == "active") else {
+            self.login_throttle.fail(&format!("email:{email}"));
+            self.login_throttle.fail(&format!("ip:{client}"));
+            if let Some((t, u)) = self
+                .store
+                .find_logins(&email)
+                .await?
+                .into_iter()
+                .find(|(t, _)| tenant.is_none_or(|x| x == t.id))
+            {
+                self.audit_now(
+                    t.id,
+                    Some(u.id),
+                    Event {
+                        action: "auth.login_failed",
+                        object: None,
+                        record_id: None,
+                        detail: json!({"client": client}),
+                    },
+                )
+                .await?;
+            } else {
+                tracing::info!(client, "login failed for an unknown email");
+            }
+            return Err(Error::Unauthenticated);
+        };
+        self.login_throttle.clear(&format!("email:{email}"));
+        let now = self.clock.now();
+        let token = random_token();
+        let csrf = random_token();
+        let mut tx = self.store.begin(tenant_row.id, TxMode::Write).await?;
+        tx.insert_session(&SessionRow {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            token_hash: sha256_hex(&token),
+            csrf_token: csrf.clone(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + ChronoDuration::seconds(SESSION_ABSOLUTE),
+            revoked_at: None,
+        })
+        .await?;
+        self.audit(
+            tx.as_mut(),
+            Some(user.id),
+            Event {
+                action: "auth.login",
+                object: None,
+                record_id: None,
+                detail: json!({"client": client}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(LoginOk {
+            token,
+            csrf_token: csrf,
+            tenant_id: tenant_row.id,
+            user_id: UserId(user.id),
+            user_name: user.name,
+            is_admin: user.is_admin,
+        })
+    }
+
+    /// Resolve a session cookie: the principal and the session's CSRF token.
+    pub async fn authenticate_session(&self, token: &str) -> Result<(Principal, String, Uuid)> {
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::Unauthenticated);
+        }
+        let (tenant, s) = self
+            .store
+            .find_session(&sha256_hex(token))
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let now = self.clock.now();
+        if s.revoked_at.is_some()
+            || s.expires_at <= now
+            || (now - s.last_seen_at).num_seconds() > SESSION_IDLE
+        {
+            return Err(Error::Unauthenticated);
+        }
+        let mut tx = self.store.begin(tenant, TxMode::Read).await?;
+        let user = tx.user(s.user_id).await?.ok_or(Error::Unauthenticated)?;
+        tx.commit().await?;
+        if user.status != "active" {
+            return Err(Error::Unauthenticated);
+        }
+        if (now - s.last_seen_at).num_seconds() >= 60 {
+            let mut tx = self.store.begin(tenant, TxMode::Write).await?;
+            tx.touch_session(s.id, now).await?;
+            tx.commit().await?;
+        }
+        let org = self.org(tenant).await?;
+        Ok((
+            Principal {
+                tenant,
+                user: UserId(user.id),
+                is_admin: user.is_admin,
+                department: org.primary_department(user.id).or(user.primary_department),
+                source: Source::Ui,
+                api_key: None,
+                cascade_depth: 0,
+                view_as: false,
+                session: Some(s.id),
+            },
+            s.csrf_token,
+            s.id,
+        ))
+    }
+
+    pub async fn logout(&self, p: &Principal) -> Result<()> {
+        let Some(sid) = p.session else { return Ok(()) };
+        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        tx.revoke_sessions(None, Some(sid), self.clock.now())
+            .await?;
+        self.audit(
+            tx.as_mut(),
+            Some(p.user.0),
+            Event {
+                action: "auth.logout",
+                object: None,
+                record_id: None,
+                detail: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Create an API key for `for_user` (admins) or for the caller.
+    pub async fn create_api_key(
+        &self,
+        p: &Principal,
+        name: &str,
+        for_user: Option<Uuid>,
+    ) -> Result<NewApiKey> {
+        let owner = for_user.unwrap_or(p.user.0);
+        if owner != p.user.0 && !p.is_admin {
+            return Err(Error::forbidden(
+                "admin_only",
+                "only admins create keys for other users",
+            ));
+        }
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(Error::one(
+                "/name",
+                "length",
+                "a key name is 1 to 100 characters",
+            ));
+        }
+        let key = new_api_key();
+        let row = ApiKeyRow {
+            tenant: p.tenant,
+            id: Uuid::now_v7(),
+            user_id: owner,
+            name: name.to_owned(),
+            prefix: key.chars().take(12).collect(),
+            key_hash: sha256_hex(&key),
+            created_at: self.clock.now(),
+            last_used_at: None,
+            revoked_at: None,
+            expires_at: None,
+        };
+        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        if tx.user(owner).await?.is_none() {
+            return Err(Error::one("/user_id", "not_found", "no such user"));
+        }
+        tx.insert_api_key(&row).await?;
+        self.audit(
+            tx.as_mut(),
+            Some(p.user.0),
+            Event {
+                action: "auth.key_created",
+                object: None,
+                record_id: Some(row.id),
+                detail: json!({"name": name, "user": owner, "prefix": row.prefix}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(NewApiKey {
+            id: row.id,
+            name: row.name,
+            prefix: row.prefix,
+            key,
+        })
+    }
+
+    pub async fn list_api_keys(&self, p: &Principal) -> Result<serde_json::Value> {
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let keys = tx
+            .api_keys(if p.is_admin { None } else { Some(p.user.0) })
+            .await?;
+        tx.commit().await?;
+        let out: Vec<_> = keys
+            .into_iter()
+            .map(|k| json!({"id": k.id, "name": k.name, "prefix": k.prefix, "user_id": k.user_id, "created_at": k.created_at,
+                "last_used_at": k.last_used_at, "revoked_at": k.revoked_at}))
+            .collect();
+        Ok(json!({ "keys": out }))
+    }
+
+    pub async fn revoke_api_key(&self, p: &Principal, id: Uuid) -> Result<()> {
+        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let keys = tx
+            .api_keys(if p.is_admin { None } else { Some(p.user.0) })
+            .await?;
+        if !keys.iter().any(|k| k.id == id) {
+            return Err(Error::not_found("API key"));
+        }
+        tx.revoke_api_key(id, self.clock.now()).await?;
+        self.audit(
+            tx.as_mut(),
+            Some(p.user.0),
+            Event {
+                action: "auth.key_revoked",
+                object: None,
+                record_id: Some(id),
+                detail: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.auth_revoked(p.tenant);
+        Ok(())
+    }
+
+    /// Hook for credential caches: a key was revoked or a user disabled in `tenant`.
+    pub(crate) fn auth_revoked(&self, _tenant: TenantId) {}
+
+    /// The key id of a principal, if it came from a key.
+    pub fn key_of(p: &Principal) -> Option<ApiKeyId> {
+        p.api_key
+    }
+}

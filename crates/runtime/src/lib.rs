@@ -1,0 +1,126 @@
+//! Weft's application services: the single write path for records, metadata changes,
+//! tenants and credentials, background jobs. Storage is reached only through the ports in
+//! [`ports`]; this crate knows no SQL and no HTTP.
+
+pub mod access;
+pub mod apps;
+pub mod automation;
+pub mod cache;
+pub mod clock;
+pub mod error;
+pub mod files;
+pub mod ids;
+pub mod jobs;
+pub mod json;
+pub mod metadata;
+pub mod ports;
+pub mod principal;
+pub mod records;
+pub mod tenants;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use weft_meta::{CompiledObject, TenantId};
+
+pub use error::{Error, Result};
+pub use principal::{Principal, Source};
+
+use cache::{MetaCache, TenantMeta};
+use clock::Clock;
+use ports::{BlobStore, Store, TxMode};
+
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    /// How long a process trusts its metadata cache before checking the version again.
+    pub meta_ttl: Duration,
+    /// Records per bulk call.
+    pub bulk_max: usize,
+    /// Records a single delete may cascade to.
+    pub cascade_max: usize,
+    /// Require `If-Match` on record updates and deletes (otherwise optional).
+    pub require_if_match: bool,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            meta_ttl: Duration::from_millis(500),
+            bulk_max: 1_000,
+            cascade_max: 10_000,
+            require_if_match: false,
+        }
+    }
+}
+
+/// The services container shared by the HTTP layer, the CLI and background workers.
+pub struct Runtime {
+    pub store: Arc<dyn Store>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub clock: Arc<dyn Clock>,
+    pub config: RuntimeConfig,
+    cache: MetaCache,
+    pub(crate) orgs: access::OrgCache,
+    pub(crate) login_throttle: access::auth::LoginThrottle,
+    /// Woken when a job is enqueued so workers need not wait for their next poll.
+    pub job_signal: Notify,
+}
+
+impl Runtime {
+    pub fn new(
+        store: Arc<dyn Store>,
+        blobs: Arc<dyn BlobStore>,
+        clock: Arc<dyn Clock>,
+        config: RuntimeConfig,
+    ) -> Self {
+        Self {
+            cache: MetaCache::new(config.meta_ttl),
+            orgs: access::OrgCache::default(),
+            login_throttle: access::auth::LoginThrottle::default(),
+            store,
+            blobs,
+            clock,
+            config,
+            job_signal: Notify::new(),
+        }
+    }
+
+    /// The tenant's compiled metadata, from cache when fresh.
+    pub async fn meta(&self, tenant: TenantId) -> Result<Arc<TenantMeta>> {
+        if let Some(m) = self.cache.fresh(tenant) {
+            return Ok(m);
+        }
+        let mut tx = self.store.begin(tenant, TxMode::Read).await?;
+        let version = tx.meta_version().await?;
+        if self.cache.any(tenant).is_some_and(|m| m.version == version)
+            && let Some(m) = self.cache.touch(tenant, version)
+        {
+            return Ok(m);
+        }
+        let defs = tx.load_objects().await?;
+        tx.commit().await?;
+        let mut objects = HashMap::with_capacity(defs.len());
+        for def in defs {
+            let name = def.api_name.to_string();
+            let compiled = CompiledObject::compile(def).map_err(Error::internal)?;
+            objects.insert(name, Arc::new(compiled));
+        }
+        let meta = Arc::new(TenantMeta::new(version, objects));
+        self.cache.put(tenant, meta.clone());
+        Ok(meta)
+    }
+
+    pub async fn object(&self, tenant: TenantId, name: &str) -> Result<Arc<CompiledObject>> {
+        self.meta(tenant)
+            .await?
+            .object(name)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("object '{name}'")))
+    }
+
+    pub(crate) fn invalidate(&self, tenant: TenantId) {
+        self.cache.invalidate(tenant);
+    }
+}

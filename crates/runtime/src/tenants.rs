@@ -1,0 +1,122 @@
+//! Tenants, their first admin, and API-key authentication.
+
+use serde::Serialize;
+use uuid::Uuid;
+use weft_meta::{ApiKeyId, TenantId, UserId};
+
+use crate::Runtime;
+use crate::error::{Error, Result};
+use crate::ids::{new_api_key, sha256_hex};
+use crate::ports::{ApiKeyRow, TxMode, UserRow};
+use crate::principal::{Principal, Source};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantCreated {
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub admin_user_id: UserId,
+    /// Shown once; only its hash is stored.
+    pub api_key: String,
+}
+
+impl Runtime {
+    /// Create a tenant with an admin user and an API key for that admin.
+    pub async fn create_tenant(
+        &self,
+        name: &str,
+        admin_name: &str,
+        admin_email: Option<&str>,
+    ) -> Result<TenantCreated> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(Error::one(
+                "/name",
+                "length",
+                "a tenant name is 1 to 100 characters",
+            ));
+        }
+        let now = self.clock.now();
+        let tenant = TenantId::new();
+        self.store.create_tenant(tenant, name, now).await?;
+        let user = UserId::new();
+        let key = new_api_key();
+        let mut tx = self.store.begin(tenant, TxMode::Write).await?;
+        tx.insert_user(&UserRow {
+            tenant,
+            id: user.0,
+            name: admin_name.to_owned(),
+            email: admin_email.map(str::to_owned),
+            mobile: None,
+            status: "active".into(),
+            is_admin: true,
+            password_hash: None,
+            primary_department: None,
+            created_at: now,
+        })
+        .await?;
+        tx.insert_api_key(&ApiKeyRow {
+            tenant,
+            id: Uuid::now_v7(),
+            user_id: user.0,
+            name: "admin".into(),
+            prefix: key.chars().take(12).collect(),
+            key_hash: sha256_hex(&key),
+            created_at: now,
+            last_used_at: None,
+            revoked_at: None,
+            expires_at: None,
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(TenantCreated {
+            tenant_id: tenant,
+            name: name.to_owned(),
+            admin_user_id: user,
+            api_key: key,
+        })
+    }
+
+    /// Resolve a bearer API key to its principal. Unknown, revoked or expired keys and
+    /// disabled users all answer the same way.
+    pub async fn authenticate_api_key(&self, token: &str) -> Result<Principal> {
+        if !token.starts_with("wft_") || token.len() > 128 {
+            return Err(Error::Unauthenticated);
+        }
+        let hash = sha256_hex(token);
+        let key = self
+            .store
+            .find_api_key(&hash)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        let now = self.clock.now();
+        if key.revoked_at.is_some() || key.expires_at.is_some_and(|e| e <= now) {
+            return Err(Error::Unauthenticated);
+        }
+        let mut tx = self.store.begin(key.tenant, TxMode::Read).await?;
+        let user = tx.user(key.user_id).await?.ok_or(Error::Unauthenticated)?;
+        tx.commit().await?;
+        if user.status != "active" {
+            return Err(Error::Unauthenticated);
+        }
+        // Last-used time is advisory: refresh it at most once a minute per key.
+        if key
+            .last_used_at
+            .is_none_or(|t| (now - t).num_seconds() >= 60)
+        {
+            let mut tx = self.store.begin(key.tenant, TxMode::Write).await?;
+            tx.touch_api_key(key.id, now).await?;
+            tx.commit().await?;
+        }
+        Ok(Principal {
+            tenant: key.tenant,
+            user: UserId(user.id),
+            is_admin: user.is_admin,
+            department: user.primary_department,
+            source: Source::Api,
+            api_key: Some(ApiKeyId(key.id)),
+            cascade_depth: 0,
+            view_as: false,
+            session: None,
+        })
+    }
+}
