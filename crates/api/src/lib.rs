@@ -1,0 +1,185 @@
+//! Weft's HTTP adapter (actix-web): routes, request/response DTOs, authentication, the one
+//! error-to-HTTP mapping, the OpenAPI document and the embedded web app.
+//!
+//! Architecture invariant: this is the only crate that knows actix-web. Handlers are thin:
+//! read and bound the input, call one runtime service, shape the output.
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod limits;
+pub mod openapi;
+pub mod routes;
+pub mod ui;
+
+use std::sync::Arc;
+
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{HttpMessage, HttpResponse, web};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+use weft_runtime::Runtime;
+
+use routes::{auth as auth_routes, data, files, meta, org, system};
+
+pub struct AppState {
+    pub rt: Arc<Runtime>,
+    pub limits: limits::RateLimits,
+}
+
+impl AppState {
+    pub fn new(rt: Arc<Runtime>) -> Self {
+        Self::with_limits(rt, limits::RateConfig::default())
+    }
+
+    pub fn with_limits(rt: Arc<Runtime>, c: limits::RateConfig) -> Self {
+        Self {
+            rt,
+            limits: limits::RateLimits::new(c),
+        }
+    }
+}
+
+/// A request's id: taken from `X-Request-Id` when the caller sends a sane one, else new.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+pub fn not_found_json() -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({
+        "error": {"code": "not_found", "message": "no such API route", "details": []}
+    }))
+}
+
+/// Register every route on an actix `App`.
+pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(state)
+            .app_data(web::PathConfig::default().error_handler(|_, _| {
+                actix_web::error::InternalError::from_response("bad path", not_found_json()).into()
+            }))
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                let resp = HttpResponse::BadRequest().json(serde_json::json!({
+                    "error": {"code": "bad_query", "message": e.to_string(), "details": []}
+                }));
+                actix_web::error::InternalError::from_response(e, resp).into()
+            }))
+            .service(system::healthz)
+            .service(
+                web::resource("/api/openapi.json").route(web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(openapi::document())
+                })),
+            )
+            .service(
+                SwaggerUi::new("/api/docs/{_:.*}")
+                    .url("/api/docs/openapi.json", openapi::ApiDoc::openapi()),
+            )
+            .service(
+                web::scope("/api/v1")
+                    .service(auth_routes::login)
+                    .service(auth_routes::logout)
+                    .service(auth_routes::session)
+                    .service(auth_routes::create_api_key)
+                    .service(auth_routes::list_api_keys)
+                    .service(auth_routes::revoke_api_key)
+                    .service(org::list_users)
+                    .service(org::create_user)
+                    .service(org::manager_of)
+                    .service(org::update_user)
+                    .service(org::list_departments)
+                    .service(org::create_department)
+                    .service(org::update_department)
+                    .service(org::delete_department)
+                    .service(org::list_roles)
+                    .service(org::create_role)
+                    .service(org::update_role)
+                    .service(org::delete_role)
+                    .service(org::audit_log)
+                    .service(org::explain)
+                    .service(system::me)
+                    .service(system::field_types)
+                    .service(meta::list_objects)
+                    .service(meta::create_object)
+                    .service(meta::object_schema)
+                    .service(meta::object_history)
+                    .service(meta::get_object)
+                    .service(meta::update_object)
+                    .service(meta::delete_object)
+                    .service(meta::add_field)
+                    .service(meta::restore_field)
+                    .service(meta::change_field_type)
+                    .service(meta::update_field)
+                    .service(meta::delete_field)
+                    .service(meta::get_job)
+                    .service(files::upload_file)
+                    .service(files::download_file)
+                    // Fixed segments before `{id}`.
+                    .service(data::query_records)
+                    .service(data::bulk_create)
+                    .service(data::bulk_update)
+                    .service(data::recycle_bin)
+                    .service(data::export_records)
+                    .service(data::create_record)
+                    .service(data::list_records)
+                    .service(data::restore_record)
+                    .service(data::purge_record)
+                    .service(data::record_history)
+                    .service(data::relationships)
+                    .service(data::related_records)
+                    .service(data::transfer_record)
+                    .service(data::get_record)
+                    .service(data::update_record)
+                    .service(data::delete_record)
+                    .default_service(web::to(|| async { not_found_json() })),
+            )
+            .default_service(web::to(ui::serve));
+    }
+}
+
+/// Security headers on every response.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "same-origin"))
+}
+
+/// Middleware (`from_fn`): assign a request id, echo it, and log failures with it.
+pub async fn request_id(
+    req: actix_web::dev::ServiceRequest,
+    srv: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let started = std::time::Instant::now();
+    let span =
+        tracing::debug_span!("request", request.id = %id, http.method = %method, http.path = %path);
+    let _guard = span.enter();
+    let mut res = srv.call(req).await?;
+    let status = res.status();
+    if status.is_server_error() {
+        tracing::error!(request.id = %id, http.status = status.as_u16(), http.path = %path, "request failed");
+    } else {
+        tracing::debug!(request.id = %id, http.status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request");
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), v);
+    }
+    Ok(res)
+}

@@ -1,0 +1,162 @@
+//! `/api/v1/auth…`: login, logout, the current session and API keys.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use weft_meta::TenantId;
+use weft_runtime::Error;
+
+use crate::AppState;
+use crate::auth::{Auth, SESSION_COOKIE};
+use crate::body::{self, RECORD_LIMIT};
+use crate::error::{ApiResult, ErrorEnvelope};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub email: String,
+    pub password: String,
+    /// Needed only when the email belongs to several organizations.
+    pub tenant_id: Option<Uuid>,
+}
+
+fn client(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn session_cookie(value: &str, max_age: i64) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, value.to_owned())
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::seconds(max_age))
+        .finish()
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginBody,
+    responses((status = 200, description = "Signed in; sets the session cookie; returns the CSRF token", body = Object),
+              (status = 401, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+#[post("/auth/login")]
+pub async fn login(
+    st: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, 16 * 1024).await?;
+    let b: LoginBody =
+        serde_json::from_value(b).map_err(|e| Error::one("", "invalid", e.to_string()))?;
+    let ok = st
+        .rt
+        .login(
+            &b.email,
+            &b.password,
+            b.tenant_id.map(TenantId),
+            &client(&req),
+        )
+        .await?;
+    Ok(HttpResponse::Ok()
+        .cookie(session_cookie(
+            &ok.token,
+            weft_runtime::access::auth::SESSION_ABSOLUTE,
+        ))
+        .json(
+            json!({"user": {"id": ok.user_id, "name": ok.user_name, "is_admin": ok.is_admin},
+            "tenant_id": ok.tenant_id, "csrf_token": ok.csrf_token}),
+        ))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204, description = "Signed out")), security(("api_key" = [])))]
+#[post("/auth/logout")]
+pub async fn logout(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
+    st.rt.logout(&p).await?;
+    Ok(HttpResponse::NoContent()
+        .cookie(session_cookie("", 0))
+        .finish())
+}
+
+#[utoipa::path(get, path = "/api/v1/auth/session", tag = "auth",
+    responses((status = 200, description = "Who is signed in, the CSRF token, and their permissions", body = Object),
+              (status = 401, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/auth/session")]
+pub async fn session(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let org = st.rt.org(p.tenant).await?;
+    let user = org.users.get(&p.user.0).cloned();
+    let csrf = match (p.session, req.cookie(SESSION_COOKIE)) {
+        (Some(_), Some(c)) => st
+            .rt
+            .authenticate_session(c.value())
+            .await
+            .ok()
+            .map(|(_, csrf, _)| csrf),
+        _ => None,
+    };
+    let tenant = st.rt.store.tenant(p.tenant).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "user": user.map(|u| json!({"id": u.id, "name": u.name, "email": u.email, "is_admin": u.is_admin,
+            "departments": org.memberships.get(&u.id).map(|m| m.iter().map(|(d, _)| *d).collect::<Vec<_>>()).unwrap_or_default()})),
+        "tenant": tenant.map(|t| json!({"id": t.id, "name": t.name})),
+        "csrf_token": csrf,
+        "view_as": p.view_as,
+        "permissions": st.rt.my_permissions(&p).await?,
+    })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKeyBody {
+    pub name: String,
+    /// Admins may create a key for another user (e.g. an integration user).
+    pub user_id: Option<Uuid>,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/api-keys", tag = "auth", request_body = NewKeyBody,
+    responses((status = 201, description = "The key, shown once", body = Object), (status = 403, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/auth/api-keys")]
+pub async fn create_api_key(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, RECORD_LIMIT).await?;
+    let b: NewKeyBody =
+        serde_json::from_value(b).map_err(|e| Error::one("", "invalid", e.to_string()))?;
+    Ok(HttpResponse::Created().json(st.rt.create_api_key(&p, &b.name, b.user_id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/auth/api-keys", tag = "auth",
+    responses((status = 200, description = "Keys (secrets are never shown again)", body = Object)),
+    security(("api_key" = [])))]
+#[get("/auth/api-keys")]
+pub async fn list_api_keys(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.list_api_keys(&p).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/auth/api-keys/{id}", tag = "auth", params(("id" = String, Path)),
+    responses((status = 204, description = "Revoked"), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[delete("/auth/api-keys/{id}")]
+pub async fn revoke_api_key(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = Uuid::parse_str(&path).map_err(|_| Error::not_found("API key"))?;
+    st.rt.revoke_api_key(&p, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

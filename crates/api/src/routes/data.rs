@@ -1,0 +1,495 @@
+//! `/api/v1/data/{object}…`: records of any object.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use weft_runtime::Error;
+use weft_runtime::records::Idempotency;
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::body::{self, BULK_LIMIT, RECORD_LIMIT};
+use crate::error::{ApiResult, ErrorEnvelope};
+
+fn record_id(s: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(s).map_err(|_| Error::not_found("record"))
+}
+
+/// `If-Match: "3"` (also W/"3" or 3) → 3.
+fn if_match(req: &HttpRequest) -> Result<Option<i64>, Error> {
+    let Some(v) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let s = v.to_str().unwrap_or_default().trim();
+    let s = s.strip_prefix("W/").unwrap_or(s).trim_matches('"');
+    s.parse::<i64>().map(Some).map_err(|_| {
+        Error::bad_request(
+            "bad_if_match",
+            "If-Match must be the record version, e.g. \"3\"",
+        )
+    })
+}
+
+fn etag(version: i64) -> (header::HeaderName, String) {
+    (header::ETAG, format!("\"{version}\""))
+}
+
+/// Body of a bulk call.
+#[derive(Deserialize, Serialize, ToSchema)]
+pub struct BulkBody {
+    /// Up to 1,000 records. For updates each carries its `id` (and optionally `version`).
+    #[schema(value_type = Vec<Object>)]
+    pub records: Vec<Json>,
+    /// Reject the whole call when any record has a problem (default true).
+    #[serde(default = "yes")]
+    pub all_or_none: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkResult {
+    pub succeeded: usize,
+    pub failed: usize,
+    /// Per record, in request order: `{ok: true, record}` or `{ok: false, errors}`.
+    #[schema(value_type = Vec<Object>)]
+    pub results: Vec<Json>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecordPage {
+    #[schema(value_type = Vec<Object>)]
+    pub records: Vec<Json>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+    /// Present when `count` was requested.
+    pub total: Option<i64>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListParams {
+    /// Sort keys, comma separated; `-` for descending (e.g. `-amount,name`).
+    pub sort: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    /// Fields to return, comma separated.
+    pub fields: Option<String>,
+    /// Lookup fields to embed under `_expand`, comma separated.
+    pub expand: Option<String>,
+    /// A JSON filter (same language as the query endpoint).
+    pub filter: Option<String>,
+    pub count: Option<bool>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ExpandParams {
+    /// Lookup fields to embed under `_expand`, comma separated.
+    pub expand: Option<String>,
+}
+
+fn split(s: &Option<String>) -> Vec<String> {
+    s.as_deref()
+        .map(|x| {
+            x.split(',')
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn list_body(q: &ListParams) -> Result<Json, Error> {
+    let mut m = serde_json::Map::new();
+    let sort = split(&q.sort);
+    if !sort.is_empty() {
+        m.insert("sort".into(), json!(sort));
+    }
+    if let Some(l) = q.limit {
+        m.insert("limit".into(), json!(l));
+    }
+    if let Some(c) = &q.cursor {
+        m.insert("cursor".into(), json!(c));
+    }
+    if q.fields.is_some() {
+        m.insert("fields".into(), json!(split(&q.fields)));
+    }
+    let ex = split(&q.expand);
+    if !ex.is_empty() {
+        m.insert("expand".into(), json!(ex));
+    }
+    if let Some(f) = &q.filter {
+        let v: Json = serde_json::from_str(f).map_err(|e| {
+            Error::bad_request("malformed_filter", format!("filter is not valid JSON: {e}"))
+        })?;
+        m.insert("filter".into(), v);
+    }
+    if let Some(c) = q.count {
+        m.insert("count".into(), json!(c));
+    }
+    Ok(Json::Object(m))
+}
+
+#[utoipa::path(post, path = "/api/v1/data/{object}", tag = "records",
+    params(("object" = String, Path, description = "Object API name"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+    request_body(content = Object, description = "Field values"),
+    responses((status = 201, description = "Created record", body = Object),
+              (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/data/{object}")]
+pub async fn create_record(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let raw = body::read_limited(payload, RECORD_LIMIT).await?;
+    let b = body::parse(&raw)?;
+    let idem = match req.headers().get("idempotency-key") {
+        Some(v) => {
+            let key = v.to_str().unwrap_or_default().trim().to_owned();
+            if key.is_empty() || key.len() > 255 {
+                return Err(Error::bad_request(
+                    "bad_idempotency_key",
+                    "Idempotency-Key is 1 to 255 characters",
+                )
+                .into());
+            }
+            let fp = weft_runtime::ids::sha256_bytes_hex(&[path.as_bytes(), b"\n", &raw].concat());
+            Some(Idempotency {
+                key,
+                fingerprint: fp,
+            })
+        }
+        None => None,
+    };
+    let (status, out) = st.rt.create_record(&p, &path, &b, idem.as_ref()).await?;
+    let version = out.get("version").and_then(Json::as_i64).unwrap_or(1);
+    Ok(HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status)
+            .unwrap_or(actix_web::http::StatusCode::CREATED),
+    )
+    .insert_header(etag(version))
+    .json(out))
+}
+
+#[utoipa::path(get, path = "/api/v1/data/{object}", tag = "records",
+    params(("object" = String, Path, description = "Object API name"), ListParams),
+    responses((status = 200, body = RecordPage), (status = 400, body = ErrorEnvelope),
+              (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/data/{object}")]
+pub async fn list_records(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    q: web::Query<ListParams>,
+) -> ApiResult<HttpResponse> {
+    let b = list_body(&q)?;
+    Ok(HttpResponse::Ok().json(st.rt.query_records(&p, &path, &b).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/data/{object}/query", tag = "records",
+    params(("object" = String, Path, description = "Object API name")),
+    request_body(content = Object, description = "`{filter, sort, limit, cursor, fields, expand, count}`"),
+    responses((status = 200, body = RecordPage), (status = 400, body = ErrorEnvelope),
+              (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/data/{object}/query")]
+pub async fn query_records(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, RECORD_LIMIT).await?;
+    Ok(HttpResponse::Ok().json(st.rt.query_records(&p, &path, &b).await?))
+}
+
+fn bulk_body(v: Json) -> Result<BulkBody, Error> {
+    serde_json::from_value(v).map_err(|e| {
+        Error::one(
+            "/records",
+            "type",
+            format!("expected {{records: [...], all_or_none}}: {e}"),
+        )
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/data/{object}/bulk", tag = "records",
+    params(("object" = String, Path, description = "Object API name")),
+    request_body = BulkBody,
+    responses((status = 200, body = BulkResult), (status = 404, body = ErrorEnvelope),
+              (status = 413, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/data/{object}/bulk")]
+pub async fn bulk_create(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = bulk_body(body::json(payload, BULK_LIMIT).await?)?;
+    let out = st
+        .rt
+        .create_records(&p, &path, &b.records, b.all_or_none)
+        .await?;
+    Ok(HttpResponse::Ok().json(BulkResult {
+        succeeded: out.succeeded,
+        failed: out.failed,
+        results: out.results,
+    }))
+}
+
+#[utoipa::path(patch, path = "/api/v1/data/{object}/bulk", tag = "records",
+    params(("object" = String, Path, description = "Object API name")),
+    request_body = BulkBody,
+    responses((status = 200, body = BulkResult), (status = 404, body = ErrorEnvelope),
+              (status = 413, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[patch("/data/{object}/bulk")]
+pub async fn bulk_update(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = bulk_body(body::json(payload, BULK_LIMIT).await?)?;
+    let out = st
+        .rt
+        .update_records(&p, &path, &b.records, b.all_or_none)
+        .await?;
+    Ok(HttpResponse::Ok().json(BulkResult {
+        succeeded: out.succeeded,
+        failed: out.failed,
+        results: out.results,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/data/{object}/recycle-bin", tag = "records",
+    params(("object" = String, Path, description = "Object API name"), ListParams),
+    responses((status = 200, body = RecordPage), (status = 404, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/data/{object}/recycle-bin")]
+pub async fn recycle_bin(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    q: web::Query<ListParams>,
+) -> ApiResult<HttpResponse> {
+    let b = list_body(&q)?;
+    Ok(HttpResponse::Ok().json(st.rt.recycle_bin(&p, &path, &b).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/data/{object}/{id}", tag = "records",
+    params(("object" = String, Path), ("id" = String, Path, description = "Record id"), ExpandParams),
+    responses((status = 200, description = "The record; ETag carries its version", body = Object),
+              (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/data/{object}/{id}")]
+pub async fn get_record(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(String, String)>,
+    q: web::Query<ExpandParams>,
+) -> ApiResult<HttpResponse> {
+    let (object, id) = path.into_inner();
+    let id = record_id(&id)?;
+    let (version, out) = st.rt.get_record(&p, &object, id, &split(&q.expand)).await?;
+    Ok(HttpResponse::Ok().insert_header(etag(version)).json(out))
+}
+
+#[utoipa::path(patch, path = "/api/v1/data/{object}/{id}", tag = "records",
+    params(("object" = String, Path), ("id" = String, Path),
+           ("If-Match" = Option<String>, Header, description = "The version you last read; 412 when stale")),
+    request_body(content = Object, description = "Fields to change"),
+    responses((status = 200, body = Object), (status = 400, body = ErrorEnvelope),
+              (status = 404, body = ErrorEnvelope), (status = 412, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[patch("/data/{object}/{id}")]
+pub async fn update_record(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let (object, id) = path.into_inner();
+    let id = record_id(&id)?;
+    let version = if_match(&req)?;
+    let b = body::json(payload, RECORD_LIMIT).await?;
+    let out = st.rt.update_record(&p, &object, id, &b, version).await?;
+    let v = out.get("version").and_then(Json::as_i64).unwrap_or(0);
+    Ok(HttpResponse::Ok().insert_header(etag(v)).json(out))
+}
+
+#[utoipa::path(delete, path = "/api/v1/data/{object}/{id}", tag = "records",
+    params(("object" = String, Path), ("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, description = "Moved to the recycle bin (with cascades)", body = Object),
+              (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+              (status = 412, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[delete("/data/{object}/{id}")]
+pub async fn delete_record(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let (object, id) = path.into_inner();
+    let id = record_id(&id)?;
+    let out = st
+        .rt
+        .delete_record(&p, &object, id, if_match(&req)?)
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(post, path = "/api/v1/data/{object}/{id}/restore", tag = "records",
+    params(("object" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/data/{object}/{id}/restore")]
+pub async fn restore_record(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (object, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(st.rt.restore_record(&p, &object, record_id(&id)?).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/data/{object}/{id}/purge", tag = "records",
+    params(("object" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[delete("/data/{object}/{id}/purge")]
+pub async fn purge_record(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (object, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(st.rt.purge_record(&p, &object, record_id(&id)?).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct HistoryParams {
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/data/{object}/{id}/history", tag = "records",
+    params(("object" = String, Path), ("id" = String, Path), HistoryParams),
+    responses((status = 200, description = "Change log, newest first", body = Object), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/data/{object}/{id}/history")]
+pub async fn record_history(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(String, String)>,
+    q: web::Query<HistoryParams>,
+) -> ApiResult<HttpResponse> {
+    let (object, id) = path.into_inner();
+    let out = st
+        .rt
+        .record_history(&p, &object, record_id(&id)?, q.limit.unwrap_or(100))
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(get, path = "/api/v1/data/{object}/{id}/related", tag = "records",
+    params(("object" = String, Path), ("id" = String, Path)),
+    responses((status = 200, description = "Objects that point here, with counts", body = Object),
+              (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/data/{object}/{id}/related")]
+pub async fn relationships(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (object, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(st.rt.relationships(&p, &object, record_id(&id)?).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/data/{object}/{id}/related/{child}/{field}", tag = "records",
+    params(("object" = String, Path), ("id" = String, Path), ("child" = String, Path),
+           ("field" = String, Path, description = "The child's lookup field"), ListParams),
+    responses((status = 200, body = RecordPage), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/data/{object}/{id}/related/{child}/{field}")]
+pub async fn related_records(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(String, String, String, String)>,
+    q: web::Query<ListParams>,
+) -> ApiResult<HttpResponse> {
+    let (object, id, child, field) = path.into_inner();
+    let b = list_body(&q)?;
+    let out = st
+        .rt
+        .related_records(&p, &object, record_id(&id)?, &child, &field, &b)
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(post, path = "/api/v1/data/{object}/{id}/transfer", tag = "records",
+    params(("object" = String, Path), ("id" = String, Path)),
+    request_body(content = Object, description = "{owner, department?}: the new owner (and department; by default the owner's primary one)"),
+    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/data/{object}/{id}/transfer")]
+pub async fn transfer_record(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let (object, id) = path.into_inner();
+    let b = body::json(payload, RECORD_LIMIT).await?;
+    Ok(HttpResponse::Ok().json(
+        st.rt
+            .transfer_record(&p, &object, record_id(&id)?, &b)
+            .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/data/{object}/export", tag = "records",
+    params(("object" = String, Path), ListParams),
+    responses((status = 200, description = "CSV (UTF-8 with BOM), at most 100,000 rows", content_type = "text/csv"),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/data/{object}/export")]
+pub async fn export_records(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    q: web::Query<ListParams>,
+) -> ApiResult<HttpResponse> {
+    let mut b = list_body(&q)?;
+    if let Some(m) = b.as_object_mut() {
+        m.remove("limit");
+        m.remove("cursor");
+        m.remove("count");
+        m.remove("expand");
+    }
+    let bytes = st.rt.export_records(&p, &path, &b).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}.csv\"", path.as_str()),
+        ))
+        .body(bytes))
+}

@@ -1,0 +1,252 @@
+//! `/api/v1/meta/objects…`: objects and fields defined at runtime.
+
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+use weft_meta::WriteMode;
+use weft_runtime::Error;
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::body::{self, META_LIMIT};
+use crate::error::{ApiResult, ErrorEnvelope};
+
+#[utoipa::path(get, path = "/api/v1/meta/objects", tag = "metadata",
+    responses((status = 200, description = "All objects of the tenant", body = Object)),
+    security(("api_key" = [])))]
+#[get("/meta/objects")]
+pub async fn list_objects(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.list_objects(&p).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/meta/objects", tag = "metadata",
+    request_body(content = Object, description = "An object definition (`weft.object/1`) with its fields"),
+    responses((status = 201, body = Object), (status = 400, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/meta/objects")]
+pub async fn create_object(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, META_LIMIT).await?;
+    Ok(HttpResponse::Created().json(st.rt.create_object(&p, &b).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/meta/objects/{object}", tag = "metadata",
+    params(("object" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/meta/objects/{object}")]
+pub async fn get_object(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.get_object(&p, &path).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/meta/objects/{object}", tag = "metadata",
+    params(("object" = String, Path)),
+    request_body(content = Object, description = "label, plural_label, description, name_field"),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[patch("/meta/objects/{object}")]
+pub async fn update_object(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, META_LIMIT).await?;
+    Ok(HttpResponse::Ok().json(st.rt.update_object(&p, &path, &b).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct DeleteObjectParams {
+    /// Delete the object even when it has records.
+    pub force: Option<bool>,
+}
+
+#[utoipa::path(delete, path = "/api/v1/meta/objects/{object}", tag = "metadata",
+    params(("object" = String, Path), DeleteObjectParams),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[delete("/meta/objects/{object}")]
+pub async fn delete_object(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    q: web::Query<DeleteObjectParams>,
+) -> ApiResult<HttpResponse> {
+    st.rt
+        .delete_object(&p, &path, q.force.unwrap_or(false))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SchemaParams {
+    /// `create` (default) or `patch`.
+    pub mode: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/meta/objects/{object}/schema", tag = "metadata",
+    params(("object" = String, Path), SchemaParams),
+    responses((status = 200, description = "JSON Schema (2020-12) of record writes", body = Object),
+              (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/meta/objects/{object}/schema")]
+pub async fn object_schema(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    q: web::Query<SchemaParams>,
+) -> ApiResult<HttpResponse> {
+    let mode = match q.mode.as_deref() {
+        None | Some("create") => WriteMode::Create,
+        Some("patch") => WriteMode::Patch,
+        Some(_) => return Err(Error::bad_request("bad_mode", "mode is create or patch").into()),
+    };
+    Ok(HttpResponse::Ok().json(st.rt.object_schema(&p, &path, mode).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/meta/objects/{object}/history", tag = "metadata",
+    params(("object" = String, Path)),
+    responses((status = 200, description = "Metadata revisions, newest first", body = Object)),
+    security(("api_key" = [])))]
+#[get("/meta/objects/{object}/history")]
+pub async fn object_history(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.meta_history(&p, &path).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/meta/objects/{object}/fields", tag = "metadata",
+    params(("object" = String, Path)),
+    request_body(content = Object, description = "A field definition"),
+    responses((status = 201, body = Object), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/meta/objects/{object}/fields")]
+pub async fn add_field(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, META_LIMIT).await?;
+    Ok(HttpResponse::Created().json(st.rt.add_field(&p, &path, &b).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/meta/objects/{object}/fields/{field}", tag = "metadata",
+    params(("object" = String, Path), ("field" = String, Path)),
+    request_body(content = Object, description = "Options to change (label, required, unique, options…)"),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[patch("/meta/objects/{object}/fields/{field}")]
+pub async fn update_field(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let (object, field) = path.into_inner();
+    let b = body::json(payload, META_LIMIT).await?;
+    Ok(HttpResponse::Ok().json(st.rt.update_field(&p, &object, &field, &b).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct DeleteFieldParams {
+    /// Purge an already deleted field: its data is dropped for good.
+    pub purge: Option<bool>,
+}
+
+#[utoipa::path(delete, path = "/api/v1/meta/objects/{object}/fields/{field}", tag = "metadata",
+    params(("object" = String, Path), ("field" = String, Path), DeleteFieldParams),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[delete("/meta/objects/{object}/fields/{field}")]
+pub async fn delete_field(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(String, String)>,
+    q: web::Query<DeleteFieldParams>,
+) -> ApiResult<HttpResponse> {
+    let (object, field) = path.into_inner();
+    Ok(HttpResponse::Ok().json(
+        st.rt
+            .delete_field(&p, &object, &field, q.purge.unwrap_or(false))
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/meta/objects/{object}/fields/{field}/restore", tag = "metadata",
+    params(("object" = String, Path), ("field" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/meta/objects/{object}/fields/{field}/restore")]
+pub async fn restore_field(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (object, field) = path.into_inner();
+    Ok(HttpResponse::Ok().json(st.rt.restore_field(&p, &object, &field).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ChangeTypeParams {
+    /// Only count the values that would not convert.
+    pub dry_run: Option<bool>,
+    /// `null` stores values that do not convert as empty; `fail` (default) stops the job.
+    pub on_invalid: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/meta/objects/{object}/fields/{field}/change-type", tag = "metadata",
+    params(("object" = String, Path), ("field" = String, Path), ChangeTypeParams),
+    request_body(content = Object, description = "The field's new type and options"),
+    responses((status = 200, description = "Dry-run counts, or the job that rewrites the column", body = Object),
+              (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/meta/objects/{object}/fields/{field}/change-type")]
+pub async fn change_field_type(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(String, String)>,
+    q: web::Query<ChangeTypeParams>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let (object, field) = path.into_inner();
+    let b = body::json(payload, META_LIMIT).await?;
+    let null = match q.on_invalid.as_deref() {
+        None | Some("fail") => false,
+        Some("null") => true,
+        Some(_) => {
+            return Err(Error::bad_request("bad_on_invalid", "on_invalid is fail or null").into());
+        }
+    };
+    let out = st
+        .rt
+        .change_field_type(&p, &object, &field, &b, q.dry_run.unwrap_or(false), null)
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "metadata",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "Job status and progress", body = Object), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/jobs/{id}")]
+pub async fn get_job(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = Uuid::parse_str(&path).map_err(|_| Error::not_found("job"))?;
+    Ok(HttpResponse::Ok().json(st.rt.get_job(&p, id).await?))
+}

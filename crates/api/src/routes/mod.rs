@@ -1,0 +1,6 @@
+pub mod auth;
+pub mod data;
+pub mod files;
+pub mod meta;
+pub mod org;
+pub mod system;
