@@ -1,0 +1,110 @@
+//! Wiring: store + runtime + HTTP server + background workers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use weft_api::AppState;
+use weft_runtime::clock::SystemClock;
+use weft_runtime::{Runtime, RuntimeConfig};
+use weft_store::{LocalDiskBlobStore, SeaStore, StoreOptions};
+
+use crate::config::{Config, redact};
+
+pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<SeaStore>, Arc<Runtime>)> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("cannot create data directory {}", cfg.data_dir.display()))?;
+    let url = cfg.database_url();
+    let mut opts = StoreOptions::new(url.clone());
+    opts.max_connections = cfg.max_connections;
+    let store = Arc::new(
+        SeaStore::connect(&opts)
+            .await
+            .with_context(|| format!("cannot open the database at {}", redact(&url)))?,
+    );
+    if cfg.auto_migrate {
+        store.migrate().await.context("migrations failed")?;
+    }
+
+    let rt = Arc::new(Runtime::new(
+        store.clone(),
+        Arc::new(LocalDiskBlobStore::new(cfg.files_dir())),
+        Arc::new(SystemClock),
+        RuntimeConfig::default(),
+    ));
+    Ok((store, rt))
+}
+
+pub async fn serve(cfg: &Config, rt: Arc<Runtime>, banner: Option<String>) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let jobs = if cfg.run_jobs {
+        let rt2 = rt.clone();
+        let rt3 = rt.clone();
+        let worker = format!("{}-{}", hostname(), std::process::id());
+        let mut stop2 = stop_rx.clone();
+        Some(tokio::spawn(async move {
+            let sealer = tokio::spawn(async move {
+                // Seal the change log into the audit chain every few seconds.
+                loop {
+                    if let Ok(ts) = rt3.store.list_tenants().await {
+                        for t in ts {
+                            if let Err(e) = rt3.seal_changes(t.id).await {
+                                tracing::warn!(tenant.id = %t.id, error = %e, "sealing the change log failed");
+                            }
+                        }
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+                        _ = stop2.changed() => return,
+                    }
+                }
+            });
+            rt2.job_loop(worker, Duration::from_secs(2), stop_rx).await;
+            sealer.abort();
+        }))
+    } else {
+        None
+    };
+    let state = web::Data::new(AppState::new(rt.clone()));
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(weft_api::security_headers())
+            .wrap(Compress::default())
+            .wrap(from_fn(weft_api::request_id))
+            .configure(weft_api::configure(state.clone()))
+    })
+    .bind((cfg.host.as_str(), cfg.port))
+    .with_context(|| format!("cannot listen on {}:{}", cfg.host, cfg.port))?
+    .shutdown_timeout(10);
+    if cfg.workers > 0 {
+        server = server.workers(cfg.workers);
+    }
+    let url = format!("http://{}:{}", cfg.host, cfg.port);
+    tracing::info!(%url, "weft is serving");
+    println!("Weft is running at {url}/  (API docs: {url}/api/docs/)");
+    if let Some(b) = banner {
+        println!("{b}");
+    }
+    let result = server.run().await;
+    let _ = stop_tx.send(true);
+    if let Some(j) = jobs {
+        let _ = j.await;
+    }
+    result.context("HTTP server failed")
+}
+
+/// Refuse to serve when application connections could bypass row-level security.
+pub async fn check_role(store: &SeaStore) -> anyhow::Result<()> {
+    let role = store
+        .check_app_role()
+        .await
+        .context("the application database role is unsafe (run `weft migrate` first?)")?;
+    tracing::info!(db.role = %role, "application connections checked");
+    Ok(())
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "weft".into())
+}

@@ -1,0 +1,146 @@
+//! Configuration: defaults, then an optional TOML file, then `WEFT_*` environment variables,
+//! then command-line flags. Checked once at start-up with messages that say what to fix.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    /// Where the SQLite file and attachments live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; empty = SQLite in `data_dir`.
+    pub database_url: String,
+    pub max_connections: u32,
+    /// HTTP worker threads (0 = one per core).
+    pub workers: usize,
+    /// Log filter, e.g. `info` or `weft=debug`.
+    pub log: String,
+    /// Apply pending migrations when serving.
+    pub auto_migrate: bool,
+    /// Run background jobs in this process.
+    pub run_jobs: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            max_connections: 16,
+            workers: 0,
+            log: "info".into(),
+            auto_migrate: true,
+            run_jobs: true,
+        }
+    }
+}
+
+/// Flags given on the command line override everything else.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>, over: &Overrides) -> anyhow::Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(f) => {
+                if !f.exists() {
+                    bail!("config file {} does not exist", f.display());
+                }
+                fig = fig.merge(Toml::file(f));
+            }
+            None if Path::new("weft.toml").exists() => fig = fig.merge(Toml::file("weft.toml")),
+            None => {}
+        }
+        fig = fig
+            .merge(Env::prefixed("WEFT_").ignore(&["config"]))
+            .merge(Env::raw().only(&["database_url"]))
+            .merge(Serialized::defaults(over));
+        let cfg: Config = fig
+            .extract()
+            .context("invalid configuration (check weft.toml and WEFT_* variables)")?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.port == 0 {
+            bail!("port must be 1..65535");
+        }
+        let known = ["postgres://", "postgresql://", "sqlite:"];
+        if !self.database_url.is_empty() && !known.iter().any(|p| self.database_url.starts_with(p))
+        {
+            bail!(
+                "database_url must start with postgres://, postgresql:// or sqlite: (got {:?})",
+                redact(&self.database_url)
+            );
+        }
+        if !(1..=512).contains(&self.max_connections) {
+            bail!("max_connections must be 1..512");
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("weft.db").display()
+            )
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    pub fn files_dir(&self) -> PathBuf {
+        self.data_dir.join("files")
+    }
+}
+
+/// Hide a password in a URL for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(a)) if a > s => {
+            let creds = &url[s + 3..a];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[a..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_urls_redact() {
+        Config::default().validate().unwrap();
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        let bad = Config {
+            database_url: "mysql://x".into(),
+            ..Config::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+}
