@@ -33,7 +33,7 @@ fn weft(db: &TestDb, args: &[&str]) -> Command {
 }
 
 async fn start(db: &TestDb, port: u16) -> Child {
-    let child = weft(db, &["serve", "--port", &port.to_string()])
+    let mut child = weft(db, &["serve", "--port", &port.to_string()])
         .spawn()
         .unwrap();
     let client = reqwest::Client::new();
@@ -49,6 +49,8 @@ async fn start(db: &TestDb, port: u16) -> Child {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("weft did not start");
 }
 
