@@ -42,6 +42,10 @@ pub struct RuntimeConfig {
     pub cascade_max: usize,
     /// Require `If-Match` on record updates and deletes (otherwise optional).
     pub require_if_match: bool,
+    /// How long a process trusts a verified API key before reading it again. Revocation and
+    /// user disabling clear this process's cache at once; other processes see them within
+    /// this time.
+    pub auth_ttl: Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -51,6 +55,7 @@ impl Default for RuntimeConfig {
             bulk_max: 1_000,
             cascade_max: 10_000,
             require_if_match: false,
+            auth_ttl: Duration::from_secs(2),
         }
     }
 }
@@ -64,6 +69,7 @@ pub struct Runtime {
     cache: MetaCache,
     pub(crate) orgs: access::OrgCache,
     pub(crate) login_throttle: access::auth::LoginThrottle,
+    pub(crate) key_cache: tenants::KeyCache,
     /// Woken when a job is enqueued so workers need not wait for their next poll.
     pub job_signal: Notify,
 }
@@ -79,6 +85,7 @@ impl Runtime {
             cache: MetaCache::new(config.meta_ttl),
             orgs: access::OrgCache::default(),
             login_throttle: access::auth::LoginThrottle::default(),
+            key_cache: tenants::KeyCache::default(),
             store,
             blobs,
             clock,

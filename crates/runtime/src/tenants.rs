@@ -1,5 +1,9 @@
 //! Tenants, their first admin, and API-key authentication.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
 use serde::Serialize;
 use uuid::Uuid;
 use weft_meta::{ApiKeyId, TenantId, UserId};
@@ -9,6 +13,67 @@ use crate::error::{Error, Result};
 use crate::ids::{new_api_key, sha256_hex};
 use crate::ports::{ApiKeyRow, TxMode, UserRow};
 use crate::principal::{Principal, Source};
+
+/// Verified API keys of this process, by key hash: saves the key and user reads on every
+/// request (they were most of a cheap request's database round trips).
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    entries: Mutex<HashMap<String, CachedKey>>,
+}
+
+struct CachedKey {
+    principal: Principal,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    verified: Instant,
+}
+
+/// Entries kept before the cache starts over (bounds memory under key spraying; only valid
+/// keys are cached).
+const KEY_CACHE_MAX: usize = 10_000;
+
+impl KeyCache {
+    fn get(
+        &self,
+        hash: &str,
+        ttl: std::time::Duration,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Principal> {
+        let map = self.entries.lock().ok()?;
+        let e = map.get(hash)?;
+        if e.verified.elapsed() >= ttl || e.expires_at.is_some_and(|x| x <= now) {
+            return None;
+        }
+        Some(e.principal.clone())
+    }
+
+    fn put(
+        &self,
+        hash: String,
+        principal: Principal,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) {
+        if let Ok(mut map) = self.entries.lock() {
+            if map.len() >= KEY_CACHE_MAX {
+                map.clear();
+            }
+            map.insert(
+                hash,
+                CachedKey {
+                    principal,
+                    expires_at,
+                    verified: Instant::now(),
+                },
+            );
+        }
+    }
+
+    /// Forget every key of `tenant` (a key was revoked or a user disabled there).
+    pub(crate) fn forget_tenant(&self, tenant: TenantId) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.retain(|_, e| e.principal.tenant != tenant);
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TenantCreated {
@@ -83,12 +148,15 @@ impl Runtime {
             return Err(Error::Unauthenticated);
         }
         let hash = sha256_hex(token);
+        let now = self.clock.now();
+        if let Some(p) = self.key_cache.get(&hash, self.config.auth_ttl, now) {
+            return Ok(p);
+        }
         let key = self
             .store
             .find_api_key(&hash)
             .await?
             .ok_or(Error::Unauthenticated)?;
-        let now = self.clock.now();
         if key.revoked_at.is_some() || key.expires_at.is_some_and(|e| e <= now) {
             return Err(Error::Unauthenticated);
         }
@@ -107,7 +175,7 @@ impl Runtime {
             tx.touch_api_key(key.id, now).await?;
             tx.commit().await?;
         }
-        Ok(Principal {
+        let p = Principal {
             tenant: key.tenant,
             user: UserId(user.id),
             is_admin: user.is_admin,
@@ -117,6 +185,8 @@ impl Runtime {
             cascade_depth: 0,
             view_as: false,
             session: None,
-        })
+        };
+        self.key_cache.put(hash, p.clone(), key.expires_at);
+        Ok(p)
     }
 }

@@ -402,8 +402,10 @@ impl Runtime {
             .await?;
         tx.commit().await?;
         self.invalidate_org(p.tenant);
+        // Cached principals carry admin flag and primary department: drop them on any change.
+        self.auth_revoked(p.tenant);
         if disabling {
-            self.auth_revoked(p.tenant);
+            tracing::debug!(user.id = %id, "user disabled: sessions and keys revoked");
         }
         let org = self.org(p.tenant).await?;
         Ok(user_json(&user, &org))

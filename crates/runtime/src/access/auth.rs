@@ -405,7 +405,9 @@ impl Runtime {
     }
 
     /// Hook for credential caches: a key was revoked or a user disabled in `tenant`.
-    pub(crate) fn auth_revoked(&self, _tenant: TenantId) {}
+    pub(crate) fn auth_revoked(&self, tenant: TenantId) {
+        self.key_cache.forget_tenant(tenant);
+    }
 
     /// The key id of a principal, if it came from a key.
     pub fn key_of(p: &Principal) -> Option<ApiKeyId> {
