@@ -1,7 +1,6 @@
-//! `weft`: the server, migrations, tenants, the demo and benchmarks in one binary.
+//! `weft`: the server, migrations, tenants and the demo in one binary.
 
 mod app;
-mod bench;
 mod config;
 mod demo;
 
@@ -67,8 +66,6 @@ enum Cmd {
         #[command(subcommand)]
         cmd: AuditCmd,
     },
-    /// Benchmarks against the limit measured in the same run (see BENCHMARKS.md).
-    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -218,6 +215,5 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Cmd::Bench(args) => bench::run(&cfg, args).await,
     }
 }
