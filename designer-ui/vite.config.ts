@@ -20,7 +20,9 @@ export default defineConfig({
       },
     },
   },
-  server: { proxy: { '/api': 'http://127.0.0.1:8080' } },
+  // `npm run dev` against a running weft (WEFT_API overrides the address).
+  server: { proxy: { '/api': process.env.WEFT_API ?? 'http://127.0.0.1:8080' } },
+  preview: { proxy: { '/api': process.env.WEFT_API ?? 'http://127.0.0.1:8080' } },
   test: {
     environment: 'jsdom',
     globals: true,

@@ -28,6 +28,7 @@ async function waitHealthy(base, proc, log) {
   for (let i = 0; i < 300; i++) {
     if (proc.exitCode !== null) throw new Error(`weft exited (${proc.exitCode}):\n${log()}`);
     try { const r = await fetch(`${base}/healthz`); if (r.ok) return; } catch { /* not yet */ }
+    try { const r = await fetch(`${base}/api/v1/auth/session`); if (r.status === 401) return; } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`weft did not become healthy:\n${log()}`);
@@ -36,14 +37,17 @@ async function waitHealthy(base, proc, log) {
 const data = mkdtempSync(join(tmpdir(), 'weft-ui-e2e-'));
 const port = await freePort();
 // `localhost` (not 127.0.0.1): chromium treats it as a secure context, so the server's
-// `__Host-` Secure session cookie is accepted over plain http.
-const base = `http://localhost:${port}`;
+// `__Host-` Secure session cookie is accepted over plain http. E2E_BASE points the tests at
+// an already running server instead (development only).
+const base = process.env.E2E_BASE ?? `http://localhost:${port}`;
 let out = '';
-const weft = spawn(bin, ['demo', '--data-dir', data, '--host', '127.0.0.1', '--port', String(port)], {
-  cwd: repo, env: { ...process.env, WEFT_LOG: process.env.WEFT_LOG ?? 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
-});
-weft.stdout.on('data', (d) => { out += d; });
-weft.stderr.on('data', (d) => { out += d; });
+const weft = process.env.E2E_BASE
+  ? spawn('sleep', ['3600'])
+  : spawn(bin, ['demo', '--data-dir', data, '--host', '127.0.0.1', '--port', String(port)], {
+    cwd: repo, env: { ...process.env, WEFT_LOG: process.env.WEFT_LOG ?? 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+weft.stdout?.on('data', (d) => { out += d; });
+weft.stderr?.on('data', (d) => { out += d; });
 
 let browser;
 let passed = 0;

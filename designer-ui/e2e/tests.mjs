@@ -40,9 +40,10 @@ async function fieldOrder(page) {
   return page.locator('[data-testid^="canvas-field-"]').evaluateAll((els) => els.map((e) => e.dataset.testid.replace('canvas-field-', '')));
 }
 
-async function pickOption(page, selectId, text) {
-  await page.locator(selectId).click();
-  if (text) await page.locator(selectId).fill(text);
+async function pickOption(page, field, text) {
+  const sel = page.getByTestId(`form-item-${field}`).locator('.ant-select');
+  await sel.click();
+  if (text) await page.keyboard.type(text);
   const opt = page.locator('.ant-select-dropdown:visible .ant-select-item-option').first();
   await opt.waitFor();
   await opt.click();
@@ -108,10 +109,10 @@ export const tests = [
     await page.getByTestId('prop-pattern').fill('');
     await page.getByTestId('canvas-field-title').click();
     await shot('designer');
-    await page.getByTestId('designer-mode').getByText('预览').click();
+    await page.getByTestId('designer-mode').getByText('预览', { exact: true }).click();
     await page.getByTestId('designer-preview').waitFor();
     await shot('designer-preview');
-    await page.getByTestId('designer-mode').getByText('设计').click();
+    await page.getByTestId('designer-mode').getByText('设计', { exact: true }).click();
     await page.getByTestId('publish').click();
     await page.waitForURL('**/designer/ticket');
     const obj = await apiGet(page, '/meta/objects/ticket');
@@ -147,7 +148,7 @@ export const tests = [
     await page.getByTestId('record-form').waitFor();
     assert.equal(await page.locator('#f-discount').isDisabled(), true, 'discount is read-only for sales reps');
     await page.locator('#f-name').fill('华为云 年度框架');
-    await pickOption(page, '#f-account', '');
+    await pickOption(page, 'account', '');
     await page.locator('#f-probability').fill('150');
     await page.getByTestId('form-save').click();
     const err = page.getByTestId('form-item-probability').locator('.ant-form-item-explain-error');

@@ -39,6 +39,13 @@ export function RecordPage({ object, id }: { object: string; id: string }) {
   const item = (f: FieldDef) => ({ key: f.api_name, label: lbl(f.label, f.api_name), children: <FieldValue f={f} v={rec[f.api_name]} rec={rec} objects={objects} /> });
   const label = (name: string) => { const f = obj.fields.find((x) => x.api_name === name); return f ? lbl(f.label, name) : name; };
 
+  const Val = ({ name, v }: { name: string; v: unknown }) => {
+    const f = obj.fields.find((x) => x.api_name === name);
+    if (f && (f.type === 'single_select' || f.type === 'multi_select' || f.type === 'boolean' || f.type === 'currency')) {
+      return v == null ? <span>∅</span> : <FieldValue f={f} v={v} objects={objects} />;
+    }
+    return <span>{show(v)}</span>;
+  };
   const remove = async () => {
     try { await api.remove(object, id); navigate(`/o/${object}`, true); } catch (e) { message.error(e instanceof Error ? e.message : String(e)); }
   };
@@ -46,7 +53,7 @@ export function RecordPage({ object, id }: { object: string; id: string }) {
   return (
     <div data-testid="record-page">
       <Space style={{ display: 'flex', justifyContent: 'space-between', marginBottom: 12 }}>
-        <Space direction="vertical" size={0}>
+        <Space orientation="vertical" size={0}>
           <Typography.Text type="secondary"><a href={`/o/${object}`}>{lbl(obj.plural_label ?? obj.label, object)}</a></Typography.Text>
           <Typography.Title level={3} style={{ margin: 0 }} data-testid="record-title">{titleOf(obj, rec)}</Typography.Title>
         </Space>
@@ -83,12 +90,12 @@ export function RecordPage({ object, id }: { object: string; id: string }) {
             {hist === null ? <Spin /> : hist.length === 0 ? <Empty /> : (
               <Timeline items={hist.map((h) => ({
                 color: h.op === 'create' ? 'green' : h.op === 'delete' ? 'red' : 'blue',
-                children: (
+                content: (
                   <div>
                     <div><Tag>{opLabel(h.op)}</Tag><Typography.Text type="secondary">{fmt(h.at)} · v{h.version}</Typography.Text></div>
                     {Object.entries(h.changes ?? {}).filter(([k]) => !k.startsWith('_')).slice(0, 8).map(([k, v]) => (
                       <div key={k} style={{ fontSize: 12 }}>
-                        <b>{label(k)}</b>: {show(change(v).old)} → {show(change(v).new)}
+                        <b>{label(k)}</b>: <Val name={k} v={change(v).old} /> → <Val name={k} v={change(v).new} />
                       </div>
                     ))}
                   </div>
@@ -112,12 +119,12 @@ function RelatedList({ parent, id, rel }: { parent: string; id: string; rel: Rel
   const f = child.fields.find((x) => x.api_name === rel.field);
   return (
     <Card size="small" style={{ marginBottom: 16 }} data-testid={`related-${rel.object}-${rel.field}`}
-      title={<span>{lbl(child.plural_label ?? child.label, rel.object)}{f && f.api_name !== parent ? ` (${lbl(f.label, f.api_name)})` : ''} <Tag>{rel.count}</Tag></span>}>
-      <Table<RecordData> size="small" rowKey="id" pagination={false} loading={rows === null} dataSource={rows ?? []}
+      title={<span>{lbl(rel.label ?? child.plural_label ?? child.label, rel.object)}{f ? ` · ${lbl(rel.field_label ?? f.label, f.api_name)}` : ''} <Tag>{rel.count}</Tag></span>}>
+      {rel.count > 0 && <Table<RecordData> size="small" rowKey="id" pagination={false} loading={rows === null} dataSource={rows ?? []}
         columns={cols.map((c, i) => ({
           key: c.api_name, dataIndex: c.api_name, title: lbl(c.label, c.api_name), ellipsis: true,
           render: (v: unknown, r: RecordData) => (i === 0 ? <a href={`/o/${rel.object}/${r.id}`}>{titleOf(child, r)}</a> : <FieldValue f={c} v={v} rec={r} objects={objects} />),
-        }))} />
+        }))} />}
     </Card>
   );
 }
@@ -127,6 +134,7 @@ function opLabel(op: string): string {
   return ({ create: t('created'), update: t('updated'), delete: t('deleted'), restore: t('restored') } as Record<string, string>)[op] ?? op;
 }
 function change(v: unknown): { old?: unknown; new?: unknown } {
+  if (Array.isArray(v) && v.length === 2) return { old: v[0], new: v[1] };
   if (v && typeof v === 'object' && ('old' in v || 'new' in v)) return v as { old?: unknown; new?: unknown };
   return { new: v };
 }

@@ -18,6 +18,7 @@ import { RecordFormPage } from './RecordForm';
 
 // The designer pulls in dnd-kit and the property panel: end users never download it.
 const Designer = lazy(() => import('../designer/Designer'));
+const FlowDesigner = lazy(() => import('../flow/FlowDesigner'));
 
 export function Root() {
   const lang = useLang();
@@ -46,14 +47,18 @@ function Shell() {
     }
   }, []);
   const reloadObjects = useCallback(async () => {
-    const r = await api.objects();
+    // Permissions come with the session and cover new objects only once reloaded.
+    const [r, s] = await Promise.all([api.objects(), api.session()]);
+    setCsrf(s.csrf_token);
+    setSession(s);
     const map: Record<string, ObjectDef> = {};
     for (const o of r.objects) map[o.api_name] = o;
     setObjects({ map, order: r.objects.map((o) => o.api_name) });
   }, []);
 
   useEffect(() => { loadSession(); }, [loadSession]);
-  useEffect(() => { if (session && session !== 'loading') reloadObjects(); }, [session, reloadObjects]);
+  const userId = session && session !== 'loading' ? session.user?.id : undefined;
+  useEffect(() => { if (userId) reloadObjects(); else setObjects(null); }, [userId, reloadObjects]);
 
   // Same-origin links navigate inside the app without a page load.
   const onClick = (e: MouseEvent) => {
@@ -74,7 +79,9 @@ function Shell() {
 
   let body: React.ReactNode;
   let m: Record<string, string> | null;
-  if (loc.path.startsWith('/designer')) {
+  if (loc.path === '/flows') {
+    body = isAdmin ? <Suspense fallback={<Spin />}><FlowDesigner /></Suspense> : <Result status="403" title={t('notAllowed')} />;
+  } else if (loc.path.startsWith('/designer')) {
     body = isAdmin ? <Suspense fallback={<Spin />}><Designer /></Suspense> : <Result status="403" title={t('notAllowed')} />;
   } else if ((m = match('/o/:object/new', loc.path))) {
     body = <RecordFormPage key={loc.path} object={m.object} />;
@@ -89,17 +96,20 @@ function Shell() {
   } else {
     body = <Result status="info" title={t('notAllowed')} />;
   }
-  const current = loc.path.startsWith('/designer') ? 'designer' : (match('/o/:object', loc.path) ?? match('/o/:object/:x', loc.path) ?? match('/o/:object/:x/:y', loc.path))?.object ?? readable[0];
+  const current = loc.path === '/flows' ? 'flows' : loc.path.startsWith('/designer') ? 'designer' : (match('/o/:object', loc.path) ?? match('/o/:object/:x', loc.path) ?? match('/o/:object/:x/:y', loc.path))?.object ?? readable[0];
 
   return (
     <AppCtx.Provider value={state}>
-      <Layout style={{ minHeight: '100%' }} onClick={onClick}>
+      <Layout style={{ minHeight: '100vh' }} onClick={onClick}>
         <Layout.Header style={{ display: 'flex', alignItems: 'center', gap: 16, paddingInline: 16 }}>
           <a className="weft-logo" href="/">{session.tenant?.name ?? 'Weft'}</a>
           <Menu theme="dark" mode="horizontal" selectedKeys={[current ?? '']} style={{ flex: 1, minWidth: 0 }}
             items={[
               ...readable.map((o) => ({ key: o, label: <a href={`/o/${o}`} data-testid={`nav-${o}`}>{lbl(objects.map[o].plural_label ?? objects.map[o].label, o)}</a> })),
-              ...(isAdmin ? [{ key: 'designer', label: <a href="/designer" data-testid="nav-designer">{t('designer')}</a> }] : []),
+              ...(isAdmin ? [
+                { key: 'designer', label: <a href="/designer" data-testid="nav-designer">{t('designer')}</a> },
+                { key: 'flows', label: <a href="/flows" data-testid="nav-flows">{t('flowDesigner')}</a> },
+              ] : []),
             ]} />
           <Space>
             <Button type="text" style={{ color: '#fff' }} onClick={() => setLang(t('language') === 'English' ? 'en' : 'zh')}>{t('language')}</Button>

@@ -18,8 +18,10 @@ export function useApp(): AppState {
 
 const NONE: ObjectPermissions = { create: false, read: false, update: false, delete: false, export: false, import: false, scope: null, fields: {} };
 
+const ALL: ObjectPermissions = { create: true, read: true, update: true, delete: true, export: true, import: true, scope: 'all', fields: {} };
+
 export function permsOf(s: Session, object: string): ObjectPermissions {
-  return s.permissions.objects[object] ?? NONE;
+  return s.permissions.objects[object] ?? (s.permissions.is_admin ? ALL : NONE);
 }
 
 /** Field access as the server reports it; fields it does not list (new ones) are editable only for admins. */

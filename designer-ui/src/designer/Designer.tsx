@@ -190,7 +190,14 @@ export default function Designer() {
           <div data-testid="property-panel">
             {sel ? (
               <PropertyPanel key={sel.uid} field={sel} problems={problems[sel.uid] ?? []} targets={targets} objects={objects}
-                onChange={(patch) => dispatch({ t: 'update', uid: sel.uid, patch })}
+                onChange={(patch) => {
+                  dispatch({ t: 'update', uid: sel.uid, patch });
+                  // A property the author changed no longer carries the server's complaint.
+                  setProblems((ps) => {
+                    const mine = (ps[sel.uid] ?? []).filter((p) => !Object.keys(patch).some((k) => p.path === `/${k}` || p.path.startsWith(`/${k}/`)));
+                    return { ...ps, [sel.uid]: mine };
+                  });
+                }}
                 onMove={moveSel}
                 isNameField={toObjectDoc(doc).name_field === sel.api_name}
                 onNameField={() => dispatch({ t: 'object', patch: { name_field: sel.api_name } })} />

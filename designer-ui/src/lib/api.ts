@@ -1,5 +1,5 @@
 // A small fetch wrapper: session cookie + CSRF header on writes, the error envelope as ApiError.
-import type { ObjectDef, Problem, RecordData, RecordPage, Session, Filter } from './types';
+import type { Label, ObjectDef, Problem, RecordData, RecordPage, Session, Filter } from './types';
 
 export class ApiError extends Error {
   status: number;
@@ -79,4 +79,4 @@ export interface HistoryEntry {
   changes: Record<string, { old?: unknown; new?: unknown } | unknown>;
 }
 
-export interface Relationship { object: string; field: string; count: number; label?: unknown }
+export interface Relationship { object: string; field: string; count: number; label?: Label; field_label?: Label }

@@ -64,6 +64,7 @@ const dict = {
   noDate: ['此对象没有日期字段', 'This object has no date field'],
   empty: ['（空）', '(empty)'],
   designer: ['表单设计器', 'Form designer'],
+  flowDesigner: ['审批流程', 'Approval flows'],
   apps: ['应用', 'Apps'],
   owner: ['负责人', 'Owner'],
   createdAt: ['创建时间', 'Created at'],
