@@ -36,6 +36,11 @@ async function drag(page, from, to, { dx = 0, dy = 0 } = {}) {
   await page.mouse.up();
 }
 
+async function closeDrawer(page) {
+  await page.locator('.ant-drawer-open .ant-drawer-close').click();
+  await page.locator('.ant-drawer-open').waitFor({ state: 'detached' });
+}
+
 async function fieldOrder(page) {
   return page.locator('[data-testid^="canvas-field-"]').evaluateAll((els) => els.map((e) => e.dataset.testid.replace('canvas-field-', '')));
 }
@@ -233,5 +238,39 @@ export const tests = [
     await page.getByText('退出登录').click();
     await page.getByTestId('login-submit').waitFor();
     assert.equal((await apiGet(page, '/auth/session')).status, 401);
+  }],
+
+  ['process admin draws a two-level approval with a condition branch; problems show on their nodes', async ({ page, shot }) => {
+    await login(page, 'admin@demo.weft');
+    await page.getByTestId('nav-flows').click();
+    await page.getByTestId('flow-designer').waitFor();
+    const plus = page.getByTestId('wf-plus');
+    // 发起人 → 直属主管 (level 1)
+    await plus.nth(0).click();
+    await page.locator('[data-testid=wf-add-approver]:visible').click();
+    await page.locator('.ant-drawer').waitFor();
+    await closeDrawer(page);
+    // → 条件分支: amount > 500000 goes to the manager at level 2 as well
+    await plus.nth(1).click();
+    await page.locator('[data-testid=wf-add-condition]:visible').click();
+    await page.getByTestId('wf-gateway-condition').waitFor();
+    await plus.nth(2).click();
+    await page.locator('[data-testid=wf-add-approver]:visible').click();
+    await page.locator('.ant-drawer .ant-input-number input').fill('2');
+    await closeDrawer(page);
+    await page.getByTestId('wf-gateway-condition').locator('.wf-cond').first().click();
+    await page.getByTestId('wf-branch-when').fill('');
+    await closeDrawer(page);
+    await page.getByTestId('flow-validate').click();
+    await page.locator('.wf-cond.bad').waitFor();
+    await page.getByTestId('wf-gateway-condition').locator('.wf-cond').first().click();
+    await page.getByTestId('wf-branch-when').fill('record.amount > 500000');
+    await closeDrawer(page);
+    await page.locator('.ant-alert-success').waitFor();
+    assert.equal(await page.getByTestId('wf-node-approver').count(), 2);
+    assert.match(await page.getByTestId('wf-node-approver').nth(1).textContent(), /2/);
+    await page.getByTestId('wf-node-approver').nth(0).click();
+    await closeDrawer(page);
+    await shot('flow-designer');
   }],
 ];
