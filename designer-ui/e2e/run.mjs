@@ -49,6 +49,40 @@ const weft = process.env.E2E_BASE
 weft.stdout?.on('data', (d) => { out += d; });
 weft.stderr?.on('data', (d) => { out += d; });
 
+/**
+ * First load of the end-user app, reported (not asserted): a signed-in user opens a list with
+ * a cold HTTP cache; measured from navigation start to the list's total being shown.
+ */
+async function measureFirstLoad(browser, base) {
+  const login = await browser.newContext({ baseURL: base });
+  const p = await login.newPage();
+  await p.goto('/');
+  const r = await p.evaluate(async () => (await fetch('/api/v1/auth/login', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: 'director@demo.weft', password: 'weft-demo-2026' }),
+  })).status);
+  if (r !== 200) throw new Error(`measure: login ${r}`);
+  const state = await login.storageState();
+  await login.close();
+  const runs = [];
+  let bytes = 0;
+  for (let i = 0; i < 5; i++) {
+    const ctx = await browser.newContext({ baseURL: base, storageState: state, viewport: { width: 1440, height: 900 } });
+    const page = await ctx.newPage();
+    await page.goto('/o/opportunity');
+    await page.getByTestId('list-total').waitFor();
+    const m = await page.evaluate(() => ({
+      shown: performance.now(),
+      bytes: performance.getEntriesByType('resource').filter((e) => e.name.includes('/assets/')).reduce((n, e) => n + (e.decodedBodySize || 0), 0),
+    }));
+    runs.push(m.shown);
+    bytes = m.bytes;
+    await ctx.close();
+  }
+  runs.sort((a, b) => a - b);
+  console.log(`first load, signed in, cold cache, /o/opportunity list shown: median ${runs[2].toFixed(0)} ms (min ${runs[0].toFixed(0)}, max ${runs[4].toFixed(0)}; ${(bytes / 1024).toFixed(0)} KiB of assets)`);
+}
+
 let browser;
 let passed = 0;
 let failed = 0;
@@ -80,6 +114,7 @@ try {
       await context.close();
     }
   }
+  if (!only && !failed) await measureFirstLoad(browser, base);
 } catch (e) {
   failed++;
   console.log(`FAIL setup: ${e?.stack ?? e}`);

@@ -11,7 +11,7 @@ import { accessOf, permsOf, useApp } from './ctx';
 import { FieldValue, liveFields, titleOf } from './fields';
 import { FilterBuilder } from './FilterBuilder';
 
-const PAGE = 100;
+const PAGE = 200;
 const colsKey = (o: string) => `weft.cols.${o}`;
 
 /** A virtualized table over the query API: server-side filter and sort, cursor pagination. */
@@ -104,6 +104,11 @@ export function ListView({ object }: { object: string }) {
         scroll={{ x: shown.length * 160 + 60, y: 560 }}
         onChange={onChange}
         showSorterTooltip={false}
+        onScroll={(e) => {
+          // Infinite scroll: fetch the next page before the end of the rendered rows.
+          const el = e.currentTarget;
+          if (cursor && !loading && el.scrollTop + el.clientHeight > el.scrollHeight - 400) load(cursor);
+        }}
       />
       {cursor && (
         <div style={{ textAlign: 'center', marginTop: 8 }}>

@@ -20,11 +20,16 @@ import { RecordFormPage } from './RecordForm';
 const Designer = lazy(() => import('../designer/Designer'));
 const FlowDesigner = lazy(() => import('../flow/FlowDesigner'));
 
+// Started before React renders: the first paint needs the session and the metadata.
+const boot = typeof window === 'undefined' || import.meta.env.MODE === 'test'
+  ? Promise.resolve([{ status: 'rejected', reason: null }, { status: 'rejected', reason: null }] as PromiseSettledResult<never>[])
+  : Promise.allSettled([api.session(), api.objects()]);
+
 export function Root() {
   const lang = useLang();
   useEffect(() => { dayjs.locale(lang === 'zh' ? 'zh-cn' : 'en'); document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en'; }, [lang]);
   return (
-    <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} button={{ autoInsertSpace: false }}>
+    <ConfigProvider locale={lang === 'zh' ? zhCN : enUS} button={{ autoInsertSpace: false }} theme={{ zeroRuntime: true }}>
       <AntApp>
         <Shell key={lang} />
       </AntApp>
@@ -37,28 +42,31 @@ function Shell() {
   const [objects, setObjects] = useState<{ map: Record<string, ObjectDef>; order: string[] } | null>(null);
   const loc = useLocation();
 
-  const loadSession = useCallback(async () => {
-    try {
-      const s = await api.session();
-      setCsrf(s.csrf_token);
-      setSession(s);
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 401) setSession(null); else throw e;
-    }
-  }, []);
-  const reloadObjects = useCallback(async () => {
-    // Permissions come with the session and cover new objects only once reloaded.
-    const [r, s] = await Promise.all([api.objects(), api.session()]);
+  const apply = useCallback((s: Session, r: { objects: ObjectDef[] }) => {
     setCsrf(s.csrf_token);
     setSession(s);
     const map: Record<string, ObjectDef> = {};
     for (const o of r.objects) map[o.api_name] = o;
     setObjects({ map, order: r.objects.map((o) => o.api_name) });
   }, []);
+  // Session, permissions and metadata in one round trip; permissions cover new objects only
+  // once reloaded, so the designer calls this after publishing.
+  const reloadObjects = useCallback(async () => {
+    try {
+      const [s, r] = await Promise.all([api.session(), api.objects()]);
+      apply(s, r);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) { setSession(null); setObjects(null); } else throw e;
+    }
+  }, [apply]);
 
-  useEffect(() => { loadSession(); }, [loadSession]);
-  const userId = session && session !== 'loading' ? session.user?.id : undefined;
-  useEffect(() => { if (userId) reloadObjects(); else setObjects(null); }, [userId, reloadObjects]);
+  useEffect(() => {
+    // The first load uses the requests started when the script was evaluated.
+    boot.then(([s, r]) => {
+      if (s.status === 'fulfilled' && r.status === 'fulfilled') apply(s.value, r.value);
+      else reloadObjects();
+    });
+  }, [apply, reloadObjects]);
 
   // Same-origin links navigate inside the app without a page load.
   const onClick = (e: MouseEvent) => {
@@ -69,13 +77,13 @@ function Shell() {
   };
 
   if (session === 'loading') return <Spin fullscreen />;
-  if (!session || !session.user) return <Login onDone={loadSession} />;
+  if (!session || !session.user) return <Login onDone={reloadObjects} />;
   if (!objects) return <Spin fullscreen />;
 
   const state: AppState = { session, objects: objects.map, order: objects.order, reloadObjects };
   const readable = objects.order.filter((o) => permsOf(session, o).read);
   const isAdmin = session.permissions.is_admin;
-  const logout = async () => { await api.logout().catch(() => {}); setCsrf(null); setSession(null); navigate('/', true); };
+  const logout = async () => { await api.logout().catch(() => {}); setCsrf(null); setSession(null); setObjects(null); navigate('/', true); };
 
   let body: React.ReactNode;
   let m: Record<string, string> | null;
