@@ -273,4 +273,35 @@ export const tests = [
     await closeDrawer(page);
     await shot('flow-designer');
   }],
+
+  ['10,000 records: the list stays virtualized and loads pages as it scrolls', async ({ page }) => {
+    await login(page, 'admin@demo.weft');
+    const made = await page.evaluate(async () => {
+      const { csrf_token: csrf } = await (await fetch('/api/v1/auth/session')).json();
+      let ok = 0;
+      for (let b = 0; b < 10; b++) {
+        const records = Array.from({ length: 1000 }, (_, i) => ({ subject: `跟进 #${b * 1000 + i}`, kind: 'call', duration_minutes: i % 90 }));
+        const r = await fetch('/api/v1/data/activity/bulk', {
+          method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: JSON.stringify({ records }),
+        });
+        ok += (await r.json()).succeeded ?? 0;
+      }
+      return ok;
+    });
+    assert.equal(made, 10000);
+    await page.goto('/o/activity');
+    await page.getByTestId('list-total').waitFor();
+    assert.ok(Number(/\d+/.exec(await page.getByTestId('list-total').textContent())[0]) >= 10000);
+    const holder = page.locator('.ant-table-tbody-virtual-holder');
+    await holder.hover();
+    for (let i = 0; i < 3; i++) {
+      const before = await page.getByTestId('load-more').textContent();
+      await holder.evaluate((el) => { el.scrollTop = el.scrollHeight; el.dispatchEvent(new Event('scroll')); });
+      await page.waitForFunction((t) => document.querySelector('[data-testid="load-more"]')?.textContent !== t, before);
+    }
+    const loaded = Number(/\((\d+) \//.exec(await page.getByTestId('load-more').textContent())[1]);
+    assert.ok(loaded >= 800, `pages were fetched while scrolling (${loaded} rows loaded)`);
+    const rendered = await page.locator('.ant-table-row').count();
+    assert.ok(rendered < 60, `only the visible rows are in the DOM (${rendered})`);
+  }],
 ];
