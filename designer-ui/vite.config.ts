@@ -27,6 +27,8 @@ export default defineConfig({
     environment: 'jsdom',
     globals: true,
     setupFiles: ['src/test-setup.ts'],
+    // jsdom renders antd slowly on a busy 2-core machine; a limit, not a speed assertion.
+    testTimeout: 60000,
     include: ['src/**/*.test.{ts,tsx}'],
   },
 });
