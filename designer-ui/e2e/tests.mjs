@@ -28,11 +28,16 @@ async function drag(page, from, to, { dx = 0, dy = 0 } = {}) {
   assert.ok(a && b, 'drag source and target are visible');
   const sx = a.x + a.width / 2;
   const sy = a.y + a.height / 2;
+  const tx = b.x + b.width / 2 + dx;
+  const ty = b.y + b.height / 2 + dy;
   await page.mouse.move(sx, sy);
   await page.mouse.down();
   await page.mouse.move(sx + 8, sy + 8, { steps: 4 });
-  await page.mouse.move(b.x + b.width / 2 + dx, b.y + b.height / 2 + dy, { steps: 12 });
-  await page.waitForTimeout(50);
+  // dnd-kit measures the drop targets once the drag has started: let it, then move on.
+  await page.waitForTimeout(100);
+  await page.mouse.move(tx, ty, { steps: 16 });
+  await page.mouse.move(tx + 2, ty + 2, { steps: 2 });
+  await page.waitForTimeout(150);
   await page.mouse.up();
 }
 

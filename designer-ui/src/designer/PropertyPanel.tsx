@@ -101,7 +101,7 @@ export function PropertyPanel({ field: f, problems, targets, objects, onChange, 
           <OptionsEditor options={f.options ?? []} onChange={(options) => onChange({ options })} problems={problems} />
         </Form.Item>
       )}
-      {!['auto_number', 'attachment', 'multi_lookup', 'json', 'address'].includes(f.type) && (
+      {!['auto_number', 'attachment', 'multi_lookup', 'lookup', 'master_detail', 'department', 'json', 'address'].includes(f.type) && (
         <Form.Item label={L('默认值', 'Default')} {...err('default')}>
           <FieldInput f={{ ...f, required: false }} value={f.default} objects={objects} onChange={(v) => onChange({ default: v === '' ? undefined : v })} />
         </Form.Item>
