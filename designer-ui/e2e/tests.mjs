@@ -1,0 +1,312 @@
+// The browser scenarios. Each gets a fresh browser context (no shared cookies) against the
+// same demo server; the order matters where a later test uses what an earlier one published.
+import assert from 'node:assert/strict';
+
+const PASSWORD = 'weft-demo-2026';
+
+async function login(page, email) {
+  await page.goto('/');
+  await page.getByTestId('login-email').fill(email);
+  await page.getByTestId('login-password').fill(PASSWORD);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('user-menu').waitFor();
+}
+
+/** Calls the API from inside the page, with the page's session (reads only). */
+async function apiGet(page, path) {
+  return page.evaluate(async (p) => {
+    const r = await fetch(`/api/v1${p}`);
+    return { status: r.status, body: await r.json() };
+  }, path);
+}
+
+/** A pointer drag in small steps, as a person does it (dnd-kit needs real pointer moves). */
+async function drag(page, from, to, { dx = 0, dy = 0 } = {}) {
+  await from.scrollIntoViewIfNeeded();
+  const a = await from.boundingBox();
+  const b = await to.boundingBox();
+  assert.ok(a && b, 'drag source and target are visible');
+  const sx = a.x + a.width / 2;
+  const sy = a.y + a.height / 2;
+  const tx = b.x + b.width / 2 + dx;
+  const ty = b.y + b.height / 2 + dy;
+  await page.mouse.move(sx, sy);
+  await page.mouse.down();
+  await page.mouse.move(sx + 8, sy + 8, { steps: 4 });
+  // dnd-kit measures the drop targets once the drag has started: let it, then move on.
+  await page.waitForTimeout(100);
+  await page.mouse.move(tx, ty, { steps: 16 });
+  await page.mouse.move(tx + 2, ty + 2, { steps: 2 });
+  await page.waitForTimeout(150);
+  await page.mouse.up();
+}
+
+async function closeDrawer(page) {
+  await page.locator('.ant-drawer-open .ant-drawer-close').click();
+  await page.locator('.ant-drawer-open').waitFor({ state: 'detached' });
+}
+
+async function fieldOrder(page) {
+  return page.locator('[data-testid^="canvas-field-"]').evaluateAll((els) => els.map((e) => e.dataset.testid.replace('canvas-field-', '')));
+}
+
+async function pickOption(page, field, text) {
+  const sel = page.getByTestId(`form-item-${field}`).locator('.ant-select');
+  await sel.click();
+  if (text) await page.keyboard.type(text);
+  const opt = page.locator('.ant-select-dropdown:visible .ant-select-item-option').first();
+  await opt.waitFor();
+  await opt.click();
+}
+
+export const tests = [
+  ['business user builds an object with 9 fields by drag and drop and publishes it', async ({ page, shot }) => {
+    await login(page, 'admin@demo.weft');
+    await page.getByTestId('nav-designer').click();
+    await page.getByTestId('canvas').waitFor();
+    await page.getByTestId('object-api-name').fill('ticket');
+    await page.getByTestId('object-label-zh').fill('工单');
+    await page.getByTestId('object-label-en').fill('Ticket');
+    const canvas = page.getByTestId('canvas');
+    const types = ['text', 'email', 'phone', 'single_select', 'integer', 'date', 'currency', 'boolean', 'long_text'];
+    for (const [i, type] of types.entries()) {
+      // Drop onto the empty part of the canvas, below the fields already there.
+      const box = await canvas.boundingBox();
+      await drag(page, page.getByTestId(`palette-${type}`), canvas, { dy: box.height / 2 - 20 });
+      await page.locator('[data-testid^="canvas-field-"]').nth(i).waitFor();
+    }
+    assert.equal((await fieldOrder(page)).length, 9);
+
+    // Properties of the title field, including a pattern the server rejects.
+    await page.getByTestId('canvas-field-text_1').click();
+    await page.getByTestId('prop-label-zh').fill('标题');
+    await page.getByTestId('prop-label-en').fill('Title');
+    await page.getByTestId('prop-api-name').fill('title');
+    await page.getByTestId('prop-required').check();
+    await page.getByTestId('prop-min-length').fill('5');
+    await page.getByTestId('prop-pattern').fill('([a-z');
+    await page.getByTestId('canvas-field-single_select_4').click();
+    await page.getByTestId('prop-label-zh').fill('优先级');
+    await page.getByTestId('prop-label-en').fill('Priority');
+    await page.getByTestId('prop-api-name').fill('priority');
+    await page.getByTestId('opt-value-0').fill('high');
+    await page.getByTestId('opt-zh-0').fill('高');
+    await page.getByTestId('opt-value-1').fill('low');
+    await page.getByTestId('opt-zh-1').fill('低');
+    await page.getByTestId('opt-add').click();
+    await page.getByTestId('canvas-field-integer_5').click();
+    await page.getByTestId('prop-api-name').fill('hours');
+    await page.getByTestId('prop-label-zh').fill('工时');
+    await page.getByTestId('prop-min').fill('0');
+    await page.getByTestId('prop-max').fill('100');
+
+    // Reorder: drag the long text to the top, move it back down by keyboard, undo, redo.
+    await drag(page, page.getByTestId('handle-long_text_9'), page.getByTestId('canvas-field-title'), { dy: -10 });
+    assert.equal((await fieldOrder(page))[0], 'long_text_9');
+    await page.getByTestId('canvas-field-long_text_9').focus();
+    await page.keyboard.press('Alt+ArrowDown');
+    assert.deepEqual((await fieldOrder(page)).slice(0, 2), ['title', 'long_text_9']);
+    await page.getByTestId('undo').click();
+    assert.equal((await fieldOrder(page))[0], 'long_text_9');
+    await page.getByTestId('redo').click();
+    assert.deepEqual((await fieldOrder(page)).slice(0, 2), ['title', 'long_text_9']);
+
+    // Publish: the server refuses the bad pattern, and says so at the field.
+    await page.getByTestId('publish').click();
+    const problem = page.getByTestId('canvas-field-title').getByTestId('field-problem');
+    await problem.waitFor();
+    await page.getByTestId('canvas-field-title').click();
+    await page.getByTestId('prop-pattern').fill('');
+    await page.getByTestId('canvas-field-title').click();
+    await shot('designer');
+    await page.getByTestId('designer-mode').getByText('预览', { exact: true }).click();
+    await page.getByTestId('designer-preview').waitFor();
+    await shot('designer-preview');
+    await page.getByTestId('designer-mode').getByText('设计', { exact: true }).click();
+    await page.getByTestId('publish').click();
+    await page.waitForURL('**/designer/ticket');
+    const obj = await apiGet(page, '/meta/objects/ticket');
+    assert.equal(obj.status, 200);
+    assert.deepEqual(obj.body.fields.map((f) => f.api_name).slice(0, 3), ['title', 'long_text_9', 'email_2']);
+    assert.equal(obj.body.fields.length, 9);
+    const title = obj.body.fields.find((f) => f.api_name === 'title');
+    assert.equal(title.required, true);
+    assert.equal(title.min_length, 5);
+    assert.deepEqual(obj.body.fields.find((f) => f.api_name === 'priority').options.map((o) => o.value), ['high', 'low', 'option_3']);
+    // Colleagues use it the same minute: the new object is in the navigation.
+    await page.getByTestId('nav-ticket').waitFor();
+  }],
+
+  ['the new object form: a server validation error shows at the field, fix and save', async ({ page }) => {
+    await login(page, 'admin@demo.weft');
+    await page.goto('/o/ticket/new');
+    await page.locator('#f-title').fill('abc');
+    await page.locator('#f-hours').fill('12');
+    await page.getByTestId('form-save').click();
+    const item = page.getByTestId('form-item-title');
+    await item.locator('.ant-form-item-explain-error').waitFor();
+    await page.locator('#f-title').fill('Printer on fire');
+    await page.getByTestId('form-save').click();
+    await page.getByTestId('record-page').waitFor();
+    assert.equal(await page.getByTestId('record-title').textContent(), 'Printer on fire');
+  }],
+
+  ['sales rep fills an opportunity: server error at the field, fix, save; read-only field not editable', async ({ page, shot }) => {
+    await login(page, 'zhang@demo.weft');
+    await page.getByTestId('nav-opportunity').click();
+    await page.getByTestId('new-record').click();
+    await page.getByTestId('record-form').waitFor();
+    assert.equal(await page.locator('#f-discount').isDisabled(), true, 'discount is read-only for sales reps');
+    await page.locator('#f-name').fill('华为云 年度框架');
+    await pickOption(page, 'account', '');
+    await page.locator('#f-probability').fill('150');
+    await page.getByTestId('form-save').click();
+    const err = page.getByTestId('form-item-probability').locator('.ant-form-item-explain-error');
+    await err.waitFor();
+    await shot('form-validation');
+    await page.locator('#f-probability').fill('60');
+    await page.getByTestId('form-save').click();
+    await page.getByTestId('record-page').waitFor();
+    assert.equal(await page.getByTestId('record-title').textContent(), '华为云 年度框架');
+    await page.getByTestId('history').getByText('创建').waitFor();
+  }],
+
+  ['kanban: dragging a card to another column changes the stage', async ({ page, shot }) => {
+    await login(page, 'director@demo.weft');
+    await page.goto('/o/opportunity?view=kanban');
+    await page.getByTestId('kanban').waitFor();
+    const card = page.locator('[data-testid^="kanban-card-"]').first();
+    await card.waitFor();
+    const id = (await card.getAttribute('data-testid')).replace('kanban-card-', '');
+    const before = (await apiGet(page, `/data/opportunity/${id}`)).body.stage;
+    const target = before === 'negotiation' ? 'proposal' : 'negotiation';
+    await shot('kanban');
+    const saved = page.waitForResponse((r) => r.url().includes(`/data/opportunity/${id}`) && r.request().method() === 'PATCH');
+    await drag(page, card, page.getByTestId(`kanban-col-${target}`));
+    assert.equal((await saved).status(), 200);
+    await page.getByTestId(`kanban-col-${target}`).getByTestId(`kanban-card-${id}`).waitFor();
+    assert.equal((await apiGet(page, `/data/opportunity/${id}`)).body.stage, target);
+  }],
+
+  ['list view: filter, sort, columns, load more; record page with related lists and history', async ({ page, shot }) => {
+    await login(page, 'admin@demo.weft');
+    await page.goto('/o/opportunity');
+    await page.getByTestId('list-total').waitFor();
+    const all = await page.getByTestId('list-total').textContent();
+    await page.getByTestId('filter-button').click();
+    await page.getByTestId('filter-add').click();
+    const row = page.getByTestId('filter-row-0');
+    await row.locator('.ant-select').nth(0).click();
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="销售阶段"]').click();
+    await row.locator('.ant-select').nth(1).click();
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="等于"]').click();
+    await row.locator('.ant-select').nth(2).click();
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="赢单"]').click();
+    await page.getByTestId('filter-apply').click();
+    await page.waitForFunction((t) => document.querySelector('[data-testid="list-total"]')?.textContent !== t, all);
+    const rows = page.locator('.ant-table-tbody .ant-table-row, .ant-table-tbody-virtual-holder-inner > div');
+    await page.locator('.ant-table-row').first().waitFor().catch(() => {});
+    void rows;
+    // sort by amount, descending
+    await page.locator('.ant-table-thead th', { hasText: '金额' }).click();
+    await page.locator('.ant-table-thead th', { hasText: '金额' }).click();
+    await shot('list');
+    // column chooser
+    await page.getByTestId('columns-button').click();
+    await page.getByTestId('column-chooser').getByText('下一步').click();
+    await page.locator('.ant-table-thead th', { hasText: '下一步' }).waitFor();
+
+    // record page of an account: related lists and the history timeline
+    await page.goto('/o/account');
+    await page.locator('.ant-table-tbody a[href^="/o/account/"]').first().click();
+    await page.getByTestId('record-page').waitFor();
+    await page.locator('[data-testid^="related-"]').first().waitFor();
+    await page.getByTestId('history').locator('.ant-timeline-item').first().waitFor();
+    await shot('record');
+    await page.goto('/o/opportunity?view=calendar');
+    await page.getByTestId('calendar').waitFor();
+    await shot('calendar');
+  }],
+
+  ['permissions are visible: finance reads without hidden fields or write actions; logout', async ({ page }) => {
+    await login(page, 'zhao@demo.weft');
+    await page.goto('/o/opportunity');
+    await page.getByTestId('list-total').waitFor();
+    assert.equal(await page.getByTestId('new-record').count(), 0, 'no New button without create');
+    assert.equal(await page.getByTestId('nav-designer').count(), 0, 'no designer for non-admins');
+    await page.locator('.ant-table-tbody a[href^="/o/opportunity/"]').first().click();
+    await page.getByTestId('record-page').waitFor();
+    assert.equal(await page.getByTestId('record-edit').count(), 0);
+    assert.equal(await page.getByTestId('record-delete').count(), 0);
+    assert.equal(await page.getByText('下一步').count(), 0, 'hidden field not rendered');
+    await page.getByTestId('user-menu').hover();
+    await page.getByText('退出登录').click();
+    await page.getByTestId('login-submit').waitFor();
+    assert.equal((await apiGet(page, '/auth/session')).status, 401);
+  }],
+
+  ['process admin draws a two-level approval with a condition branch; problems show on their nodes', async ({ page, shot }) => {
+    await login(page, 'admin@demo.weft');
+    await page.getByTestId('nav-flows').click();
+    await page.getByTestId('flow-designer').waitFor();
+    const plus = page.getByTestId('wf-plus');
+    // 发起人 → 直属主管 (level 1)
+    await plus.nth(0).click();
+    await page.locator('[data-testid=wf-add-approver]:visible').click();
+    await page.locator('.ant-drawer').waitFor();
+    await closeDrawer(page);
+    // → 条件分支: amount > 500000 goes to the manager at level 2 as well
+    await plus.nth(1).click();
+    await page.locator('[data-testid=wf-add-condition]:visible').click();
+    await page.getByTestId('wf-gateway-condition').waitFor();
+    await plus.nth(2).click();
+    await page.locator('[data-testid=wf-add-approver]:visible').click();
+    await page.locator('.ant-drawer .ant-input-number input').fill('2');
+    await closeDrawer(page);
+    await page.getByTestId('wf-gateway-condition').locator('.wf-cond').first().click();
+    await page.getByTestId('wf-branch-when').fill('');
+    await closeDrawer(page);
+    await page.getByTestId('flow-validate').click();
+    await page.locator('.wf-cond.bad').waitFor();
+    await page.getByTestId('wf-gateway-condition').locator('.wf-cond').first().click();
+    await page.getByTestId('wf-branch-when').fill('record.amount > 500000');
+    await closeDrawer(page);
+    await page.locator('.ant-alert-success').waitFor();
+    assert.equal(await page.getByTestId('wf-node-approver').count(), 2);
+    assert.match(await page.getByTestId('wf-node-approver').nth(1).textContent(), /2/);
+    await page.getByTestId('wf-node-approver').nth(0).click();
+    await closeDrawer(page);
+    await shot('flow-designer');
+  }],
+
+  ['10,000 records: the list stays virtualized and loads pages as it scrolls', async ({ page }) => {
+    await login(page, 'admin@demo.weft');
+    const made = await page.evaluate(async () => {
+      const { csrf_token: csrf } = await (await fetch('/api/v1/auth/session')).json();
+      let ok = 0;
+      for (let b = 0; b < 10; b++) {
+        const records = Array.from({ length: 1000 }, (_, i) => ({ subject: `跟进 #${b * 1000 + i}`, kind: 'call', duration_minutes: i % 90 }));
+        const r = await fetch('/api/v1/data/activity/bulk', {
+          method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: JSON.stringify({ records }),
+        });
+        ok += (await r.json()).succeeded ?? 0;
+      }
+      return ok;
+    });
+    assert.equal(made, 10000);
+    await page.goto('/o/activity');
+    await page.getByTestId('list-total').waitFor();
+    assert.ok(Number(/\d+/.exec(await page.getByTestId('list-total').textContent())[0]) >= 10000);
+    const holder = page.locator('.ant-table-tbody-virtual-holder');
+    await holder.hover();
+    for (let i = 0; i < 3; i++) {
+      const before = await page.getByTestId('load-more').textContent();
+      await holder.evaluate((el) => { el.scrollTop = el.scrollHeight; el.dispatchEvent(new Event('scroll')); });
+      await page.waitForFunction((t) => document.querySelector('[data-testid="load-more"]')?.textContent !== t, before);
+    }
+    const loaded = Number(/\((\d+) \//.exec(await page.getByTestId('load-more').textContent())[1]);
+    assert.ok(loaded >= 800, `pages were fetched while scrolling (${loaded} rows loaded)`);
+    const rendered = await page.locator('.ant-table-row').count();
+    assert.ok(rendered < 60, `only the visible rows are in the DOM (${rendered})`);
+  }],
+];

@@ -1,0 +1,82 @@
+// A small fetch wrapper: session cookie + CSRF header on writes, the error envelope as ApiError.
+import type { Label, ObjectDef, Problem, RecordData, RecordPage, Session, Filter } from './types';
+
+export class ApiError extends Error {
+  status: number;
+  code: string;
+  details: Problem[];
+  constructor(status: number, code: string, message: string, details: Problem[] = []) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+  /** Problems keyed by their top-level field (`/amount` → `amount`). */
+  byField(prefix = ''): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const d of this.details) {
+      let p = d.path;
+      if (prefix && p.startsWith(prefix)) p = p.slice(prefix.length);
+      const key = p.split('/').filter(Boolean)[0] ?? '';
+      (out[key] ??= []).push(d.message);
+    }
+    return out;
+  }
+}
+
+let csrf: string | null = null;
+export function setCsrf(token: string | null) { csrf = token; }
+
+export async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const h: Record<string, string> = { Accept: 'application/json', ...headers };
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  if (method !== 'GET' && csrf) h['X-CSRF-Token'] = csrf;
+  const res = await fetch(`/api/v1${path}`, {
+    method, headers: h, credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : undefined;
+  if (!res.ok) {
+    const e = json?.error ?? {};
+    throw new ApiError(res.status, e.code ?? 'http_' + res.status, e.message ?? res.statusText, e.details ?? []);
+  }
+  return json as T;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  login: (email: string, password: string) =>
+    request<{ csrf_token: string }>('POST', '/auth/login', { email, password }),
+  logout: () => request<void>('POST', '/auth/logout'),
+  session: () => request<Session>('GET', '/auth/session'),
+  objects: () => request<{ objects: ObjectDef[]; version: number }>('GET', '/meta/objects'),
+  object: (name: string) => request<ObjectDef>('GET', `/meta/objects/${enc(name)}`),
+  createObject: (def: ObjectDef) => request<ObjectDef>('POST', '/meta/objects', def),
+  updateObject: (name: string, patch: Partial<ObjectDef>) => request<ObjectDef>('PATCH', `/meta/objects/${enc(name)}`, patch),
+  addField: (obj: string, f: unknown) => request<ObjectDef>('POST', `/meta/objects/${enc(obj)}/fields`, f),
+  updateField: (obj: string, name: string, f: unknown) => request<ObjectDef>('PATCH', `/meta/objects/${enc(obj)}/fields/${enc(name)}`, f),
+  deleteField: (obj: string, name: string) => request<ObjectDef>('DELETE', `/meta/objects/${enc(obj)}/fields/${enc(name)}`),
+  query: (obj: string, q: { filter?: Filter; sort?: string[]; limit?: number; cursor?: string | null; fields?: string[]; expand?: string[]; count?: boolean }) =>
+    request<RecordPage>('POST', `/data/${enc(obj)}/query`, q),
+  getExpanded: (obj: string, id: string, expand: string[]) =>
+    request<RecordData>('GET', `/data/${enc(obj)}/${enc(id)}${expand.length ? `?expand=${expand.map(enc).join(',')}` : ''}`),
+  create: (obj: string, data: Record<string, unknown>) => request<RecordData>('POST', `/data/${enc(obj)}`, data),
+  update: (obj: string, id: string, data: Record<string, unknown>, version?: number) =>
+    request<RecordData>('PATCH', `/data/${enc(obj)}/${enc(id)}`, data, version ? { 'If-Match': `"${version}"` } : {}),
+  remove: (obj: string, id: string) => request<void>('DELETE', `/data/${enc(obj)}/${enc(id)}`),
+  history: (obj: string, id: string) => request<{ changes: HistoryEntry[] }>('GET', `/data/${enc(obj)}/${enc(id)}/history`),
+  relationships: (obj: string, id: string) => request<{ relationships?: Relationship[] } | Relationship[]>('GET', `/data/${enc(obj)}/${enc(id)}/related`),
+  related: (obj: string, id: string, child: string, field: string) =>
+    request<RecordPage>('GET', `/data/${enc(obj)}/${enc(id)}/related/${enc(child)}/${enc(field)}?limit=20`),
+  users: () => request<unknown>('GET', '/org/users'),
+};
+
+export interface HistoryEntry {
+  id: string; op: string; actor: string | null; source: string; at: string; version: number;
+  changes: Record<string, { old?: unknown; new?: unknown } | unknown>;
+}
+
+export interface Relationship { object: string; field: string; count: number; label?: Label; field_label?: Label }

@@ -1,0 +1,83 @@
+// Shapes of the Weft REST API (see crates/api/openapi.json).
+
+export interface Label { zh?: string; en?: string }
+
+export interface SelectOption { value: string; label?: Label; color?: string }
+
+export type FieldType =
+  | 'text' | 'long_text' | 'rich_text' | 'integer' | 'decimal' | 'currency' | 'percent'
+  | 'boolean' | 'date' | 'datetime' | 'time' | 'single_select' | 'multi_select' | 'email'
+  | 'phone' | 'url' | 'address' | 'lookup' | 'master_detail' | 'multi_lookup' | 'user'
+  | 'department' | 'auto_number' | 'attachment' | 'json';
+
+export interface FieldDef {
+  id?: string;
+  api_name: string;
+  type: FieldType;
+  label?: Label;
+  description?: string;
+  help?: Label;
+  required?: boolean;
+  unique?: boolean;
+  indexed?: boolean;
+  default?: unknown;
+  deleted_at?: string;
+  locked_by_job?: string;
+  // type-specific options
+  max_length?: number;
+  min_length?: number;
+  pattern?: string;
+  min?: number | string;
+  max?: number | string;
+  precision?: number;
+  scale?: number;
+  default_currency?: string;
+  options?: SelectOption[];
+  max_selected?: number;
+  cn_mobile?: boolean;
+  target?: string;
+  on_delete?: string;
+  max_items?: number;
+  start?: number;
+  max_files?: number;
+  max_file_size?: number;
+  accept?: string[];
+  max_bytes?: number;
+}
+
+export interface ObjectDef {
+  schema?: string;
+  id?: string;
+  api_name: string;
+  label?: Label;
+  plural_label?: Label;
+  description?: string;
+  name_field?: string;
+  fields: FieldDef[];
+  version?: number;
+}
+
+export type FieldAccess = 'edit' | 'read' | 'hidden';
+
+export interface ObjectPermissions {
+  create: boolean; read: boolean; update: boolean; delete: boolean; export: boolean; import: boolean;
+  scope: string | null;
+  fields: Record<string, FieldAccess>;
+}
+
+export interface Session {
+  user: { id: string; name: string; email: string; is_admin: boolean; departments: string[] } | null;
+  tenant: { id: string; name: string } | null;
+  csrf_token: string | null;
+  permissions: { is_admin: boolean; objects: Record<string, ObjectPermissions> };
+}
+
+export type RecordData = Record<string, unknown> & { id: string; version: number };
+
+export interface RecordPage { records: RecordData[]; next_cursor: string | null; total?: number | null }
+
+export interface Problem { path: string; code: string; message: string }
+
+export type Filter =
+  | { and: Filter[] } | { or: Filter[] } | { not: Filter }
+  | { field: string; op: string; value: unknown };
