@@ -224,8 +224,13 @@ impl MigrationTrait for Migration {
             &["tenant_id", "instance_id", "timer"],
         ))
         .await?;
-        m.create_index(index("ix_flow_timers_due", "flow_timers", &["due_at"], false))
-            .await?;
+        m.create_index(index(
+            "ix_flow_timers_due",
+            "flow_timers",
+            &["due_at"],
+            false,
+        ))
+        .await?;
         m.create_table(table(
             "flow_events",
             vec![

@@ -78,7 +78,10 @@ async fn setup(b: Backend, n: usize) -> (TestApp, Vec<Client>) {
         for i in 0..4 {
             let u = app
                 .rt
-                .create_user(&admin, &json!({"name": format!("u{c}.{i}"), "roles": ["rep"]}))
+                .create_user(
+                    &admin,
+                    &json!({"name": format!("u{c}.{i}"), "roles": ["rep"]}),
+                )
                 .await
                 .unwrap();
             let mut p = Principal::system(
@@ -93,7 +96,12 @@ async fn setup(b: Backend, n: usize) -> (TestApp, Vec<Client>) {
         for _ in 0..n.div_ceil(CLIENTS) {
             let (_, r) = app
                 .rt
-                .create_record(&ps[0], "deal", &json!({"name": "d", "amount": 600000}), None)
+                .create_record(
+                    &ps[0],
+                    "deal",
+                    &json!({"name": "d", "amount": 600000}),
+                    None,
+                )
                 .await
                 .unwrap();
             records.push(r["id"].as_str().unwrap().to_string());
@@ -114,7 +122,10 @@ async fn run_client(app: Arc<TestApp>, c: Client) -> usize {
                             "sales": [c.approvers[2].user.0]});
         let inst = app
             .rt
-            .start_flow(&c.initiator, &json!({"flow": "bench", "record": rec, "chosen": chosen}))
+            .start_flow(
+                &c.initiator,
+                &json!({"flow": "bench", "record": rec, "chosen": chosen}),
+            )
             .await
             .unwrap();
         let mut last = json!(null);
@@ -136,7 +147,9 @@ async fn run_client(app: Arc<TestApp>, c: Client) -> usize {
 fn st(b: Backend, sql: &str, v: Vec<Value>) -> Statement {
     match b {
         Backend::Postgres => Statement::from_sql_and_values(DbBackend::Postgres, sql, v),
-        Backend::Sqlite => Statement::from_sql_and_values(DbBackend::Sqlite, sql.replace('$', "?"), v),
+        Backend::Sqlite => {
+            Statement::from_sql_and_values(DbBackend::Sqlite, sql.replace('$', "?"), v)
+        }
     }
 }
 
@@ -236,7 +249,9 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    println!("end-to-end approvals: XOR + 3 parallel approvals + join, {CLIENTS} concurrent clients");
+    println!(
+        "end-to-end approvals: XOR + 3 parallel approvals + join, {CLIENTS} concurrent clients"
+    );
     for b in backends {
         rt.block_on(run(b, n));
     }

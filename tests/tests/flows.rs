@@ -165,17 +165,19 @@ async fn publish(w: &World, def: Json) {
     let key = def["key"].as_str().unwrap().to_string();
     let r = w.s.post("/api/v1/meta/flows", def).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let r = w
-        .s
-        .post(&format!("/api/v1/meta/flows/{key}/publish"), json!({}))
-        .await;
+    let r =
+        w.s.post(&format!("/api/v1/meta/flows/{key}/publish"), json!({}))
+            .await;
     assert_eq!(r.status, 201, "{}", r.body);
 }
 
 async fn deal(w: &World, amount: i64) -> String {
     let r = w
         .as_("ini")
-        .create("deal", json!({"name": "Deal", "amount": amount, "stage": "a"}))
+        .create(
+            "deal",
+            json!({"name": "Deal", "amount": amount, "stage": "a"}),
+        )
         .await;
     r["id"].as_str().unwrap().to_string()
 }
@@ -229,15 +231,17 @@ async fn definitions(b: Backend) {
     // Every problem at once, each with a node id and a stable code.
     let mut bad = big_deal_flow();
     bad["key"] = json!("broken");
-    bad["nodes"].as_array_mut().unwrap().push(json!({"id": "orphan", "kind": "approval",
+    bad["nodes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "orphan", "kind": "approval",
         "assignees": [{"kind": "users", "ids": ["not-a-user"]}]}));
     bad["edges"][1]["when"]["expr"] = json!("record.amount >");
     let r = w.s.post("/api/v1/meta/flows", bad).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let v = w
-        .s
-        .post("/api/v1/meta/flows/broken/validate", json!({}))
-        .await;
+    let v =
+        w.s.post("/api/v1/meta/flows/broken/validate", json!({}))
+            .await;
     assert_eq!(v.status, 200, "{}", v.body);
     assert_eq!(v.body["ok"], false);
     let codes: Vec<(String, String)> = v.body["problems"]
@@ -255,26 +259,34 @@ async fn definitions(b: Backend) {
             )
         })
         .collect();
-    for want in ["node.unreachable", "assignee.unknown_user", "condition.compile"] {
+    for want in [
+        "node.unreachable",
+        "assignee.unknown_user",
+        "condition.compile",
+    ] {
         assert!(codes.iter().any(|(c, _)| c == want), "{want} in {codes:?}");
     }
-    assert!(codes.iter().any(|(c, n)| c == "node.unreachable" && n == "orphan"));
-    let p = w
-        .s
-        .post("/api/v1/meta/flows/broken/publish", json!({}))
-        .await;
+    assert!(
+        codes
+            .iter()
+            .any(|(c, n)| c == "node.unreachable" && n == "orphan")
+    );
+    let p =
+        w.s.post("/api/v1/meta/flows/broken/publish", json!({}))
+            .await;
     assert_eq!(p.status, 422, "{}", p.body);
     assert!(problems(&p).iter().any(|x| x.starts_with("/nodes/10:")));
     // Publish, change, publish again: versions are immutable and hashed.
     publish(&w, big_deal_flow()).await;
     let mut v2 = big_deal_flow();
     v2["name"] = json!("Deal approval v2");
-    let r = w.s.send("PUT", "/api/v1/meta/flows/deal_approval", Some(&v2), &[]).await;
+    let r =
+        w.s.send("PUT", "/api/v1/meta/flows/deal_approval", Some(&v2), &[])
+            .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let r = w
-        .s
-        .post("/api/v1/meta/flows/deal_approval/publish", json!({}))
-        .await;
+    let r =
+        w.s.post("/api/v1/meta/flows/deal_approval/publish", json!({}))
+            .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["version"], 2);
     let vs = w.s.get("/api/v1/meta/flows/deal_approval/versions").await;
@@ -283,9 +295,13 @@ async fn definitions(b: Backend) {
     assert_ne!(vs[0]["hash"], vs[1]["hash"]);
     assert_eq!(vs[0]["definition"]["version"], 1);
     // Bad input: 4xx with a stable code and a path; nothing changes.
-    let r = w
-        .s
-        .raw("POST", "/api/v1/meta/flows", b"{nope".to_vec(), &[("content-type", "application/json")])
+    let r =
+        w.s.raw(
+            "POST",
+            "/api/v1/meta/flows",
+            b"{nope".to_vec(),
+            &[("content-type", "application/json")],
+        )
         .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.body["error"]["code"], "malformed_json");
@@ -294,7 +310,11 @@ async fn definitions(b: Backend) {
     typo["nodes"][2]["mode"] = json!({"kind": "sometimes"});
     let r = w.s.post("/api/v1/meta/flows", typo).await;
     assert_eq!(r.status, 422, "{}", r.body);
-    assert!(problems(&r).iter().any(|x| x.starts_with("/nodes")), "{}", r.body);
+    assert!(
+        problems(&r).iter().any(|x| x.starts_with("/nodes")),
+        "{}",
+        r.body
+    );
     let r = w.s.post("/api/v1/meta/flows", json!({"schema": "crm.workflow/1", "key": "Bad Key!", "object": "deal", "nodes": [], "edges": []})).await;
     assert_eq!(problems(&r), vec!["/key:flow.key_invalid"]);
     let r = w.s.post("/api/v1/meta/flows", big_deal_flow()).await;
@@ -311,7 +331,10 @@ async fn definitions(b: Backend) {
     // In use: cannot be deleted; an unused draft can.
     let rec = deal(&w, 100).await;
     start(&w, "deal_approval", &rec).await;
-    assert_eq!(w.s.delete("/api/v1/meta/flows/deal_approval").await.status, 409);
+    assert_eq!(
+        w.s.delete("/api/v1/meta/flows/deal_approval").await.status,
+        409
+    );
     assert_eq!(w.s.delete("/api/v1/meta/flows/broken").await.status, 204);
 }
 
@@ -360,10 +383,7 @@ async fn big_deal_parallel(b: Backend) {
     // The action ran through the record write path (change log) exactly once.
     let rec_now = w.s.get(&format!("/api/v1/data/deal/{rec}")).await;
     assert_eq!(rec_now.body["stage"], "c", "{}", rec_now.body);
-    let hist = w
-        .s
-        .get(&format!("/api/v1/data/deal/{rec}/history"))
-        .await;
+    let hist = w.s.get(&format!("/api/v1/data/deal/{rec}/history")).await;
     let flow_writes = hist.body["changes"]
         .as_array()
         .map(|a| a.iter().filter(|e| e["source"] == "flow").count());
@@ -373,7 +393,7 @@ async fn big_deal_parallel(b: Backend) {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|e| e["event"] == "completed")
+            .filter(|e| e["event"] == "instance.completed")
             .count(),
         1
     );
@@ -423,18 +443,27 @@ async fn small_deal_manager(b: Backend) {
     assert!(task_of(&w, "a", &inst).await.is_none());
     let r = w
         .as_("mgr")
-        .patch(&format!("/api/v1/data/deal/{rec}"), json!({"discount": "5.5"}))
+        .patch(
+            &format!("/api/v1/data/deal/{rec}"),
+            json!({"discount": "5.5"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = w
         .as_("ini")
-        .patch(&format!("/api/v1/data/deal/{rec}"), json!({"discount": "9"}))
+        .patch(
+            &format!("/api/v1/data/deal/{rec}"),
+            json!({"discount": "9"}),
+        )
         .await;
     assert_eq!(r.body["error"]["code"], "flow.record_locked", "{}", r.body);
     // A second instance of the same flow on the record is refused.
     let r = w
         .as_("ini")
-        .post("/api/v1/flows/instances", json!({"flow": "deal_approval", "record": rec}))
+        .post(
+            "/api/v1/flows/instances",
+            json!({"flow": "deal_approval", "record": rec}),
+        )
         .await;
     assert_eq!(r.status, 409);
     assert_eq!(r.body["error"]["code"], "flow.already_running");
@@ -455,7 +484,13 @@ async fn sequential_transfer_add_signer_cc(b: Backend) {
     approve(&w, "a", &inst).await;
     // b transfers to d: b loses the task, d holds it.
     let b_task = task_of(&w, "b", &inst).await.unwrap();
-    let r = act(&w, "b", &inst, json!({"action": "transfer", "to": w.id("d"), "comment": "on leave"})).await;
+    let r = act(
+        &w,
+        "b",
+        &inst,
+        json!({"action": "transfer", "to": w.id("d"), "comment": "on leave"}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = w
         .as_("b")
@@ -467,11 +502,23 @@ async fn sequential_transfer_add_signer_cc(b: Backend) {
     assert_eq!(r.status, 403, "{}", r.body);
     // Transfer to a user of another tenant is refused.
     let other = w.app.other_tenant("Other").await;
-    let r = act(&w, "d", &inst, json!({"action": "transfer", "to": other.admin_user_id.0})).await;
+    let r = act(
+        &w,
+        "d",
+        &inst,
+        json!({"action": "transfer", "to": other.admin_user_id.0}),
+    )
+    .await;
     assert_eq!(r.status, 422, "{}", r.body);
     approve(&w, "d", &inst).await;
     // c adds x before: x decides first, then c's task reopens.
-    let r = act(&w, "c", &inst, json!({"action": "add_signer", "position": "before", "users": [w.id("x")]})).await;
+    let r = act(
+        &w,
+        "c",
+        &inst,
+        json!({"action": "add_signer", "position": "before", "users": [w.id("x")]}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(task_of(&w, "c", &inst).await.is_none());
     approve(&w, "x", &inst).await;
@@ -480,14 +527,32 @@ async fn sequential_transfer_add_signer_cc(b: Backend) {
     assert_eq!(v["status"], "approved", "{v}");
     // 抄送我的.
     let cc = w.as_("d").get("/api/v1/flows/tasks?box=cc").await;
-    assert_eq!(cc.body["items"][0]["instance"], inst.as_str(), "{}", cc.body);
-    assert!(v["history"].as_array().unwrap().iter().any(|e| e["event"] == "cc"));
+    assert_eq!(
+        cc.body["items"][0]["instance"],
+        inst.as_str(),
+        "{}",
+        cc.body
+    );
+    assert!(
+        v["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "cc")
+    );
     // Comments and timeline.
     let r = w
         .as_("ini")
-        .post(&format!("/api/v1/flows/instances/{inst}/actions"), json!({"action": "comment", "text": "谢谢"}))
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "comment", "text": "谢谢"}),
+        )
         .await;
-    assert_eq!(r.status, 409, "finished instances take no more commands: {}", r.body);
+    assert_eq!(
+        r.status, 409,
+        "finished instances take no more commands: {}",
+        r.body
+    );
 }
 
 /// 退回 to an earlier node, resubmit, 撤回 by the initiator only, 催办.
@@ -499,39 +564,73 @@ async fn return_resubmit_withdraw(b: Backend) {
     approve(&w, "x", &inst).await;
     approve(&w, "a", &inst).await;
     // b returns to `first`: x must approve again.
-    let r = act(&w, "b", &inst, json!({"action": "return", "to_node": "first", "comment": "redo"})).await;
+    let r = act(
+        &w,
+        "b",
+        &inst,
+        json!({"action": "return", "to_node": "first", "comment": "redo"}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(task_of(&w, "b", &inst).await.is_none());
     approve(&w, "x", &inst).await;
     assert!(task_of(&w, "a", &inst).await.is_some());
     // Return to start: the initiator resubmits.
-    let r = act(&w, "a", &inst, json!({"action": "return", "to_node": "start"})).await;
+    let r = act(
+        &w,
+        "a",
+        &inst,
+        json!({"action": "return", "to_node": "start"}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = act(&w, "ini", &inst, json!({"action": "resubmit"})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(task_of(&w, "x", &inst).await.is_some());
     // Invalid return target.
-    let r = act(&w, "x", &inst, json!({"action": "return", "to_node": "chain"})).await;
+    let r = act(
+        &w,
+        "x",
+        &inst,
+        json!({"action": "return", "to_node": "chain"}),
+    )
+    .await;
     assert!(matches!(r.status, 409 | 422), "{}", r.body);
     // 催办 by the initiator; withdraw by someone else is refused; by the initiator works.
     let r = w
         .as_("ini")
-        .post(&format!("/api/v1/flows/instances/{inst}/actions"), json!({"action": "urge"}))
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "urge"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = w
         .as_("x")
-        .post(&format!("/api/v1/flows/instances/{inst}/actions"), json!({"action": "withdraw"}))
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "withdraw"}),
+        )
         .await;
     assert_eq!(r.status, 403, "{}", r.body);
     let r = w
         .as_("d")
-        .post(&format!("/api/v1/flows/instances/{inst}/actions"), json!({"action": "withdraw"}))
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "withdraw"}),
+        )
         .await;
-    assert_eq!(r.status, 404, "non-participants do not see the instance: {}", r.body);
+    assert_eq!(
+        r.status, 404,
+        "non-participants do not see the instance: {}",
+        r.body
+    );
     let r = w
         .as_("ini")
-        .post(&format!("/api/v1/flows/instances/{inst}/actions"), json!({"action": "withdraw", "comment": "changed my mind"}))
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "withdraw", "comment": "changed my mind"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let v = view(&w, &inst).await;
@@ -547,7 +646,10 @@ async fn return_resubmit_withdraw(b: Backend) {
     // Bad task bodies: 422 with a path, nothing changes.
     let r = w
         .as_("ini")
-        .post(&format!("/api/v1/flows/instances/{inst}/actions"), json!({"action": "explode"}))
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "explode"}),
+        )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
 }
@@ -556,7 +658,10 @@ async fn return_resubmit_withdraw(b: Backend) {
 /// conflicts are retried inside), the node completes once.
 async fn racing_countersign(b: Backend) {
     let w = world(b).await;
-    let ids: Vec<String> = ["a", "b", "c", "f1", "f2"].iter().map(|u| w.id(u)).collect();
+    let ids: Vec<String> = ["a", "b", "c", "f1", "f2"]
+        .iter()
+        .map(|u| w.id(u))
+        .collect();
     publish(
         &w,
         json!({
@@ -594,9 +699,16 @@ async fn racing_countersign(b: Backend) {
         let v = view(&w, &inst).await;
         assert_eq!(v["status"], "approved", "{v}");
         let h = v["history"].as_array().unwrap();
-        assert_eq!(h.iter().filter(|e| e["event"] == "completed").count(), 1);
         assert_eq!(
-            h.iter().filter(|e| e["event"] == "action.record_updated").count(),
+            h.iter()
+                .filter(|e| e["event"] == "instance.completed")
+                .count(),
+            1
+        );
+        assert_eq!(
+            h.iter()
+                .filter(|e| e["event"] == "action.record_updated")
+                .count(),
             1
         );
         let seqs: Vec<i64> = h.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
@@ -673,22 +785,45 @@ async fn isolation(b: Backend) {
     let t = task_of(&w, "mgr", &inst).await.unwrap();
     let other = w.app.other_tenant("Other").await;
     let o = w.s.with_key(&other.api_key);
-    assert_eq!(o.get(&format!("/api/v1/flows/instances/{inst}")).await.status, 404);
+    assert_eq!(
+        o.get(&format!("/api/v1/flows/instances/{inst}"))
+            .await
+            .status,
+        404
+    );
     let r = o
-        .post(&format!("/api/v1/flows/tasks/{t}/actions"), json!({"action": "approve"}))
+        .post(
+            &format!("/api/v1/flows/tasks/{t}/actions"),
+            json!({"action": "approve"}),
+        )
         .await;
     assert_eq!(r.status, 404, "{}", r.body);
     let r = o
-        .post(&format!("/api/v1/flows/instances/{inst}/actions"), json!({"action": "withdraw"}))
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "withdraw"}),
+        )
         .await;
     assert_eq!(r.status, 404);
     let r = o
-        .post("/api/v1/flows/instances", json!({"flow": "deal_approval", "record": rec}))
+        .post(
+            "/api/v1/flows/instances",
+            json!({"flow": "deal_approval", "record": rec}),
+        )
         .await;
     assert_eq!(r.status, 404, "{}", r.body);
-    assert_eq!(o.get("/api/v1/flows/instances").await.body["instances"], json!([]));
+    assert_eq!(
+        o.get("/api/v1/flows/instances").await.body["instances"],
+        json!([])
+    );
     // A participant-free user of the same tenant does not see it either.
-    assert_eq!(w.as_("d").get(&format!("/api/v1/flows/instances/{inst}")).await.status, 404);
+    assert_eq!(
+        w.as_("d")
+            .get(&format!("/api/v1/flows/instances/{inst}"))
+            .await
+            .status,
+        404
+    );
     assert_eq!(view(&w, &inst).await["status"], "running");
 }
 

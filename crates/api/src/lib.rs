@@ -74,8 +74,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                 })),
             )
             .service(
-                SwaggerUi::new("/api/docs/{_:.*}")
-                    .url("/api/docs/openapi.json", openapi::full()),
+                SwaggerUi::new("/api/docs/{_:.*}").url("/api/docs/openapi.json", openapi::full()),
             )
             .service(
                 web::scope("/api/v1")

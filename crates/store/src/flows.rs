@@ -196,7 +196,11 @@ impl FlowTx for SeaTx {
             "SELECT {DEF_COLS} FROM flow_defs WHERE {} ORDER BY key",
             self.tcond()
         );
-        self.all(&q, vec![self.tv()]).await?.iter().map(def_row).collect()
+        self.all(&q, vec![self.tv()])
+            .await?
+            .iter()
+            .map(def_row)
+            .collect()
     }
 
     async fn flow_def_put(&mut self, row: &FlowDefRow) -> Result<()> {
@@ -409,7 +413,9 @@ impl FlowTx for SeaTx {
         let (cond, v): (&str, Value) = match filter {
             InstanceFilter::StartedBy(u) => ("initiator = $2", u.into()),
             InstanceFilter::Status(Some(s)) => ("status = $2", s.into()),
-            InstanceFilter::Status(None) => ("status IN ('running', 'incident', $2)", "running".into()),
+            InstanceFilter::Status(None) => {
+                ("status IN ('running', 'incident', $2)", "running".into())
+            }
         };
         let q = format!(
             "SELECT {INSTANCE_COLS} FROM flow_instances WHERE {} AND {cond} ORDER BY id DESC LIMIT $3",
@@ -518,7 +524,12 @@ impl FlowTx for SeaTx {
         );
         self.all(
             &q,
-            vec![self.tv(), user.into(), status.into(), i64::from(limit).into()],
+            vec![
+                self.tv(),
+                user.into(),
+                status.into(),
+                i64::from(limit).into(),
+            ],
         )
         .await?
         .iter()

@@ -64,7 +64,9 @@ pub enum TaskAction {
         comment: Option<String>,
     },
     /// 委托.
-    Delegate { to: Uuid },
+    Delegate {
+        to: Uuid,
+    },
     /// 加签.
     AddSigner {
         position: SignerPosition,
@@ -72,7 +74,9 @@ pub enum TaskAction {
         #[serde(default)]
         comment: Option<String>,
     },
-    Comment { text: String },
+    Comment {
+        text: String,
+    },
     /// Resubmit after 退回 to start.
     Resubmit {},
 }
@@ -519,9 +523,11 @@ impl Runtime {
                 .ok_or_else(|| Error::not_found("flow instance"))?;
             let state: InstanceState = serde_json::from_value(row.state.clone())
                 .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
-            let flow = self.compiled_flow(tenant, tx.as_mut(), row.version_id).await?;
-            let t = weft_flow::apply(&flow, &state, cmd.clone(), now, &env)
-                .map_err(command_error)?;
+            let flow = self
+                .compiled_flow(tenant, tx.as_mut(), row.version_id)
+                .await?;
+            let t =
+                weft_flow::apply(&flow, &state, cmd.clone(), now, &env).map_err(command_error)?;
             if t.state.rev == state.rev {
                 // A no-op (replayed timer or action result): nothing to write.
                 if let Some(timer) = fired_timer {
@@ -706,7 +712,7 @@ impl Runtime {
                         ctx.id,
                         *task as i32,
                         task_status_str(*status),
-                        Some(&snake(reason)),
+                        Some(snake(reason).as_str()),
                         Some(now),
                     )
                     .await?;
@@ -731,7 +737,9 @@ impl Runtime {
                     tx.flow_timer_put(ctx.id, *timer as i32, node, *due_at)
                         .await?;
                 }
-                Effect::CancelTimer { timer } => tx.flow_timer_delete(ctx.id, *timer as i32).await?,
+                Effect::CancelTimer { timer } => {
+                    tx.flow_timer_delete(ctx.id, *timer as i32).await?
+                }
                 Effect::RunAction {
                     ni,
                     node,
@@ -829,7 +837,7 @@ impl Runtime {
                     json!({"incident": incident}),
                 ),
                 Effect::Completed { status } => {
-                    ev("completed", None, None, json!({"status": status}))
+                    ev("instance.completed", None, None, json!({"status": status}))
                 }
             }
         }

@@ -81,7 +81,11 @@ impl Runtime {
         tx: &mut dyn Tx,
         version_id: Uuid,
     ) -> Result<Arc<CompiledFlow>> {
-        if let Some(f) = cache().lock().ok().and_then(|m| m.get(&version_id).cloned()) {
+        if let Some(f) = cache()
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&version_id).cloned())
+        {
             return Ok(f);
         }
         let v = tx
