@@ -74,8 +74,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                 })),
             )
             .service(
-                SwaggerUi::new("/api/docs/{_:.*}")
-                    .url("/api/docs/openapi.json", openapi::ApiDoc::openapi()),
+                SwaggerUi::new("/api/docs/{_:.*}").url("/api/docs/openapi.json", openapi::full()),
             )
             .service(
                 web::scope("/api/v1")
@@ -114,6 +113,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .service(meta::update_field)
                     .service(meta::delete_field)
                     .service(meta::get_job)
+                    .configure(routes::flows::configure)
                     .service(files::upload_file)
                     .service(files::download_file)
                     // Fixed segments before `{id}`.

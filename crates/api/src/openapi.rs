@@ -60,5 +60,12 @@ pub struct ApiDoc;
 
 /// The document as pretty JSON (what `openapi.json` holds).
 pub fn document() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+    full().to_pretty_json().unwrap_or_default()
+}
+
+/// The whole document: the core API plus feature areas documented in their own modules.
+pub fn full() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::routes::flows::FlowsDoc::openapi());
+    doc
 }

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod files;
+pub mod flows;
 pub mod ids;
 pub mod jobs;
 pub mod json;

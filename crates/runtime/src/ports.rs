@@ -178,7 +178,7 @@ pub struct IdempotencyRow {
 
 /// Platform-level access that is not yet bound to a tenant: provisioning and credential lookup.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: crate::flows::ports::FlowStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Open a transaction bound to `tenant`. On PostgreSQL this also switches to the tenant's
@@ -220,7 +220,10 @@ pub trait Store: Send + Sync + 'static {
 /// add their storage needs as supertraits, each implemented in its own store module.
 #[async_trait]
 pub trait Tx:
-    crate::access::ports::AccessTx + crate::automation::ports::AutomationTx + Send
+    crate::access::ports::AccessTx
+    + crate::automation::ports::AutomationTx
+    + crate::flows::ports::FlowTx
+    + Send
 {
     fn tenant(&self) -> TenantId;
     fn backend(&self) -> Backend;

@@ -44,6 +44,12 @@ pub async fn serve(cfg: &Config, rt: Arc<Runtime>, banner: Option<String>) -> an
         let rt3 = rt.clone();
         let worker = format!("{}-{}", hostname(), std::process::id());
         let mut stop2 = stop_rx.clone();
+        // Flow timers (timeouts, reminders, waits): leased, so several processes may run them.
+        let flow_timers = tokio::spawn(rt.clone().flow_timer_loop(
+            worker.clone(),
+            Duration::from_secs(1),
+            stop_rx.clone(),
+        ));
         Some(tokio::spawn(async move {
             let sealer = tokio::spawn(async move {
                 // Seal the change log into the audit chain every few seconds.
@@ -63,6 +69,7 @@ pub async fn serve(cfg: &Config, rt: Arc<Runtime>, banner: Option<String>) -> an
             });
             rt2.job_loop(worker, Duration::from_secs(2), stop_rx).await;
             sealer.abort();
+            let _ = flow_timers.await;
         }))
     } else {
         None

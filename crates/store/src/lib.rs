@@ -13,6 +13,7 @@ mod ddl;
 mod entities;
 mod errors;
 mod filter;
+mod flows;
 mod names;
 mod platform;
 mod records;

@@ -1,6 +1,7 @@
 pub mod auth;
 pub mod data;
 pub mod files;
+pub mod flows;
 pub mod meta;
 pub mod org;
 pub mod system;

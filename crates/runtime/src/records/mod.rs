@@ -245,7 +245,7 @@ impl Runtime {
     }
 
     /// Build rows for creation: parse, defaults, references, uniqueness, auto numbers.
-    async fn prepare_creates(
+    pub(crate) async fn prepare_creates(
         &self,
         tx: &mut dyn Tx,
         meta: &TenantMeta,
@@ -398,7 +398,7 @@ impl Runtime {
         Ok(out)
     }
 
-    async fn persist_creates(
+    pub(crate) async fn persist_creates(
         &self,
         tx: &mut dyn Tx,
         p: &Principal,
@@ -708,6 +708,9 @@ impl Runtime {
         {
             return Ok(Ok(current));
         }
+        // A record under approval is locked except the fields the current node opens.
+        self.flow_write_check(tx, p, obj, current.id, &changed)
+            .await?;
         let hook_problems = self
             .before_save(
                 tx,

@@ -1,0 +1,256 @@
+//! `/api/v1/meta/flows…` (approval flow definitions: drafts, validation, publishing, versions)
+//! and `/api/v1/flows…` (instances, inboxes and actions on tasks and instances).
+
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
+use uuid::Uuid;
+use weft_runtime::Error;
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::body::{self, META_LIMIT, RECORD_LIMIT};
+use crate::error::{ApiResult, ErrorEnvelope};
+
+fn id(s: &str, what: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(s).map_err(|_| Error::not_found(what.to_owned()))
+}
+
+#[utoipa::path(get, path = "/api/v1/meta/flows", tag = "flows",
+    responses((status = 200, description = "Flow drafts with their latest published version", body = Object),
+              (status = 403, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/meta/flows")]
+pub async fn list_flows(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.list_flows(&p).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/meta/flows", tag = "flows",
+    request_body(content = Object, description = "A flow definition (`crm.workflow/1`, see crates/flow/README.md)"),
+    responses((status = 201, body = Object), (status = 400, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/meta/flows")]
+pub async fn create_flow(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, META_LIMIT).await?;
+    Ok(HttpResponse::Created().json(st.rt.save_flow(&p, None, &b).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/meta/flows/{key}", tag = "flows", params(("key" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/meta/flows/{key}")]
+pub async fn get_flow(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.get_flow(&p, &path).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/meta/flows/{key}", tag = "flows", params(("key" = String, Path)),
+    request_body(content = Object, description = "The whole draft definition"),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[put("/meta/flows/{key}")]
+pub async fn update_flow(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, META_LIMIT).await?;
+    Ok(HttpResponse::Ok().json(st.rt.save_flow(&p, Some(&path), &b).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/meta/flows/{key}", tag = "flows", params(("key" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[delete("/meta/flows/{key}")]
+pub async fn delete_flow(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    st.rt.delete_flow(&p, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(post, path = "/api/v1/meta/flows/{key}/validate", tag = "flows", params(("key" = String, Path)),
+    responses((status = 200, description = "`{ok, problems: [{path, node, edge, code, message}]}` — every problem at once", body = Object),
+              (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/meta/flows/{key}/validate")]
+pub async fn validate_flow(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.validate_flow(&p, &path).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/meta/flows/{key}/publish", tag = "flows", params(("key" = String, Path)),
+    responses((status = 201, description = "The new immutable version (running instances keep theirs)", body = Object),
+              (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/meta/flows/{key}/publish")]
+pub async fn publish_flow(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(st.rt.publish_flow(&p, &path).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/meta/flows/{key}/versions", tag = "flows", params(("key" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/meta/flows/{key}/versions")]
+pub async fn flow_versions(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.list_flow_versions(&p, &path).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/flows/instances", tag = "flows",
+    request_body(content = Object, description = "`{flow: key, record: uuid, chosen?: {node: [user]}, vars?: {}}`"),
+    responses((status = 201, description = "The started instance", body = Object),
+              (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/flows/instances")]
+pub async fn start_instance(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, RECORD_LIMIT).await?;
+    Ok(HttpResponse::Created().json(st.rt.start_flow(&p, &b).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct InstancesParams {
+    /// running | incident | approved | rejected | withdrawn | terminated (default: running and incident)
+    pub status: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/flows/instances", tag = "flows", params(InstancesParams),
+    responses((status = 200, description = "Admin view of instances", body = Object),
+              (status = 403, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/flows/instances")]
+pub async fn list_instances(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    q: web::Query<InstancesParams>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.list_flow_instances(&p, q.status.as_deref()).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/flows/instances/{id}", tag = "flows", params(("id" = String, Path)),
+    responses((status = 200, description = "Status, graph with the current position, tasks, CC and timeline", body = Object),
+              (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/flows/instances/{id}")]
+pub async fn get_instance(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = id(&path, "flow instance")?;
+    Ok(HttpResponse::Ok().json(st.rt.flow_instance_view(&p, id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/flows/instances/{id}/actions", tag = "flows", params(("id" = String, Path)),
+    request_body(content = Object, description = "`{action: withdraw|urge|comment, comment?, text?}`; admins also `retry {incident}`, `skip {incident, edge?}`, `cancel {reason?}`"),
+    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope),
+              (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/flows/instances/{id}/actions")]
+pub async fn act_on_instance(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let id = id(&path, "flow instance")?;
+    let b = body::json(payload, RECORD_LIMIT).await?;
+    Ok(HttpResponse::Ok().json(st.rt.act_on_instance(&p, id, &b).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct TasksParams {
+    /// todo (待我审批) | done | started (我发起的) | cc (抄送我的)
+    #[serde(rename = "box")]
+    pub which: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/flows/tasks", tag = "flows", params(TasksParams),
+    responses((status = 200, description = "`{box, items}`", body = Object), (status = 400, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/flows/tasks")]
+pub async fn list_tasks(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    q: web::Query<TasksParams>,
+) -> ApiResult<HttpResponse> {
+    let which = q.which.as_deref().unwrap_or("todo");
+    Ok(HttpResponse::Ok().json(st.rt.flow_inbox(&p, which, q.limit).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/flows/tasks/{id}/actions", tag = "flows", params(("id" = String, Path)),
+    request_body(content = Object, description = "`{action: approve|reject|return|transfer|delegate|add_signer|comment|resubmit, comment?, to_node?, to?, position?: before|after|parallel, users?, text?}`"),
+    responses((status = 200, description = "The instance after the action", body = Object),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/flows/tasks/{id}/actions")]
+pub async fn act_on_task(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let id = id(&path, "task")?;
+    let b = body::json(payload, RECORD_LIMIT).await?;
+    Ok(HttpResponse::Ok().json(st.rt.act_on_task(&p, id, &b).await?))
+}
+
+/// Register the flow routes inside `/api/v1`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_flows)
+        .service(create_flow)
+        .service(validate_flow)
+        .service(publish_flow)
+        .service(flow_versions)
+        .service(get_flow)
+        .service(update_flow)
+        .service(delete_flow)
+        .service(start_instance)
+        .service(list_instances)
+        .service(get_instance)
+        .service(act_on_instance)
+        .service(list_tasks)
+        .service(act_on_task);
+}
+
+/// The flow part of the OpenAPI document (merged into [`crate::openapi::ApiDoc`]).
+#[derive(OpenApi)]
+#[openapi(
+    paths(list_flows, create_flow, get_flow, update_flow, delete_flow, validate_flow, publish_flow,
+        flow_versions, start_instance, list_instances, get_instance, act_on_instance, list_tasks,
+        act_on_task),
+    tags((name = "flows", description = "Approval flows: definitions, versions, instances, inboxes and task actions"))
+)]
+pub struct FlowsDoc;

@@ -1,0 +1,331 @@
+//! `/meta/flows`: draft definitions, validation (every problem at once), publishing immutable
+//! versions and listing them. Admin only.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value as Json, json};
+use uuid::Uuid;
+use weft_flow::Definition;
+use weft_flow::definition::{AssigneeRule, NodeKind};
+use weft_meta::Problem;
+
+use super::ports::{FlowDefRow, FlowVersionRow};
+use super::require_admin;
+use crate::Runtime;
+use crate::error::{Error, Result};
+use crate::ports::TxMode;
+use crate::principal::Principal;
+
+const MAX_KEY: usize = 64;
+
+/// Parse a definition body, reporting the JSON path of a type error.
+fn parse(body: &Json) -> Result<Definition> {
+    serde_path_to_error::deserialize::<_, Definition>(body).map_err(|e| {
+        let path = e.path().to_string();
+        let pointer = if path == "." {
+            String::new()
+        } else {
+            format!(
+                "/{}",
+                path.replace('.', "/")
+                    .replace('[', "/")
+                    .replace(']', "")
+                    .trim_start_matches('/')
+            )
+        };
+        Error::one(pointer, "flow.invalid", e.inner().to_string())
+    })
+}
+
+fn check_key(key: &str) -> Result<()> {
+    let ok = !key.is_empty()
+        && key.len() <= MAX_KEY
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && key.starts_with(|c: char| c.is_ascii_lowercase());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::one(
+            "/key",
+            "flow.key_invalid",
+            "a flow key is 1-64 characters of a-z, 0-9 and _, starting with a letter",
+        ))
+    }
+}
+
+/// A flow problem as JSON: node/edge id, stable code, message and a pointer into the document.
+fn problem_json(def: &Definition, p: &weft_flow::Problem) -> Json {
+    let path = if let Some(n) = &p.node {
+        def.nodes
+            .iter()
+            .position(|x| &x.id == n)
+            .map(|i| format!("/nodes/{i}"))
+    } else if let Some(e) = &p.edge {
+        def.edges
+            .iter()
+            .position(|x| &x.id == e)
+            .map(|i| format!("/edges/{i}"))
+    } else {
+        None
+    };
+    json!({"path": path.unwrap_or_default(), "node": p.node, "edge": p.edge,
+           "code": p.code, "message": p.message})
+}
+
+fn def_json(row: &FlowDefRow) -> Json {
+    json!({"key": row.key, "object": row.object, "latest_version": row.latest_version,
+           "definition": row.doc, "updated_by": row.updated_by,
+           "created_at": row.created_at, "updated_at": row.updated_at})
+}
+
+fn version_json(v: &FlowVersionRow, with_doc: bool) -> Json {
+    let mut j = json!({"id": v.id, "key": v.key, "version": v.version, "object": v.object,
+        "hash": v.hash, "published_by": v.published_by, "published_at": v.published_at});
+    if with_doc && let Some(m) = j.as_object_mut() {
+        m.insert("definition".into(), v.doc.clone());
+    }
+    j
+}
+
+impl Runtime {
+    pub async fn list_flows(&self, p: &Principal) -> Result<Json> {
+        require_admin(p)?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let rows = tx.flow_defs().await?;
+        tx.commit().await?;
+        Ok(json!({"flows": rows.iter().map(def_json).collect::<Vec<_>>()}))
+    }
+
+    pub async fn get_flow(&self, p: &Principal, key: &str) -> Result<Json> {
+        require_admin(p)?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let row = tx
+            .flow_def(key)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("flow '{key}'")))?;
+        tx.commit().await?;
+        Ok(def_json(&row))
+    }
+
+    /// Save a draft: create (`key` = None, taken from the document) or replace.
+    pub async fn save_flow(&self, p: &Principal, key: Option<&str>, body: &Json) -> Result<Json> {
+        require_admin(p)?;
+        let mut def = parse(body)?;
+        if let Some(k) = key
+            && def.key != k
+        {
+            return Err(Error::one(
+                "/key",
+                "flow.key_mismatch",
+                "the document's key must match the URL",
+            ));
+        }
+        check_key(&def.key)?;
+        if def.object.is_empty() {
+            return Err(Error::one(
+                "/object",
+                "required",
+                "the flow needs the object its records run through",
+            ));
+        }
+        def.version = 0;
+        let doc = serde_json::to_value(&def).map_err(Error::internal)?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let existing = tx.flow_def(&def.key).await?;
+        match (key, &existing) {
+            (None, Some(_)) => {
+                return Err(Error::conflict(
+                    "flow.exists",
+                    format!("flow '{}' already exists", def.key),
+                ));
+            }
+            (Some(k), None) => return Err(Error::not_found(format!("flow '{k}'"))),
+            _ => {}
+        }
+        if let Some(e) = &existing
+            && e.latest_version > 0
+            && e.object != def.object
+        {
+            return Err(Error::one(
+                "/object",
+                "flow.object_fixed",
+                "a published flow cannot move to another object",
+            ));
+        }
+        let row = FlowDefRow {
+            key: def.key.clone(),
+            object: def.object.clone(),
+            doc,
+            latest_version: existing.as_ref().map_or(0, |e| e.latest_version),
+            updated_by: p.user.0,
+            created_at: existing.as_ref().map_or(now, |e| e.created_at),
+            updated_at: now,
+        };
+        tx.flow_def_put(&row).await?;
+        tx.commit().await?;
+        Ok(def_json(&row))
+    }
+
+    /// Delete a draft and its versions; refused while any instance references it.
+    pub async fn delete_flow(&self, p: &Principal, key: &str) -> Result<()> {
+        require_admin(p)?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        if tx.flow_def(key).await?.is_none() {
+            return Err(Error::not_found(format!("flow '{key}'")));
+        }
+        if tx.flow_instance_count(key).await? > 0 {
+            return Err(Error::conflict(
+                "flow.in_use",
+                "instances reference this flow; it cannot be deleted",
+            ));
+        }
+        tx.flow_versions_delete(key).await?;
+        tx.flow_def_delete(key).await?;
+        tx.commit().await
+    }
+
+    /// Every problem of the draft (publish-time checks plus tenant checks).
+    async fn draft_problems(
+        &self,
+        p: &Principal,
+        def: &Definition,
+    ) -> Result<std::result::Result<weft_flow::CompiledFlow, Vec<Json>>> {
+        let mut problems = Vec::new();
+        // Fixed user ids must be users of this tenant.
+        let mut ids: BTreeSet<String> = BTreeSet::new();
+        for n in &def.nodes {
+            let rules: Vec<&AssigneeRule> = match &n.kind {
+                NodeKind::Approval(a) => a.assignees.iter().collect(),
+                NodeKind::Cc { recipients, .. } => recipients.iter().collect(),
+                _ => vec![],
+            };
+            for r in rules {
+                if let AssigneeRule::Users { ids: us } = r {
+                    ids.extend(us.iter().cloned());
+                }
+            }
+        }
+        let parsed: Vec<Uuid> = ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect();
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let known = tx.existing_users(&parsed).await?;
+        tx.commit().await?;
+        for id in &ids {
+            if !Uuid::parse_str(id).is_ok_and(|u| known.contains(&u)) {
+                let node = def
+                    .nodes
+                    .iter()
+                    .find(|n| serde_json::to_string(&n.kind).is_ok_and(|s| s.contains(id)))
+                    .map(|n| n.id.clone());
+                problems.push(weft_flow::Problem {
+                    node,
+                    edge: None,
+                    code: "assignee.unknown_user",
+                    message: format!("`{id}` is not a user of this tenant"),
+                });
+            }
+        }
+        let compiled = match self.compile_definition(p.tenant, def.clone()).await {
+            Ok(c) => Some(c),
+            Err(ps) => {
+                problems.extend(ps);
+                None
+            }
+        };
+        Ok(match compiled {
+            Some(c) if problems.is_empty() => Ok(c),
+            _ => Err(problems.iter().map(|x| problem_json(def, x)).collect()),
+        })
+    }
+
+    /// Validate the stored draft: `{"ok": bool, "problems": [...]}`.
+    pub async fn validate_flow(&self, p: &Principal, key: &str) -> Result<Json> {
+        require_admin(p)?;
+        let def = self.draft(p, key).await?;
+        Ok(match self.draft_problems(p, &def).await? {
+            Ok(_) => json!({"ok": true, "problems": []}),
+            Err(ps) => json!({"ok": false, "problems": ps}),
+        })
+    }
+
+    async fn draft(&self, p: &Principal, key: &str) -> Result<Definition> {
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let row = tx
+            .flow_def(key)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("flow '{key}'")))?;
+        tx.commit().await?;
+        serde_json::from_value(row.doc)
+            .map_err(|e| Error::internal(format!("stored draft unreadable: {e}")))
+    }
+
+    /// Publish the draft as a new immutable version. Running instances keep their version.
+    pub async fn publish_flow(&self, p: &Principal, key: &str) -> Result<Json> {
+        require_admin(p)?;
+        let mut def = self.draft(p, key).await?;
+        if let Err(ps) = self.draft_problems(p, &def).await? {
+            return Err(Error::Validation(
+                ps.iter()
+                    .map(|j| {
+                        let s = |k: &str| j[k].as_str().unwrap_or_default().to_string();
+                        let mut msg = s("message");
+                        if let Some(n) = j["node"].as_str() {
+                            msg = format!("[node {n}] {msg}");
+                        } else if let Some(e) = j["edge"].as_str() {
+                            msg = format!("[edge {e}] {msg}");
+                        }
+                        Problem::new(s("path"), &s("code"), msg)
+                    })
+                    .collect(),
+            ));
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut row = tx
+            .flow_def(key)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("flow '{key}'")))?;
+        let version = row.latest_version + 1;
+        def.version = u32::try_from(version).map_err(Error::internal)?;
+        let v = FlowVersionRow {
+            id: Uuid::now_v7(),
+            key: key.to_string(),
+            version,
+            object: def.object.clone(),
+            hash: weft_flow::content_hash(&def),
+            doc: serde_json::to_value(&def).map_err(Error::internal)?,
+            published_by: p.user.0,
+            published_at: now,
+        };
+        tx.flow_version_insert(&v).await?;
+        row.latest_version = version;
+        row.updated_at = now;
+        tx.flow_def_put(&row).await?;
+        self.audit(
+            tx.as_mut(),
+            Some(p.user.0),
+            crate::access::audit::Event {
+                action: "flow.published",
+                object: None,
+                record_id: Some(v.id),
+                detail: json!({"key": key, "version": version, "hash": v.hash}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(version_json(&v, false))
+    }
+
+    pub async fn list_flow_versions(&self, p: &Principal, key: &str) -> Result<Json> {
+        require_admin(p)?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        if tx.flow_def(key).await?.is_none() {
+            return Err(Error::not_found(format!("flow '{key}'")));
+        }
+        let vs = tx.flow_versions(key).await?;
+        tx.commit().await?;
+        Ok(json!({"versions": vs.iter().map(|v| version_json(v, true)).collect::<Vec<_>>()}))
+    }
+}

@@ -1,0 +1,168 @@
+//! What the pure engine core needs from the world: conditions compiled by the one rhai sandbox
+//! (`weft-rules`), assignees resolved from the organization snapshot, business calendars.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
+use serde_json::{Map, Value as Json};
+use uuid::Uuid;
+use weft_flow::definition::AssigneeRule;
+use weft_flow::{Environment, Expr, ExprCompiler, ResolveContext};
+use weft_meta::{CompiledObject, FieldKind};
+use weft_rules::{CompiledScript, EvalContext, FieldCatalog, ScalarType, ScriptKind};
+
+use crate::access::org::OrgSnapshot;
+
+/// The script type of a field, as `weft-rules` sees it.
+pub fn scalar_type(kind: &FieldKind) -> ScalarType {
+    match kind {
+        FieldKind::Integer { .. } => ScalarType::Integer,
+        FieldKind::Decimal { .. } | FieldKind::Percent { .. } => ScalarType::Decimal,
+        FieldKind::Currency { .. } => ScalarType::Currency,
+        FieldKind::Boolean => ScalarType::Bool,
+        FieldKind::Date => ScalarType::Date,
+        FieldKind::Datetime => ScalarType::DateTime,
+        FieldKind::Time => ScalarType::Time,
+        FieldKind::MultiSelect { .. } => ScalarType::TextList,
+        FieldKind::Lookup { .. }
+        | FieldKind::MasterDetail { .. }
+        | FieldKind::User
+        | FieldKind::Department => ScalarType::Id,
+        FieldKind::MultiLookup { .. } => ScalarType::IdList,
+        FieldKind::Address | FieldKind::Attachment { .. } | FieldKind::Json { .. } => {
+            ScalarType::Json
+        }
+        _ => ScalarType::Text,
+    }
+}
+
+/// The fields a flow condition on `obj` may read (plus the system columns).
+pub fn catalog(obj: &CompiledObject) -> FieldCatalog {
+    let mut c = FieldCatalog::new()
+        .with("id", ScalarType::Id)
+        .with("owner", ScalarType::Id)
+        .with("department", ScalarType::Id)
+        .with("created_by", ScalarType::Id);
+    for f in obj.live_fields() {
+        c = c.with(f.api_name.as_str(), scalar_type(&f.kind));
+    }
+    c
+}
+
+/// Compiles flow conditions with the rules sandbox against one object's fields. Conditions
+/// read `record.<field>` and `user.<attr>` (the initiator).
+pub struct RulesCompiler {
+    pub catalog: FieldCatalog,
+}
+
+#[derive(Debug)]
+struct RulesExpr(CompiledScript);
+
+impl Expr for RulesExpr {
+    fn eval_bool(&self, vars: &Json) -> Result<bool, String> {
+        let empty = Map::new();
+        let record = vars
+            .get("record")
+            .and_then(Json::as_object)
+            .unwrap_or(&empty);
+        let user = vars
+            .get("initiator")
+            .and_then(Json::as_object)
+            .unwrap_or(&empty);
+        let ctx = EvalContext {
+            record,
+            old: None,
+            user,
+            now: Utc::now(),
+            tz: chrono_tz::Tz::UTC,
+        };
+        weft_rules::eval_bool(&self.0, &ctx).map_err(|e| e.to_string())
+    }
+}
+
+impl ExprCompiler for RulesCompiler {
+    fn compile(&self, src: &str) -> Result<Arc<dyn Expr>, String> {
+        weft_rules::compile(src, ScriptKind::Condition, &self.catalog)
+            .map(|s| Arc::new(RulesExpr(s)) as Arc<dyn Expr>)
+            .map_err(|ps| {
+                ps.iter()
+                    .map(|p| p.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+    }
+}
+
+/// Assignees from the tenant's organization snapshot; business days skip weekends.
+pub struct OrgEnv {
+    pub org: Arc<OrgSnapshot>,
+}
+
+impl OrgEnv {
+    /// The user `of` names: `initiator`, or a user field of the record.
+    fn subject(of: &str, ctx: &ResolveContext<'_>) -> Option<Uuid> {
+        let s = if of == "initiator" {
+            ctx.initiator.to_string()
+        } else {
+            ctx.record.get(of)?.as_str()?.to_string()
+        };
+        Uuid::parse_str(&s).ok()
+    }
+}
+
+impl Environment for OrgEnv {
+    fn resolve_assignees(&self, rule: &AssigneeRule, ctx: &ResolveContext<'_>) -> Vec<String> {
+        match rule {
+            AssigneeRule::Role { role } => self
+                .org
+                .users_in_role(role)
+                .into_iter()
+                .map(|u| u.to_string())
+                .collect(),
+            AssigneeRule::ManagerOf { of, level } => Self::subject(of, ctx)
+                .and_then(|u| self.org.manager_of(u, *level))
+                .map(|u| vec![u.to_string()])
+                .unwrap_or_default(),
+            AssigneeRule::DepartmentLeader { of, level } => {
+                let Some(dept) =
+                    Self::subject(of, ctx).and_then(|u| self.org.primary_department(u))
+                else {
+                    return vec![];
+                };
+                let mut chain = vec![dept];
+                chain.extend(self.org.ancestors(dept));
+                chain
+                    .get(level.saturating_sub(1) as usize)
+                    .and_then(|d| self.org.department_leader(*d))
+                    .map(|u| vec![u.to_string()])
+                    .unwrap_or_default()
+            }
+            // Users, fields, the initiator and chosen assignees are resolved by the core.
+            _ => vec![],
+        }
+    }
+
+    fn add_business_duration(
+        &self,
+        start: DateTime<Utc>,
+        iso_duration: &str,
+        calendar: &str,
+    ) -> DateTime<Utc> {
+        let d = weft_flow::duration::parse_duration(iso_duration).unwrap_or(Duration::zero());
+        if calendar.is_empty() {
+            return start + d;
+        }
+        // Working days: whole days skip Saturdays and Sundays; the remainder is added as is.
+        let days = d.num_days();
+        let rest = d - Duration::days(days);
+        let mut t = start;
+        let mut left = days;
+        while left > 0 {
+            t += Duration::days(1);
+            if !matches!(t.weekday(), Weekday::Sat | Weekday::Sun) {
+                left -= 1;
+            }
+        }
+        t + rest
+    }
+}

@@ -1,0 +1,53 @@
+//! The record lock while an approval runs: writes to a record with a running instance are
+//! refused, except the fields the current node makes editable for the writer
+//! (`weft_flow::field_access`). Flow actions themselves (source `flow`) pass.
+
+use uuid::Uuid;
+use weft_flow::{Access, InstanceState};
+use weft_meta::{CompiledObject, Values};
+
+use crate::Runtime;
+use crate::error::{Error, Result};
+use crate::ports::Tx;
+use crate::principal::{Principal, Source};
+
+impl Runtime {
+    /// Called by the record write path before an update is stored.
+    pub(crate) async fn flow_write_check(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        obj: &CompiledObject,
+        record: Uuid,
+        changed: &Values,
+    ) -> Result<()> {
+        if p.source == Source::Flow {
+            return Ok(());
+        }
+        let active = tx.flow_active_on_record(record).await?;
+        let me = p.user.0.to_string();
+        for inst in active.iter().filter(|i| i.object == obj.api_name()) {
+            let state: InstanceState = serde_json::from_value(inst.state.clone())
+                .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
+            let flow = self.compiled_flow(p.tenant, tx, inst.version_id).await?;
+            let fa = weft_flow::field_access(&flow, &state, Some(&me));
+            let locked: Vec<&str> = changed
+                .keys()
+                .map(String::as_str)
+                .filter(|f| fa.access(f) != Access::Editable)
+                .collect();
+            if !locked.is_empty() {
+                return Err(Error::conflict(
+                    "flow.record_locked",
+                    format!(
+                        "the record is under approval ({} instance {}); not editable now: {}",
+                        inst.flow_key,
+                        inst.id,
+                        locked.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

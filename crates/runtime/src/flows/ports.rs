@@ -1,0 +1,206 @@
+//! Storage needs of the workflow runtime. Implemented by `weft-store` in
+//! `crates/store/src/flows.rs`. Every `FlowTx` call is bound to the transaction's tenant.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value as Json;
+use uuid::Uuid;
+use weft_meta::TenantId;
+
+use crate::error::Result;
+
+/// A draft definition (editable).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowDefRow {
+    pub key: String,
+    pub object: String,
+    pub doc: Json,
+    /// Highest published version (0 = never published).
+    pub latest_version: i32,
+    pub updated_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A published, immutable version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowVersionRow {
+    pub id: Uuid,
+    pub key: String,
+    pub version: i32,
+    pub object: String,
+    /// sha256 of the canonical definition JSON.
+    pub hash: String,
+    pub doc: Json,
+    pub published_by: Uuid,
+    pub published_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowInstanceRow {
+    pub id: Uuid,
+    pub version_id: Uuid,
+    pub flow_key: String,
+    pub version: i32,
+    pub object: String,
+    pub record_id: Uuid,
+    pub initiator: Uuid,
+    /// running | incident | approved | rejected | withdrawn | terminated
+    pub status: String,
+    pub rev: i64,
+    pub state: Json,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowTaskRow {
+    pub id: Uuid,
+    pub instance_id: Uuid,
+    /// The engine's task number within the instance.
+    pub task: i32,
+    pub ni: i32,
+    pub node: String,
+    pub assignee: String,
+    pub acting_for: Option<String>,
+    /// normal | before | after | parallel | resubmit
+    pub kind: String,
+    /// open | approved | rejected | transferred | cancelled | suspended
+    pub status: String,
+    pub reason: Option<String>,
+    pub flow_key: String,
+    pub object: String,
+    pub record_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowCcRow {
+    pub user_id: String,
+    pub instance_id: Uuid,
+    pub node: String,
+    pub flow_key: String,
+    pub object: String,
+    pub record_id: Uuid,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One timeline entry (审批记录).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowEventRow {
+    pub instance_id: Uuid,
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: Option<String>,
+    pub event: String,
+    pub node: Option<String>,
+    pub data: Json,
+}
+
+/// A due timer claimed by a worker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimedTimer {
+    pub tenant: TenantId,
+    pub instance_id: Uuid,
+    pub timer: i32,
+    pub due_at: DateTime<Utc>,
+    pub attempts: i32,
+}
+
+/// Which inbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstanceFilter {
+    /// Instances started by this user.
+    StartedBy(Uuid),
+    /// Instances with this status (admin view); `None` = running and incident.
+    Status(Option<&'static str>),
+}
+
+#[async_trait]
+pub trait FlowTx: Send {
+    // ---- definitions ----
+    async fn flow_def(&mut self, key: &str) -> Result<Option<FlowDefRow>>;
+    async fn flow_defs(&mut self) -> Result<Vec<FlowDefRow>>;
+    /// Insert or replace a draft.
+    async fn flow_def_put(&mut self, row: &FlowDefRow) -> Result<()>;
+    async fn flow_def_delete(&mut self, key: &str) -> Result<bool>;
+    /// Insert a published version. A concurrent publish of the same number is a conflict.
+    async fn flow_version_insert(&mut self, row: &FlowVersionRow) -> Result<()>;
+    async fn flow_versions(&mut self, key: &str) -> Result<Vec<FlowVersionRow>>;
+    async fn flow_version(&mut self, id: Uuid) -> Result<Option<FlowVersionRow>>;
+    async fn flow_versions_delete(&mut self, key: &str) -> Result<()>;
+    /// Instances of any version of `key`.
+    async fn flow_instance_count(&mut self, key: &str) -> Result<i64>;
+
+    // ---- instances ----
+    async fn flow_instance_insert(&mut self, row: &FlowInstanceRow) -> Result<()>;
+    async fn flow_instance(&mut self, id: Uuid) -> Result<Option<FlowInstanceRow>>;
+    /// Compare-and-swap: store the new state only if the stored revision is still `old_rev`.
+    /// Returns false (and changes nothing) on a conflict.
+    async fn flow_instance_cas(
+        &mut self,
+        id: Uuid,
+        old_rev: i64,
+        new_rev: i64,
+        status: &str,
+        state: &Json,
+        at: DateTime<Utc>,
+        ended_at: Option<DateTime<Utc>>,
+    ) -> Result<bool>;
+    /// Running (or incident) instances on one record.
+    async fn flow_active_on_record(&mut self, record: Uuid) -> Result<Vec<FlowInstanceRow>>;
+    async fn flow_instances(
+        &mut self,
+        filter: InstanceFilter,
+        limit: u32,
+    ) -> Result<Vec<FlowInstanceRow>>;
+
+    // ---- tasks, cc, timers, events ----
+    async fn flow_tasks_insert(&mut self, rows: &[FlowTaskRow]) -> Result<()>;
+    async fn flow_task_set_status(
+        &mut self,
+        instance: Uuid,
+        task: i32,
+        status: &str,
+        reason: Option<&str>,
+        closed_at: Option<DateTime<Utc>>,
+    ) -> Result<()>;
+    async fn flow_task(&mut self, id: Uuid) -> Result<Option<FlowTaskRow>>;
+    async fn flow_tasks_of(&mut self, instance: Uuid) -> Result<Vec<FlowTaskRow>>;
+    /// Tasks of `user` with `status` (open = 待我审批), newest first.
+    async fn flow_tasks_for(
+        &mut self,
+        user: &str,
+        status: &str,
+        limit: u32,
+    ) -> Result<Vec<FlowTaskRow>>;
+    async fn flow_cc_insert(&mut self, rows: &[FlowCcRow]) -> Result<()>;
+    async fn flow_cc_for(&mut self, user: &str, limit: u32) -> Result<Vec<FlowCcRow>>;
+    async fn flow_cc_of(&mut self, instance: Uuid) -> Result<Vec<FlowCcRow>>;
+    async fn flow_timer_put(
+        &mut self,
+        instance: Uuid,
+        timer: i32,
+        node: &str,
+        due_at: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn flow_timer_delete(&mut self, instance: Uuid, timer: i32) -> Result<()>;
+    async fn flow_events_append(&mut self, rows: &[FlowEventRow]) -> Result<()>;
+    async fn flow_events(&mut self, instance: Uuid) -> Result<Vec<FlowEventRow>>;
+}
+
+/// Cross-tenant access the timer worker needs before it knows the tenant.
+#[async_trait]
+pub trait FlowStore: Send + Sync {
+    /// Claim due timers with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so several
+    /// workers and processes never fire one timer twice at the same time.
+    async fn claim_flow_timers(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease_secs: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ClaimedTimer>>;
+}

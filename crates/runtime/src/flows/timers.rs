@@ -1,0 +1,79 @@
+//! The timer worker: claims due timers of every tenant with a lease and fires each through
+//! the normal command path (`TimerFired`), which deletes the timer row in the same
+//! transaction. A timer whose node already finished is a no-op; a crashed worker's lease
+//! expires and another worker fires the timer — once, because the engine ignores a timer it
+//! no longer holds. After a restart every missed timer is simply due, and fires once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use weft_flow::Command;
+
+use crate::Runtime;
+use crate::error::{Error, Result};
+use crate::ports::TxMode;
+
+/// How long a claimed timer stays reserved for its worker.
+const LEASE_SECS: i64 = 60;
+
+impl Runtime {
+    /// Fire up to `limit` due timers; returns how many were handled.
+    pub async fn run_flow_timers(&self, worker: &str, limit: u32) -> Result<usize> {
+        let now = self.clock.now();
+        let claimed = self
+            .store
+            .claim_flow_timers(worker, limit, LEASE_SECS, now)
+            .await?;
+        let n = claimed.len();
+        for t in claimed {
+            let cmd = Command::TimerFired {
+                timer: t.timer as u32,
+            };
+            match self
+                .run_command(t.tenant, t.instance_id, None, &cmd, Some(t.timer))
+                .await
+            {
+                Ok(_) => {}
+                Err(Error::Conflict { code, .. }) if code == "flow.timer_not_due" => {
+                    // The engine's due time is later (clock skew): leave it for the lease.
+                }
+                Err(Error::Conflict { .. } | Error::NotFound { .. }) => {
+                    // Finished instance or unknown timer: drop the row.
+                    let mut tx = self.store.begin(t.tenant, TxMode::Write).await?;
+                    tx.flow_timer_delete(t.instance_id, t.timer).await?;
+                    tx.commit().await?;
+                }
+                Err(e) => {
+                    tracing::warn!(tenant.id = %t.tenant, flow.instance_id = %t.instance_id,
+                        flow.timer = t.timer, error = %e, "firing a flow timer failed; it will be retried");
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// The timer loop of `weft serve`: poll every `every` until `stop` turns true.
+    pub async fn flow_timer_loop(
+        self: Arc<Self>,
+        worker: String,
+        every: Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            loop {
+                match self.run_flow_timers(&worker, 100).await {
+                    Ok(n) if n == 100 => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "flow timer claim failed");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}

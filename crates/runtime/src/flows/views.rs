@@ -1,0 +1,151 @@
+//! Read side: the inboxes (待我审批 / 我发起的 / 抄送我的), one instance with its graph,
+//! position, tasks and timeline, and the admin list of running and incident instances.
+
+use serde_json::{Value as Json, json};
+use uuid::Uuid;
+use weft_flow::InstanceState;
+
+use super::ports::{FlowInstanceRow, FlowTaskRow, InstanceFilter};
+use super::require_admin;
+use crate::Runtime;
+use crate::error::{Error, Result};
+use crate::ports::TxMode;
+use crate::principal::Principal;
+
+const MAX_LIST: u32 = 200;
+
+fn task_json(t: &FlowTaskRow) -> Json {
+    json!({"id": t.id, "instance": t.instance_id, "task": t.task, "node": t.node,
+           "assignee": t.assignee, "acting_for": t.acting_for, "kind": t.kind,
+           "status": t.status, "reason": t.reason, "flow": t.flow_key, "object": t.object,
+           "record_id": t.record_id, "created_at": t.created_at, "closed_at": t.closed_at})
+}
+
+fn instance_json(i: &FlowInstanceRow) -> Json {
+    let positions: Vec<String> = serde_json::from_value::<InstanceState>(i.state.clone())
+        .map(|s| s.positions().into_iter().map(str::to_owned).collect())
+        .unwrap_or_default();
+    json!({"id": i.id, "flow": i.flow_key, "version": i.version, "object": i.object,
+           "record_id": i.record_id, "initiator": i.initiator, "status": i.status,
+           "rev": i.rev, "positions": positions, "created_at": i.created_at,
+           "updated_at": i.updated_at, "ended_at": i.ended_at})
+}
+
+impl Runtime {
+    /// `box`: `todo` (open tasks of the caller), `done` (tasks the caller decided),
+    /// `started` (instances the caller started), `cc` (instances copied to the caller).
+    pub async fn flow_inbox(&self, p: &Principal, which: &str, limit: Option<u32>) -> Result<Json> {
+        let limit = limit.unwrap_or(50).clamp(1, MAX_LIST);
+        let me = p.user.0.to_string();
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let items: Vec<Json> = match which {
+            "todo" => tx
+                .flow_tasks_for(&me, "open", limit)
+                .await?
+                .iter()
+                .map(task_json)
+                .collect(),
+            "done" => {
+                let mut v = tx.flow_tasks_for(&me, "approved", limit).await?;
+                v.extend(tx.flow_tasks_for(&me, "rejected", limit).await?);
+                v.sort_by(|a, b| b.closed_at.cmp(&a.closed_at));
+                v.truncate(limit as usize);
+                v.iter().map(task_json).collect()
+            }
+            "started" => tx
+                .flow_instances(InstanceFilter::StartedBy(p.user.0), limit)
+                .await?
+                .iter()
+                .map(instance_json)
+                .collect(),
+            "cc" => tx
+                .flow_cc_for(&me, limit)
+                .await?
+                .iter()
+                .map(|c| {
+                    json!({"instance": c.instance_id, "node": c.node, "flow": c.flow_key,
+                           "object": c.object, "record_id": c.record_id, "created_at": c.created_at})
+                })
+                .collect(),
+            _ => {
+                return Err(Error::bad_request(
+                    "bad_query",
+                    "box must be todo, done, started or cc",
+                ));
+            }
+        };
+        tx.commit().await?;
+        Ok(json!({"box": which, "items": items}))
+    }
+
+    /// One instance: status, graph with the current position, tasks, CC and the timeline.
+    pub async fn flow_instance_view(&self, p: &Principal, id: Uuid) -> Result<Json> {
+        let row = self.visible_instance(p, id).await?;
+        let state: InstanceState = serde_json::from_value(row.state.clone())
+            .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let version = tx
+            .flow_version(row.version_id)
+            .await?
+            .ok_or_else(|| Error::internal("flow version missing"))?;
+        let tasks = tx.flow_tasks_of(id).await?;
+        let cc = tx.flow_cc_of(id).await?;
+        let events = tx.flow_events(id).await?;
+        tx.commit().await?;
+        let doc = &version.doc;
+        let positions = state.positions();
+        let active: Vec<&str> = state.nodes.iter().map(|n| n.node.as_str()).collect();
+        let nodes: Vec<Json> = doc["nodes"]
+            .as_array()
+            .map(|ns| {
+                ns.iter()
+                    .map(|n| {
+                        let nid = n["id"].as_str().unwrap_or_default();
+                        json!({"id": nid, "kind": n["kind"], "name": n.get("name"),
+                               "active": positions.contains(&nid) || active.contains(&nid),
+                               "visited": state.visited.iter().any(|v| v == nid)})
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(json!({
+            "id": row.id, "flow": row.flow_key, "version": row.version, "hash": version.hash,
+            "object": row.object, "record_id": row.record_id, "initiator": row.initiator,
+            "status": row.status, "outcome": state.outcome, "rev": row.rev,
+            "created_at": row.created_at, "ended_at": row.ended_at,
+            "positions": positions,
+            "graph": {"nodes": nodes, "edges": doc["edges"], "layout": doc.get("layout")},
+            "incidents": state.incidents,
+            "tasks": tasks.iter().map(task_json).collect::<Vec<_>>(),
+            "cc": cc.iter().map(|c| json!({"user": c.user_id, "node": c.node, "at": c.created_at})).collect::<Vec<_>>(),
+            "history": events.iter().map(|e| json!({"seq": e.seq, "at": e.at, "actor": e.actor,
+                "event": e.event, "node": e.node, "data": e.data})).collect::<Vec<_>>(),
+        }))
+    }
+
+    /// Admin view: instances by status (default: running and incident).
+    pub async fn list_flow_instances(&self, p: &Principal, status: Option<&str>) -> Result<Json> {
+        require_admin(p)?;
+        let s: Option<&'static str> = match status {
+            None => None,
+            Some("running") => Some("running"),
+            Some("incident") => Some("incident"),
+            Some("approved") => Some("approved"),
+            Some("rejected") => Some("rejected"),
+            Some("withdrawn") => Some("withdrawn"),
+            Some("terminated") => Some("terminated"),
+            Some(_) => {
+                return Err(Error::bad_request(
+                    "bad_query",
+                    "unknown status (running, incident, approved, rejected, withdrawn, terminated)",
+                ));
+            }
+        };
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let rows = tx
+            .flow_instances(InstanceFilter::Status(s), MAX_LIST)
+            .await?;
+        tx.commit().await?;
+        Ok(json!({"instances": rows.iter().map(instance_json).collect::<Vec<_>>()}))
+    }
+}

@@ -1,0 +1,840 @@
+//! Approval flows end to end over HTTP on SQLite and PostgreSQL: definitions (validate every
+//! problem at once, publish immutable versions), the inboxes, 会签 with veto, 或签, 依次,
+//! conditional branch by amount, parallel branches and join, return to an earlier node,
+//! transfer, add signer, withdraw, CC, the record lock, record actions through the write
+//! path, racing 会签 approvals (one transaction per command, retried inside), leased timers
+//! and tenant isolation.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use serde_json::{Value as Json, json};
+use weft_runtime::clock::ManualClock;
+use weft_testkit::{Backend, Server, TestApp, dual, problems};
+
+struct World {
+    app: TestApp,
+    s: Server,
+    /// name → (user id, API client)
+    users: HashMap<&'static str, (String, Server)>,
+}
+
+impl World {
+    fn id(&self, u: &str) -> String {
+        self.users[u].0.clone()
+    }
+    fn as_(&self, u: &str) -> &Server {
+        &self.users[u].1
+    }
+}
+
+const USERS: &[(&str, &[&str])] = &[
+    ("ini", &["member"]),
+    ("mgr", &["member"]),
+    ("a", &["member", "legal"]),
+    ("b", &["member", "legal"]),
+    ("c", &["member", "legal"]),
+    ("f1", &["member", "finance"]),
+    ("f2", &["member", "finance"]),
+    ("d", &["member"]),
+    ("x", &["member"]),
+];
+
+async fn world_with(app: TestApp) -> World {
+    let s = app.serve().await;
+    let mut obj = weft_testkit::simple_object("deal");
+    obj["fields"].as_array_mut().unwrap().push(
+        json!({"api_name": "discount", "type": "decimal", "label": {"en": "Discount"}, "precision": 5, "scale": 2}),
+    );
+    let r = s.post("/api/v1/meta/objects", obj).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let perms = json!({"objects": {"deal": {"create": true, "read": true, "update": true, "scope": "all"}}});
+    for key in ["member", "legal", "finance"] {
+        let r = s
+            .post(
+                "/api/v1/org/roles",
+                json!({"key": key, "label": {"en": key}, "permissions": perms}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let dept = s
+        .post("/api/v1/org/departments", json!({"name": "Sales"}))
+        .await;
+    assert_eq!(dept.status, 201, "{}", dept.body);
+    let dept_id = dept.body["id"].as_str().unwrap().to_string();
+    let mut users = HashMap::new();
+    for (name, roles) in USERS {
+        let r = s
+            .post(
+                "/api/v1/org/users",
+                json!({"name": name, "email": format!("{name}@flows.test"),
+                       "departments": [{"id": dept_id, "primary": true}], "roles": roles}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let id = r.body["id"].as_str().unwrap().to_string();
+        let k = s
+            .post(
+                "/api/v1/auth/api-keys",
+                json!({"name": name, "user_id": id}),
+            )
+            .await;
+        assert_eq!(k.status, 201, "{}", k.body);
+        users.insert(*name, (id, s.with_key(k.body["key"].as_str().unwrap())));
+    }
+    // mgr leads Sales: the initiator's manager at level 1.
+    let r = s
+        .patch(
+            &format!("/api/v1/org/departments/{dept_id}"),
+            json!({"leader_id": users["mgr"].0}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    World { app, s, users }
+}
+
+async fn world(b: Backend) -> World {
+    world_with(TestApp::new(b).await).await
+}
+
+/// The workflow.md §3/§5 shape: XOR on amount; big deals go to legal (会签, one reject
+/// vetoes) and finance (或签) in parallel, then a join; small deals to the direct manager;
+/// approval sets the stage through the record write path; rejection terminates.
+fn big_deal_flow() -> Json {
+    json!({
+      "schema": "crm.workflow/1", "key": "deal_approval", "name": {"zh": "商机审批", "en": "Deal approval"},
+      "object": "deal",
+      "nodes": [
+        {"id": "start", "kind": "start"},
+        {"id": "route", "kind": "exclusive", "default": "e_small"},
+        {"id": "mgr", "kind": "approval", "assignees": [{"kind": "manager_of", "of": "initiator", "level": 1}],
+         "mode": {"kind": "sequential"}, "form": {"editable": ["discount"]}},
+        {"id": "fork", "kind": "parallel"},
+        {"id": "legal", "kind": "approval", "assignees": [{"kind": "role", "role": "legal"}], "mode": {"kind": "all"}},
+        {"id": "fin", "kind": "approval", "assignees": [{"kind": "role", "role": "finance"}], "mode": {"kind": "any"}},
+        {"id": "join", "kind": "parallel"},
+        {"id": "set_stage", "kind": "action", "action": {"kind": "update_record", "set": {"stage": "\"c\""}}},
+        {"id": "end_ok", "kind": "end", "outcome": "approved"},
+        {"id": "end_rej", "kind": "end", "outcome": "rejected", "terminate": true}
+      ],
+      "edges": [
+        {"id": "e0", "from": "start", "to": "route"},
+        {"id": "e_big", "from": "route", "to": "fork", "order": 1, "when": {"lang": "rhai", "expr": "record.amount > 500000"}},
+        {"id": "e_small", "from": "route", "to": "mgr"},
+        {"id": "m1", "from": "mgr", "to": "set_stage", "on": "approved"},
+        {"id": "m2", "from": "mgr", "to": "end_rej", "on": "rejected"},
+        {"id": "f1", "from": "fork", "to": "legal"}, {"id": "f2", "from": "fork", "to": "fin"},
+        {"id": "j1", "from": "legal", "to": "join", "on": "approved"},
+        {"id": "j2", "from": "fin", "to": "join", "on": "approved"},
+        {"id": "r1", "from": "legal", "to": "end_rej", "on": "rejected"},
+        {"id": "r2", "from": "fin", "to": "end_rej", "on": "rejected"},
+        {"id": "e6", "from": "join", "to": "set_stage"},
+        {"id": "e7", "from": "set_stage", "to": "end_ok"}
+      ]
+    })
+}
+
+/// 依次 a → b → c with 退回, 转交 and 加签 allowed, then CC to d.
+fn sequential_flow(w: &World) -> Json {
+    json!({
+      "schema": "crm.workflow/1", "key": "seq", "object": "deal",
+      "nodes": [
+        {"id": "start", "kind": "start"},
+        {"id": "first", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("x")]}]},
+        {"id": "chain", "kind": "approval",
+         "assignees": [{"kind": "users", "ids": [w.id("a"), w.id("b"), w.id("c")]}],
+         "mode": {"kind": "sequential"},
+         "ops": {"return_to": ["start", "first"], "transfer": true, "add_signer": ["before", "after", "parallel"]}},
+        {"id": "cc_d", "kind": "cc", "recipients": [{"kind": "users", "ids": [w.id("d")]}]},
+        {"id": "end", "kind": "end"}
+      ],
+      "edges": [
+        {"id": "e1", "from": "start", "to": "first"},
+        {"id": "e2", "from": "first", "to": "chain", "on": "approved"},
+        {"id": "e3", "from": "chain", "to": "cc_d", "on": "approved"},
+        {"id": "e4", "from": "cc_d", "to": "end"}
+      ]
+    })
+}
+
+async fn publish(w: &World, def: Json) {
+    let key = def["key"].as_str().unwrap().to_string();
+    let r = w.s.post("/api/v1/meta/flows", def).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r =
+        w.s.post(&format!("/api/v1/meta/flows/{key}/publish"), json!({}))
+            .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+async fn deal(w: &World, amount: i64) -> String {
+    let r = w
+        .as_("ini")
+        .create(
+            "deal",
+            json!({"name": "Deal", "amount": amount, "stage": "a"}),
+        )
+        .await;
+    r["id"].as_str().unwrap().to_string()
+}
+
+async fn start(w: &World, flow: &str, record: &str) -> String {
+    let r = w
+        .as_("ini")
+        .post(
+            "/api/v1/flows/instances",
+            json!({"flow": flow, "record": record}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+/// The open task of `user` on instance `inst`.
+async fn task_of(w: &World, user: &str, inst: &str) -> Option<String> {
+    let r = w.as_(user).get("/api/v1/flows/tasks?box=todo").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["instance"] == inst)
+        .map(|t| t["id"].as_str().unwrap().to_string())
+}
+
+async fn act(w: &World, user: &str, inst: &str, body: Json) -> weft_testkit::Resp {
+    let t = task_of(w, user, inst)
+        .await
+        .unwrap_or_else(|| panic!("{user} has no open task on {inst}"));
+    w.as_(user)
+        .post(&format!("/api/v1/flows/tasks/{t}/actions"), body)
+        .await
+}
+
+async fn approve(w: &World, user: &str, inst: &str) {
+    let r = act(w, user, inst, json!({"action": "approve", "comment": "ok"})).await;
+    assert_eq!(r.status, 200, "{user}: {}", r.body);
+}
+
+async fn view(w: &World, inst: &str) -> Json {
+    let r = w.s.get(&format!("/api/v1/flows/instances/{inst}")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
+async fn definitions(b: Backend) {
+    let w = world(b).await;
+    // Every problem at once, each with a node id and a stable code.
+    let mut bad = big_deal_flow();
+    bad["key"] = json!("broken");
+    bad["nodes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "orphan", "kind": "approval",
+        "assignees": [{"kind": "users", "ids": ["not-a-user"]}]}));
+    bad["edges"][1]["when"]["expr"] = json!("record.amount >");
+    let r = w.s.post("/api/v1/meta/flows", bad).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let v =
+        w.s.post("/api/v1/meta/flows/broken/validate", json!({}))
+            .await;
+    assert_eq!(v.status, 200, "{}", v.body);
+    assert_eq!(v.body["ok"], false);
+    let codes: Vec<(String, String)> = v.body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["code"].as_str().unwrap().to_string(),
+                p["node"]
+                    .as_str()
+                    .or(p["edge"].as_str())
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    for want in [
+        "node.unreachable",
+        "assignee.unknown_user",
+        "condition.compile",
+    ] {
+        assert!(codes.iter().any(|(c, _)| c == want), "{want} in {codes:?}");
+    }
+    assert!(
+        codes
+            .iter()
+            .any(|(c, n)| c == "node.unreachable" && n == "orphan")
+    );
+    let p =
+        w.s.post("/api/v1/meta/flows/broken/publish", json!({}))
+            .await;
+    assert_eq!(p.status, 422, "{}", p.body);
+    assert!(problems(&p).iter().any(|x| x.starts_with("/nodes/10:")));
+    // Publish, change, publish again: versions are immutable and hashed.
+    publish(&w, big_deal_flow()).await;
+    let mut v2 = big_deal_flow();
+    v2["name"] = json!("Deal approval v2");
+    let r =
+        w.s.send("PUT", "/api/v1/meta/flows/deal_approval", Some(&v2), &[])
+            .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r =
+        w.s.post("/api/v1/meta/flows/deal_approval/publish", json!({}))
+            .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["version"], 2);
+    let vs = w.s.get("/api/v1/meta/flows/deal_approval/versions").await;
+    let vs = vs.body["versions"].as_array().unwrap().clone();
+    assert_eq!(vs.len(), 2);
+    assert_ne!(vs[0]["hash"], vs[1]["hash"]);
+    assert_eq!(vs[0]["definition"]["version"], 1);
+    // Bad input: 4xx with a stable code and a path; nothing changes.
+    let r =
+        w.s.raw(
+            "POST",
+            "/api/v1/meta/flows",
+            b"{nope".to_vec(),
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["error"]["code"], "malformed_json");
+    let mut typo = big_deal_flow();
+    typo["key"] = json!("typo");
+    typo["nodes"][2]["mode"] = json!({"kind": "sometimes"});
+    let r = w.s.post("/api/v1/meta/flows", typo).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        problems(&r).iter().any(|x| x.starts_with("/nodes")),
+        "{}",
+        r.body
+    );
+    let r = w.s.post("/api/v1/meta/flows", json!({"schema": "crm.workflow/1", "key": "Bad Key!", "object": "deal", "nodes": [], "edges": []})).await;
+    assert_eq!(problems(&r), vec!["/key:flow.key_invalid"]);
+    let r = w.s.post("/api/v1/meta/flows", big_deal_flow()).await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.body["error"]["code"], "flow.exists");
+    // Not for regular users.
+    let r = w.as_("ini").get("/api/v1/meta/flows").await;
+    assert_eq!(r.status, 403);
+    // Another tenant sees none of it.
+    let other = w.app.other_tenant("Other").await;
+    let o = w.s.with_key(&other.api_key);
+    assert_eq!(o.get("/api/v1/meta/flows/deal_approval").await.status, 404);
+    assert_eq!(o.get("/api/v1/meta/flows").await.body["flows"], json!([]));
+    // In use: cannot be deleted; an unused draft can.
+    let rec = deal(&w, 100).await;
+    start(&w, "deal_approval", &rec).await;
+    assert_eq!(
+        w.s.delete("/api/v1/meta/flows/deal_approval").await.status,
+        409
+    );
+    assert_eq!(w.s.delete("/api/v1/meta/flows/broken").await.status, 204);
+}
+
+/// Big deal: 会签 legal + 或签 finance in parallel, join, record action, lock.
+async fn big_deal_parallel(b: Backend) {
+    let w = world(b).await;
+    publish(&w, big_deal_flow()).await;
+    let rec = deal(&w, 600_000).await;
+    let inst = start(&w, "deal_approval", &rec).await;
+    let v = view(&w, &inst).await;
+    let mut pos: Vec<String> = v["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    pos.sort();
+    assert_eq!(pos, vec!["fin", "legal"]);
+    assert_eq!(v["graph"]["nodes"].as_array().unwrap().len(), 10);
+    assert!(task_of(&w, "mgr", &inst).await.is_none());
+    // The record is locked while under approval (no node makes `amount` editable).
+    let r = w
+        .as_("ini")
+        .patch(&format!("/api/v1/data/deal/{rec}"), json!({"amount": 1}))
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "flow.record_locked");
+    // 我发起的 lists it.
+    let started = w.as_("ini").get("/api/v1/flows/tasks?box=started").await;
+    assert_eq!(started.body["items"][0]["id"], inst.as_str());
+    for u in ["a", "b", "c"] {
+        approve(&w, u, &inst).await;
+    }
+    // 或签: the first finance decision settles the node; f2's task is cancelled.
+    approve(&w, "f1", &inst).await;
+    assert!(task_of(&w, "f2", &inst).await.is_none());
+    let v = view(&w, &inst).await;
+    assert_eq!(v["status"], "approved", "{v}");
+    let f2 = v["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["assignee"] == w.id("f2").as_str())
+        .unwrap();
+    assert_eq!(f2["status"], "cancelled");
+    // The action ran through the record write path (change log) exactly once.
+    let rec_now = w.s.get(&format!("/api/v1/data/deal/{rec}")).await;
+    assert_eq!(rec_now.body["stage"], "c", "{}", rec_now.body);
+    let hist = w.s.get(&format!("/api/v1/data/deal/{rec}/history")).await;
+    let flow_writes = hist.body["changes"]
+        .as_array()
+        .map(|a| a.iter().filter(|e| e["source"] == "flow").count());
+    assert_eq!(flow_writes, Some(1), "{}", hist.body);
+    assert_eq!(
+        v["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"] == "instance.completed")
+            .count(),
+        1
+    );
+    // Unlocked once finished.
+    let r = w
+        .as_("ini")
+        .patch(&format!("/api/v1/data/deal/{rec}"), json!({"amount": 1}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// 会签 veto: one reject rejects the node and terminates; the last task is closed.
+async fn countersign_veto(b: Backend) {
+    let w = world(b).await;
+    publish(&w, big_deal_flow()).await;
+    let rec = deal(&w, 900_000).await;
+    let inst = start(&w, "deal_approval", &rec).await;
+    approve(&w, "a", &inst).await;
+    let c_task = task_of(&w, "c", &inst).await.unwrap();
+    let r = act(&w, "b", &inst, json!({"action": "reject", "comment": "no"})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = view(&w, &inst).await;
+    assert_eq!(v["status"], "rejected");
+    let r = w
+        .as_("c")
+        .post(
+            &format!("/api/v1/flows/tasks/{c_task}/actions"),
+            json!({"action": "approve"}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "flow.task_closed");
+    assert!(task_of(&w, "f1", &inst).await.is_none());
+    // The stage was not set.
+    let rec_now = w.s.get(&format!("/api/v1/data/deal/{rec}")).await;
+    assert_eq!(rec_now.body["stage"], "a");
+}
+
+/// Small deal: the default branch to the initiator's manager; the node's form opens
+/// `discount` to the approver only.
+async fn small_deal_manager(b: Backend) {
+    let w = world(b).await;
+    publish(&w, big_deal_flow()).await;
+    let rec = deal(&w, 100).await;
+    let inst = start(&w, "deal_approval", &rec).await;
+    assert_eq!(view(&w, &inst).await["positions"], json!(["mgr"]));
+    assert!(task_of(&w, "a", &inst).await.is_none());
+    let r = w
+        .as_("mgr")
+        .patch(
+            &format!("/api/v1/data/deal/{rec}"),
+            json!({"discount": "5.5"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = w
+        .as_("ini")
+        .patch(
+            &format!("/api/v1/data/deal/{rec}"),
+            json!({"discount": "9"}),
+        )
+        .await;
+    assert_eq!(r.body["error"]["code"], "flow.record_locked", "{}", r.body);
+    // A second instance of the same flow on the record is refused.
+    let r = w
+        .as_("ini")
+        .post(
+            "/api/v1/flows/instances",
+            json!({"flow": "deal_approval", "record": rec}),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.body["error"]["code"], "flow.already_running");
+    approve(&w, "mgr", &inst).await;
+    assert_eq!(view(&w, &inst).await["status"], "approved");
+}
+
+/// 依次, 转交, 加签 (before), CC.
+async fn sequential_transfer_add_signer_cc(b: Backend) {
+    let w = world(b).await;
+    publish(&w, sequential_flow(&w)).await;
+    let rec = deal(&w, 1).await;
+    let inst = start(&w, "seq", &rec).await;
+    approve(&w, "x", &inst).await;
+    // Only the first of the chain has a task.
+    assert!(task_of(&w, "a", &inst).await.is_some());
+    assert!(task_of(&w, "b", &inst).await.is_none());
+    approve(&w, "a", &inst).await;
+    // b transfers to d: b loses the task, d holds it.
+    let b_task = task_of(&w, "b", &inst).await.unwrap();
+    let r = act(
+        &w,
+        "b",
+        &inst,
+        json!({"action": "transfer", "to": w.id("d"), "comment": "on leave"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = w
+        .as_("b")
+        .post(
+            &format!("/api/v1/flows/tasks/{b_task}/actions"),
+            json!({"action": "approve"}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Transfer to a user of another tenant is refused.
+    let other = w.app.other_tenant("Other").await;
+    let r = act(
+        &w,
+        "d",
+        &inst,
+        json!({"action": "transfer", "to": other.admin_user_id.0}),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    approve(&w, "d", &inst).await;
+    // c adds x before: x decides first, then c's task reopens.
+    let r = act(
+        &w,
+        "c",
+        &inst,
+        json!({"action": "add_signer", "position": "before", "users": [w.id("x")]}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(task_of(&w, "c", &inst).await.is_none());
+    approve(&w, "x", &inst).await;
+    approve(&w, "c", &inst).await;
+    let v = view(&w, &inst).await;
+    assert_eq!(v["status"], "approved", "{v}");
+    // 抄送我的.
+    let cc = w.as_("d").get("/api/v1/flows/tasks?box=cc").await;
+    assert_eq!(
+        cc.body["items"][0]["instance"],
+        inst.as_str(),
+        "{}",
+        cc.body
+    );
+    assert!(
+        v["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "cc")
+    );
+    // Comments and timeline.
+    let r = w
+        .as_("ini")
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "comment", "text": "谢谢"}),
+        )
+        .await;
+    assert_eq!(
+        r.status, 409,
+        "finished instances take no more commands: {}",
+        r.body
+    );
+}
+
+/// 退回 to an earlier node, resubmit, 撤回 by the initiator only, 催办.
+async fn return_resubmit_withdraw(b: Backend) {
+    let w = world(b).await;
+    publish(&w, sequential_flow(&w)).await;
+    let rec = deal(&w, 1).await;
+    let inst = start(&w, "seq", &rec).await;
+    approve(&w, "x", &inst).await;
+    approve(&w, "a", &inst).await;
+    // b returns to `first`: x must approve again.
+    let r = act(
+        &w,
+        "b",
+        &inst,
+        json!({"action": "return", "to_node": "first", "comment": "redo"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(task_of(&w, "b", &inst).await.is_none());
+    approve(&w, "x", &inst).await;
+    assert!(task_of(&w, "a", &inst).await.is_some());
+    // Return to start: the initiator resubmits.
+    let r = act(
+        &w,
+        "a",
+        &inst,
+        json!({"action": "return", "to_node": "start"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = act(&w, "ini", &inst, json!({"action": "resubmit"})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(task_of(&w, "x", &inst).await.is_some());
+    // Invalid return target.
+    let r = act(
+        &w,
+        "x",
+        &inst,
+        json!({"action": "return", "to_node": "chain"}),
+    )
+    .await;
+    assert!(matches!(r.status, 409 | 422), "{}", r.body);
+    // 催办 by the initiator; withdraw by someone else is refused; by the initiator works.
+    let r = w
+        .as_("ini")
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "urge"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = w
+        .as_("x")
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "withdraw"}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = w
+        .as_("d")
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "withdraw"}),
+        )
+        .await;
+    assert_eq!(
+        r.status, 404,
+        "non-participants do not see the instance: {}",
+        r.body
+    );
+    let r = w
+        .as_("ini")
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "withdraw", "comment": "changed my mind"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = view(&w, &inst).await;
+    assert_eq!(v["status"], "withdrawn");
+    assert!(task_of(&w, "x", &inst).await.is_none());
+    let events: Vec<&str> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(events.len() >= 8, "{events:?}");
+    // Bad task bodies: 422 with a path, nothing changes.
+    let r = w
+        .as_("ini")
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "explode"}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+}
+
+/// 会签 with five approvers approving at the same instant: every approval succeeds (revision
+/// conflicts are retried inside), the node completes once.
+async fn racing_countersign(b: Backend) {
+    let w = world(b).await;
+    let ids: Vec<String> = ["a", "b", "c", "f1", "f2"]
+        .iter()
+        .map(|u| w.id(u))
+        .collect();
+    publish(
+        &w,
+        json!({
+          "schema": "crm.workflow/1", "key": "race", "object": "deal",
+          "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "all", "kind": "approval", "assignees": [{"kind": "users", "ids": ids}], "mode": {"kind": "all"}},
+            {"id": "set_stage", "kind": "action", "action": {"kind": "update_record", "set": {"stage": "\"b\""}}},
+            {"id": "end", "kind": "end"}
+          ],
+          "edges": [
+            {"id": "e1", "from": "start", "to": "all"},
+            {"id": "e2", "from": "all", "to": "set_stage", "on": "approved"},
+            {"id": "e3", "from": "set_stage", "to": "end"}
+          ]
+        }),
+    )
+    .await;
+    for round in 0..3 {
+        let rec = deal(&w, round).await;
+        let inst = start(&w, "race", &rec).await;
+        let mut tasks = vec![];
+        for u in ["a", "b", "c", "f1", "f2"] {
+            tasks.push((u, task_of(&w, u, &inst).await.unwrap()));
+        }
+        let futs = tasks.iter().map(|(u, t)| {
+            let s = w.as_(u);
+            let path = format!("/api/v1/flows/tasks/{t}/actions");
+            async move { s.post(&path, json!({"action": "approve"})).await }
+        });
+        let results = futures::future::join_all(futs).await;
+        for r in &results {
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        let v = view(&w, &inst).await;
+        assert_eq!(v["status"], "approved", "{v}");
+        let h = v["history"].as_array().unwrap();
+        assert_eq!(
+            h.iter()
+                .filter(|e| e["event"] == "instance.completed")
+                .count(),
+            1
+        );
+        assert_eq!(
+            h.iter()
+                .filter(|e| e["event"] == "action.record_updated")
+                .count(),
+            1
+        );
+        let seqs: Vec<i64> = h.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+        assert!(seqs.windows(2).all(|p| p[0] < p[1]));
+    }
+}
+
+/// Timers: an interrupting timeout fires once even with two workers claiming at the same
+/// time, after the clock passed it (as after a restart); non-interrupting reminders notify.
+async fn timers_fire_once(b: Backend) {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+    ));
+    let app = TestApp::with_clock(b, clock.clone()).await;
+    let w = world_with(app).await;
+    publish(
+        &w,
+        json!({
+          "schema": "crm.workflow/1", "key": "sla", "object": "deal",
+          "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "mgr", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("mgr")]}],
+             "timers": [{"id": "remind", "cycle": "R3/PT24H", "interrupting": false},
+                        {"id": "sla", "duration": "P3D", "interrupting": true}]},
+            {"id": "escalate", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("d")]}]},
+            {"id": "end", "kind": "end"}
+          ],
+          "edges": [
+            {"id": "e1", "from": "start", "to": "mgr"},
+            {"id": "e2", "from": "mgr", "to": "end", "on": "approved"},
+            {"id": "e3", "from": "mgr", "to": "escalate", "on": "timer:sla"},
+            {"id": "e4", "from": "escalate", "to": "end", "on": "approved"}
+          ]
+        }),
+    )
+    .await;
+    let rec = deal(&w, 1).await;
+    let inst = start(&w, "sla", &rec).await;
+    // Nothing is due yet.
+    assert_eq!(w.app.rt.run_flow_timers("w1", 10).await.unwrap(), 0);
+    // The workers were down for 80 hours: on restart every due timer fires, each once.
+    clock.advance(Duration::hours(80));
+    for _ in 0..4 {
+        let (r1, r2) = tokio::join!(
+            w.app.rt.run_flow_timers("w1", 10),
+            w.app.rt.run_flow_timers("w2", 10)
+        );
+        r1.unwrap();
+        r2.unwrap();
+    }
+    let v = view(&w, &inst).await;
+    assert_eq!(v["positions"], json!(["escalate"]), "{v}");
+    assert!(task_of(&w, "mgr", &inst).await.is_none());
+    assert!(task_of(&w, "d", &inst).await.is_some());
+    let h = v["history"].as_array().unwrap();
+    let reminders = h
+        .iter()
+        .filter(|e| e["event"] == "notify" && e["data"]["kind"] == "reminder")
+        .count();
+    assert!((1..=3).contains(&reminders), "{reminders} reminders: {h:?}");
+    // Nothing left to fire for the cancelled node.
+    clock.advance(Duration::hours(200));
+    assert_eq!(w.app.rt.run_flow_timers("w1", 10).await.unwrap(), 0);
+    approve(&w, "d", &inst).await;
+    assert_eq!(view(&w, &inst).await["status"], "approved");
+}
+
+/// Another tenant's ids answer 404 and change nothing.
+async fn isolation(b: Backend) {
+    let w = world(b).await;
+    publish(&w, big_deal_flow()).await;
+    let rec = deal(&w, 100).await;
+    let inst = start(&w, "deal_approval", &rec).await;
+    let t = task_of(&w, "mgr", &inst).await.unwrap();
+    let other = w.app.other_tenant("Other").await;
+    let o = w.s.with_key(&other.api_key);
+    assert_eq!(
+        o.get(&format!("/api/v1/flows/instances/{inst}"))
+            .await
+            .status,
+        404
+    );
+    let r = o
+        .post(
+            &format!("/api/v1/flows/tasks/{t}/actions"),
+            json!({"action": "approve"}),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = o
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "withdraw"}),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    let r = o
+        .post(
+            "/api/v1/flows/instances",
+            json!({"flow": "deal_approval", "record": rec}),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(
+        o.get("/api/v1/flows/instances").await.body["instances"],
+        json!([])
+    );
+    // A participant-free user of the same tenant does not see it either.
+    assert_eq!(
+        w.as_("d")
+            .get(&format!("/api/v1/flows/instances/{inst}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(view(&w, &inst).await["status"], "running");
+}
+
+dual!(
+    definitions,
+    big_deal_parallel,
+    countersign_veto,
+    small_deal_manager,
+    sequential_transfer_add_signer_cc,
+    return_resubmit_withdraw,
+    racing_countersign,
+    timers_fire_once,
+    isolation
+);
