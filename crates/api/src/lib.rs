@@ -74,8 +74,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                 })),
             )
             .service(
-                SwaggerUi::new("/api/docs/{_:.*}")
-                    .url("/api/docs/openapi.json", openapi::ApiDoc::openapi()),
+                SwaggerUi::new("/api/docs/{_:.*}").url("/api/docs/openapi.json", openapi::spec()),
             )
             .service(
                 web::scope("/api/v1")
@@ -133,6 +132,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .service(data::get_record)
                     .service(data::update_record)
                     .service(data::delete_record)
+                    .configure(routes::automation::configure)
                     .default_service(web::to(|| async { not_found_json() })),
             )
             .default_service(web::to(ui::serve));

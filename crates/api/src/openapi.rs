@@ -60,5 +60,12 @@ pub struct ApiDoc;
 
 /// The document as pretty JSON (what `openapi.json` holds).
 pub fn document() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+    spec().to_pretty_json().unwrap_or_default()
+}
+
+/// The whole document: the core paths plus each feature module's own part.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::routes::automation::AutomationDoc::openapi());
+    doc
 }

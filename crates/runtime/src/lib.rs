@@ -64,6 +64,8 @@ pub struct Runtime {
     cache: MetaCache,
     pub(crate) orgs: access::OrgCache,
     pub(crate) login_throttle: access::auth::LoginThrottle,
+    /// Compiled rules per tenant and metadata version.
+    pub(crate) rules: automation::RuleCache,
     /// Woken when a job is enqueued so workers need not wait for their next poll.
     pub job_signal: Notify,
 }
@@ -79,6 +81,7 @@ impl Runtime {
             cache: MetaCache::new(config.meta_ttl),
             orgs: access::OrgCache::default(),
             login_throttle: access::auth::LoginThrottle::default(),
+            rules: automation::RuleCache::default(),
             store,
             blobs,
             clock,

@@ -4,6 +4,7 @@ mod app;
 mod bench;
 mod config;
 mod demo;
+mod outbound;
 
 use std::path::PathBuf;
 
