@@ -276,7 +276,10 @@ fn hostile_scripts() -> Vec<String> {
             .collect::<Vec<_>>()
             .join(" && "),
     );
-    v.push(format!("{}true", "!".repeat(3000)));
+    v.push(format!(
+        "{}record.name == \"x\"",
+        "record.name + ".repeat(3000)
+    ));
     v
 }
 
@@ -306,7 +309,7 @@ fn hostile_templates() -> Vec<String> {
         "<a href=\"javascript:alert(1)\">x</a>",
         "<a href=\"data:text/html,x\">x</a>",
         "{{#each a}}{{#each b}}{{#each c}}{{#each d}}x{{/each}}{{/each}}{{/each}}{{/each}}",
-        "{{#if}}x{{/if}}",
+        "{{#if record.name}}x",
         "{{record.name",
         "{{#with record}}{{> p}}{{/with}}",
         "<{{record.name}}>x",

@@ -211,12 +211,10 @@ impl AutomationTx for SeaTx {
     }
 
     async fn update_run(&mut self, r: &OutboxRow) -> Result<()> {
+        // The primary key leads with this transaction's tenant: the update cannot reach
+        // another tenant's row.
         let am = outbox_model(self.t(), r).into_active_model().reset_all();
-        outbox::Entity::update(am)
-            .filter(self.tf(outbox::Column::TenantId))
-            .exec(&self.txn)
-            .await
-            .map_err(db)?;
+        am.update(&self.txn).await.map_err(db)?;
         Ok(())
     }
 

@@ -920,8 +920,7 @@ pub fn parse(body: &Json) -> Result<RuleDoc, Vec<RuleProblem>> {
         } else {
             format!(
                 "/{}",
-                path.replace('.', "/")
-                    .replace('[', "/")
+                path.replace(['.', '['], "/")
                     .replace(']', "")
                     .trim_start_matches('/')
             )
