@@ -7,7 +7,7 @@
 //! 169.254.169.254), CGNAT, unspecified, multicast and documentation ranges are refused unless
 //! the operator allows them (`allow_loopback` / `allow_private`). Redirects are not followed.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -232,6 +232,8 @@ impl Outbound for Channels {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv6Addr;
+
     use super::*;
 
     #[test]

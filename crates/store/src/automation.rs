@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Statement, TryInsertResult,
@@ -189,6 +189,9 @@ impl AutomationTx for SeaTx {
         Ok(())
     }
 
+    // `do_nothing` (deprecated in sea-orm 2 in favour of `try_insert`) still reports a
+    // conflict as `TryInsertResult::Conflicted`, which is what these inserts need.
+    #[allow(deprecated)]
     async fn enqueue_runs(&mut self, rows: &[OutboxRow]) -> Result<()> {
         let t = self.t();
         for r in rows {
@@ -292,6 +295,7 @@ impl AutomationTx for SeaTx {
             .collect())
     }
 
+    #[allow(deprecated)]
     async fn insert_notification(&mut self, r: &NotificationRow) -> Result<bool> {
         let m = notifications::Model {
             tenant_id: self.t(),

@@ -476,7 +476,9 @@ impl Checker<'_> {
                 }
                 Some(m) if m.contains_key("from") => {
                     let src = m.get("from").and_then(Json::as_str).unwrap_or_default();
-                    self.field(obj, &format!("{p}/from"), src);
+                    if cat.get(src).is_none() {
+                        self.field(obj, &format!("{p}/from"), src);
+                    }
                 }
                 Some(m) if m.contains_key("ref") => {
                     let ok = m
@@ -670,14 +672,13 @@ fn check_trigger(
         .collect();
     // A rule that writes a field its own trigger watches can fire itself again (D3).
     if t.on.contains(&Event::Update) && !t.reentrant {
-        let mut watched: Option<BTreeSet<&str>> = if t.fields.is_empty() {
-            None
-        } else {
-            Some(t.fields.iter().map(String::as_str).collect())
+        // A transition fires only when its field changes; otherwise any watched field (or,
+        // with none listed, any field) can fire the rule.
+        let watched: Option<BTreeSet<&str>> = match (&t.transition, t.fields.is_empty()) {
+            (Some(tr), _) => Some(std::iter::once(tr.field.as_str()).collect()),
+            (None, true) => None,
+            (None, false) => Some(t.fields.iter().map(String::as_str).collect()),
         };
-        if let (Some(w), Some(tr)) = (watched.as_mut(), &t.transition) {
-            w.insert(tr.field.as_str());
-        }
         for (i, a) in t.actions.iter().enumerate() {
             let written: Vec<&String> = match a {
                 ActionDoc::UpdateRecord { values } => values.keys().collect(),

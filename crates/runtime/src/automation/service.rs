@@ -355,6 +355,7 @@ impl Runtime {
         let mut payload = orig.payload.clone();
         payload["actions"] = json!([action]);
         payload["effect_keys"] = json!({"0": d.idempotency_key});
+        payload["event"] = json!(orig.event);
         let run = OutboxRow {
             id: Uuid::now_v7(),
             event: "resend".into(),

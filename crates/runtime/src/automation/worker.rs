@@ -430,11 +430,16 @@ impl Runtime {
             }
             ActionDoc::Webhook { url, secret, .. } => {
                 let data = Self::template_data(cx);
+                // A resend carries the original event, so the body is the same.
+                let event = cx.run.payload["event"]
+                    .as_str()
+                    .unwrap_or(&cx.run.event)
+                    .to_owned();
                 let body = match ca.templates.first() {
                     Some(t) => render(t, &data).map_err(|e| e.to_string())?,
                     None => json!({
                         "id": key,
-                        "event": cx.run.event,
+                        "event": event,
                         "rule": cx.run.rule,
                         "object": cx.run.object,
                         "record": cx.input.record,
@@ -451,10 +456,7 @@ impl Runtime {
                         ("x-weft-timestamp".into(), ts.to_string()),
                         ("x-weft-signature".into(), sign_webhook(secret, ts, &body)),
                         ("idempotency-key".into(), key.clone()),
-                        (
-                            "x-weft-event".into(),
-                            format!("{}.{}", cx.run.object, cx.run.event),
-                        ),
+                        ("x-weft-event".into(), format!("{}.{event}", cx.run.object)),
                     ],
                 };
                 let res = out.post_webhook(&req).await;
