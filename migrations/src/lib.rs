@@ -7,6 +7,7 @@ mod m0001_platform;
 mod m0002_pg_roles;
 mod m0003_identity;
 mod m0004_pg_security;
+mod m0005_automation;
 mod m0006_flows;
 
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_pg_roles::Migration),
             Box::new(m0003_identity::Migration),
             Box::new(m0004_pg_security::Migration),
+            Box::new(m0005_automation::Migration),
             Box::new(m0006_flows::Migration),
         ]
     }

@@ -18,7 +18,6 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpMessage, HttpResponse, web};
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 use weft_runtime::Runtime;
 
@@ -133,6 +132,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .service(data::get_record)
                     .service(data::update_record)
                     .service(data::delete_record)
+                    .configure(routes::automation::configure)
                     .default_service(web::to(|| async { not_found_json() })),
             )
             .default_service(web::to(ui::serve));

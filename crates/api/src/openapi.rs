@@ -66,6 +66,7 @@ pub fn document() -> String {
 /// The whole document: the core API plus feature areas documented in their own modules.
 pub fn full() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
+    doc.merge(crate::routes::automation::AutomationDoc::openapi());
     doc.merge(crate::routes::flows::FlowsDoc::openapi());
     doc
 }

@@ -71,6 +71,8 @@ pub struct Runtime {
     pub(crate) orgs: access::OrgCache,
     pub(crate) login_throttle: access::auth::LoginThrottle,
     pub(crate) key_cache: tenants::KeyCache,
+    /// Compiled rules per tenant and metadata version.
+    pub(crate) rules: automation::RuleCache,
     /// Woken when a job is enqueued so workers need not wait for their next poll.
     pub job_signal: Notify,
 }
@@ -87,6 +89,7 @@ impl Runtime {
             orgs: access::OrgCache::default(),
             login_throttle: access::auth::LoginThrottle::default(),
             key_cache: tenants::KeyCache::default(),
+            rules: automation::RuleCache::default(),
             store,
             blobs,
             clock,

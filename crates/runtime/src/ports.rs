@@ -178,7 +178,9 @@ pub struct IdempotencyRow {
 
 /// Platform-level access that is not yet bound to a tenant: provisioning and credential lookup.
 #[async_trait]
-pub trait Store: crate::flows::ports::FlowStore + Send + Sync + 'static {
+pub trait Store:
+    crate::flows::ports::FlowStore + crate::automation::ports::AutomationStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Open a transaction bound to `tenant`. On PostgreSQL this also switches to the tenant's

@@ -50,6 +50,7 @@ pub async fn serve(cfg: &Config, rt: Arc<Runtime>, banner: Option<String>) -> an
             Duration::from_secs(1),
             stop_rx.clone(),
         ));
+        let cfg2 = cfg.clone();
         Some(tokio::spawn(async move {
             let sealer = tokio::spawn(async move {
                 // Seal the change log into the audit chain every few seconds.
@@ -67,9 +68,17 @@ pub async fn serve(cfg: &Config, rt: Arc<Runtime>, banner: Option<String>) -> an
                     }
                 }
             });
+            let rt4 = rt2.clone();
+            let (w2, stop3) = (worker.clone(), stop_rx.clone());
+            let out = crate::outbound::channels(&cfg2);
+            let automation = tokio::spawn(async move {
+                rt4.automation_loop(w2, out, Duration::from_secs(1), stop3)
+                    .await;
+            });
             rt2.job_loop(worker, Duration::from_secs(2), stop_rx).await;
             sealer.abort();
             let _ = flow_timers.await;
+            let _ = automation.await;
         }))
     } else {
         None

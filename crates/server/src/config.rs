@@ -26,6 +26,36 @@ pub struct Config {
     pub auto_migrate: bool,
     /// Run background jobs in this process.
     pub run_jobs: bool,
+    /// Automation's outbound channels (webhooks, SMTP): see `outbound.rs`.
+    #[serde(default)]
+    pub smtp_host: String,
+    #[serde(default = "smtp_port")]
+    pub smtp_port: u16,
+    /// none | starttls | tls
+    #[serde(default = "smtp_security")]
+    pub smtp_security: String,
+    #[serde(default)]
+    pub smtp_username: String,
+    #[serde(default)]
+    pub smtp_password: String,
+    #[serde(default = "mail_from")]
+    pub mail_from: String,
+    /// Let webhooks reach loopback addresses (off by default: SSRF guard).
+    #[serde(default)]
+    pub webhook_allow_loopback: bool,
+    /// Let webhooks reach private and link-local addresses (off by default: SSRF guard).
+    #[serde(default)]
+    pub webhook_allow_private: bool,
+}
+
+fn smtp_port() -> u16 {
+    587
+}
+fn smtp_security() -> String {
+    "starttls".into()
+}
+fn mail_from() -> String {
+    "Weft <no-reply@localhost>".into()
 }
 
 impl Default for Config {
@@ -40,6 +70,14 @@ impl Default for Config {
             log: "info".into(),
             auto_migrate: true,
             run_jobs: true,
+            smtp_host: String::new(),
+            smtp_port: smtp_port(),
+            smtp_security: smtp_security(),
+            smtp_username: String::new(),
+            smtp_password: String::new(),
+            mail_from: mail_from(),
+            webhook_allow_loopback: false,
+            webhook_allow_private: false,
         }
     }
 }
@@ -96,6 +134,7 @@ impl Config {
         if !(1..=512).contains(&self.max_connections) {
             bail!("max_connections must be 1..512");
         }
+        crate::outbound::validate(self)?;
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 mod app;
 mod config;
 mod demo;
+mod outbound;
 
 use std::path::PathBuf;
 

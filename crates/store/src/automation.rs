@@ -1,7 +1,451 @@
-//! Storage for rules and automation: the `AutomationTx` port.
+//! Storage for rules and automation: the `AutomationTx` port (rule documents, the outbox and
+//! run log, webhook deliveries, notifications) and the cross-tenant outbox claim.
 
-use weft_runtime::automation::ports::AutomationTx;
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Statement, TryInsertResult,
+};
+use uuid::Uuid;
+use weft_runtime::Result;
+use weft_runtime::automation::ports::{
+    AutomationStore, AutomationTx, DeliveryRow, NotificationRow, OutboxRow, RuleRow,
+};
+use weft_runtime::ports::Backend;
 
+use crate::entities::{
+    automation_outbox as outbox, automation_rules as rules, notifications, tenants,
+    webhook_deliveries as deliveries,
+};
+use crate::errors::db;
 use crate::tx::SeaTx;
 
-impl AutomationTx for SeaTx {}
+fn rule_row(m: rules::Model) -> RuleRow {
+    RuleRow {
+        id: m.id,
+        api_name: m.api_name,
+        object: m.object,
+        kind: m.kind,
+        active: m.active,
+        version: m.version,
+        doc: m.doc,
+        created_by: m.created_by,
+        created_at: m.created_at,
+        updated_by: m.updated_by,
+        updated_at: m.updated_at,
+    }
+}
+
+pub(crate) fn outbox_row(m: outbox::Model) -> OutboxRow {
+    OutboxRow {
+        id: m.id,
+        tenant: m.tenant_id,
+        rule_id: m.rule_id,
+        rule: m.rule,
+        object: m.object,
+        record_id: m.record_id,
+        event: m.event,
+        payload: m.payload,
+        status: m.status,
+        attempts: m.attempts,
+        max_attempts: m.max_attempts,
+        depth: m.depth,
+        idempotency_key: m.idempotency_key,
+        progress: m.progress,
+        error: m.error,
+        run_at: m.run_at,
+        lease_until: m.lease_until,
+        lease_owner: m.lease_owner,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+fn outbox_model(tenant: Uuid, r: &OutboxRow) -> outbox::Model {
+    outbox::Model {
+        tenant_id: tenant,
+        id: r.id,
+        rule_id: r.rule_id,
+        rule: r.rule.clone(),
+        object: r.object.clone(),
+        record_id: r.record_id,
+        event: r.event.clone(),
+        payload: r.payload.clone(),
+        status: r.status.clone(),
+        attempts: r.attempts,
+        max_attempts: r.max_attempts,
+        depth: r.depth,
+        idempotency_key: r.idempotency_key.clone(),
+        progress: r.progress.clone(),
+        error: r.error.clone(),
+        run_at: r.run_at,
+        lease_until: r.lease_until,
+        lease_owner: r.lease_owner.clone(),
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}
+
+fn delivery_row(m: deliveries::Model) -> DeliveryRow {
+    DeliveryRow {
+        id: m.id,
+        job_id: m.job_id,
+        action_index: m.action_index,
+        url: m.url,
+        idempotency_key: m.idempotency_key,
+        attempt: m.attempt,
+        status_code: m.status_code,
+        ok: m.ok,
+        error: m.error,
+        request_body: m.request_body,
+        response_excerpt: m.response_excerpt,
+        at: m.at,
+    }
+}
+
+fn notification_row(m: notifications::Model) -> NotificationRow {
+    NotificationRow {
+        id: m.id,
+        user_id: m.user_id,
+        title: m.title,
+        body: m.body,
+        object: m.object,
+        record_id: m.record_id,
+        rule: m.rule,
+        idempotency_key: m.idempotency_key,
+        read_at: m.read_at,
+        created_at: m.created_at,
+    }
+}
+
+#[async_trait]
+impl AutomationTx for SeaTx {
+    async fn load_rules(&mut self) -> Result<Vec<RuleRow>> {
+        Ok(rules::Entity::find()
+            .filter(self.tf(rules::Column::TenantId))
+            .order_by_asc(rules::Column::ApiName)
+            .all(&self.txn)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(rule_row)
+            .collect())
+    }
+
+    async fn save_rule(&mut self, r: &RuleRow) -> Result<()> {
+        let t = self.t();
+        let exists = rules::Entity::find()
+            .filter(self.tf(rules::Column::TenantId))
+            .filter(rules::Column::Id.eq(r.id))
+            .one(&self.txn)
+            .await
+            .map_err(db)?
+            .is_some();
+        let m = rules::Model {
+            tenant_id: t,
+            id: r.id,
+            api_name: r.api_name.clone(),
+            object: r.object.clone(),
+            kind: r.kind.clone(),
+            active: r.active,
+            version: r.version,
+            doc: r.doc.clone(),
+            created_by: r.created_by,
+            created_at: r.created_at,
+            updated_by: r.updated_by,
+            updated_at: r.updated_at,
+        };
+        let am = m.into_active_model().reset_all();
+        if exists {
+            am.update(&self.txn).await.map_err(db)?;
+        } else {
+            am.insert(&self.txn).await.map_err(db)?;
+        }
+        Ok(())
+    }
+
+    async fn delete_rule(&mut self, id: Uuid) -> Result<bool> {
+        let r = rules::Entity::delete_many()
+            .filter(self.tf(rules::Column::TenantId))
+            .filter(rules::Column::Id.eq(id))
+            .exec(&self.txn)
+            .await
+            .map_err(db)?;
+        Ok(r.rows_affected > 0)
+    }
+
+    async fn bump_rules_version(&mut self) -> Result<()> {
+        tenants::Entity::update_many()
+            .col_expr(
+                tenants::Column::MetaVersion,
+                Expr::col(tenants::Column::MetaVersion).add(1),
+            )
+            .filter(self.tenant_row())
+            .exec(&self.txn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    // `do_nothing` (deprecated in sea-orm 2 in favour of `try_insert`) still reports a
+    // conflict as `TryInsertResult::Conflicted`, which is what these inserts need.
+    #[allow(deprecated)]
+    async fn enqueue_runs(&mut self, rows: &[OutboxRow]) -> Result<()> {
+        let t = self.t();
+        for r in rows {
+            let am = outbox_model(t, r).into_active_model().reset_all();
+            let res = outbox::Entity::insert(am)
+                .on_conflict(
+                    OnConflict::columns([outbox::Column::TenantId, outbox::Column::IdempotencyKey])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .do_nothing()
+                .exec(&self.txn)
+                .await
+                .map_err(db)?;
+            if let TryInsertResult::Conflicted = res {
+                tracing::debug!(run.key = %r.idempotency_key, "run already queued");
+            }
+        }
+        Ok(())
+    }
+
+    async fn update_run(&mut self, r: &OutboxRow) -> Result<()> {
+        // The primary key leads with this transaction's tenant: the update cannot reach
+        // another tenant's row.
+        let am = outbox_model(self.t(), r).into_active_model().reset_all();
+        am.update(&self.txn).await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn run(&mut self, id: Uuid) -> Result<Option<OutboxRow>> {
+        Ok(outbox::Entity::find()
+            .filter(self.tf(outbox::Column::TenantId))
+            .filter(outbox::Column::Id.eq(id))
+            .one(&self.txn)
+            .await
+            .map_err(db)?
+            .map(outbox_row))
+    }
+
+    async fn runs(&mut self, status: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>> {
+        let mut q = outbox::Entity::find().filter(self.tf(outbox::Column::TenantId));
+        if let Some(s) = status {
+            q = q.filter(outbox::Column::Status.eq(s));
+        }
+        Ok(q.order_by_desc(outbox::Column::Id)
+            .limit(u64::from(limit))
+            .all(&self.txn)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(outbox_row)
+            .collect())
+    }
+
+    async fn insert_delivery(&mut self, r: &DeliveryRow) -> Result<()> {
+        let m = deliveries::Model {
+            tenant_id: self.t(),
+            id: r.id,
+            job_id: r.job_id,
+            action_index: r.action_index,
+            url: r.url.clone(),
+            idempotency_key: r.idempotency_key.clone(),
+            attempt: r.attempt,
+            status_code: r.status_code,
+            ok: r.ok,
+            error: r.error.clone(),
+            request_body: r.request_body.clone(),
+            response_excerpt: r.response_excerpt.clone(),
+            at: r.at,
+        };
+        m.into_active_model()
+            .reset_all()
+            .insert(&self.txn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn delivery(&mut self, id: Uuid) -> Result<Option<DeliveryRow>> {
+        Ok(deliveries::Entity::find()
+            .filter(self.tf(deliveries::Column::TenantId))
+            .filter(deliveries::Column::Id.eq(id))
+            .one(&self.txn)
+            .await
+            .map_err(db)?
+            .map(delivery_row))
+    }
+
+    async fn deliveries(&mut self, job: Option<Uuid>, limit: u32) -> Result<Vec<DeliveryRow>> {
+        let mut q = deliveries::Entity::find().filter(self.tf(deliveries::Column::TenantId));
+        if let Some(j) = job {
+            q = q.filter(deliveries::Column::JobId.eq(j));
+        }
+        Ok(q.order_by_desc(deliveries::Column::Id)
+            .limit(u64::from(limit))
+            .all(&self.txn)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(delivery_row)
+            .collect())
+    }
+
+    #[allow(deprecated)]
+    async fn insert_notification(&mut self, r: &NotificationRow) -> Result<bool> {
+        let m = notifications::Model {
+            tenant_id: self.t(),
+            id: r.id,
+            user_id: r.user_id,
+            title: r.title.clone(),
+            body: r.body.clone(),
+            object: r.object.clone(),
+            record_id: r.record_id,
+            rule: r.rule.clone(),
+            idempotency_key: r.idempotency_key.clone(),
+            read_at: r.read_at,
+            created_at: r.created_at,
+        };
+        let res = notifications::Entity::insert(m.into_active_model().reset_all())
+            .on_conflict(
+                OnConflict::columns([
+                    notifications::Column::TenantId,
+                    notifications::Column::IdempotencyKey,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .do_nothing()
+            .exec(&self.txn)
+            .await
+            .map_err(db)?;
+        Ok(!matches!(res, TryInsertResult::Conflicted))
+    }
+
+    async fn notifications(
+        &mut self,
+        user: Uuid,
+        unread_only: bool,
+        limit: u32,
+    ) -> Result<Vec<NotificationRow>> {
+        let mut q = notifications::Entity::find()
+            .filter(self.tf(notifications::Column::TenantId))
+            .filter(notifications::Column::UserId.eq(user));
+        if unread_only {
+            q = q.filter(notifications::Column::ReadAt.is_null());
+        }
+        Ok(q.order_by_desc(notifications::Column::Id)
+            .limit(u64::from(limit))
+            .all(&self.txn)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(notification_row)
+            .collect())
+    }
+
+    async fn mark_notification_read(
+        &mut self,
+        user: Uuid,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let r = notifications::Entity::update_many()
+            .col_expr(notifications::Column::ReadAt, Expr::val(at).into())
+            .filter(self.tf(notifications::Column::TenantId))
+            .filter(notifications::Column::UserId.eq(user))
+            .filter(notifications::Column::Id.eq(id))
+            .exec(&self.txn)
+            .await
+            .map_err(db)?;
+        Ok(r.rows_affected > 0)
+    }
+}
+
+/// Claim due runs of any tenant with a lease. A run is due when it is queued (or running
+/// with an expired lease: its worker died) and its `run_at` has come.
+pub(crate) async fn claim_runs(
+    c: &DatabaseConnection,
+    backend: Backend,
+    worker: &str,
+    limit: u32,
+    lease_secs: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<OutboxRow>> {
+    let until = now + Duration::seconds(lease_secs);
+    let cols = "tenant_id, id, rule_id, rule, object, record_id, event, payload, status, attempts, \
+                max_attempts, depth, idempotency_key, progress, error, run_at, lease_until, \
+                lease_owner, created_at, updated_at";
+    let stmt = match backend {
+        Backend::Postgres => Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                "UPDATE automation_outbox SET lease_until = $1, lease_owner = $2, \
+                   status = 'running', attempts = attempts + 1 \
+                 WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM automation_outbox \
+                   WHERE status IN ('queued', 'running') AND run_at <= $3 \
+                     AND (lease_until IS NULL OR lease_until < $3) \
+                   ORDER BY run_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
+                 RETURNING {cols}"
+            ),
+            [
+                until.into(),
+                worker.into(),
+                now.into(),
+                i64::from(limit).into(),
+            ],
+        ),
+        Backend::Sqlite => Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!(
+                "UPDATE automation_outbox SET lease_until = ?, lease_owner = ?, \
+                   status = 'running', attempts = attempts + 1 \
+                 WHERE rowid IN (SELECT rowid FROM automation_outbox \
+                   WHERE status IN ('queued', 'running') AND run_at <= ? \
+                     AND (lease_until IS NULL OR lease_until < ?) \
+                   ORDER BY run_at LIMIT ?) \
+                 RETURNING {cols}"
+            ),
+            [
+                until.into(),
+                worker.into(),
+                now.into(),
+                now.into(),
+                i64::from(limit).into(),
+            ],
+        ),
+    };
+    let rows = c.query_all_raw(stmt).await.map_err(db)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let m =
+            <outbox::Model as sea_orm::FromQueryResult>::from_query_result(&r, "").map_err(db)?;
+        out.push(outbox_row(m));
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl AutomationStore for crate::SeaStore {
+    async fn claim_runs(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease_secs: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OutboxRow>> {
+        claim_runs(
+            self.connection(),
+            <Self as weft_runtime::ports::Store>::backend(self),
+            worker,
+            limit,
+            lease_secs,
+            now,
+        )
+        .await
+    }
+}

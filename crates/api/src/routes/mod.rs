@@ -1,4 +1,5 @@
 pub mod auth;
+pub mod automation;
 pub mod data;
 pub mod files;
 pub mod flows;

@@ -10,7 +10,19 @@
 //!
 //! Both run for every write source (UI, API, bulk, import, rules, flows).
 
+pub mod doc;
+pub mod engine;
 pub mod ports;
+
+mod after;
+mod before;
+mod dryrun;
+mod rollup;
+mod service;
+mod worker;
+
+pub use engine::RuleCache;
+pub use worker::sign_webhook;
 
 use uuid::Uuid;
 use weft_meta::{CompiledObject, Problem, Values};
@@ -20,6 +32,10 @@ use crate::cache::TenantMeta;
 use crate::error::Result;
 use crate::ports::{RecordRow, Tx};
 use crate::principal::Principal;
+
+/// Automation started by automation stops this many levels deep (a rule that updates a
+/// record that fires a rule …).
+pub const MAX_CASCADE_DEPTH: u8 = 8;
 
 /// What a write did to one record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,24 +70,40 @@ impl Runtime {
     /// Before-save rules for one row. Returns the problems found (empty = go on).
     pub(crate) async fn before_save(
         &self,
-        _tx: &mut dyn Tx,
-        _meta: &TenantMeta,
-        _p: &Principal,
-        _obj: &CompiledObject,
-        _row: BeforeSave<'_>,
+        tx: &mut dyn Tx,
+        meta: &TenantMeta,
+        p: &Principal,
+        obj: &CompiledObject,
+        row: BeforeSave<'_>,
     ) -> Result<Vec<Problem>> {
-        Ok(vec![])
+        if !matches!(row.op, WriteOp::Create | WriteOp::Update) {
+            return Ok(vec![]);
+        }
+        let set = self.rules_for(tx, meta).await?;
+        match set.object(obj.api_name()) {
+            Some(o) if o.has_before() => Ok(self.run_before(p, obj, o, row).await),
+            _ => Ok(vec![]),
+        }
     }
 
     /// After-save work for saved rows (roll-ups, triggers into the outbox).
     pub(crate) async fn after_save(
         &self,
-        _tx: &mut dyn Tx,
-        _meta: &TenantMeta,
-        _p: &Principal,
-        _obj: &CompiledObject,
-        _rows: &[AfterSave<'_>],
+        tx: &mut dyn Tx,
+        meta: &TenantMeta,
+        p: &Principal,
+        obj: &CompiledObject,
+        rows: &[AfterSave<'_>],
     ) -> Result<()> {
+        let set = self.rules_for(tx, meta).await?;
+        if let Some(rs) = set.rollups.get(obj.api_name()) {
+            self.apply_rollups(tx, meta, p, obj, rs, rows).await?;
+        }
+        if let Some(o) = set.object(obj.api_name())
+            && !o.triggers.is_empty()
+        {
+            self.enqueue_triggers(tx, p, obj, o, rows).await?;
+        }
         Ok(())
     }
 }

@@ -1,7 +1,191 @@
-//! Storage needs of rules and automation (rule documents, runs, outbox, notifications).
-//! Implemented by `weft-store` in `crates/store/src/automation.rs`.
+//! Storage needs of rules and automation (rule documents, runs, outbox, notifications), and
+//! the outbound channels (webhooks, e-mail) the worker delivers through.
+//! Storage is implemented by `weft-store` in `crates/store/src/automation.rs`; the outbound
+//! channels by `weft-outbound`.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use crate::error::Result;
+
+/// A stored rule document.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleRow {
+    pub id: Uuid,
+    pub api_name: String,
+    pub object: String,
+    pub kind: String,
+    pub active: bool,
+    pub version: i64,
+    pub doc: Json,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_by: Uuid,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One triggered rule run: written to the outbox in the transaction of the write that
+/// triggered it, claimed by a worker with a lease, kept as the run log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OutboxRow {
+    pub id: Uuid,
+    pub tenant: Uuid,
+    pub rule_id: Option<Uuid>,
+    pub rule: String,
+    pub object: String,
+    pub record_id: Option<Uuid>,
+    /// create | update | delete | restore | resend
+    pub event: String,
+    /// The inputs: record, old, actor, the rule's actions at the time of the write.
+    pub payload: Json,
+    /// queued | running | done | failed | skipped
+    pub status: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    /// Cascade depth: 0 for a write by a person or integration.
+    pub depth: i32,
+    /// Stable per run; each effect's key is `<this>:<action index>`.
+    pub idempotency_key: String,
+    /// `{"done": [action indexes], "results": {index: …}}`
+    pub progress: Json,
+    pub error: Option<String>,
+    pub run_at: DateTime<Utc>,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub lease_owner: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One webhook attempt.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeliveryRow {
+    pub id: Uuid,
+    pub job_id: Uuid,
+    pub action_index: i32,
+    pub url: String,
+    pub idempotency_key: String,
+    pub attempt: i32,
+    pub status_code: Option<i32>,
+    pub ok: bool,
+    pub error: Option<String>,
+    pub request_body: String,
+    pub response_excerpt: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// An in-app notification.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NotificationRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub title: String,
+    pub body: String,
+    pub object: Option<String>,
+    pub record_id: Option<Uuid>,
+    pub rule: Option<String>,
+    pub idempotency_key: String,
+    pub read_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
 
 #[async_trait]
-pub trait AutomationTx: Send {}
+pub trait AutomationTx: Send {
+    async fn load_rules(&mut self) -> Result<Vec<RuleRow>>;
+    /// Insert the rule, or replace the one with the same id.
+    async fn save_rule(&mut self, row: &RuleRow) -> Result<()>;
+    async fn delete_rule(&mut self, id: Uuid) -> Result<bool>;
+    /// Bump the tenant's metadata version, so every process recompiles its rules.
+    async fn bump_rules_version(&mut self) -> Result<()>;
+
+    /// Add runs to the outbox; a run whose idempotency key exists is skipped.
+    async fn enqueue_runs(&mut self, rows: &[OutboxRow]) -> Result<()>;
+    async fn update_run(&mut self, row: &OutboxRow) -> Result<()>;
+    async fn run(&mut self, id: Uuid) -> Result<Option<OutboxRow>>;
+    async fn runs(&mut self, status: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>>;
+
+    async fn insert_delivery(&mut self, row: &DeliveryRow) -> Result<()>;
+    async fn delivery(&mut self, id: Uuid) -> Result<Option<DeliveryRow>>;
+    async fn deliveries(&mut self, job: Option<Uuid>, limit: u32) -> Result<Vec<DeliveryRow>>;
+
+    /// Insert a notification; `false` when one with the same idempotency key exists.
+    async fn insert_notification(&mut self, row: &NotificationRow) -> Result<bool>;
+    async fn notifications(
+        &mut self,
+        user: Uuid,
+        unread_only: bool,
+        limit: u32,
+    ) -> Result<Vec<NotificationRow>>;
+    async fn mark_notification_read(
+        &mut self,
+        user: Uuid,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
+}
+
+/// Cross-tenant outbox access, before a tenant is known (the worker's claim).
+#[async_trait]
+pub trait AutomationStore: Send + Sync {
+    /// Due runs of any tenant, claimed with a lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`;
+    /// SQLite: one `UPDATE … RETURNING` statement on the single writer).
+    async fn claim_runs(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease_secs: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OutboxRow>>;
+}
+
+/// A webhook request, already signed.
+#[derive(Clone, Debug)]
+pub struct WebhookRequest {
+    pub url: String,
+    pub body: String,
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct WebhookResponse {
+    pub status: u16,
+    /// The first bytes of the response body.
+    pub excerpt: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct EmailMessage {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub html: String,
+    /// `Message-ID`, derived from the effect's idempotency key.
+    pub message_id: String,
+}
+
+/// Where external effects go. The implementation enforces the SSRF guard and timeouts.
+#[async_trait]
+pub trait Outbound: Send + Sync {
+    async fn post_webhook(
+        &self,
+        req: &WebhookRequest,
+    ) -> std::result::Result<WebhookResponse, String>;
+    async fn send_email(&self, msg: &EmailMessage) -> std::result::Result<(), String>;
+}
+
+/// An outbound channel that delivers nothing (dry runs and workers without a configuration).
+pub struct NoOutbound;
+
+#[async_trait]
+impl Outbound for NoOutbound {
+    async fn post_webhook(
+        &self,
+        _req: &WebhookRequest,
+    ) -> std::result::Result<WebhookResponse, String> {
+        Err("webhooks are not configured in this process".into())
+    }
+    async fn send_email(&self, _msg: &EmailMessage) -> std::result::Result<(), String> {
+        Err("e-mail is not configured in this process (no SMTP server)".into())
+    }
+}

@@ -1,0 +1,271 @@
+//! `/api/v1/meta/rules…` (rules as metadata, check, dry run), `/api/v1/automation/…` (run
+//! log, retries, webhook deliveries and resends), `/api/v1/notifications…` (in-app).
+
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
+use uuid::Uuid;
+use weft_runtime::Error;
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::body::{self, META_LIMIT};
+use crate::error::{ApiResult, ErrorEnvelope};
+
+fn id(s: &str, what: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(s).map_err(|_| Error::not_found(what.to_owned()))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct RuleListParams {
+    /// Only the rules of this object.
+    pub object: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/meta/rules", tag = "automation", params(RuleListParams),
+    responses((status = 200, description = "The tenant's rules", body = Object), (status = 403, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/meta/rules")]
+pub async fn list_rules(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    q: web::Query<RuleListParams>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.list_rules(&p, q.object.as_deref()).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/meta/rules", tag = "automation",
+    request_body(content = Object, description = "A rule document (`weft.rule/1`): api_name, object, kind \
+        (validation | formula | default | required | read_only | trigger | rollup) and its settings"),
+    responses((status = 201, body = Object), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/meta/rules")]
+pub async fn create_rule(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, META_LIMIT).await?;
+    Ok(HttpResponse::Created().json(st.rt.create_rule(&p, &b).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/meta/rules/check", tag = "automation",
+    request_body(content = Object, description = "A rule document to check without saving"),
+    responses((status = 200, description = "`{ok, problems: [{path, code, message, line, column}]}`", body = Object),
+              (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/meta/rules/check")]
+pub async fn check_rule(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, META_LIMIT).await?;
+    Ok(HttpResponse::Ok().json(st.rt.check_rule(&p, &b).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/meta/rules/dry-run", tag = "automation",
+    request_body(content = Object, description = "`{rule: <document>}` or `{api_name}`, with optional `filter` \
+        (the query filter language), `limit` (records, ≤ 100000) and `samples` (≤ 50)"),
+    responses((status = 200, description = "Match count, sample diffs and the actions that would fire; nothing is changed or sent", body = Object),
+              (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/meta/rules/dry-run")]
+pub async fn dry_run_rule(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, META_LIMIT).await?;
+    Ok(HttpResponse::Ok().json(st.rt.dry_run_rule(&p, &b).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/meta/rules/{id}", tag = "automation", params(("id" = String, Path, description = "Rule id or api_name")),
+    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/meta/rules/{id}")]
+pub async fn get_rule(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.get_rule(&p, &path).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/meta/rules/{id}", tag = "automation", params(("id" = String, Path)),
+    request_body(content = Object, description = "The whole new rule document (a new version)"),
+    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[patch("/meta/rules/{id}")]
+pub async fn update_rule(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, META_LIMIT).await?;
+    Ok(HttpResponse::Ok().json(st.rt.update_rule(&p, &path, &b).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/meta/rules/{id}", tag = "automation", params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[delete("/meta/rules/{id}")]
+pub async fn delete_rule(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    st.rt.delete_rule(&p, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct RunListParams {
+    /// queued | running | done | failed | skipped
+    pub status: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/automation/runs", tag = "automation", params(RunListParams),
+    responses((status = 200, description = "The run log, newest first", body = Object), (status = 403, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/automation/runs")]
+pub async fn list_runs(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    q: web::Query<RunListParams>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        st.rt
+            .list_runs(&p, q.status.as_deref(), q.limit.unwrap_or(100))
+            .await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/automation/runs/{id}", tag = "automation", params(("id" = String, Path)),
+    responses((status = 200, description = "A run: inputs, progress, outcome and webhook deliveries", body = Object),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/automation/runs/{id}")]
+pub async fn get_run(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let rid = id(&path, "run")?;
+    Ok(HttpResponse::Ok().json(st.rt.get_run(&p, rid).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/automation/runs/{id}/retry", tag = "automation", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/automation/runs/{id}/retry")]
+pub async fn retry_run(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let rid = id(&path, "run")?;
+    Ok(HttpResponse::Ok().json(st.rt.retry_run(&p, rid).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct LimitParams {
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/automation/deliveries", tag = "automation", params(LimitParams),
+    responses((status = 200, description = "Webhook delivery log, newest first", body = Object), (status = 403, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/automation/deliveries")]
+pub async fn list_deliveries(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    q: web::Query<LimitParams>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.list_deliveries(&p, q.limit.unwrap_or(100)).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/automation/deliveries/{id}/resend", tag = "automation", params(("id" = String, Path)),
+    responses((status = 202, description = "A new run that sends the same body with the same idempotency key", body = Object),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/automation/deliveries/{id}/resend")]
+pub async fn resend_delivery(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let did = id(&path, "delivery")?;
+    Ok(HttpResponse::Accepted().json(st.rt.resend_delivery(&p, did).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct NotificationParams {
+    /// Only unread notifications.
+    pub unread: Option<bool>,
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "automation", params(NotificationParams),
+    responses((status = 200, description = "The caller's in-app notifications, newest first", body = Object)),
+    security(("api_key" = [])))]
+#[get("/notifications")]
+pub async fn list_notifications(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    q: web::Query<NotificationParams>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        st.rt
+            .list_notifications(&p, q.unread.unwrap_or(false), q.limit.unwrap_or(50))
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "automation", params(("id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/notifications/{id}/read")]
+pub async fn mark_notification_read(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let nid = id(&path, "notification")?;
+    Ok(HttpResponse::Ok().json(st.rt.mark_notification_read(&p, nid).await?))
+}
+
+/// Register the routes (inside the `/api/v1` scope). `check` and `dry-run` come before
+/// `{id}` so they are not taken for rule names.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_rules)
+        .service(create_rule)
+        .service(check_rule)
+        .service(dry_run_rule)
+        .service(get_rule)
+        .service(update_rule)
+        .service(delete_rule)
+        .service(list_runs)
+        .service(get_run)
+        .service(retry_run)
+        .service(list_deliveries)
+        .service(resend_delivery)
+        .service(list_notifications)
+        .service(mark_notification_read);
+}
+
+/// This module's part of the OpenAPI document (merged in `openapi.rs`).
+#[derive(OpenApi)]
+#[openapi(
+    paths(list_rules, create_rule, check_rule, dry_run_rule, get_rule, update_rule, delete_rule,
+        list_runs, get_run, retry_run, list_deliveries, resend_delivery, list_notifications,
+        mark_notification_read),
+    tags((name = "automation", description = "Rules (validation, formulas, defaults, triggers, roll-ups), \
+        dry runs, the automation run log, webhook deliveries and in-app notifications"))
+)]
+pub struct AutomationDoc;

@@ -1,0 +1,195 @@
+//! After-save triggers: matched in the write transaction and queued in the outbox of the
+//! same transaction, so a write and the work it triggers commit (or roll back) together.
+
+use serde_json::{Value as Json, json};
+use uuid::Uuid;
+use weft_meta::{CompiledObject, Value};
+use weft_rules::Sandbox;
+
+use super::doc::{Compiled, CompiledRule, Event, TriggerDoc};
+use super::engine::{Input, ObjectRules, row_map};
+use super::ports::OutboxRow;
+use super::{AfterSave, MAX_CASCADE_DEPTH, WriteOp};
+use crate::Runtime;
+use crate::error::Result;
+use crate::json::value_json;
+use crate::ports::{RecordRow, Tx};
+use crate::principal::Principal;
+
+pub(crate) const DEFAULT_ATTEMPTS: i32 = 5;
+
+fn matches_side(pattern: &Json, v: &Json) -> bool {
+    match pattern {
+        Json::String(s) if s == "*" => true,
+        Json::Array(a) => a.iter().any(|x| x == v),
+        other => other == v,
+    }
+}
+
+fn field_json(obj: &CompiledObject, row: Option<&RecordRow>, f: &str) -> Json {
+    row.and_then(|r| r.values.get(f))
+        .map(|v| value_json(obj, f, v))
+        .unwrap_or(Json::Null)
+}
+
+/// Whether a trigger's event, watched fields and transition match this write.
+pub(crate) fn event_matches(
+    t: &TriggerDoc,
+    obj: &CompiledObject,
+    event: Event,
+    old: Option<&RecordRow>,
+    new: Option<&RecordRow>,
+) -> bool {
+    if !t.on.contains(&event) {
+        return false;
+    }
+    if event == Event::Update && !t.fields.is_empty() {
+        let changed = t.fields.iter().any(|f| {
+            old.and_then(|o| o.values.get(f)).unwrap_or(&Value::Null)
+                != new.and_then(|n| n.values.get(f)).unwrap_or(&Value::Null)
+        });
+        if !changed {
+            return false;
+        }
+    }
+    if let Some(tr) = &t.transition {
+        let before = field_json(obj, old, &tr.field);
+        let after = field_json(obj, new, &tr.field);
+        if before == after || !matches_side(&tr.from, &before) || !matches_side(&tr.to, &after) {
+            return false;
+        }
+    }
+    true
+}
+
+impl Runtime {
+    pub(crate) async fn enqueue_triggers(
+        &self,
+        tx: &mut dyn Tx,
+        p: &Principal,
+        obj: &CompiledObject,
+        o: &ObjectRules,
+        rows: &[AfterSave<'_>],
+    ) -> Result<()> {
+        let now = self.clock.now();
+        let sandbox = Sandbox::shared();
+        let mut runs = Vec::new();
+        let mut user = None;
+        for row in rows {
+            let event = match row.op {
+                WriteOp::Create | WriteOp::Restore => Event::Create,
+                WriteOp::Update => Event::Update,
+                WriteOp::Delete => Event::Delete,
+            };
+            // On delete the rule sees the record as it was.
+            let (cur, old) = match event {
+                Event::Delete => (row.old, None),
+                _ => (row.new, row.old),
+            };
+            let Some(cur) = cur else { continue };
+            for r in &o.triggers {
+                let Compiled::Trigger { doc, condition, .. } = &r.compiled else {
+                    continue;
+                };
+                if !event_matches(doc, obj, event, row.old, row.new) {
+                    continue;
+                }
+                let mut status = "queued";
+                let mut error = None;
+                if let Some(cond) = condition {
+                    if user.is_none() {
+                        user = Some(self.user_map(p).await);
+                    }
+                    let input = Input {
+                        record: row_map(obj, cur, None),
+                        old: old.map(|o| row_map(obj, o, None)),
+                        user: user.clone().unwrap_or_default(),
+                        now,
+                    };
+                    match sandbox.eval_bool(cond, &input.ctx()) {
+                        Ok(true) => {}
+                        Ok(false) => continue,
+                        Err(e) => {
+                            status = "failed";
+                            error = Some(format!("the condition could not run: {e}"));
+                        }
+                    }
+                }
+                if p.cascade_depth >= MAX_CASCADE_DEPTH && status == "queued" {
+                    status = "skipped";
+                    error = Some(format!(
+                        "cascade depth limit ({MAX_CASCADE_DEPTH}) reached: rules kept triggering each other"
+                    ));
+                }
+                runs.push(self.run_row(p, obj, r, doc, event, cur, old, status, error));
+            }
+        }
+        if !runs.is_empty() {
+            tx.enqueue_runs(&runs).await?;
+            self.job_signal.notify_waiters();
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_row(
+        &self,
+        p: &Principal,
+        obj: &CompiledObject,
+        r: &CompiledRule,
+        doc: &TriggerDoc,
+        event: Event,
+        cur: &RecordRow,
+        old: Option<&RecordRow>,
+        status: &str,
+        error: Option<String>,
+    ) -> OutboxRow {
+        let now = self.clock.now();
+        let ev = match event {
+            Event::Create => "create",
+            Event::Update => "update",
+            Event::Delete => "delete",
+        };
+        let stamp = match event {
+            Event::Delete => cur
+                .deleted_at
+                .map(|d| d.timestamp_micros())
+                .unwrap_or(now.timestamp_micros()),
+            _ => cur.version,
+        };
+        let key = format!("{}:{}:{ev}:{stamp}", r.id, cur.id);
+        OutboxRow {
+            id: Uuid::now_v7(),
+            tenant: p.tenant.0,
+            rule_id: Some(r.id),
+            rule: r.doc.api_name.clone(),
+            object: obj.api_name().to_owned(),
+            record_id: Some(cur.id),
+            event: ev.into(),
+            payload: json!({
+                "record": row_map(obj, cur, None),
+                "old": old.map(|o| row_map(obj, o, None)),
+                "actor": p.user.0,
+                "source": p.source.as_str(),
+                "rule_version": r.version,
+                "run_as": doc.run_as.unwrap_or(r.created_by),
+                "actions": doc.actions,
+            }),
+            status: status.into(),
+            attempts: 0,
+            max_attempts: doc
+                .max_attempts
+                .map(|n| n as i32)
+                .unwrap_or(DEFAULT_ATTEMPTS),
+            depth: i32::from(p.cascade_depth),
+            idempotency_key: key,
+            progress: json!({"done": [], "results": {}}),
+            error,
+            run_at: now,
+            lease_until: None,
+            lease_owner: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! Dry run / backtest (`/meta/rules/dry-run`): evaluate a draft or saved rule over existing
+//! records the caller can read, in one read-only transaction, and report what would happen.
+//! Nothing is written and nothing is sent.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value as Json, json};
+use weft_meta::query::{encode_cursor, parse_query};
+use weft_rules::{Sandbox, render};
+
+use super::before::{is_blank, to_value};
+use super::doc::{self, ActionDoc, Compiled, CompiledRule};
+use super::engine::{Input, stored_docs};
+use crate::Runtime;
+use crate::access::model::Op;
+use crate::error::{Error, Result};
+use crate::json::{record_json, value_json};
+use crate::ports::{FetchOpts, TxMode};
+use crate::principal::Principal;
+
+const PAGE: u32 = 1_000;
+const DEFAULT_LIMIT: u64 = 10_000;
+const MAX_LIMIT: u64 = 100_000;
+
+impl Runtime {
+    pub async fn dry_run_rule(&self, p: &Principal, body: &Json) -> Result<Json> {
+        let meta = self.meta(p.tenant).await?;
+        let doc = match (
+            body.get("rule"),
+            body.get("api_name").and_then(Json::as_str),
+        ) {
+            (Some(d), _) => doc::parse(d).map_err(|ps| {
+                Error::Validation(
+                    ps.into_iter()
+                        .map(|x| x.into_problem().under("/rule"))
+                        .collect(),
+                )
+            })?,
+            (None, Some(name)) => {
+                let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+                let rows = tx.load_rules().await?;
+                tx.commit().await?;
+                stored_docs(&rows)
+                    .into_iter()
+                    .find(|(d, ..)| d.api_name == name)
+                    .map(|(d, ..)| d)
+                    .ok_or_else(|| Error::not_found("rule"))?
+            }
+            _ => {
+                return Err(Error::one(
+                    "/rule",
+                    "required",
+                    "send a rule document in \"rule\" or a saved rule's \"api_name\"",
+                ));
+            }
+        };
+        let rule = doc::check(&meta, &doc, uuid::Uuid::nil(), 0, p.user.0).map_err(|ps| {
+            Error::Validation(
+                ps.into_iter()
+                    .map(|x| x.into_problem().under("/rule"))
+                    .collect(),
+            )
+        })?;
+        if matches!(rule.compiled, Compiled::Rollup { .. }) {
+            return Err(Error::one(
+                "/rule/kind",
+                "not_supported",
+                "roll-ups have no dry run; their values are recomputed exactly on every write",
+            ));
+        }
+        let limit = match body.get("limit") {
+            None => DEFAULT_LIMIT,
+            Some(v) => v
+                .as_u64()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    Error::one("/limit", "range", format!("an integer 1..={MAX_LIMIT}"))
+                })?,
+        };
+        let samples_max = body
+            .get("samples")
+            .and_then(Json::as_u64)
+            .unwrap_or(5)
+            .min(50) as usize;
+        let obj = meta
+            .object(&doc.object)
+            .cloned()
+            .ok_or_else(|| Error::not_found("object"))?;
+        let g = self.guard(p, &doc.object).await?;
+        g.require(Op::Read, &doc.object)?;
+        let user = self.user_map(p).await;
+        let now = self.clock.now();
+        let sandbox = Sandbox::shared();
+
+        let mut scanned = 0u64;
+        let mut matched = 0u64;
+        let mut errors = 0u64;
+        let mut samples = Vec::new();
+        let mut error_samples = Vec::new();
+        let mut would_fire: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let mut cursor: Option<String> = None;
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        'pages: loop {
+            let mut q = Map::new();
+            if let Some(f) = body.get("filter") {
+                q.insert("filter".into(), f.clone());
+            }
+            if let Some(c) = &cursor {
+                q.insert("cursor".into(), Json::String(c.clone()));
+            }
+            let mut plan = parse_query(&obj, &Json::Object(q), &|f| g.hidden(f))
+                .map_err(|ps| Error::Validation(ps.into_iter().map(|x| x.under("")).collect()))?;
+            plan.limit = PAGE;
+            plan.sort.clear();
+            let rows = tx
+                .query_records(&obj, &plan, g.scope(), FetchOpts::default())
+                .await?;
+            let Some(last) = rows.last().map(|r| r.id) else {
+                break;
+            };
+            for row in &rows {
+                if scanned >= limit {
+                    break 'pages;
+                }
+                scanned += 1;
+                let record = match record_json(&obj, row, None, &|f| g.can_see(f)) {
+                    Json::Object(m) => m,
+                    _ => Map::new(),
+                };
+                let input = Input {
+                    record,
+                    old: None,
+                    user: user.clone(),
+                    now,
+                };
+                match self.dry_one(&obj, &rule, row, &input, sandbox) {
+                    Ok(None) => {}
+                    Ok(Some(mut sample)) => {
+                        matched += 1;
+                        if let Compiled::Trigger { actions, .. } = &rule.compiled {
+                            for a in actions {
+                                *would_fire.entry(a.doc.type_name()).or_default() += 1;
+                            }
+                            if samples.len() < samples_max {
+                                sample["actions"] = json!(self.describe_actions(&rule, &input));
+                            }
+                        }
+                        if samples.len() < samples_max {
+                            samples.push(sample);
+                        }
+                    }
+                    Err(e) => {
+                        errors += 1;
+                        if error_samples.len() < samples_max {
+                            error_samples.push(json!({"id": row.id, "error": e}));
+                        }
+                    }
+                }
+            }
+            if rows.len() < PAGE as usize {
+                break;
+            }
+            cursor = Some(encode_cursor(&[], &[], last));
+        }
+        tx.commit().await?;
+        Ok(json!({
+            "rule": doc.api_name,
+            "kind": doc.body.kind(),
+            "object": doc.object,
+            "scanned": scanned,
+            "matched": matched,
+            "errors": errors,
+            "samples": samples,
+            "error_samples": error_samples,
+            "actions_would_fire": would_fire,
+            "truncated": scanned >= limit,
+            "side_effects": 0,
+        }))
+    }
+
+    /// One record: `Some(sample)` when the rule would act on it.
+    fn dry_one(
+        &self,
+        obj: &weft_meta::CompiledObject,
+        rule: &CompiledRule,
+        row: &crate::ports::RecordRow,
+        input: &Input,
+        sandbox: &Sandbox,
+    ) -> std::result::Result<Option<Json>, String> {
+        let id = row.id;
+        let e2s = |e: weft_rules::EvalError| e.to_string();
+        Ok(match &rule.compiled {
+            Compiled::Validation {
+                condition,
+                message,
+                field,
+            } => (!sandbox.eval_bool(condition, &input.ctx()).map_err(e2s)?).then(|| {
+                json!({"id": id, "would_reject": {"path": field.as_ref().map(|f| format!("/{f}")).unwrap_or_default(), "message": message}})
+            }),
+            Compiled::Formula { field, script } | Compiled::Default { field, script } => {
+                if matches!(rule.compiled, Compiled::Default { .. })
+                    && !is_blank(row.values.get(field))
+                {
+                    return Ok(None);
+                }
+                let after = sandbox.eval_value(script, &input.ctx()).map_err(e2s)?;
+                let after = to_value(obj, field, after)?;
+                let before = row.values.get(field).cloned().unwrap_or(weft_meta::Value::Null);
+                (before != after).then(|| {
+                    json!({"id": id, "field": field,
+                        "before": value_json(obj, field, &before), "after": value_json(obj, field, &after)})
+                })
+            }
+            Compiled::Required {
+                field,
+                condition,
+                message,
+            } => (is_blank(row.values.get(field))
+                && sandbox.eval_bool(condition, &input.ctx()).map_err(e2s)?)
+            .then(|| json!({"id": id, "would_reject": {"path": format!("/{field}"), "message": message}})),
+            Compiled::ReadOnly { field, condition } => sandbox
+                .eval_bool(condition, &input.ctx())
+                .map_err(e2s)?
+                .then(|| json!({"id": id, "locked": field})),
+            Compiled::Trigger { condition, .. } => {
+                let fire = match condition {
+                    Some(c) => sandbox.eval_bool(c, &input.ctx()).map_err(e2s)?,
+                    None => true,
+                };
+                fire.then(|| json!({"id": id}))
+            }
+            Compiled::Rollup { .. } => None,
+        })
+    }
+
+    /// What each action would do for this record (rendered, not sent).
+    fn describe_actions(&self, rule: &CompiledRule, input: &Input) -> Vec<Json> {
+        let Compiled::Trigger { actions, .. } = &rule.compiled else {
+            return vec![];
+        };
+        let data = json!({"record": input.record, "old": input.old,
+            "rule": {"name": rule.doc.api_name, "event": "dry_run"}});
+        let show = |i: usize, t: &[weft_rules::CompiledTemplate]| -> Json {
+            match t.get(i).map(|t| render(t, &data)) {
+                Some(Ok(s)) => Json::String(s),
+                Some(Err(e)) => json!({"error": e.to_string()}),
+                None => Json::Null,
+            }
+        };
+        actions
+            .iter()
+            .map(|a| match &a.doc {
+                ActionDoc::Notify { users, roles, owner, .. } => json!({"type": "notify", "users": users,
+                    "roles": roles, "owner": owner, "title": show(0, &a.templates), "body": show(1, &a.templates)}),
+                ActionDoc::Email { to, .. } => json!({"type": "email", "to": to,
+                    "subject": show(0, &a.templates)}),
+                ActionDoc::Webhook { url, .. } => json!({"type": "webhook", "url": url}),
+                ActionDoc::UpdateRecord { values } => json!({"type": "update_record", "values": values}),
+                ActionDoc::UpdateRelated { via, values } => {
+                    json!({"type": "update_related", "via": via, "values": values})
+                }
+                ActionDoc::CreateRecord { object, values } => {
+                    json!({"type": "create_record", "object": object, "values": values})
+                }
+                ActionDoc::AssignOwner { strategy, user, users } => {
+                    json!({"type": "assign_owner", "strategy": strategy, "user": user, "users": users})
+                }
+            })
+            .collect()
+    }
+}

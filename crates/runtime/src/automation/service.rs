@@ -1,0 +1,414 @@
+//! Rule administration (`/meta/rules…`), the run log and webhook deliveries
+//! (`/automation/…`), and in-app notifications (`/notifications…`).
+
+use serde_json::{Value as Json, json};
+use uuid::Uuid;
+
+use super::doc::{self, Compiled, RuleDoc, RuleProblem};
+use super::engine::{RuleSet, stored_docs};
+use super::ports::{NotificationRow, OutboxRow, RuleRow};
+use crate::Runtime;
+use crate::error::{Error, Result};
+use crate::ports::TxMode;
+use crate::principal::Principal;
+
+fn admin(p: &Principal) -> Result<()> {
+    if p.is_admin && !p.view_as {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "admin_only",
+            "only tenant admins manage rules and automation",
+        ))
+    }
+}
+
+fn rule_json(r: &RuleRow) -> Json {
+    json!({
+        "id": r.id,
+        "api_name": r.api_name,
+        "object": r.object,
+        "kind": r.kind,
+        "active": r.active,
+        "version": r.version,
+        "doc": r.doc,
+        "created_by": r.created_by,
+        "created_at": r.created_at,
+        "updated_by": r.updated_by,
+        "updated_at": r.updated_at,
+    })
+}
+
+pub(crate) fn run_json(r: &OutboxRow) -> Json {
+    let mut payload = r.payload.clone();
+    // Webhook secrets stay out of the run log.
+    if let Some(actions) = payload.get_mut("actions").and_then(Json::as_array_mut) {
+        for a in actions {
+            if let Some(s) = a.get_mut("secret") {
+                *s = Json::String("********".into());
+            }
+        }
+    }
+    json!({
+        "id": r.id,
+        "rule": r.rule,
+        "rule_id": r.rule_id,
+        "object": r.object,
+        "record_id": r.record_id,
+        "event": r.event,
+        "status": r.status,
+        "attempts": r.attempts,
+        "max_attempts": r.max_attempts,
+        "depth": r.depth,
+        "idempotency_key": r.idempotency_key,
+        "progress": r.progress,
+        "error": r.error,
+        "input": payload,
+        "run_at": r.run_at,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+    })
+}
+
+fn notification_json(n: &NotificationRow) -> Json {
+    json!({
+        "id": n.id,
+        "title": n.title,
+        "body": n.body,
+        "object": n.object,
+        "record_id": n.record_id,
+        "rule": n.rule,
+        "read": n.read_at.is_some(),
+        "read_at": n.read_at,
+        "created_at": n.created_at,
+    })
+}
+
+fn find<'a>(rows: &'a [RuleRow], id_or_name: &str) -> Option<&'a RuleRow> {
+    let id = Uuid::parse_str(id_or_name).ok();
+    rows.iter()
+        .find(|r| Some(r.id) == id || r.api_name == id_or_name)
+}
+
+fn invalid(ps: Vec<RuleProblem>) -> Error {
+    Error::Validation(ps.into_iter().map(RuleProblem::into_problem).collect())
+}
+
+impl Runtime {
+    /// Parse and check a document against the tenant's current metadata and the other
+    /// rules (formula cycles). `replacing` is the id of the rule being replaced.
+    async fn check_doc(
+        &self,
+        p: &Principal,
+        body: &Json,
+        replacing: Option<Uuid>,
+    ) -> Result<std::result::Result<RuleDoc, Vec<RuleProblem>>> {
+        let doc = match doc::parse(body) {
+            Ok(d) => d,
+            Err(ps) => return Ok(Err(ps)),
+        };
+        let meta = self.meta(p.tenant).await?;
+        let id = replacing.unwrap_or_else(Uuid::now_v7);
+        let compiled = match doc::check(&meta, &doc, id, 0, p.user.0) {
+            Ok(c) => c,
+            Err(ps) => return Ok(Err(ps)),
+        };
+        if let Compiled::Formula { field, .. } = &compiled.compiled {
+            let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+            let rows = tx.load_rules().await?;
+            tx.commit().await?;
+            let mut docs: Vec<_> = stored_docs(&rows)
+                .into_iter()
+                .filter(|(d, rid, _, _)| *rid != id && d.api_name != doc.api_name)
+                .collect();
+            let before = RuleSet::build(&meta, &docs)
+                .object(&doc.object)
+                .map(|o| o.formulas.len())
+                .unwrap_or(0);
+            let mut candidate = doc.clone();
+            candidate.active = true;
+            docs.push((candidate, id, 0, p.user.0));
+            let after = RuleSet::build(&meta, &docs)
+                .object(&doc.object)
+                .map(|o| o.formulas.len())
+                .unwrap_or(0);
+            if after != before + 1 {
+                return Ok(Err(vec![RuleProblem::new(
+                    "/expression",
+                    "formula_cycle",
+                    format!(
+                        "formula fields would depend on each other in a cycle through '{field}'"
+                    ),
+                )]));
+            }
+        }
+        Ok(Ok(doc))
+    }
+
+    /// `POST /meta/rules/check`: every problem, with line and column, without saving.
+    pub async fn check_rule(&self, p: &Principal, body: &Json) -> Result<Json> {
+        admin(p)?;
+        Ok(match self.check_doc(p, body, None).await? {
+            Ok(doc) => json!({"ok": true, "kind": doc.body.kind(), "problems": []}),
+            Err(ps) => json!({"ok": false, "problems": ps}),
+        })
+    }
+
+    pub async fn list_rules(&self, p: &Principal, object: Option<&str>) -> Result<Json> {
+        admin(p)?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let rows = tx.load_rules().await?;
+        tx.commit().await?;
+        let rules: Vec<Json> = rows
+            .iter()
+            .filter(|r| object.is_none_or(|o| r.object == o))
+            .map(rule_json)
+            .collect();
+        Ok(json!({ "rules": rules }))
+    }
+
+    pub async fn get_rule(&self, p: &Principal, id: &str) -> Result<Json> {
+        admin(p)?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let rows = tx.load_rules().await?;
+        tx.commit().await?;
+        find(&rows, id)
+            .map(rule_json)
+            .ok_or_else(|| Error::not_found("rule"))
+    }
+
+    async fn store_rule(&self, p: &Principal, row: RuleRow) -> Result<Json> {
+        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let rows = tx.load_rules().await?;
+        if rows
+            .iter()
+            .any(|r| r.api_name == row.api_name && r.id != row.id)
+        {
+            return Err(Error::conflict(
+                "duplicate_api_name",
+                format!("a rule named '{}' exists", row.api_name),
+            ));
+        }
+        tx.save_rule(&row).await?;
+        tx.bump_rules_version().await?;
+        self.audit_rule(tx.as_mut(), p, &row, "rule.saved").await?;
+        tx.commit().await?;
+        self.invalidate(p.tenant);
+        self.forget_rules(p.tenant);
+        Ok(rule_json(&row))
+    }
+
+    async fn audit_rule(
+        &self,
+        tx: &mut dyn crate::ports::Tx,
+        p: &Principal,
+        row: &RuleRow,
+        action: &str,
+    ) -> Result<()> {
+        self.audit(
+            tx,
+            Some(p.user.0),
+            crate::access::audit::Event {
+                action,
+                object: Some(&row.object),
+                record_id: Some(row.id),
+                detail: json!({"rule": row.api_name, "version": row.version, "kind": row.kind}),
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn create_rule(&self, p: &Principal, body: &Json) -> Result<Json> {
+        admin(p)?;
+        let doc = self.check_doc(p, body, None).await?.map_err(invalid)?;
+        let now = self.clock.now();
+        let row = RuleRow {
+            id: Uuid::now_v7(),
+            api_name: doc.api_name.clone(),
+            object: doc.object.clone(),
+            kind: doc.body.kind().into(),
+            active: doc.active,
+            version: 1,
+            doc: serde_json::to_value(&doc).map_err(Error::internal)?,
+            created_by: p.user.0,
+            created_at: now,
+            updated_by: p.user.0,
+            updated_at: now,
+        };
+        self.store_rule(p, row).await
+    }
+
+    /// Replace a rule's document (a new version).
+    pub async fn update_rule(&self, p: &Principal, id: &str, body: &Json) -> Result<Json> {
+        admin(p)?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let rows = tx.load_rules().await?;
+        tx.commit().await?;
+        let cur = find(&rows, id)
+            .cloned()
+            .ok_or_else(|| Error::not_found("rule"))?;
+        let doc = self
+            .check_doc(p, body, Some(cur.id))
+            .await?
+            .map_err(invalid)?;
+        let row = RuleRow {
+            api_name: doc.api_name.clone(),
+            object: doc.object.clone(),
+            kind: doc.body.kind().into(),
+            active: doc.active,
+            version: cur.version + 1,
+            doc: serde_json::to_value(&doc).map_err(Error::internal)?,
+            updated_by: p.user.0,
+            updated_at: self.clock.now(),
+            ..cur
+        };
+        self.store_rule(p, row).await
+    }
+
+    pub async fn delete_rule(&self, p: &Principal, id: &str) -> Result<()> {
+        admin(p)?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let rows = tx.load_rules().await?;
+        let cur = find(&rows, id)
+            .cloned()
+            .ok_or_else(|| Error::not_found("rule"))?;
+        tx.delete_rule(cur.id).await?;
+        tx.bump_rules_version().await?;
+        self.audit_rule(tx.as_mut(), p, &cur, "rule.deleted")
+            .await?;
+        tx.commit().await?;
+        self.invalidate(p.tenant);
+        self.forget_rules(p.tenant);
+        Ok(())
+    }
+
+    pub async fn list_runs(&self, p: &Principal, status: Option<&str>, limit: u32) -> Result<Json> {
+        admin(p)?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let rows = tx.runs(status, limit.clamp(1, 500)).await?;
+        tx.commit().await?;
+        Ok(json!({"runs": rows.iter().map(run_json).collect::<Vec<_>>()}))
+    }
+
+    pub async fn get_run(&self, p: &Principal, id: Uuid) -> Result<Json> {
+        admin(p)?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let run = tx.run(id).await?.ok_or_else(|| Error::not_found("run"))?;
+        let deliveries = tx.deliveries(Some(id), 100).await?;
+        tx.commit().await?;
+        let mut j = run_json(&run);
+        j["deliveries"] = json!(deliveries);
+        Ok(j)
+    }
+
+    /// Queue a failed (or skipped) run again, keeping the actions it already finished.
+    pub async fn retry_run(&self, p: &Principal, id: Uuid) -> Result<Json> {
+        admin(p)?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut run = tx.run(id).await?.ok_or_else(|| Error::not_found("run"))?;
+        if !matches!(run.status.as_str(), "failed" | "skipped") {
+            return Err(Error::conflict(
+                "not_failed",
+                format!("the run is {}; only failed runs are retried", run.status),
+            ));
+        }
+        let now = self.clock.now();
+        run.status = "queued".into();
+        run.attempts = 0;
+        run.run_at = now;
+        run.lease_until = None;
+        run.lease_owner = None;
+        run.updated_at = now;
+        tx.update_run(&run).await?;
+        tx.commit().await?;
+        self.job_signal.notify_waiters();
+        Ok(run_json(&run))
+    }
+
+    pub async fn list_deliveries(&self, p: &Principal, limit: u32) -> Result<Json> {
+        admin(p)?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let rows = tx.deliveries(None, limit.clamp(1, 500)).await?;
+        tx.commit().await?;
+        Ok(json!({ "deliveries": rows }))
+    }
+
+    /// Send a webhook delivery again: a new run with that one action, the same body and
+    /// the same idempotency key (receivers that already processed it can tell).
+    pub async fn resend_delivery(&self, p: &Principal, id: Uuid) -> Result<Json> {
+        admin(p)?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let d = tx
+            .delivery(id)
+            .await?
+            .ok_or_else(|| Error::not_found("delivery"))?;
+        let orig = tx
+            .run(d.job_id)
+            .await?
+            .ok_or_else(|| Error::not_found("run"))?;
+        let action = orig.payload["actions"]
+            .get(d.action_index as usize)
+            .cloned()
+            .ok_or_else(|| Error::not_found("webhook action"))?;
+        let now = self.clock.now();
+        let mut payload = orig.payload.clone();
+        payload["actions"] = json!([action]);
+        payload["effect_keys"] = json!({"0": d.idempotency_key});
+        payload["event"] = json!(orig.event);
+        let run = OutboxRow {
+            id: Uuid::now_v7(),
+            event: "resend".into(),
+            payload,
+            status: "queued".into(),
+            attempts: 0,
+            max_attempts: 1,
+            idempotency_key: format!("resend:{}:{}", d.id, Uuid::now_v7()),
+            progress: json!({"done": [], "results": {}}),
+            error: None,
+            run_at: now,
+            lease_until: None,
+            lease_owner: None,
+            created_at: now,
+            updated_at: now,
+            ..orig
+        };
+        tx.enqueue_runs(std::slice::from_ref(&run)).await?;
+        tx.commit().await?;
+        self.job_signal.notify_waiters();
+        Ok(run_json(&run))
+    }
+
+    /// The caller's notifications, newest first.
+    pub async fn list_notifications(
+        &self,
+        p: &Principal,
+        unread_only: bool,
+        limit: u32,
+    ) -> Result<Json> {
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let rows = tx
+            .notifications(p.user.0, unread_only, limit.clamp(1, 200))
+            .await?;
+        tx.commit().await?;
+        Ok(json!({"notifications": rows.iter().map(notification_json).collect::<Vec<_>>()}))
+    }
+
+    pub async fn mark_notification_read(&self, p: &Principal, id: Uuid) -> Result<Json> {
+        if p.view_as {
+            return Err(Error::forbidden(
+                "read_only",
+                "viewing as another user is read-only",
+            ));
+        }
+        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let ok = tx
+            .mark_notification_read(p.user.0, id, self.clock.now())
+            .await?;
+        tx.commit().await?;
+        if !ok {
+            return Err(Error::not_found("notification"));
+        }
+        Ok(json!({"id": id, "read": true}))
+    }
+}

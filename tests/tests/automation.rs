@@ -1,0 +1,553 @@
+//! After-save triggers through the transactional outbox, the worker and its actions, against
+//! a real HTTP receiver and a real SMTP server on loopback; guards (self-retriggering rules,
+//! cascade depth, SSRF); dry runs; roll-ups kept exact in the write transaction. Each case
+//! runs on SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/receivers.rs"]
+mod receivers;
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use receivers::{HookReceiver, SmtpReceiver};
+use serde_json::{Value as Json, json};
+use weft_outbound::{Channels, OutboundConfig, SmtpConfig, SmtpSecurity};
+use weft_runtime::automation::sign_webhook;
+use weft_runtime::clock::ManualClock;
+use weft_testkit::{Backend, Server, TestApp, dual, now, problems};
+
+fn objects() -> Vec<Json> {
+    vec![
+        json!({"api_name": "account", "label": {"en": "Account"}, "name_field": "name", "fields": [
+            {"api_name": "name", "type": "text", "label": {"en": "Name"}, "required": true},
+            {"api_name": "pipeline", "type": "decimal", "label": {"en": "Pipeline"}, "precision": 16, "scale": 2},
+            {"api_name": "deals", "type": "integer", "label": {"en": "Deals"}},
+            {"api_name": "biggest", "type": "decimal", "label": {"en": "Biggest"}, "precision": 16, "scale": 2}
+        ]}),
+        json!({"api_name": "deal", "label": {"en": "Deal"}, "name_field": "name", "fields": [
+            {"api_name": "name", "type": "text", "label": {"en": "Name"}, "required": true},
+            {"api_name": "account", "type": "lookup", "label": {"en": "Account"}, "target": "account"},
+            {"api_name": "amount", "type": "decimal", "label": {"en": "Amount"}, "precision": 14, "scale": 2},
+            {"api_name": "probability", "type": "integer", "label": {"en": "Probability"}},
+            {"api_name": "stage", "type": "single_select", "label": {"en": "Stage"},
+             "options": [{"value": "open"}, {"value": "won"}, {"value": "lost"}]},
+            {"api_name": "note", "type": "text", "label": {"en": "Note"}}
+        ]}),
+        json!({"api_name": "task", "label": {"en": "Task"}, "name_field": "name", "fields": [
+            {"api_name": "name", "type": "text", "label": {"en": "Name"}, "required": true},
+            {"api_name": "deal", "type": "lookup", "label": {"en": "Deal"}, "target": "deal"}
+        ]}),
+    ]
+}
+
+async fn setup(b: Backend) -> (TestApp, Server, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(now()));
+    let app = TestApp::with_clock(b, clock.clone()).await;
+    let s = app.serve().await;
+    for o in objects() {
+        let r = s.post("/api/v1/meta/objects", o).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    (app, s, clock)
+}
+
+fn channels(smtp_port: Option<u16>, allow_loopback: bool) -> Channels {
+    Channels::new(OutboundConfig {
+        allow_loopback,
+        smtp: smtp_port.map(|port| SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            security: SmtpSecurity::None,
+            username: None,
+            password: None,
+            from: "Weft <weft@test.local>".into(),
+        }),
+        ..OutboundConfig::default()
+    })
+}
+
+/// Run the worker until nothing is due (bounded).
+async fn drain(app: &TestApp, out: &Channels) {
+    for _ in 0..50 {
+        if app
+            .rt
+            .run_automation_once(out, "test-worker")
+            .await
+            .unwrap()
+            == 0
+        {
+            return;
+        }
+    }
+    panic!("the outbox did not drain");
+}
+
+async fn runs(s: &Server) -> Vec<Json> {
+    let r = s.get("/api/v1/automation/runs").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["runs"].as_array().unwrap().clone()
+}
+
+async fn rule(s: &Server, doc: Json) -> Json {
+    let r = s.post("/api/v1/meta/rules", doc.clone()).await;
+    assert_eq!(r.status, 201, "{doc}: {}", r.body);
+    r.body
+}
+
+const SECRET: &str = "s3cret-s3cret-s3cret";
+
+async fn triggers_run_through_the_outbox(b: Backend) {
+    let hooks = HookReceiver::start().await;
+    let smtp = SmtpReceiver::start().await;
+    let (app, s, clock) = setup(b).await;
+    let out = channels(Some(smtp.port), true);
+    rule(&s, json!({
+        "api_name": "won_deal", "object": "deal", "kind": "trigger", "on": ["update"],
+        "transition": {"field": "stage", "from": "*", "to": "won"},
+        "actions": [
+            {"type": "notify", "owner": true, "title": "Won: {{record.name}}", "body": "<p>{{record.name}} was won</p>"},
+            {"type": "webhook", "url": hooks.url, "secret": SECRET},
+            {"type": "email", "to": ["director@test.local"], "subject": "Won {{record.name}}", "body": "<p>{{record.name}}</p>"},
+            {"type": "create_record", "object": "task", "values": {
+                "name": {"expr": "concat(\"Kick-off \", record.name)"}, "deal": {"from": "id"}}},
+            {"type": "update_record", "values": {"note": "celebrated"}}
+        ]
+    }))
+    .await;
+
+    let d = s
+        .create("deal", json!({"name": "Acme", "stage": "open"}))
+        .await;
+    let id = d["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/data/deal/{id}");
+    // Not an update to won: nothing queued.
+    s.patch(&path, json!({"note": "x"})).await;
+    assert!(runs(&s).await.is_empty());
+
+    // The write and its run commit together.
+    let r = s.patch(&path, json!({"stage": "won"})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let queued = runs(&s).await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0]["status"], "queued");
+    assert_eq!(queued[0]["input"]["actions"][1]["secret"], "********");
+    let run_id = queued[0]["id"].as_str().unwrap().to_owned();
+    let key = queued[0]["idempotency_key"].as_str().unwrap().to_owned();
+
+    // The receiver fails once: the run keeps its finished actions and backs off.
+    hooks.fail_next(1);
+    drain(&app, &out).await;
+    let r = s.get(&format!("/api/v1/automation/runs/{run_id}")).await;
+    assert_eq!(r.body["status"], "queued", "{}", r.body);
+    assert_eq!(r.body["progress"]["done"], json!([0]));
+    assert!(
+        r.body["error"].as_str().unwrap().contains("HTTP 500"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["deliveries"][0]["status_code"], 500);
+    assert!(hooks.got().is_empty());
+
+    // Not due yet; after the backoff it finishes.
+    drain(&app, &out).await;
+    assert!(hooks.got().is_empty());
+    clock.advance(Duration::minutes(10));
+    drain(&app, &out).await;
+    let r = s.get(&format!("/api/v1/automation/runs/{run_id}")).await;
+    assert_eq!(r.body["status"], "done", "{}", r.body);
+    assert_eq!(r.body["progress"]["done"], json!([0, 1, 2, 3, 4]));
+    assert_eq!(r.body["attempts"], 2);
+
+    // The webhook: signed body and timestamp, stable idempotency key.
+    let got = hooks.got();
+    assert_eq!(got.len(), 1);
+    let h = &got[0];
+    let ts: i64 = h.headers["x-weft-timestamp"].parse().unwrap();
+    assert_eq!(
+        h.headers["x-weft-signature"],
+        sign_webhook(SECRET, ts, &h.body)
+    );
+    assert_ne!(
+        h.headers["x-weft-signature"],
+        sign_webhook("wrong-secret-0000", ts, &h.body)
+    );
+    assert_eq!(h.headers["idempotency-key"], format!("{key}:1"));
+    let body: Json = serde_json::from_str(&h.body).unwrap();
+    assert_eq!(body["record"]["name"], "Acme");
+    assert_eq!(body["old"]["stage"], "open");
+
+    // E-mail through the SMTP server.
+    let mails = smtp.got();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].to[0].contains("director@test.local"));
+    assert!(
+        mails[0].data.contains("Subject: Won Acme"),
+        "{}",
+        mails[0].data
+    );
+
+    // The created task is linked; the record was updated (which fired nothing more).
+    let tasks = s.get("/api/v1/data/task").await;
+    assert_eq!(tasks.body["records"][0]["name"], "Kick-off Acme");
+    assert_eq!(tasks.body["records"][0]["deal"], id.as_str());
+    assert_eq!(s.get(&path).await.body["note"], "celebrated");
+    assert_eq!(runs(&s).await.len(), 1);
+
+    // The owner was notified exactly once, even though the run was attempted twice.
+    let n = s.get("/api/v1/notifications?unread=true").await;
+    let list = n.body["notifications"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{}", n.body);
+    assert_eq!(list[0]["title"], "Won: Acme");
+    let nid = list[0]["id"].as_str().unwrap();
+    let r = s
+        .post(&format!("/api/v1/notifications/{nid}/read"), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let n = s.get("/api/v1/notifications?unread=true").await;
+    assert_eq!(n.body["notifications"], json!([]));
+    let r = s
+        .post(
+            &format!("/api/v1/notifications/{}/read", uuid::Uuid::now_v7()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+
+    // Manual resend: the same body under the same idempotency key.
+    let dl = s.get("/api/v1/automation/deliveries").await;
+    let ok = dl.body["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["ok"] == true)
+        .unwrap()
+        .clone();
+    let r = s
+        .post(
+            &format!(
+                "/api/v1/automation/deliveries/{}/resend",
+                ok["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    drain(&app, &out).await;
+    let got = hooks.got();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].body, got[0].body);
+    assert_eq!(got[1].headers["idempotency-key"], format!("{key}:1"));
+    assert_eq!(smtp.got().len(), 1);
+    assert_eq!(
+        s.get("/api/v1/data/task").await.body["records"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn guards_stop_loops_and_unsafe_targets(b: Backend) {
+    let hooks = HookReceiver::start().await;
+    let (app, s, _clock) = setup(b).await;
+
+    // A rule that writes the field its own trigger watches is refused unless re-entrant.
+    let looping = json!({
+        "api_name": "bump", "object": "deal", "kind": "trigger", "on": ["update"], "fields": ["probability"],
+        "actions": [{"type": "update_record", "values": {"probability": {"expr": "if_blank(record.probability, 0) + 1"}}}]
+    });
+    let r = s.post("/api/v1/meta/rules", looping.clone()).await;
+    assert_eq!(
+        problems(&r),
+        ["/actions/0/values/probability:retriggers_itself"]
+    );
+
+    // Marked re-entrant, it runs until the cascade-depth guard stops it.
+    let mut reentrant = looping;
+    reentrant["reentrant"] = json!(true);
+    rule(&s, reentrant).await;
+    let d = s
+        .create("deal", json!({"name": "Loop", "probability": 0}))
+        .await;
+    let id = d["id"].as_str().unwrap();
+    s.patch(
+        &format!("/api/v1/data/deal/{id}"),
+        json!({"probability": 1}),
+    )
+    .await;
+    let out = channels(None, true);
+    drain(&app, &out).await;
+    let all = runs(&s).await;
+    let skipped: Vec<&Json> = all.iter().filter(|r| r["status"] == "skipped").collect();
+    assert_eq!(skipped.len(), 1, "{all:?}");
+    assert!(
+        skipped[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cascade depth")
+    );
+    assert_eq!(all.len(), 9, "one run per level up to the limit");
+    let after = s.get(&format!("/api/v1/data/deal/{id}")).await;
+    assert_eq!(after.body["probability"], 9);
+    s.delete("/api/v1/meta/rules/bump").await;
+
+    // A failed run can be retried by an admin.
+    let skipped_id = skipped[0]["id"].as_str().unwrap();
+    let r = s
+        .post(
+            &format!("/api/v1/automation/runs/{skipped_id}/retry"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = s
+        .post(
+            &format!("/api/v1/automation/runs/{skipped_id}/retry"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+
+    // SSRF guard: loopback is refused unless the operator allows it.
+    rule(&s, json!({
+        "api_name": "hook", "object": "deal", "kind": "trigger", "on": ["create"], "max_attempts": 1,
+        "actions": [{"type": "webhook", "url": hooks.url, "secret": SECRET}]
+    }))
+    .await;
+    s.create("deal", json!({"name": "Hooked"})).await;
+    drain(&app, &channels(None, false)).await;
+    let failed: Vec<Json> = runs(&s)
+        .await
+        .into_iter()
+        .filter(|r| r["rule"] == "hook")
+        .collect();
+    assert_eq!(failed[0]["status"], "failed", "{failed:?}");
+    assert!(
+        failed[0]["error"].as_str().unwrap().contains("loopback"),
+        "{failed:?}"
+    );
+    assert!(hooks.got().is_empty());
+    s.delete("/api/v1/meta/rules/hook").await;
+
+    // A condition that runs away fails its run; the write itself succeeds.
+    rule(&s, json!({
+        "api_name": "runaway", "object": "deal", "kind": "trigger", "on": ["create"],
+        "condition": "let a = []; a.pad(10000, 1); let b = []; b.pad(10000, 1); a.map(|x| b.reduce(|s, y| s + y, 0)).len() > 0",
+        "actions": [{"type": "notify", "owner": true, "title": "x", "body": "x"}]
+    }))
+    .await;
+    s.create("deal", json!({"name": "Runaway"})).await;
+    let r: Vec<Json> = runs(&s)
+        .await
+        .into_iter()
+        .filter(|r| r["rule"] == "runaway")
+        .collect();
+    assert_eq!(r[0]["status"], "failed");
+    assert!(
+        r[0]["error"].as_str().unwrap().contains("could not run"),
+        "{r:?}"
+    );
+    s.delete("/api/v1/meta/rules/runaway").await;
+
+    // A write that fails changes nothing, and queues nothing.
+    rule(
+        &s,
+        json!({
+            "api_name": "on_create", "object": "deal", "kind": "trigger", "on": ["create"],
+            "actions": [{"type": "notify", "owner": true, "title": "x", "body": "x"}]
+        }),
+    )
+    .await;
+    let before = runs(&s).await.len();
+    let r = s
+        .post("/api/v1/data/deal", json!({"name": "Bad", "stage": "nope"}))
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(runs(&s).await.len(), before);
+}
+
+async fn dry_run_changes_nothing(b: Backend) {
+    let (_app, s, _clock) = setup(b).await;
+    for i in 0..30 {
+        s.create(
+            "deal",
+            json!({"name": format!("D{i}"), "amount": (i * 50_000).to_string(), "probability": 50}),
+        )
+        .await;
+    }
+    let draft = json!({
+        "api_name": "big_deal", "object": "deal", "kind": "trigger", "on": ["create", "update"],
+        "condition": "record.amount > 500000",
+        "actions": [
+            {"type": "notify", "roles": ["sales_director"], "title": "Big deal: {{record.name}}", "body": "<p>{{record.name}}</p>"},
+            {"type": "webhook", "url": "https://example.com/hook", "secret": SECRET}
+        ]
+    });
+    let r = s
+        .post(
+            "/api/v1/meta/rules/dry-run",
+            json!({"rule": draft, "samples": 3}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["scanned"], 30);
+    assert_eq!(r.body["matched"], 19, "{}", r.body);
+    assert_eq!(r.body["samples"].as_array().unwrap().len(), 3);
+    assert_eq!(r.body["actions_would_fire"]["notify"], 19);
+    assert!(
+        r.body["samples"][0]["actions"][0]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Big deal: D")
+    );
+    // With a filter and a limit.
+    let r = s
+        .post(
+            "/api/v1/meta/rules/dry-run",
+            json!({"rule": draft, "filter": {"field": "amount", "op": "lt", "value": "700000"}}),
+        )
+        .await;
+    assert_eq!(r.body["scanned"], 14, "{}", r.body);
+    assert_eq!(r.body["matched"], 3);
+    // A formula over existing records: the diffs it would make.
+    let formula = json!({"api_name": "w", "object": "deal", "kind": "formula", "field": "note",
+        "expression": "text(record.amount * record.probability / 100)"});
+    let r = s
+        .post(
+            "/api/v1/meta/rules/dry-run",
+            json!({"rule": formula, "limit": 5}),
+        )
+        .await;
+    assert_eq!(r.body["scanned"], 5, "{}", r.body);
+    assert_eq!(r.body["matched"], 5, "{}", r.body);
+    assert!(r.body["samples"][0]["before"].is_null());
+    assert!(
+        r.body["samples"][0]["after"]
+            .as_str()
+            .unwrap()
+            .ends_with("000.00")
+    );
+    // Nothing happened: no run, no rule, no change.
+    assert!(runs(&s).await.is_empty());
+    assert_eq!(s.get("/api/v1/meta/rules").await.body["rules"], json!([]));
+    let q = s
+        .post(
+            "/api/v1/data/deal/query",
+            json!({"filter": {"field": "note", "op": "is_null", "value": true}, "count": true}),
+        )
+        .await;
+    assert_eq!(q.body["total"], 30, "{}", q.body);
+    // Bad input answers 4xx.
+    let r = s
+        .post("/api/v1/meta/rules/dry-run", json!({"limit": 5}))
+        .await;
+    assert_eq!(problems(&r), ["/rule:required"]);
+    let r = s
+        .post("/api/v1/meta/rules/dry-run", json!({"rule": {"api_name": "x", "object": "nope", "kind": "validation", "condition": "true", "message": "m"}}))
+        .await;
+    assert_eq!(problems(&r), ["/rule/object:unknown_object"]);
+    let r = s
+        .post(
+            "/api/v1/meta/rules/dry-run",
+            json!({"rule": draft, "limit": 0}),
+        )
+        .await;
+    assert_eq!(problems(&r), ["/limit:range"]);
+}
+
+async fn rollups_stay_exact(b: Backend) {
+    let (_app, s, _clock) = setup(b).await;
+    rule(&s, json!({"api_name": "pipeline", "object": "account", "kind": "rollup", "field": "pipeline",
+        "child": "deal", "via": "account", "op": "sum", "of": "amount", "filter": "record.stage != \"lost\""}))
+    .await;
+    rule(
+        &s,
+        json!({"api_name": "deal_count", "object": "account", "kind": "rollup", "field": "deals",
+        "child": "deal", "via": "account", "op": "count"}),
+    )
+    .await;
+    rule(
+        &s,
+        json!({"api_name": "biggest", "object": "account", "kind": "rollup", "field": "biggest",
+        "child": "deal", "via": "account", "op": "max", "of": "amount"}),
+    )
+    .await;
+    let bad = s
+        .post(
+            "/api/v1/meta/rules",
+            json!({"api_name": "bad", "object": "account", "kind": "rollup",
+            "field": "name", "child": "task", "via": "deal", "op": "sum"}),
+        )
+        .await;
+    assert_eq!(
+        problems(&bad),
+        ["/field:type", "/of:required", "/via:not_lookup"]
+    );
+
+    let a1 = s.create("account", json!({"name": "A1"})).await;
+    let a2 = s.create("account", json!({"name": "A2"})).await;
+    let (a1, a2) = (a1["id"].as_str().unwrap(), a2["id"].as_str().unwrap());
+    let acc = |id: &str| format!("/api/v1/data/account/{id}");
+    let d1 = s
+        .create(
+            "deal",
+            json!({"name": "d1", "account": a1, "amount": "100"}),
+        )
+        .await;
+    let d2 = s
+        .create(
+            "deal",
+            json!({"name": "d2", "account": a1, "amount": "200.50", "stage": "open"}),
+        )
+        .await;
+    let got = s.get(&acc(a1)).await.body;
+    assert_eq!(
+        (got["pipeline"].clone(), got["deals"].clone()),
+        (json!("300.50"), json!(2))
+    );
+    assert_eq!(got["biggest"], "200.50");
+    let d2p = format!("/api/v1/data/deal/{}", d2["id"].as_str().unwrap());
+    // Change, filter out, re-parent, delete, restore: always exact.
+    s.patch(&d2p, json!({"amount": "250"})).await;
+    assert_eq!(s.get(&acc(a1)).await.body["pipeline"], "350.00");
+    s.patch(&d2p, json!({"stage": "lost"})).await;
+    assert_eq!(s.get(&acc(a1)).await.body["pipeline"], "100.00");
+    assert_eq!(s.get(&acc(a1)).await.body["deals"], 2);
+    let d1p = format!("/api/v1/data/deal/{}", d1["id"].as_str().unwrap());
+    s.patch(&d1p, json!({"account": a2})).await;
+    let (g1, g2) = (s.get(&acc(a1)).await.body, s.get(&acc(a2)).await.body);
+    assert_eq!(
+        (g1["pipeline"].clone(), g1["deals"].clone()),
+        (json!("0.00"), json!(1))
+    );
+    assert_eq!(
+        (g2["pipeline"].clone(), g2["deals"].clone()),
+        (json!("100.00"), json!(1))
+    );
+    let r = s.delete(&d1p).await;
+    assert!(r.status < 300, "{}", r.body);
+    let g2 = s.get(&acc(a2)).await.body;
+    assert_eq!(
+        (
+            g2["pipeline"].clone(),
+            g2["deals"].clone(),
+            g2["biggest"].clone()
+        ),
+        (json!("0.00"), json!(0), Json::Null)
+    );
+    let r = s.post(&format!("{d1p}/restore"), json!({})).await;
+    assert!(r.status < 300, "{}", r.body);
+    assert_eq!(s.get(&acc(a2)).await.body["pipeline"], "100.00");
+    // The roll-up change is in the parent's history, made by a rule.
+    let h = s.get(&format!("{}/history", acc(a2))).await;
+    assert!(h.body.to_string().contains("\"rule\""), "{}", h.body);
+}
+
+dual!(
+    triggers_run_through_the_outbox,
+    guards_stop_loops_and_unsafe_targets,
+    dry_run_changes_nothing,
+    rollups_stay_exact,
+);
