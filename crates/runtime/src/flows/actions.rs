@@ -43,7 +43,7 @@ fn values_body(
 }
 
 impl Runtime {
-    pub(crate) async fn run_action(
+    pub(crate) async fn run_flow_action(
         &self,
         tx: &mut dyn Tx,
         ctx: &InstCtx,

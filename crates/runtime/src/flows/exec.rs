@@ -750,7 +750,7 @@ impl Runtime {
                     ..
                 } => {
                     let outcome = self
-                        .run_action(tx, ctx, action, idempotency_key, now)
+                        .run_flow_action(tx, ctx, action, idempotency_key, now)
                         .await?;
                     ev(
                         outcome.event,
