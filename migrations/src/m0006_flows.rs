@@ -66,7 +66,6 @@ fn index(name: &str, on: &str, cols: &[&str], unique: bool) -> IndexCreateStatem
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let uuid = |n: &str| col(n).uuid().not_null().to_owned();
-        let uuid_null = |n: &str| col(n).uuid().null().to_owned();
         let text = |n: &str| col(n).text().not_null().to_owned();
         let text_null = |n: &str| col(n).text().null().to_owned();
         let json = |n: &str| col(n).json_binary().not_null().to_owned();

@@ -172,7 +172,7 @@ async fn raw_client(app: Arc<TestApp>, n: usize) -> usize {
             vec![t.into(), id.into(), Uuid::now_v7().into(), Uuid::now_v7().into(), Uuid::now_v7().into(), js(), ts(())])).await.unwrap();
         for k in 0..3 {
             txn.execute_raw(st(b, "INSERT INTO flow_tasks (tenant_id, id, instance_id, task, ni, node, assignee, kind, status, flow_key, object, record_id, created_at) VALUES ($1,$2,$3,$4,1,'legal','u','normal','open','bench','deal',$5,$6)",
-                vec![t.into(), Uuid::now_v7().into(), id.into(), (k as i32).into(), Uuid::now_v7().into(), ts(())])).await.unwrap();
+                vec![t.into(), Uuid::now_v7().into(), id.into(), k.into(), Uuid::now_v7().into(), ts(())])).await.unwrap();
         }
         for s in 0..4i64 {
             txn.execute_raw(st(b, "INSERT INTO flow_events (tenant_id, instance_id, seq, at, event, data) VALUES ($1,$2,$3,$4,'started',$5)",

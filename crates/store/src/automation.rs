@@ -355,7 +355,7 @@ impl AutomationTx for SeaTx {
         at: DateTime<Utc>,
     ) -> Result<bool> {
         let r = notifications::Entity::update_many()
-            .col_expr(notifications::Column::ReadAt, Expr::val(at).into())
+            .col_expr(notifications::Column::ReadAt, Expr::val(at))
             .filter(self.tf(notifications::Column::TenantId))
             .filter(notifications::Column::UserId.eq(user))
             .filter(notifications::Column::Id.eq(id))

@@ -27,8 +27,7 @@ fn parse(body: &Json) -> Result<Definition> {
         } else {
             format!(
                 "/{}",
-                path.replace('.', "/")
-                    .replace('[', "/")
+                path.replace(['.', '['], "/")
                     .replace(']', "")
                     .trim_start_matches('/')
             )

@@ -34,7 +34,10 @@ impl Runtime {
                 .await
             {
                 Ok(_) => {}
-                Err(Error::Conflict { code, .. }) if code == "flow.timer_not_due" => {
+                Err(Error::Conflict {
+                    code: "flow.timer_not_due",
+                    ..
+                }) => {
                     // The engine's due time is later (clock skew): leave it for the lease.
                 }
                 Err(Error::Conflict { .. } | Error::NotFound { .. }) => {
@@ -62,7 +65,7 @@ impl Runtime {
         loop {
             loop {
                 match self.run_flow_timers(&worker, 100).await {
-                    Ok(n) if n == 100 => continue,
+                    Ok(100) => continue,
                     Ok(_) => break,
                     Err(e) => {
                         tracing::warn!(error = %e, "flow timer claim failed");

@@ -48,7 +48,7 @@ impl Runtime {
             "done" => {
                 let mut v = tx.flow_tasks_for(&me, "approved", limit).await?;
                 v.extend(tx.flow_tasks_for(&me, "rejected", limit).await?);
-                v.sort_by(|a, b| b.closed_at.cmp(&a.closed_at));
+                v.sort_by_key(|t| std::cmp::Reverse(t.closed_at));
                 v.truncate(limit as usize);
                 v.iter().map(task_json).collect()
             }
