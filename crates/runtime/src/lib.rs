@@ -123,6 +123,16 @@ impl Runtime {
         Ok(meta)
     }
 
+    /// The tenant's metadata for code already inside a transaction: the cached copy (loaded
+    /// when the request started) even if its freshness window passed, so no second pool
+    /// connection is taken while one is held.
+    pub(crate) async fn meta_in_tx(&self, tenant: TenantId) -> Result<Arc<TenantMeta>> {
+        match self.cache.any(tenant) {
+            Some(m) => Ok(m),
+            None => self.meta(tenant).await,
+        }
+    }
+
     pub async fn object(&self, tenant: TenantId, name: &str) -> Result<Arc<CompiledObject>> {
         self.meta(tenant)
             .await?

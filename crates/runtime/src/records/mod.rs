@@ -436,7 +436,9 @@ impl Runtime {
                 new: Some(r),
             })
             .collect();
-        let meta = self.meta(p.tenant).await?;
+        // Inside the write transaction: never open a second connection for a cache refresh
+        // (16 concurrent writers would hold the whole pool and wait on each other).
+        let meta = self.meta_in_tx(p.tenant).await?;
         self.after_save(tx, &meta, p, obj, &saved).await
     }
 
