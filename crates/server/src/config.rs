@@ -108,10 +108,14 @@ impl Config {
             None if Path::new("weft.toml").exists() => fig = fig.merge(Toml::file("weft.toml")),
             None => {}
         }
-        fig = fig
-            .merge(Env::prefixed("WEFT_").ignore(&["config"]))
-            .merge(Env::raw().only(&["database_url"]))
-            .merge(Serialized::defaults(over));
+        fig =
+            fig
+                // `WEFT_TEST_*` belong to the test scripts (e.g. WEFT_TEST_PG), not to the server.
+                .merge(Env::prefixed("WEFT_").filter(|k| {
+                    k != "config" && !k.as_str().to_ascii_lowercase().starts_with("test_")
+                }))
+                .merge(Env::raw().only(&["database_url"]))
+                .merge(Serialized::defaults(over));
         let cfg: Config = fig
             .extract()
             .context("invalid configuration (check weft.toml and WEFT_* variables)")?;
