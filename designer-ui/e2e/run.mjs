@@ -85,6 +85,7 @@ async function measureFirstLoad(browser, base) {
 
 let browser;
 let passed = 0;
+let skipped = 0;
 let failed = 0;
 try {
   await waitHealthy(base, weft, () => out);
@@ -95,6 +96,7 @@ try {
   const only = process.env.E2E_ONLY;
   for (const [name, fn] of tests) {
     if (only && !name.includes(only)) continue;
+    if (name.startsWith('SKIP:')) { skipped++; console.log(`skip ${name.slice(5).trim()}`); continue; }
     const context = await browser.newContext({ baseURL: base, viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
     const page = await context.newPage();
     page.setDefaultTimeout(15000);
@@ -124,5 +126,5 @@ try {
   await new Promise((r) => { if (weft.exitCode !== null) r(); else weft.once('exit', r); });
   rmSync(data, { recursive: true, force: true });
 }
-console.log(`${passed} passed, ${failed} failed`);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed ? 1 : 0);
