@@ -187,6 +187,23 @@ fn qmark(b: Backend, i: usize) -> String {
     }
 }
 
+fn db_backend(b: Backend) -> DbBackend {
+    if b == Backend::Postgres {
+        DbBackend::Postgres
+    } else {
+        DbBackend::Sqlite
+    }
+}
+
+/// `(0, 'a'), (1, 'b'), …` for a temp lookup table.
+fn numbered_values(vals: &[&str]) -> String {
+    vals.iter()
+        .enumerate()
+        .map(|(i, v)| format!("({i}, '{v}')"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn uuid_value(b: Backend, id: uuid::Uuid) -> Value {
     if b == Backend::Postgres {
         Value::Uuid(Some(id))
@@ -296,11 +313,7 @@ async fn run(b: Backend, rows: usize, pocketbase: Option<&Path>) {
                     r["close_date"].as_str().unwrap().into()
                 };
                 db.execute_raw(Statement::from_sql_and_values(
-                    if b == Backend::Postgres {
-                        DbBackend::Postgres
-                    } else {
-                        DbBackend::Sqlite
-                    },
+                    db_backend(b),
                     &sql,
                     vec![
                         uuid_value(b, id),
@@ -358,18 +371,8 @@ async fn run(b: Backend, rows: usize, pocketbase: Option<&Path>) {
                  SELECT randomblob(16), X'{o}', NULL, 1, X'{o}', '2026-12-01T00:00:00.000000Z', X'{o}', '2026-12-01T00:00:00.000000Z', \
                    'Deal ' || x, ((x * 7919) % 1000000) * 100 + x % 100, (SELECT v FROM bench_s WHERE n = x % 5), \
                    (SELECT v FROM bench_r WHERE n = x % 10), date('2027-01-01', '+' || (x % 365) || ' days') FROM c; ANALYZE",
-                REGIONS
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| format!("({i}, '{r}')"))
-                    .collect::<Vec<_>>()
-                    .join(","),
-                STAGES
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| format!("({i}, '{r}')"))
-                    .collect::<Vec<_>>()
-                    .join(","),
+                numbered_values(&REGIONS),
+                numbered_values(&STAGES),
                 rows - 1
             ),
         };
@@ -409,11 +412,7 @@ async fn run(b: Backend, rows: usize, pocketbase: Option<&Path>) {
                 let id = ids[(i * 7) % ids.len()];
                 let row = db
                     .query_one_raw(Statement::from_sql_and_values(
-                        if b == Backend::Postgres {
-                            DbBackend::Postgres
-                        } else {
-                            DbBackend::Sqlite
-                        },
+                        db_backend(b),
                         &sql,
                         vec![uuid_value(b, id)],
                     ))
@@ -472,11 +471,7 @@ async fn run(b: Backend, rows: usize, pocketbase: Option<&Path>) {
             async move {
                 let rows = db
                     .query_all_raw(Statement::from_sql_and_values(
-                        if b == Backend::Postgres {
-                            DbBackend::Postgres
-                        } else {
-                            DbBackend::Sqlite
-                        },
+                        db_backend(b),
                         &sql,
                         vec!["won".into(), "east".into()],
                     ))
@@ -664,18 +659,8 @@ async fn pocketbase_run(bin: &Path, rows: usize) -> (Stat, Stat, Stat) {
              SELECT 'b' || lower(hex(randomblob(7))), 'Deal ' || x, ((x * 7919) % 1000000) + (x % 100) / 100.0, \
                (SELECT v FROM bench_s WHERE n = x % 5), (SELECT v FROM bench_r WHERE n = x % 10), \
                date('2027-01-01', '+' || (x % 365) || ' days') || ' 00:00:00.000Z' FROM c; ANALYZE",
-            REGIONS
-                .iter()
-                .enumerate()
-                .map(|(i, r)| format!("({i}, '{r}')"))
-                .collect::<Vec<_>>()
-                .join(","),
-            STAGES
-                .iter()
-                .enumerate()
-                .map(|(i, r)| format!("({i}, '{r}')"))
-                .collect::<Vec<_>>()
-                .join(","),
+            numbered_values(&REGIONS),
+            numbered_values(&STAGES),
             rows - 1
         ))
         .await

@@ -404,9 +404,6 @@ impl Runtime {
         self.invalidate_org(p.tenant);
         // Cached principals carry admin flag and primary department: drop them on any change.
         self.auth_revoked(p.tenant);
-        if disabling {
-            tracing::debug!(user.id = %id, "user disabled: sessions and keys revoked");
-        }
         let org = self.org(p.tenant).await?;
         Ok(user_json(&user, &org))
     }
