@@ -546,6 +546,29 @@ async fn bad_definitions(b: Backend) {
             r.body
         );
     }
+    // Unknown keys are reported, every one at its path, instead of being dropped.
+    let r = s
+        .post("/api/v1/meta/objects", json!({
+            "api_name": "typo", "label": {"en": "Typo", "fr": "Coquille"}, "colour": "red",
+            "fields": [
+                {"api_name": "amount", "type": "decimal", "label": {"en": "A"}, "requried": true},
+                {"api_name": "stage", "type": "single_select", "label": {"en": "S"},
+                 "options": [{"value": "won", "colour": "green"}]},
+                {"api_name": "notes", "type": "text", "label": {"en": "N"}, "max_files": 3}
+            ]
+        }))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(
+        problems(&r),
+        vec![
+            "/colour:unknown_key",
+            "/fields/0/requried:unknown_key",
+            "/fields/1/options/0/colour:unknown_key",
+            "/fields/2/max_files:unknown_key",
+            "/label/fr:unknown_key",
+        ]
+    );
     assert_eq!(
         s.get("/api/v1/meta/objects").await.body["objects"]
             .as_array()
@@ -553,6 +576,37 @@ async fn bad_definitions(b: Backend) {
             .len(),
         0,
         "nothing was created"
+    );
+    // The same for a field added or changed later; a definition read back is accepted.
+    let created = s
+        .post("/api/v1/meta/objects", weft_testkit::simple_object("deal"))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let r = s
+        .post(
+            "/api/v1/meta/objects/deal/fields",
+            json!({"api_name": "x", "type": "integer", "label": {"en": "X"}, "max_length": 3}),
+        )
+        .await;
+    assert_eq!(problems(&r), ["/max_length:unknown_key"]);
+    let r = s
+        .patch(
+            "/api/v1/meta/objects/deal/fields/name",
+            json!({"requried": true}),
+        )
+        .await;
+    assert_eq!(problems(&r), ["/requried:unknown_key"]);
+    let def = s.get("/api/v1/meta/objects/deal").await.body;
+    let mut copy = def.clone();
+    copy["api_name"] = json!("deal_copy");
+    let r = s.post("/api/v1/meta/objects", copy).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // The copy got its own ids; the original is untouched.
+    assert_ne!(r.body["id"], def["id"]);
+    assert_ne!(r.body["fields"][0]["id"], def["fields"][0]["id"]);
+    assert_eq!(
+        s.get("/api/v1/meta/objects/deal").await.body["api_name"],
+        "deal"
     );
 }
 

@@ -13,6 +13,7 @@ pub mod object;
 pub mod problem;
 pub mod query;
 pub mod schema;
+pub mod strict;
 pub mod value;
 
 pub use compiled::{CompiledObject, ParsedWrite, Values};

@@ -38,6 +38,15 @@ pub fn parse_doc<T: DeserializeOwned>(v: &Json) -> Result<T> {
     })
 }
 
+/// Unknown keys are an error, not silently dropped (see `weft_meta::strict`).
+fn reject_unknown(problems: Vec<Problem>) -> Result<()> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Validation(problems))
+    }
+}
+
 fn require_admin(p: &Principal) -> Result<()> {
     if p.is_admin {
         Ok(())
@@ -148,9 +157,14 @@ impl Runtime {
 
     pub async fn create_object(&self, p: &Principal, body: &Json) -> Result<Json> {
         require_admin(p)?;
+        reject_unknown(weft_meta::strict::object_unknown_keys(body))?;
         let mut def: ObjectDef = parse_doc(body)?;
         def.version = 1;
+        // Ids are the server's: a body copied from another object must not reuse (and so
+        // overwrite) that object's metadata row.
+        def.id = weft_meta::ObjectId::new();
         for f in &mut def.fields {
+            f.id = weft_meta::FieldId::new();
             f.deleted_at = None;
             f.locked_by_job = None;
         }
@@ -284,7 +298,9 @@ impl Runtime {
 
     pub async fn add_field(&self, p: &Principal, name: &str, body: &Json) -> Result<Json> {
         require_admin(p)?;
+        reject_unknown(weft_meta::strict::field_unknown_keys(body, "", None))?;
         let mut field: FieldDef = parse_doc(body)?;
+        field.id = weft_meta::FieldId::new();
         field.deleted_at = None;
         field.locked_by_job = None;
         let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
@@ -358,6 +374,11 @@ impl Runtime {
             .position(|f| f.name() == field && f.is_live())
             .ok_or_else(|| Error::not_found(format!("field '{field}'")))?;
         let old = cur.fields[idx].clone();
+        reject_unknown(weft_meta::strict::field_unknown_keys(
+            patch,
+            "",
+            Some(old.kind.type_name()),
+        ))?;
         if old.locked_by_job.is_some() {
             return Err(Error::conflict(
                 "field_locked",
@@ -569,6 +590,7 @@ impl Runtime {
         on_invalid_null: bool,
     ) -> Result<Json> {
         require_admin(p)?;
+        reject_unknown(weft_meta::strict::field_unknown_keys(body, "", None))?;
         let obj = self.object(p.tenant, name).await?;
         let old = obj
             .field(field)
