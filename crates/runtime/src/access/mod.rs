@@ -206,6 +206,22 @@ impl Runtime {
         Ok(snap)
     }
 
+    /// The org snapshot for code already inside a transaction: the cached copy even if its
+    /// freshness window passed, so no second pool connection is taken while one is held
+    /// (sixteen concurrent writers each waiting for a second connection starve the pool).
+    pub(crate) async fn org_in_tx(&self, tenant: TenantId) -> Result<Arc<OrgSnapshot>> {
+        let cached = self
+            .orgs
+            .map
+            .read()
+            .ok()
+            .and_then(|m| m.get(&tenant).map(|(s, _)| s.clone()));
+        match cached {
+            Some(s) => Ok(s),
+            None => self.org(tenant).await,
+        }
+    }
+
     pub(crate) fn invalidate_org(&self, tenant: TenantId) {
         self.orgs.invalidate(tenant);
     }

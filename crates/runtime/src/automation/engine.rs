@@ -216,7 +216,7 @@ impl Runtime {
         let mut m = Map::new();
         m.insert("id".into(), json!(p.user.0));
         m.insert("department".into(), json!(p.department));
-        if let Ok(org) = self.org(p.tenant).await
+        if let Ok(org) = self.org_in_tx(p.tenant).await
             && let Some(u) = org.users.get(&p.user.0)
         {
             m.insert("name".into(), json!(u.name));

@@ -226,6 +226,9 @@ impl Runtime {
                 });
             }
         }
+        // Refresh the metadata cache first (no transaction is held here), so the definition
+        // is checked against the object as it is now.
+        self.meta(p.tenant).await?;
         let compiled = match self.compile_definition(p.tenant, def.clone()).await {
             Ok(c) => Some(c),
             Err(ps) => {

@@ -118,7 +118,9 @@ impl Runtime {
         tenant: TenantId,
         def: Definition,
     ) -> std::result::Result<CompiledFlow, Vec<weft_flow::Problem>> {
-        let meta = self.meta(tenant).await.ok();
+        // Called inside transactions (compiling a stored version on a cache miss): use the
+        // cached metadata rather than a second pool connection.
+        let meta = self.meta_in_tx(tenant).await.ok();
         let obj = meta.as_ref().and_then(|m| m.object(&def.object).cloned());
         let Some(obj) = obj else {
             return Err(vec![weft_flow::Problem {
