@@ -8,6 +8,7 @@
 #[path = "support/receivers.rs"]
 mod receivers;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -545,7 +546,187 @@ async fn rollups_stay_exact(b: Backend) {
     assert!(h.body.to_string().contains("\"rule\""), "{}", h.body);
 }
 
+fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+/// Schedule (cron in a time zone), date-relative and manual triggers: each tick fires once
+/// however often the scheduler looks, ticks before the rule existed never fire, conditions
+/// pick the records, and a manual run is queued once per Idempotency-Key.
+async fn time_based_and_manual_triggers(b: Backend) {
+    let (app, s, clock) = setup(b).await;
+    let out = channels(None, true);
+    // Monday 2027-03-01 08:00 in Shanghai.
+    clock.set(at("2027-03-01T00:00:00Z"));
+    let r = s
+        .post(
+            "/api/v1/meta/objects/deal/fields",
+            json!({"api_name": "close", "type": "date", "label": {"en": "Close"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let mut ids = HashMap::new();
+    for (name, close, stage) in [
+        ("A", "2027-03-04", "open"),
+        ("B", "2027-03-04", "won"),
+        ("C", "2027-03-10", "open"),
+    ] {
+        let d = s
+            .create(
+                "deal",
+                json!({"name": name, "close": close, "stage": stage}),
+            )
+            .await;
+        ids.insert(name, d["id"].as_str().unwrap().to_owned());
+    }
+    rule(&s, json!({
+        "api_name": "closing_soon", "object": "deal", "kind": "trigger", "on": ["date"],
+        "date": {"field": "close", "offset_days": -3, "at": "09:00"}, "timezone": "Asia/Shanghai",
+        "condition": "record.stage != \"won\"",
+        "actions": [{"type": "notify", "owner": true, "title": "Closing soon: {{record.name}}", "body": "<p>{{record.name}}</p>"}]
+    }))
+    .await;
+    rule(
+        &s,
+        json!({
+            "api_name": "weekly_review", "object": "deal", "kind": "trigger", "on": ["schedule"],
+            "cron": "0 9 * * MON", "timezone": "Asia/Shanghai",
+            "condition": "record.stage == \"open\"",
+            "actions": [{"type": "update_record", "values": {"note": "reviewed"}}]
+        }),
+    )
+    .await;
+    rule(&s, json!({
+        "api_name": "mark_lost", "object": "deal", "kind": "trigger", "on": ["manual"],
+        "button": "Mark lost", "actions": [{"type": "update_record", "values": {"stage": "lost"}}]
+    }))
+    .await;
+
+    // The last ticks (Sunday 09:00, last Monday 09:00) predate the rules: nothing fires.
+    assert_eq!(app.rt.run_schedules_once().await.unwrap(), 0);
+    // 09:30 on Monday: the date rule finds A (B is won); the weekly rule A and C.
+    clock.set(at("2027-03-01T01:30:00Z"));
+    assert_eq!(app.rt.run_schedules_once().await.unwrap(), 3);
+    assert_eq!(
+        app.rt.run_schedules_once().await.unwrap(),
+        0,
+        "a tick fires once"
+    );
+    drain(&app, &out).await;
+    for (name, note) in [("A", "reviewed"), ("B", ""), ("C", "reviewed")] {
+        let d = s
+            .get(&format!("/api/v1/data/deal/{}", ids[name]))
+            .await
+            .body;
+        assert_eq!(d["note"].as_str().unwrap_or(""), note, "{name}: {d}");
+    }
+    let n = s.get("/api/v1/notifications").await.body;
+    let titles: Vec<&str> = n["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Closing soon: A"]);
+    let all = runs(&s).await;
+    let ticks: Vec<&Json> = all.iter().filter(|r| r["event"] == "date_tick").collect();
+    assert_eq!(ticks.len(), 1, "{all:?}");
+    assert_eq!(ticks[0]["input"]["records"], 1, "{:?}", ticks[0]);
+    // The next day: the date rule looks at 03-05 (nothing); the weekly tick is still Monday's.
+    clock.set(at("2027-03-02T01:30:00Z"));
+    assert_eq!(app.rt.run_schedules_once().await.unwrap(), 0);
+    // A week later, after days with no scheduler at all: next Monday's tick fires once.
+    clock.set(at("2027-03-09T05:00:00Z"));
+    assert_eq!(app.rt.run_schedules_once().await.unwrap(), 2);
+    assert_eq!(app.rt.run_schedules_once().await.unwrap(), 0);
+
+    // Manual: offered on the object, queued once per Idempotency-Key, runs as any run.
+    let m = s.get("/api/v1/automation/manual/deal").await;
+    assert_eq!(m.status, 200, "{}", m.body);
+    assert_eq!(
+        m.body["actions"],
+        json!([{"rule": "mark_lost", "label": "Mark lost", "allowed": true}])
+    );
+    let path = format!("/api/v1/automation/manual/deal/{}/mark_lost", ids["C"]);
+    let r = s
+        .send(
+            "POST",
+            &path,
+            Some(&json!({})),
+            &[("idempotency-key", "click-1")],
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(r.body["run"].is_string(), "{}", r.body);
+    let again = s
+        .send(
+            "POST",
+            &path,
+            Some(&json!({})),
+            &[("idempotency-key", "click-1")],
+        )
+        .await;
+    assert_eq!(again.status, 202, "{}", again.body);
+    assert_eq!(again.body["replayed"], true);
+    drain(&app, &out).await;
+    let c = s.get(&format!("/api/v1/data/deal/{}", ids["C"])).await.body;
+    assert_eq!(c["stage"], "lost");
+    let manual: Vec<Json> = runs(&s)
+        .await
+        .into_iter()
+        .filter(|r| r["event"] == "manual")
+        .collect();
+    assert_eq!(manual.len(), 1);
+    assert_eq!(manual[0]["status"], "done");
+    for (p, want) in [
+        (
+            format!("/api/v1/automation/manual/deal/{}/ghost", ids["C"]),
+            404,
+        ),
+        (
+            format!("/api/v1/automation/manual/deal/{}/weekly_review", ids["C"]),
+            409,
+        ),
+        (
+            "/api/v1/automation/manual/deal/not-a-uuid/mark_lost".to_owned(),
+            404,
+        ),
+        (
+            format!("/api/v1/automation/manual/ghost/{}/mark_lost", ids["C"]),
+            404,
+        ),
+    ] {
+        assert_eq!(s.post(&p, json!({})).await.status, want, "{p}");
+    }
+
+    // Bad timing settings are reported at their paths.
+    let r = s
+        .post("/api/v1/meta/rules", json!({
+            "api_name": "bad_time", "object": "deal", "kind": "trigger", "on": ["schedule", "date"],
+            "cron": "61 * * * *", "date": {"field": "name", "offset_days": 5000, "at": "25:00"},
+            "timezone": "Mars/Olympus",
+            "actions": [{"type": "update_record", "values": {"note": "x"}}]
+        }))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let mut got = problems(&r);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "/cron:cron",
+            "/date/at:time",
+            "/date/field:type",
+            "/date/offset_days:range",
+            "/timezone:timezone"
+        ]
+    );
+}
+
 dual!(
+    time_based_and_manual_triggers,
     triggers_run_through_the_outbox,
     guards_stop_loops_and_unsafe_targets,
     dry_run_changes_nothing,

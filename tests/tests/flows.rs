@@ -7,11 +7,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/receivers.rs"]
+mod receivers;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
+use receivers::HookReceiver;
 use serde_json::{Value as Json, json};
+use weft_outbound::{Channels, OutboundConfig};
+use weft_runtime::automation::sign_webhook;
 use weft_runtime::clock::ManualClock;
 use weft_testkit::{Backend, Server, TestApp, dual, problems};
 
@@ -827,7 +833,186 @@ async fn isolation(b: Backend) {
     assert_eq!(view(&w, &inst).await["status"], "running");
 }
 
+/// Run the automation outbox until it is empty (the test server runs no worker).
+async fn drain(w: &World, out: &Channels) {
+    for _ in 0..20 {
+        if w.app
+            .rt
+            .run_automation_once(out, "flow-test")
+            .await
+            .unwrap()
+            == 0
+        {
+            return;
+        }
+    }
+    panic!("the outbox did not drain");
+}
+
+async fn notifications(w: &World, user: &str) -> Vec<Json> {
+    let r = w.as_(user).get("/api/v1/notifications").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["notifications"].as_array().unwrap().clone()
+}
+
+/// Notify, CC and webhook nodes deliver: in-app notifications in the step's transaction,
+/// the webhook through the automation outbox (signed, with the step's idempotency key, once),
+/// and a withdrawn instance's undelivered webhook is skipped.
+async fn actions_deliver(b: Backend) {
+    let w = world(b).await;
+    let hooks = HookReceiver::start().await;
+    let out = Channels::new(OutboundConfig {
+        allow_loopback: true,
+        ..OutboundConfig::default()
+    });
+    const SECRET: &str = "flow-secret-0123456789";
+    publish(&w, json!({
+      "schema": "crm.workflow/1", "key": "notify_hook", "object": "deal",
+      "nodes": [
+        {"id": "start", "kind": "start"},
+        {"id": "mgr", "kind": "approval", "assignees": [{"kind": "manager_of", "of": "initiator", "level": 1}]},
+        {"id": "tell", "kind": "action", "action": {"kind": "notify", "to": [{"kind": "role", "role": "finance"}],
+         "template": "Deal {{record.name}} approved\nAmount {{record.amount}}"}},
+        {"id": "cc_d", "kind": "cc", "recipients": [{"kind": "users", "ids": [w.id("d")]}]},
+        {"id": "hook", "kind": "action", "action": {"kind": "webhook", "url": hooks.url, "secret": SECRET,
+         "headers": {"X-Source": "weft-flow"}, "body": "{\"deal\": \"{{record.name}}\"}"}},
+        {"id": "end", "kind": "end"}
+      ],
+      "edges": [
+        {"id": "e1", "from": "start", "to": "mgr"},
+        {"id": "e2", "from": "mgr", "to": "tell", "on": "approved"},
+        {"id": "e3", "from": "tell", "to": "cc_d"},
+        {"id": "e4", "from": "cc_d", "to": "hook"},
+        {"id": "e5", "from": "hook", "to": "end"}
+      ]
+    }))
+    .await;
+    let rec = deal(&w, 1000).await;
+    let inst = start(&w, "notify_hook", &rec).await;
+    approve(&w, "mgr", &inst).await;
+    assert_eq!(view(&w, &inst).await["status"], "approved");
+
+    // Both finance users were notified in the step's transaction, with the rendered text.
+    for u in ["f1", "f2"] {
+        let n = notifications(&w, u).await;
+        assert_eq!(n.len(), 1, "{u}: {n:?}");
+        assert_eq!(n[0]["title"], "Deal Deal approved");
+        assert_eq!(n[0]["body"], "Deal Deal approved\nAmount 1000.00");
+        assert_eq!(n[0]["record_id"], rec.as_str());
+    }
+    let cc = notifications(&w, "d").await;
+    assert_eq!(cc.len(), 1, "{cc:?}");
+    assert!(cc[0]["title"].as_str().unwrap().contains("CC"), "{cc:?}");
+    assert!(notifications(&w, "x").await.is_empty());
+
+    // The webhook is a queued outbox run until a worker delivers it, exactly once.
+    let runs = w.s.get("/api/v1/automation/runs").await.body["runs"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["rule"], "flow:notify_hook");
+    assert_eq!(runs[0]["status"], "queued");
+    assert!(hooks.got().is_empty());
+    drain(&w, &out).await;
+    drain(&w, &out).await;
+    let got = hooks.got();
+    assert_eq!(got.len(), 1);
+    let h = &got[0];
+    assert_eq!(h.body, r#"{"deal": "Deal"}"#);
+    assert_eq!(h.headers["x-source"], "weft-flow");
+    let ts: i64 = h.headers["x-weft-timestamp"].parse().unwrap();
+    assert_eq!(
+        h.headers["x-weft-signature"],
+        sign_webhook(SECRET, ts, &h.body)
+    );
+    let timeline = view(&w, &inst).await;
+    let queued = timeline["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "action.queued")
+        .cloned()
+        .unwrap_or_else(|| panic!("no action.queued event: {timeline}"));
+    assert_eq!(
+        h.headers["idempotency-key"],
+        queued["data"]["idempotency_key"].as_str().unwrap(),
+        "the receiver sees the workflow step's stable key"
+    );
+
+    // A webhook before an approval: withdrawing the instance skips the undelivered run.
+    publish(
+        &w,
+        json!({
+          "schema": "crm.workflow/1", "key": "hook_first", "object": "deal",
+          "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "hook", "kind": "action", "action": {"kind": "webhook", "url": hooks.url}},
+            {"id": "x", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("x")]}]},
+            {"id": "end", "kind": "end"}
+          ],
+          "edges": [
+            {"id": "e1", "from": "start", "to": "hook"},
+            {"id": "e2", "from": "hook", "to": "x"},
+            {"id": "e3", "from": "x", "to": "end", "on": "approved"}
+          ]
+        }),
+    )
+    .await;
+    let rec2 = deal(&w, 5).await;
+    let inst2 = start(&w, "hook_first", &rec2).await;
+    let r = w
+        .as_("ini")
+        .post(
+            &format!("/api/v1/flows/instances/{inst2}/actions"),
+            json!({"action": "withdraw"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let runs = w.s.get("/api/v1/automation/runs").await.body["runs"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let skipped: Vec<&Json> = runs
+        .iter()
+        .filter(|r| r["rule"] == "flow:hook_first")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{runs:?}");
+    assert_eq!(skipped[0]["status"], "skipped");
+    drain(&w, &out).await;
+    assert_eq!(
+        hooks.got().len(),
+        1,
+        "the withdrawn instance's webhook never went out"
+    );
+
+    // Publish-time checks for webhook nodes: method and secret length.
+    let r = w
+        .s
+        .post("/api/v1/meta/flows", json!({
+          "schema": "crm.workflow/1", "key": "bad_hook", "object": "deal",
+          "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "hook", "kind": "action", "action": {"kind": "webhook", "url": "https://x.example", "method": "GET", "secret": "short"}},
+            {"id": "end", "kind": "end"}
+          ],
+          "edges": [{"id": "e1", "from": "start", "to": "hook"}, {"id": "e2", "from": "hook", "to": "end"}]
+        }))
+        .await;
+    let r = if r.status == 201 {
+        w.s.post("/api/v1/meta/flows/bad_hook/publish", json!({}))
+            .await
+    } else {
+        r
+    };
+    assert_eq!(r.status, 422, "{}", r.body);
+    let body = r.body.to_string();
+    assert!(body.contains("action.webhook_method"), "{body}");
+    assert!(body.contains("action.webhook_secret"), "{body}");
+}
+
 dual!(
+    actions_deliver,
     definitions,
     big_deal_parallel,
     countersign_veto,

@@ -216,6 +216,9 @@ pub enum Effect {
         not_before: Option<DateTime<Utc>>,
         #[serde(default, skip_serializing_if = "crate::command::is_false")]
         compensation: bool,
+        /// For a notify action: its recipient rules resolved to users by the core.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        recipients: Vec<String>,
     },
     /// Drop this instance's not-yet-delivered outbox rows (withdraw / terminate).
     CancelPendingActions,

@@ -533,10 +533,15 @@ pub enum Action {
         to: Vec<AssigneeRule>,
         template: String,
     },
+    /// Delivered through the automation outbox: signed (HMAC-SHA256 over timestamp and body
+    /// with `secret`), retried with backoff, logged, resendable.
     Webhook {
         #[serde(default = "post")]
         method: String,
         url: String,
+        /// The signing secret (at least 16 characters).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         body: Option<String>,
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -199,7 +199,9 @@ impl Outbound for Channels {
             .resolve(&host, addr)
             .build()
             .map_err(|e| e.to_string())?;
-        let mut rb = client.post(url).body(req.body.clone());
+        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|e| format!("bad method: {e}"))?;
+        let mut rb = client.request(method, url).body(req.body.clone());
         for (k, v) in &req.headers {
             rb = rb.header(k.as_str(), v.as_str());
         }

@@ -213,6 +213,35 @@ impl AutomationTx for SeaTx {
         Ok(())
     }
 
+    async fn skip_queued_runs(&mut self, key_prefix: &str, reason: &str) -> Result<u64> {
+        let res = outbox::Entity::update_many()
+            .col_expr(outbox::Column::Status, Expr::val("skipped"))
+            .col_expr(outbox::Column::Error, Expr::val(reason.to_owned()))
+            .filter(self.tf(outbox::Column::TenantId))
+            .filter(outbox::Column::Status.eq("queued"))
+            .filter(outbox::Column::IdempotencyKey.starts_with(key_prefix))
+            .exec(&self.txn)
+            .await
+            .map_err(db)?;
+        Ok(res.rows_affected)
+    }
+
+    #[allow(deprecated)]
+    async fn enqueue_run_once(&mut self, r: &OutboxRow) -> Result<bool> {
+        let am = outbox_model(self.t(), r).into_active_model().reset_all();
+        let res = outbox::Entity::insert(am)
+            .on_conflict(
+                OnConflict::columns([outbox::Column::TenantId, outbox::Column::IdempotencyKey])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .do_nothing()
+            .exec(&self.txn)
+            .await
+            .map_err(db)?;
+        Ok(!matches!(res, TryInsertResult::Conflicted))
+    }
+
     async fn update_run(&mut self, r: &OutboxRow) -> Result<()> {
         // The primary key leads with this transaction's tenant: the update cannot reach
         // another tenant's row.
@@ -447,5 +476,25 @@ impl AutomationStore for crate::SeaStore {
             now,
         )
         .await
+    }
+
+    async fn timed_rules(&self) -> Result<Vec<(Uuid, RuleRow)>> {
+        let rows = rules::Entity::find()
+            .filter(rules::Column::Kind.eq("trigger"))
+            .filter(rules::Column::Active.eq(true))
+            .order_by_asc(rules::Column::TenantId)
+            .order_by_asc(rules::Column::ApiName)
+            .all(self.connection())
+            .await
+            .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .filter(|m| {
+                m.doc["on"]
+                    .as_array()
+                    .is_some_and(|on| on.iter().any(|e| e == "schedule" || e == "date"))
+            })
+            .map(|m| (m.tenant_id, rule_row(m)))
+            .collect())
     }
 }

@@ -240,6 +240,47 @@ pub async fn mark_notification_read(
     Ok(HttpResponse::Ok().json(st.rt.mark_notification_read(&p, nid).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/automation/manual/{object}", tag = "automation",
+    params(("object" = String, Path)),
+    responses((status = 200, description = "`{actions: [{rule, label, allowed}]}`: the manual rules of the object", body = Object),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/automation/manual/{object}")]
+pub async fn list_manual_actions(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.manual_actions(&p, &path).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/automation/manual/{object}/{id}/{rule}", tag = "automation",
+    params(("object" = String, Path), ("id" = String, Path), ("rule" = String, Path),
+           ("Idempotency-Key" = Option<String>, Header, description = "A retried request with the same key queues nothing new")),
+    responses((status = 202, description = "`{run, idempotency_key, replayed}`: the queued run", body = Object),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/automation/manual/{object}/{id}/{rule}")]
+pub async fn run_manual_action(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<(String, String, String)>,
+    req: actix_web::HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let (object, rid, rule) = path.into_inner();
+    let rid = id(&rid, "record")?;
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap_or_default().trim().to_owned());
+    Ok(HttpResponse::Accepted().json(
+        st.rt
+            .run_manual(&p, &object, rid, &rule, key.as_deref())
+            .await?,
+    ))
+}
+
 /// Register the routes (inside the `/api/v1` scope). `check` and `dry-run` come before
 /// `{id}` so they are not taken for rule names.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -256,7 +297,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_deliveries)
         .service(resend_delivery)
         .service(list_notifications)
-        .service(mark_notification_read);
+        .service(mark_notification_read)
+        .service(list_manual_actions)
+        .service(run_manual_action);
 }
 
 /// This module's part of the OpenAPI document (merged in `openapi.rs`).
@@ -264,7 +307,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[openapi(
     paths(list_rules, create_rule, check_rule, dry_run_rule, get_rule, update_rule, delete_rule,
         list_runs, get_run, retry_run, list_deliveries, resend_delivery, list_notifications,
-        mark_notification_read),
+        mark_notification_read, list_manual_actions, run_manual_action),
     tags((name = "automation", description = "Rules (validation, formulas, defaults, triggers, roll-ups), \
         dry runs, the automation run log, webhook deliveries and in-app notifications"))
 )]

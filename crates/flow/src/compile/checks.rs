@@ -376,12 +376,35 @@ impl CompiledFlow {
                                 check_rules(id, to, p);
                                 template(id, tpl, p);
                             }
-                            Action::Webhook { url, body, .. } => {
+                            Action::Webhook {
+                                url,
+                                body,
+                                method,
+                                secret,
+                                ..
+                            } => {
                                 if !(url.starts_with("https://") || url.starts_with("http://")) {
                                     p.push(Problem::node(
                                         id,
                                         "action.webhook_url",
                                         "webhook url must be http(s)",
+                                    ));
+                                }
+                                if !["POST", "PUT", "PATCH", "DELETE"]
+                                    .iter()
+                                    .any(|m| method.eq_ignore_ascii_case(m))
+                                {
+                                    p.push(Problem::node(
+                                        id,
+                                        "action.webhook_method",
+                                        "use POST, PUT, PATCH or DELETE",
+                                    ));
+                                }
+                                if secret.as_ref().is_some_and(|s| s.chars().count() < 16) {
+                                    p.push(Problem::node(
+                                        id,
+                                        "action.webhook_secret",
+                                        "a signing secret needs at least 16 characters",
                                     ));
                                 }
                                 template(id, url, p);

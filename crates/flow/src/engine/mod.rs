@@ -295,6 +295,7 @@ impl Cx<'_> {
                     attempt: 1,
                     not_before: None,
                     compensation: true,
+                    recipients: self.recipients(c, &d.node),
                 });
             }
         }
@@ -528,15 +529,26 @@ impl Cx<'_> {
         not_before: Option<DateTime<Utc>>,
     ) {
         if let NodeKind::Action { action, .. } = self.flow.node_kind(n) {
+            let node = self.flow.nodes[n].id.clone();
+            let recipients = self.recipients(action, &node);
             self.fx.push(Effect::RunAction {
                 ni,
-                node: self.flow.nodes[n].id.clone(),
+                node,
                 action: serde_json::to_value(action).unwrap_or(Value::Null),
                 idempotency_key: idempotency_key(&self.st.id, ni, "action"),
                 attempt,
                 not_before,
                 compensation: false,
+                recipients,
             });
+        }
+    }
+
+    /// A notify action's recipients, resolved now (the org chart at the time of the step).
+    fn recipients(&self, action: &crate::definition::Action, node: &str) -> Vec<String> {
+        match action {
+            crate::definition::Action::Notify { to, .. } => self.resolve_rules(to, node),
+            _ => Vec::new(),
         }
     }
 

@@ -121,7 +121,7 @@ impl Runtime {
                         "cascade depth limit ({MAX_CASCADE_DEPTH}) reached: rules kept triggering each other"
                     ));
                 }
-                runs.push(self.run_row(p, obj, r, doc, event, cur, old, status, error));
+                runs.push(self.run_row(p, obj, r, doc, event, cur, old, status, error, None));
             }
         }
         if !runs.is_empty() {
@@ -132,7 +132,7 @@ impl Runtime {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn run_row(
+    pub(crate) fn run_row(
         &self,
         p: &Principal,
         obj: &CompiledObject,
@@ -143,20 +143,22 @@ impl Runtime {
         old: Option<&RecordRow>,
         status: &str,
         error: Option<String>,
+        stamp: Option<String>,
     ) -> OutboxRow {
         let now = self.clock.now();
-        let ev = match event {
-            Event::Create => "create",
-            Event::Update => "update",
-            Event::Delete => "delete",
-        };
-        let stamp = match event {
-            Event::Delete => cur
-                .deleted_at
-                .map(|d| d.timestamp_micros())
-                .unwrap_or(now.timestamp_micros()),
-            _ => cur.version,
-        };
+        let ev = event.as_str();
+        // What makes this firing unique: the record version written, the deletion time, or
+        // for time-based and manual runs the tick or request (`stamp`).
+        let stamp = stamp.unwrap_or_else(|| {
+            match event {
+                Event::Delete => cur
+                    .deleted_at
+                    .map(|d| d.timestamp_micros())
+                    .unwrap_or(now.timestamp_micros()),
+                _ => cur.version,
+            }
+            .to_string()
+        });
         let key = format!("{}:{}:{ev}:{stamp}", r.id, cur.id);
         OutboxRow {
             id: Uuid::now_v7(),

@@ -78,7 +78,7 @@ pub enum RuleBody {
         field: String,
         condition: String,
     },
-    Trigger(TriggerDoc),
+    Trigger(Box<TriggerDoc>),
     Rollup(RollupDoc),
 }
 
@@ -102,6 +102,42 @@ pub enum Event {
     Create,
     Update,
     Delete,
+    /// On a cron schedule (`cron`, `timezone`), for every record the condition holds for.
+    Schedule,
+    /// Relative to a date field (`date`): N days before or after it, at a local time.
+    Date,
+    /// Run by a user on one record (`POST /api/v1/data/{object}/{id}/actions/{rule}`).
+    Manual,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Create => "create",
+            Event::Update => "update",
+            Event::Delete => "delete",
+            Event::Schedule => "schedule",
+            Event::Date => "date",
+            Event::Manual => "manual",
+        }
+    }
+}
+
+/// `on: ["date"]`: fire `offset_days` after the date in `field` (negative: before), at `at`
+/// local time; "3 days before close date" is `{"field": "close_date", "offset_days": -3}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DateSpec {
+    pub field: String,
+    #[serde(default)]
+    pub offset_days: i32,
+    /// `HH:MM`, default `09:00`.
+    #[serde(default = "nine")]
+    pub at: String,
+}
+
+fn nine() -> String {
+    "09:00".into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,6 +161,18 @@ pub struct TriggerDoc {
     /// The user the actions run as (default: the rule's author).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_as: Option<Uuid>,
+    /// For `schedule`: five-field cron (`0 9 * * 1-5`) on `timezone`'s wall clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    /// For `date`: the date field and the offset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<DateSpec>,
+    /// IANA zone for `cron` and `date.at` (default UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// For `manual`: the button's label (default: the rule's label or API name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub button: Option<String>,
 }
 
 /// `stage: * → won`: `from` is `"*"`, a value or a list of values; `to` likewise.
@@ -212,10 +260,22 @@ pub enum ActionDoc {
     },
     Webhook {
         url: String,
+        #[serde(default)]
         secret: String,
+        /// Send without `X-Weft-Signature` (only then may `secret` be empty). Workflow
+        /// webhooks without a secret use this.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unsigned: bool,
         /// A text template for the body (default: the event as JSON).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         body: Option<String>,
+        /// POST (default), PUT, PATCH or DELETE.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        method: Option<String>,
+        /// Extra request headers; the platform's own (content type, signature, timestamp,
+        /// idempotency key, event) cannot be replaced.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        headers: std::collections::BTreeMap<String, String>,
     },
     Email {
         to: Vec<String>,
@@ -369,7 +429,7 @@ pub enum Compiled {
         condition: CompiledScript,
     },
     Trigger {
-        doc: TriggerDoc,
+        doc: Box<TriggerDoc>,
         condition: Option<CompiledScript>,
         actions: Vec<CompiledAction>,
     },
@@ -642,9 +702,10 @@ fn check_trigger(
         c.push(
             "/on",
             "required",
-            "name at least one event: create, update, delete",
+            "name at least one event: create, update, delete, schedule, date, manual",
         );
     }
+    check_timing(c, obj, t);
     for (i, f) in t.fields.iter().enumerate() {
         c.field(obj, &format!("/fields/{i}"), f);
     }
@@ -707,7 +768,7 @@ fn check_trigger(
         return None;
     }
     Some(Compiled::Trigger {
-        doc: t.clone(),
+        doc: Box::new(t.clone()),
         condition,
         actions,
     })
@@ -779,11 +840,32 @@ fn compile_action(
             ca.templates
                 .extend(c.template(&format!("{path}/body"), body, TemplateKind::Html));
         }
-        ActionDoc::Webhook { url, secret, body } => {
+        ActionDoc::Webhook {
+            url,
+            secret,
+            unsigned,
+            body,
+            method,
+            headers,
+        } => {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 c.push(&format!("{path}/url"), "url", "use an http(s) URL");
             }
-            if secret.len() < 16 {
+            if let Some(m) = method
+                && !["POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str())
+            {
+                c.push(
+                    &format!("{path}/method"),
+                    "enum",
+                    "use POST, PUT, PATCH or DELETE",
+                );
+            }
+            for (k, v) in headers {
+                if let Some(msg) = crate::automation::doc::bad_header(k, v) {
+                    c.push(&format!("{path}/headers/{k}"), "header", msg);
+                }
+            }
+            if !(*unsigned && secret.is_empty()) && secret.len() < 16 {
                 c.push(
                     &format!("{path}/secret"),
                     "min_length",
@@ -928,4 +1010,81 @@ pub fn parse(body: &Json) -> Result<RuleDoc, Vec<RuleProblem>> {
         };
         vec![RuleProblem::new(ptr, "type", e.inner().to_string())]
     })
+}
+
+/// Why a webhook header cannot be sent as given, if it cannot.
+pub(crate) fn bad_header(name: &str, value: &str) -> Option<&'static str> {
+    const RESERVED: &[&str] = &[
+        "content-type",
+        "content-length",
+        "host",
+        "idempotency-key",
+        "x-weft-timestamp",
+        "x-weft-signature",
+        "x-weft-event",
+    ];
+    if name.is_empty()
+        || name.len() > 100
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+    {
+        return Some("header names are letters, digits, '-' and '_'");
+    }
+    if RESERVED.contains(&name.to_ascii_lowercase().as_str()) {
+        return Some("this header is set by the platform");
+    }
+    if value.len() > 2000 || value.bytes().any(|b| b < 0x20 && b != b'\t') {
+        return Some("header values are one line of at most 2000 bytes");
+    }
+    None
+}
+
+/// `cron`, `date` and `timezone` are given exactly when their events are.
+fn check_timing(c: &mut Checker<'_>, obj: &CompiledObject, t: &TriggerDoc) {
+    use super::cron::{Cron, zone};
+    let sched = t.on.contains(&Event::Schedule);
+    let dated = t.on.contains(&Event::Date);
+    match (&t.cron, sched) {
+        (None, true) => c.push("/cron", "required", "a schedule needs a cron expression"),
+        (Some(_), false) => c.push("/cron", "unused", "add \"schedule\" to `on` or drop `cron`"),
+        (Some(e), true) => {
+            if let Err(m) = Cron::parse(e) {
+                c.push("/cron", "cron", m);
+            }
+        }
+        (None, false) => {}
+    }
+    match (&t.date, dated) {
+        (None, true) => c.push("/date", "required", "a date trigger needs `date.field`"),
+        (Some(_), false) => c.push("/date", "unused", "add \"date\" to `on` or drop `date`"),
+        (Some(d), true) => {
+            match obj.field(&d.field).map(|f| &f.kind) {
+                Some(FieldKind::Date | FieldKind::Datetime) => {}
+                Some(_) => c.push("/date/field", "type", "use a date or datetime field"),
+                None => c.push(
+                    "/date/field",
+                    "unknown_field",
+                    format!("no field '{}'", d.field),
+                ),
+            }
+            if d.offset_days.abs() > 3650 {
+                c.push("/date/offset_days", "range", "at most 3650 days either way");
+            }
+            if let Err(m) = Cron::daily(&d.at) {
+                c.push("/date/at", "time", m);
+            }
+        }
+        (None, false) => {}
+    }
+    if let Err(m) = zone(t.timezone.as_deref()) {
+        c.push("/timezone", "timezone", m);
+    }
+    if t.button.is_some() && !t.on.contains(&Event::Manual) {
+        c.push(
+            "/button",
+            "unused",
+            "add \"manual\" to `on` or drop `button`",
+        );
+    }
 }

@@ -10,14 +10,16 @@
 //!
 //! Both run for every write source (UI, API, bulk, import, rules, flows).
 
+pub mod cron;
 pub mod doc;
 pub mod engine;
 pub mod ports;
 
-mod after;
+pub(crate) mod after;
 mod before;
 mod dryrun;
 mod rollup;
+pub mod schedule;
 mod service;
 mod worker;
 

@@ -103,6 +103,12 @@ pub trait AutomationTx: Send {
     /// Add runs to the outbox; a run whose idempotency key exists is skipped.
     async fn enqueue_runs(&mut self, rows: &[OutboxRow]) -> Result<()>;
     async fn update_run(&mut self, row: &OutboxRow) -> Result<()>;
+    /// Insert one run; `false` when a run with its idempotency key exists (on PostgreSQL a
+    /// concurrent insert of the same key waits for the other transaction, then yields).
+    async fn enqueue_run_once(&mut self, row: &OutboxRow) -> Result<bool>;
+    /// Mark queued (not yet claimed) runs whose idempotency key starts with `key_prefix` as
+    /// skipped with `reason`; returns how many. A withdrawn workflow drops its deliveries.
+    async fn skip_queued_runs(&mut self, key_prefix: &str, reason: &str) -> Result<u64>;
     async fn run(&mut self, id: Uuid) -> Result<Option<OutboxRow>>;
     async fn runs(&mut self, status: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>>;
 
@@ -138,11 +144,17 @@ pub trait AutomationStore: Send + Sync {
         lease_secs: i64,
         now: DateTime<Utc>,
     ) -> Result<Vec<OutboxRow>>;
+
+    /// Active trigger rules of every tenant with a `schedule` or `date` event, as
+    /// `(tenant, rule)`.
+    async fn timed_rules(&self) -> Result<Vec<(Uuid, RuleRow)>>;
 }
 
 /// A webhook request, already signed.
 #[derive(Clone, Debug)]
 pub struct WebhookRequest {
+    /// POST, PUT, PATCH or DELETE.
+    pub method: String,
     pub url: String,
     pub body: String,
     pub headers: Vec<(String, String)>,

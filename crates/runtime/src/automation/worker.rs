@@ -86,7 +86,16 @@ impl Runtime {
         stop: tokio::sync::watch::Receiver<bool>,
     ) {
         let mut stop = stop;
+        // Schedule and date ticks are looked for at most this often (they are minute-grained).
+        let sched_every = Duration::from_secs(20);
+        let mut last_sched: Option<std::time::Instant> = None;
         loop {
+            if last_sched.is_none_or(|t| t.elapsed() >= sched_every) {
+                last_sched = Some(std::time::Instant::now());
+                if let Err(e) = self.run_schedules_once().await {
+                    tracing::warn!(error = %e, "scheduler pass failed");
+                }
+            }
             match self.run_automation_once(out.as_ref(), &worker).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
@@ -428,7 +437,14 @@ impl Runtime {
                 tx.commit().await.map_err(e2s)?;
                 Ok(json!({"notified": sent}))
             }
-            ActionDoc::Webhook { url, secret, .. } => {
+            ActionDoc::Webhook {
+                url,
+                secret,
+                unsigned,
+                method,
+                headers,
+                ..
+            } => {
                 let data = Self::template_data(cx);
                 // A resend carries the original event, so the body is the same.
                 let event = cx.run.payload["event"]
@@ -448,16 +464,21 @@ impl Runtime {
                     .to_string(),
                 };
                 let ts = Utc::now().timestamp();
+                let mut hs: Vec<(String, String)> = vec![
+                    ("content-type".into(), "application/json".into()),
+                    ("x-weft-timestamp".into(), ts.to_string()),
+                    ("idempotency-key".into(), key.clone()),
+                    ("x-weft-event".into(), format!("{}.{event}", cx.run.object)),
+                ];
+                if !(*unsigned && secret.is_empty()) {
+                    hs.push(("x-weft-signature".into(), sign_webhook(secret, ts, &body)));
+                }
+                hs.extend(headers.iter().map(|(k, v)| (k.clone(), v.clone())));
                 let req = WebhookRequest {
+                    method: method.clone().unwrap_or_else(|| "POST".into()),
                     url: url.clone(),
                     body: body.clone(),
-                    headers: vec![
-                        ("content-type".into(), "application/json".into()),
-                        ("x-weft-timestamp".into(), ts.to_string()),
-                        ("x-weft-signature".into(), sign_webhook(secret, ts, &body)),
-                        ("idempotency-key".into(), key.clone()),
-                        ("x-weft-event".into(), format!("{}.{event}", cx.run.object)),
-                    ],
+                    headers: hs,
                 };
                 let res = out.post_webhook(&req).await;
                 let (ok, status, excerpt, error) = match &res {

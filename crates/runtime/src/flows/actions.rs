@@ -1,13 +1,19 @@
 //! Action nodes. Record actions run inside the command's transaction through the single
 //! write path (`runtime::records`), so they apply exactly once with the step that caused
-//! them. Notify and webhook actions are recorded on the timeline and reported done: their
-//! delivery belongs to the automation outbox, which this module will hand them to.
+//! them. Notify actions write in-app notifications in the same transaction (one per
+//! recipient, keyed by the step's idempotency key). Webhook actions become a run of the
+//! automation outbox in the same transaction: signed, retried with backoff, logged and
+//! resendable like a rule's webhook; withdrawing the instance skips runs not yet claimed.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value as Json, json};
 use weft_flow::definition::Action;
 use weft_meta::{CompiledObject, UserId};
-use weft_rules::{EvalContext, ScriptKind};
+use weft_rules::{EvalContext, ScriptKind, TemplateKind, compile_template, render};
+
+use crate::automation::after::DEFAULT_ATTEMPTS;
+use crate::automation::doc::ActionDoc;
+use crate::automation::ports::{NotificationRow, OutboxRow};
 
 use super::env::{catalog, scalar_type};
 use super::exec::{InstCtx, system_guard};
@@ -49,13 +55,14 @@ impl Runtime {
         ctx: &InstCtx,
         action: &Json,
         key: &str,
+        recipients: &[String],
         now: DateTime<Utc>,
     ) -> Result<ActionOutcome> {
         let action: Action = match serde_json::from_value(action.clone()) {
             Ok(a) => a,
             Err(e) => return Ok(failed(format!("unreadable action: {e}"))),
         };
-        let meta = self.meta(ctx.tenant).await?;
+        let meta = self.meta_in_tx(ctx.tenant).await?;
         let mut p = Principal::system(ctx.tenant, UserId(ctx.initiator));
         p.source = Source::Flow;
         let g = system_guard(ctx.initiator);
@@ -152,18 +159,82 @@ impl Runtime {
                     None => Err(Error::internal("no row prepared")),
                 }
             }
-            Action::Notify { to, template } => Ok(ActionOutcome {
-                event: "action.logged",
-                data: json!({"kind": "notify", "to": to, "template": template,
-                             "delivered": false, "note": "delivery waits for the automation outbox"}),
-                error: None,
-            }),
-            Action::Webhook { method, url, .. } => Ok(ActionOutcome {
-                event: "action.logged",
-                data: json!({"kind": "webhook", "method": method, "url": url,
-                             "delivered": false, "note": "delivery waits for the automation outbox"}),
-                error: None,
-            }),
+            Action::Notify { template, .. } => {
+                let data = self.flow_template_data(tx, &meta, ctx).await;
+                let text = match render_text(&template, &data) {
+                    Ok(t) => t,
+                    Err(m) => return Ok(failed(m)),
+                };
+                let n = self
+                    .notify_users(tx, ctx, recipients, &text, key, now)
+                    .await?;
+                Ok(ActionOutcome {
+                    event: "action.notified",
+                    data: json!({"kind": "notify", "users": recipients, "notified": n}),
+                    error: None,
+                })
+            }
+            Action::Webhook {
+                method,
+                url,
+                secret,
+                body,
+                headers,
+            } => {
+                let data = self.flow_template_data(tx, &meta, ctx).await;
+                let url = match render_text(&url, &data) {
+                    Ok(u) => u,
+                    Err(m) => return Ok(failed(m)),
+                };
+                let unsigned = secret.is_none();
+                let doc = ActionDoc::Webhook {
+                    url: url.clone(),
+                    secret: secret.unwrap_or_default(),
+                    unsigned,
+                    body,
+                    method: Some(method.to_ascii_uppercase()),
+                    headers,
+                };
+                let run = OutboxRow {
+                    id: uuid::Uuid::now_v7(),
+                    tenant: ctx.tenant.0,
+                    rule_id: None,
+                    rule: format!("flow:{}", ctx.flow_key),
+                    object: ctx.object.clone(),
+                    record_id: Some(ctx.record_id),
+                    event: "flow".into(),
+                    payload: json!({
+                        "record": data["record"],
+                        "old": null,
+                        "actor": ctx.initiator,
+                        "source": "flow",
+                        "run_as": ctx.initiator,
+                        "flow_instance": ctx.id,
+                        "actions": [doc],
+                        "effect_keys": {"0": key},
+                    }),
+                    status: "queued".into(),
+                    attempts: 0,
+                    max_attempts: DEFAULT_ATTEMPTS,
+                    depth: 0,
+                    idempotency_key: flow_run_key(ctx.id, key),
+                    progress: json!({"done": [], "results": {}}),
+                    error: None,
+                    run_at: now,
+                    lease_until: None,
+                    lease_owner: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                tx.enqueue_runs(std::slice::from_ref(&run)).await?;
+                self.job_signal.notify_waiters();
+                Ok(ActionOutcome {
+                    event: "action.queued",
+                    data: json!({"kind": "webhook", "method": method, "url": url,
+                                 "run": run.id, "idempotency_key": key, "signed": !unsigned}),
+                    error: None,
+                })
+            }
         }
     }
 }
@@ -210,4 +281,91 @@ fn values_body_for(
         body.insert(field.clone(), v);
     }
     Ok(Json::Object(body))
+}
+
+/// The outbox key of a workflow's run: prefixed by the instance, so withdrawing it can skip
+/// the runs not yet claimed.
+pub(crate) fn flow_run_key(instance: uuid::Uuid, key: &str) -> String {
+    format!("flow:{instance}:{key}")
+}
+
+/// Render a workflow's text template (strict handlebars, linted like rule templates).
+pub(crate) fn render_text(src: &str, data: &Json) -> std::result::Result<String, String> {
+    let t = compile_template(src, TemplateKind::Text).map_err(|ps| {
+        ps.iter()
+            .map(|p| p.message.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    render(&t, data).map_err(|e| e.to_string())
+}
+
+impl Runtime {
+    /// `{record, flow: {key, instance}}` for a workflow's templates.
+    pub(crate) async fn flow_template_data(
+        &self,
+        tx: &mut dyn Tx,
+        meta: &crate::cache::TenantMeta,
+        ctx: &InstCtx,
+    ) -> Json {
+        let rec = match meta.object(&ctx.object) {
+            Some(obj) => self
+                .load_one(tx, obj, ctx.record_id, FetchOpts::default(), None)
+                .await
+                .ok()
+                .map(|r| record_json(obj, &r, None, &|_| true)),
+            None => None,
+        };
+        json!({
+            "record": rec.unwrap_or_else(|| json!({})),
+            "flow": {"key": ctx.flow_key, "instance": ctx.id},
+        })
+    }
+
+    /// In-app notifications to `users` (ids as strings; unknown ones skipped), in the
+    /// caller's transaction. The title is the first line of `text`. Returns how many were new.
+    pub(crate) async fn notify_users(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &InstCtx,
+        users: &[String],
+        text: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let ids: Vec<uuid::Uuid> = users
+            .iter()
+            .filter_map(|u| uuid::Uuid::parse_str(u).ok())
+            .collect();
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let known = tx.existing_users(&ids).await?;
+        let title: String = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect();
+        let mut n = 0;
+        for u in ids.iter().filter(|u| known.contains(u)) {
+            let fresh = tx
+                .insert_notification(&NotificationRow {
+                    id: uuid::Uuid::now_v7(),
+                    user_id: *u,
+                    title: title.clone(),
+                    body: text.to_owned(),
+                    object: Some(ctx.object.clone()),
+                    record_id: Some(ctx.record_id),
+                    rule: Some(format!("flow:{}", ctx.flow_key)),
+                    idempotency_key: format!("{key}:{u}"),
+                    read_at: None,
+                    created_at: now,
+                })
+                .await?;
+            n += usize::from(fresh);
+        }
+        Ok(n)
+    }
 }

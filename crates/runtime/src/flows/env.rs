@@ -91,6 +91,19 @@ impl ExprCompiler for RulesCompiler {
                     .join("; ")
             })
     }
+
+    /// Templates are linted at publish like rule templates (strict handlebars, no raw
+    /// output, no partials).
+    fn check_template(&self, template: &str) -> Result<(), String> {
+        weft_rules::compile_template(template, weft_rules::TemplateKind::Text)
+            .map(|_| ())
+            .map_err(|ps| {
+                ps.iter()
+                    .map(|p| format!("line {}: {}", p.line, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+    }
 }
 
 /// Assignees from the tenant's organization snapshot; business days skip weekends.

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 use weft_flow::definition::SignerPosition;
-use weft_flow::{AdminOp, Command, CompiledFlow, Decision, Effect, InstanceState, TaskStatus};
+use weft_flow::{
+    AdminOp, Command, CompiledFlow, Decision, Effect, InstanceState, NotifyKind, TaskStatus,
+};
 use weft_meta::TenantId;
 
 use super::env::OrgEnv;
@@ -674,7 +676,9 @@ impl Runtime {
                 data,
             });
         };
-        for e in effects {
+        for (ei, e) in effects.iter().enumerate() {
+            // Stable per step and effect: a retried command does not notify twice.
+            let fx_key = format!("{}:{}:{ei}", ctx.id, state.rev);
             match e {
                 Effect::OpenTask {
                     task,
@@ -747,10 +751,11 @@ impl Runtime {
                     idempotency_key,
                     attempt,
                     compensation,
+                    recipients,
                     ..
                 } => {
                     let outcome = self
-                        .run_flow_action(tx, ctx, action, idempotency_key, now)
+                        .run_flow_action(tx, ctx, action, idempotency_key, recipients, now)
                         .await?;
                     ev(
                         outcome.event,
@@ -773,18 +778,34 @@ impl Runtime {
                         });
                     }
                 }
-                Effect::CancelPendingActions => {}
+                Effect::CancelPendingActions => {
+                    let n = tx
+                        .skip_queued_runs(
+                            &super::actions::flow_run_key(ctx.id, ""),
+                            "the workflow instance was withdrawn or terminated",
+                        )
+                        .await?;
+                    if n > 0 {
+                        ev("actions.cancelled", None, None, json!({"runs": n}));
+                    }
+                }
                 Effect::Notify {
                     kind,
                     users,
                     node,
                     template,
-                } => ev(
-                    "notify",
-                    None,
-                    node.clone(),
-                    json!({"kind": kind, "users": users, "template": template, "delivered": false}),
-                ),
+                } => {
+                    let text = self.notice_text(tx, ctx, *kind, template.as_deref()).await;
+                    let n = self
+                        .notify_users(tx, ctx, users, &text, &fx_key, now)
+                        .await?;
+                    ev(
+                        "notify",
+                        None,
+                        node.clone(),
+                        json!({"kind": kind, "users": users, "template": template, "notified": n}),
+                    )
+                }
                 Effect::Cc {
                     node,
                     users,
@@ -801,11 +822,17 @@ impl Runtime {
                             created_at: now,
                         });
                     }
+                    let text = self
+                        .notice_text(tx, ctx, NotifyKind::Cc, template.as_deref())
+                        .await;
+                    let n = self
+                        .notify_users(tx, ctx, users, &text, &fx_key, now)
+                        .await?;
                     ev(
                         "cc",
                         None,
                         Some(node.clone()),
-                        json!({"users": users, "template": template}),
+                        json!({"users": users, "template": template, "notified": n}),
                     );
                 }
                 Effect::Audit {
@@ -887,4 +914,42 @@ fn state_summary(id: Uuid, st: &InstanceState) -> Json {
 /// A system guard for the platform's own record writes.
 pub(crate) fn system_guard(user: Uuid) -> Guard {
     Guard::system(user)
+}
+
+impl Runtime {
+    /// The text of a workflow notice: its template rendered over the record, or a default
+    /// line per kind (Chinese first, then English) when it has none or it fails to render.
+    async fn notice_text(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &InstCtx,
+        kind: NotifyKind,
+        template: Option<&str>,
+    ) -> String {
+        if let Some(t) = template
+            && let Ok(meta) = self.meta_in_tx(ctx.tenant).await
+        {
+            let data = self.flow_template_data(tx, &meta, ctx).await;
+            match super::actions::render_text(t, &data) {
+                Ok(s) if !s.trim().is_empty() => return s,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(flow = %ctx.flow_key, error = %e, "notice template failed")
+                }
+            }
+        }
+        let what = match kind {
+            NotifyKind::Reminder => "审批提醒 / Approval reminder",
+            NotifyKind::Urge => "催办 / Please act on",
+            NotifyKind::Cc => "抄送 / CC",
+            NotifyKind::Approved => "已通过 / Approved",
+            NotifyKind::Rejected => "已驳回 / Rejected",
+            NotifyKind::Withdrawn => "已撤回 / Withdrawn",
+            NotifyKind::Returned => "已退回 / Returned",
+        };
+        format!(
+            "{what}: {} ({} {})",
+            ctx.flow_key, ctx.object, ctx.record_id
+        )
+    }
 }
