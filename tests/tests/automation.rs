@@ -725,7 +725,124 @@ async fn time_based_and_manual_triggers(b: Backend) {
     );
 }
 
+/// Assignment by field values (routes with round robin, a fallback team) and to the user
+/// with the fewest open records.
+async fn assignment_strategies(b: Backend) {
+    let (app, s, _clock) = setup(b).await;
+    let out = channels(None, true);
+    let mut u = Vec::new();
+    for n in ["east1", "east2", "north", "q1", "q2", "q3"] {
+        let r = s
+            .post(
+                "/api/v1/org/users",
+                json!({"name": n, "email": format!("{n}@assign.test")}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        u.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    rule(&s, json!({
+        "api_name": "route_deals", "object": "deal", "kind": "trigger", "on": ["create"],
+        "actions": [{"type": "assign_owner", "strategy": "by_field",
+            "routes": [{"when": {"note": ["上海", "杭州"], "stage": "open"}, "users": [u[0], u[1]]}],
+            "users": [u[2]]}]
+    }))
+    .await;
+    rule(&s, json!({
+        "api_name": "least_tasks", "object": "task", "kind": "trigger", "on": ["create"],
+        "actions": [{"type": "assign_owner", "strategy": "least_open", "users": [u[3], u[4], u[5]],
+            "open_filter": {"field": "name", "op": "ne", "value": "done"}}]
+    }))
+    .await;
+    let mut owners = Vec::new();
+    for (note, stage) in [
+        ("上海", "open"),
+        ("杭州", "open"),
+        ("北京", "open"),
+        ("上海", "won"),
+        ("上海", "open"),
+    ] {
+        let d = s
+            .create("deal", json!({"name": note, "note": note, "stage": stage}))
+            .await;
+        drain(&app, &out).await;
+        let d = s
+            .get(&format!("/api/v1/data/deal/{}", d["id"].as_str().unwrap()))
+            .await
+            .body;
+        owners.push(d["owner"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(owners, [&u[0], &u[1], &u[2], &u[2], &u[0]].map(|x| x.clone()));
+
+    // q1 already holds one open task and one done task; q3 holds a done one only.
+    for n in ["old", "done", "done"] {
+        let r = s.post("/api/v1/data/task", json!({"name": n})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    drain(&app, &out).await;
+    // Those creates were assigned too (each to the least loaded); reset to the setup above.
+    let tasks = s
+        .post("/api/v1/data/task/query", json!({"sort": ["created_at"]}))
+        .await;
+    for (t, o) in tasks.body["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip([&u[3], &u[3], &u[5]])
+    {
+        let r = s
+            .post(
+                &format!("/api/v1/data/task/{}/transfer", t["id"].as_str().unwrap()),
+                json!({"owner": o}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let mut got = Vec::new();
+    for n in ["t1", "t2", "t3"] {
+        let t = s.create("task", json!({"name": n})).await;
+        drain(&app, &out).await;
+        let t = s
+            .get(&format!("/api/v1/data/task/{}", t["id"].as_str().unwrap()))
+            .await
+            .body;
+        got.push(t["owner"].as_str().unwrap().to_owned());
+    }
+    // Open counts q1=1, q2=0, q3=0 → q2; then q1=1, q2=1, q3=0 → q3; then all 1 → q1.
+    assert_eq!(got, [&u[4], &u[5], &u[3]].map(|x| x.clone()));
+
+    let r = s
+        .post(
+            "/api/v1/meta/rules",
+            json!({
+                "api_name": "bad_assign", "object": "deal", "kind": "trigger", "on": ["create"],
+                "actions": [{"type": "assign_owner", "strategy": "by_field",
+                    "routes": [{"when": {"ghost": 1}, "users": []}]},
+                  {"type": "assign_owner", "strategy": "least_open", "users": [u[0]],
+                    "open_filter": {"field": "ghost", "op": "eq", "value": 1}}]
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let ps = problems(&r);
+    assert!(
+        ps.iter()
+            .any(|p| p.starts_with("/actions/0/routes/0/users:")),
+        "{ps:?}"
+    );
+    assert!(
+        ps.iter()
+            .any(|p| p.starts_with("/actions/0/routes/0/when/ghost:")),
+        "{ps:?}"
+    );
+    assert!(
+        ps.iter().any(|p| p.starts_with("/actions/1/open_filter")),
+        "{ps:?}"
+    );
+}
+
 dual!(
+    assignment_strategies,
     time_based_and_manual_triggers,
     triggers_run_through_the_outbox,
     guards_stop_loops_and_unsafe_targets,

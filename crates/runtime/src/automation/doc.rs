@@ -218,8 +218,25 @@ pub struct RollupDoc {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AssignStrategy {
+    /// Always `user`.
     User,
+    /// In turn over `users`.
     RoundRobin,
+    /// The one of `users` who owns the fewest records of the object matching `open_filter`
+    /// (the query filter language; default: every live record). Ties go to the first listed.
+    LeastOpen,
+    /// The first of `routes` whose `when` matches the record picks the team (round robin
+    /// within it); no match falls back to `users` (round robin), or assigns nobody.
+    ByField,
+}
+
+/// One route of `by_field` assignment: `{"when": {"city": "上海", "industry": ["manufacturing",
+/// "energy"]}, "users": [...]}` — every listed field must equal the value (or one of the list).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRoute {
+    pub when: Map<String, Json>,
+    pub users: Vec<Uuid>,
 }
 
 /// Declarative actions. In `values`, a plain JSON value is written as is; `{"expr": "…"}`
@@ -245,6 +262,10 @@ pub enum ActionDoc {
         user: Option<Uuid>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         users: Vec<Uuid>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        open_filter: Option<Json>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        routes: Vec<AssignRoute>,
     },
     Notify {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -816,15 +837,53 @@ fn compile_action(
             strategy,
             user,
             users,
-        } => match strategy {
-            AssignStrategy::User if user.is_none() => {
-                c.push(&format!("{path}/user"), "required", "name the user")
+            open_filter,
+            routes,
+        } => {
+            match strategy {
+                AssignStrategy::User if user.is_none() => {
+                    c.push(&format!("{path}/user"), "required", "name the user")
+                }
+                AssignStrategy::RoundRobin | AssignStrategy::LeastOpen if users.is_empty() => {
+                    c.push(&format!("{path}/users"), "required", "name the users")
+                }
+                AssignStrategy::ByField if routes.is_empty() => c.push(
+                    &format!("{path}/routes"),
+                    "required",
+                    "add at least one route",
+                ),
+                _ => {}
             }
-            AssignStrategy::RoundRobin if users.is_empty() => {
-                c.push(&format!("{path}/users"), "required", "name the users")
+            if let Some(f) = open_filter
+                && let Err(ps) =
+                    weft_meta::query::parse_query(obj, &serde_json::json!({"filter": f}), &|_| {
+                        false
+                    })
+            {
+                for p in ps {
+                    c.push(&format!("{path}/open_filter{}", p.path), &p.code, p.message);
+                }
             }
-            _ => {}
-        },
+            for (ri, r) in routes.iter().enumerate() {
+                if r.users.is_empty() {
+                    c.push(
+                        &format!("{path}/routes/{ri}/users"),
+                        "required",
+                        "name the route's users",
+                    );
+                }
+                if r.when.is_empty() {
+                    c.push(
+                        &format!("{path}/routes/{ri}/when"),
+                        "required",
+                        "name at least one field and value",
+                    );
+                }
+                for f in r.when.keys() {
+                    c.field(obj, &format!("{path}/routes/{ri}/when/{f}"), f);
+                }
+            }
+        }
         ActionDoc::Notify {
             users,
             roles,

@@ -262,8 +262,15 @@ impl Runtime {
                 ActionDoc::CreateRecord { object, values } => {
                     json!({"type": "create_record", "object": object, "values": values})
                 }
-                ActionDoc::AssignOwner { strategy, user, users } => {
-                    json!({"type": "assign_owner", "strategy": strategy, "user": user, "users": users})
+                ActionDoc::AssignOwner {
+                    strategy,
+                    user,
+                    users,
+                    routes,
+                    ..
+                } => {
+                    json!({"type": "assign_owner", "strategy": strategy, "user": user,
+                           "users": users, "routes": routes})
                 }
             })
             .collect()

@@ -222,6 +222,73 @@ impl Runtime {
         self.finish(run, None).await
     }
 
+    /// The next of `users` in turn (a counter per rule, action and route).
+    async fn round_robin(
+        &self,
+        cx: &RunCtx<'_>,
+        key: &str,
+        users: &[Uuid],
+    ) -> std::result::Result<Uuid, String> {
+        let e2s = |e: Error| e.to_string();
+        let mut tx = self
+            .store
+            .begin(cx.p.tenant, TxMode::Write)
+            .await
+            .map_err(e2s)?;
+        let n = tx.next_counter(key, 0).await.map_err(e2s)?;
+        tx.commit().await.map_err(e2s)?;
+        let len = users.len().max(1) as i64;
+        users
+            .get(n.rem_euclid(len) as usize)
+            .copied()
+            .ok_or_else(|| "no users to assign".to_string())
+    }
+
+    /// The one of `users` owning the fewest records that match `open_filter`.
+    async fn least_open(
+        &self,
+        cx: &RunCtx<'_>,
+        users: &[Uuid],
+        open_filter: Option<&Json>,
+    ) -> std::result::Result<Uuid, String> {
+        use weft_meta::query::{CmpOp, Col, ColKind, Pred, parse_query};
+        let e2s = |e: Error| e.to_string();
+        let filter = match open_filter {
+            Some(f) => {
+                parse_query(cx.obj, &json!({"filter": f}), &|_| false)
+                    .map_err(|ps| format!("open_filter: {}", ps.len()))?
+                    .filter
+            }
+            None => None,
+        };
+        let mut tx = self
+            .store
+            .begin(cx.p.tenant, TxMode::Read)
+            .await
+            .map_err(e2s)?;
+        let mut best: Option<(i64, Uuid)> = None;
+        for u in users {
+            let owner = Pred::Cmp {
+                col: Col {
+                    name: "owner".into(),
+                    kind: ColKind::Uuid,
+                },
+                op: CmpOp::Eq,
+                value: weft_meta::Value::Uuid(*u),
+            };
+            let n = tx
+                .count_records(cx.obj, filter.as_ref(), Some(&owner), Default::default())
+                .await
+                .map_err(e2s)?;
+            if best.is_none_or(|(b, _)| n < b) {
+                best = Some((n, *u));
+            }
+        }
+        tx.commit().await.map_err(e2s)?;
+        best.map(|(_, u)| u)
+            .ok_or_else(|| "no users to assign".to_string())
+    }
+
     fn effect_key(cx: &RunCtx<'_>, i: usize) -> String {
         cx.run.payload["effect_keys"][i.to_string()]
             .as_str()
@@ -334,25 +401,40 @@ impl Runtime {
                 strategy,
                 user,
                 users,
+                open_filter,
+                routes,
             } => {
                 let id = record_id.ok_or("the run has no record")?;
                 let owner = match strategy {
                     AssignStrategy::User => user.ok_or("no user")?,
                     AssignStrategy::RoundRobin => {
-                        let mut tx = self
-                            .store
-                            .begin(cx.p.tenant, TxMode::Write)
-                            .await
-                            .map_err(e2s)?;
-                        let n = tx
-                            .next_counter(&format!("rule:{}:rr:{i}", cx.run.rule), 0)
-                            .await
-                            .map_err(e2s)?;
-                        tx.commit().await.map_err(e2s)?;
-                        let len = users.len().max(1) as i64;
-                        *users
-                            .get(n.rem_euclid(len) as usize)
-                            .ok_or("no users to assign")?
+                        self.round_robin(cx, &format!("rule:{}:rr:{i}", cx.run.rule), users)
+                            .await?
+                    }
+                    AssignStrategy::LeastOpen => {
+                        self.least_open(cx, users, open_filter.as_ref()).await?
+                    }
+                    AssignStrategy::ByField => {
+                        let hit = routes.iter().position(|r| {
+                            r.when.iter().all(|(f, want)| {
+                                let have = cx.input.record.get(f).unwrap_or(&Json::Null);
+                                match want {
+                                    Json::Array(opts) => opts.contains(have),
+                                    v => v == have,
+                                }
+                            })
+                        });
+                        match hit {
+                            Some(ri) => {
+                                let key = format!("rule:{}:rr:{i}:{ri}", cx.run.rule);
+                                self.round_robin(cx, &key, &routes[ri].users).await?
+                            }
+                            None if !users.is_empty() => {
+                                let key = format!("rule:{}:rr:{i}", cx.run.rule);
+                                self.round_robin(cx, &key, users).await?
+                            }
+                            None => return Ok(json!({"skipped": "no route matched"})),
+                        }
                     }
                 };
                 self.transfer_record(&cx.p, &cx.run.object, id, &json!({"owner": owner}))
