@@ -772,7 +772,10 @@ async fn assignment_strategies(b: Backend) {
             .body;
         owners.push(d["owner"].as_str().unwrap().to_owned());
     }
-    assert_eq!(owners, [&u[0], &u[1], &u[2], &u[2], &u[0]].map(|x| x.clone()));
+    assert_eq!(
+        owners,
+        [&u[0], &u[1], &u[2], &u[2], &u[0]].map(|x| x.clone())
+    );
 
     // q1 already holds one open task and one done task; q3 holds a done one only.
     for n in ["old", "done", "done"] {
@@ -841,7 +844,78 @@ async fn assignment_strategies(b: Backend) {
     );
 }
 
+/// A roll-up added over existing data is filled in by a resumable job, in batches.
+async fn rollup_backfill(b: Backend) {
+    let (app, s, _clock) = setup(b).await;
+    let accounts: Vec<Json> = (0..250)
+        .map(|i| json!({"name": format!("A{i:03}")}))
+        .collect();
+    let r = s
+        .post("/api/v1/data/account/bulk", json!({"records": accounts}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut ids = Vec::new();
+    let mut cursor = Json::Null;
+    loop {
+        let page = s
+            .post(
+                "/api/v1/data/account/query",
+                json!({"sort": ["name"], "limit": 100, "cursor": cursor}),
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        for r in page.body["records"].as_array().unwrap() {
+            ids.push(r["id"].as_str().unwrap().to_owned());
+        }
+        cursor = page.body["next_cursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
+    assert_eq!(ids.len(), 250);
+    let deals: Vec<Json> = ids
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| {
+            [
+                json!({"name": "x", "account": a, "amount": i.to_string(), "stage": "open"}),
+                json!({"name": "y", "account": a, "amount": (2 * i).to_string(), "stage": "open"}),
+                json!({"name": "z", "account": a, "amount": "1000", "stage": "lost"}),
+            ]
+        })
+        .collect();
+    for chunk in deals.chunks(500) {
+        let r = s
+            .post("/api/v1/data/deal/bulk", json!({"records": chunk}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let saved = rule(&s, json!({"api_name": "pipeline", "object": "account", "kind": "rollup", "field": "pipeline",
+        "child": "deal", "via": "account", "op": "sum", "of": "amount", "filter": "record.stage != \"lost\""}))
+    .await;
+    let job = saved["backfill_job"].as_str().unwrap().to_owned();
+    // Nothing is filled in until the job runs.
+    let a7 = s
+        .get(&format!("/api/v1/data/account/{}", ids[7]))
+        .await
+        .body;
+    assert_eq!(a7["pipeline"], Json::Null);
+    while app.rt.run_jobs_once("test").await.unwrap() > 0 {}
+    let j = s.get(&format!("/api/v1/jobs/{job}")).await;
+    assert_eq!(j.body["status"], "done", "{}", j.body);
+    assert_eq!(j.body["progress"]["done"], 250, "{}", j.body);
+    for i in [0usize, 7, 199, 200, 249] {
+        let a = s
+            .get(&format!("/api/v1/data/account/{}", ids[i]))
+            .await
+            .body;
+        let got: f64 = a["pipeline"].as_str().map_or(-1.0, |x| x.parse().unwrap());
+        assert_eq!(got, (3 * i) as f64, "A{i:03}: {a}");
+    }
+}
+
 dual!(
+    rollup_backfill,
     assignment_strategies,
     time_based_and_manual_triggers,
     triggers_run_through_the_outbox,

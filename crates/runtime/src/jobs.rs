@@ -56,6 +56,7 @@ impl Runtime {
     async fn run_job(&self, job: JobRow) -> Result<()> {
         match job.kind.as_str() {
             "change_field_type" => self.job_change_field_type(job).await,
+            "rollup_backfill" => self.job_rollup_backfill(job).await,
             other => {
                 let mut j = job.clone();
                 j.status = "failed".into();
@@ -234,6 +235,82 @@ impl Runtime {
             at: self.clock.now(),
             summary,
             doc: serde_json::to_value(def).unwrap_or(Json::Null),
+        }
+    }
+
+    /// Recompute a roll-up for every parent record, in batches; each batch commits its
+    /// parents' new values with the job's cursor, so a crash resumes after the last batch.
+    /// A newer version of the rule stops this job (the new version has its own).
+    async fn job_rollup_backfill(&self, mut job: JobRow) -> Result<()> {
+        use crate::automation::doc::Compiled;
+        const PARENTS: u32 = 200;
+        let tenant = TenantId(job.tenant);
+        let rule_id = job.payload["rule_id"]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok());
+        let version = job.payload["version"].as_i64().unwrap_or(0);
+        self.invalidate(tenant);
+        self.forget_rules(tenant);
+        let meta = self.meta(tenant).await?;
+        job.status = "running".into();
+        loop {
+            let mut tx = self.store.begin(tenant, TxMode::Write).await?;
+            let set = self.rules_for(tx.as_mut(), &meta).await?;
+            let rule = set
+                .rollups
+                .values()
+                .flatten()
+                .find(|r| Some(r.id) == rule_id)
+                .cloned();
+            let Some(rule) = rule.filter(|r| r.version == version) else {
+                job.status = "done".into();
+                job.progress["note"] = json!("the rule changed or was removed; nothing left to do");
+                job.updated_at = self.clock.now();
+                tx.update_job(&job).await?;
+                return tx.commit().await;
+            };
+            let Compiled::Rollup { doc, filter } = &rule.compiled else {
+                return Ok(());
+            };
+            let (Some(parent), Some(child)) = (
+                meta.object(&rule.doc.object).cloned(),
+                meta.object(&doc.child).cloned(),
+            ) else {
+                job.status = "failed".into();
+                job.error = Some("an object of the roll-up no longer exists".into());
+                tx.update_job(&job).await?;
+                return tx.commit().await;
+            };
+            let after = job.progress["after"]
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok());
+            let page = tx.scan_column(&parent, &doc.field, after, PARENTS).await?;
+            if page.is_empty() {
+                job.status = "done".into();
+                job.updated_at = self.clock.now();
+                tx.update_job(&job).await?;
+                return tx.commit().await;
+            }
+            let mut p = Principal::system(tenant, weft_meta::UserId(job.created_by));
+            p.source = crate::principal::Source::Rule;
+            for (id, _) in &page {
+                self.recompute_rollup(
+                    tx.as_mut(),
+                    &meta,
+                    &p,
+                    &child,
+                    &rule,
+                    doc,
+                    filter.as_ref(),
+                    *id,
+                )
+                .await?;
+            }
+            let done = job.progress["done"].as_u64().unwrap_or(0) + page.len() as u64;
+            job.progress = json!({"done": done, "after": page.last().map(|x| x.0.to_string())});
+            job.updated_at = self.clock.now();
+            tx.update_job(&job).await?;
+            tx.commit().await?;
         }
     }
 }

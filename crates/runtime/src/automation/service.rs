@@ -192,10 +192,39 @@ impl Runtime {
         tx.save_rule(&row).await?;
         tx.bump_rules_version().await?;
         self.audit_rule(tx.as_mut(), p, &row, "rule.saved").await?;
+        // A roll-up added to (or changed over) existing data is backfilled by a resumable
+        // job; writes from now on keep it exact themselves.
+        let job = if row.kind == "rollup" && row.active {
+            let now = self.clock.now();
+            let job = crate::ports::JobRow {
+                id: Uuid::now_v7(),
+                tenant: p.tenant.0,
+                kind: "rollup_backfill".into(),
+                payload: json!({"rule_id": row.id, "rule": row.api_name, "version": row.version}),
+                status: "queued".into(),
+                progress: json!({"done": 0, "after": null}),
+                attempts: 0,
+                error: None,
+                created_by: p.user.0,
+                created_at: now,
+                updated_at: now,
+            };
+            tx.insert_job(&job).await?;
+            Some(job.id)
+        } else {
+            None
+        };
         tx.commit().await?;
         self.invalidate(p.tenant);
         self.forget_rules(p.tenant);
-        Ok(rule_json(&row))
+        if job.is_some() {
+            self.job_signal.notify_waiters();
+        }
+        let mut out = rule_json(&row);
+        if let (Some(j), Some(m)) = (job, out.as_object_mut()) {
+            m.insert("backfill_job".into(), json!(j));
+        }
+        Ok(out)
     }
 
     async fn audit_rule(
