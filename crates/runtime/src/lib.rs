@@ -47,6 +47,10 @@ pub struct RuntimeConfig {
     /// user disabling clear this process's cache at once; other processes see them within
     /// this time.
     pub auth_ttl: Duration,
+    /// How long a worker's claim on an outbox run or a flow timer lasts. When a process dies
+    /// mid-run, another takes the work over after this; an action that runs longer than it
+    /// may be started twice (with the same idempotency keys).
+    pub lease: Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -57,6 +61,7 @@ impl Default for RuntimeConfig {
             cascade_max: 10_000,
             require_if_match: false,
             auth_ttl: Duration::from_secs(2),
+            lease: Duration::from_secs(60),
         }
     }
 }
@@ -139,6 +144,12 @@ impl Runtime {
             .object(name)
             .cloned()
             .ok_or_else(|| Error::not_found(format!("object '{name}'")))
+    }
+
+    pub(crate) fn lease_secs(&self) -> i64 {
+        i64::try_from(self.config.lease.as_secs())
+            .unwrap_or(60)
+            .max(1)
     }
 
     pub(crate) fn invalidate(&self, tenant: TenantId) {

@@ -32,7 +32,10 @@ pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<SeaStore>, Arc<Runtime>)>
         store.clone(),
         Arc::new(LocalDiskBlobStore::new(cfg.files_dir())),
         Arc::new(SystemClock),
-        RuntimeConfig::default(),
+        RuntimeConfig {
+            lease: Duration::from_secs(cfg.lease_secs.clamp(1, 3_600)),
+            ..RuntimeConfig::default()
+        },
     ));
     Ok((store, rt))
 }

@@ -46,6 +46,14 @@ pub struct Config {
     /// Let webhooks reach private and link-local addresses (off by default: SSRF guard).
     #[serde(default)]
     pub webhook_allow_private: bool,
+    /// Seconds a worker's claim on an automation run or a flow timer lasts; after a crash
+    /// another process resumes the work this long after the claim (default 60).
+    #[serde(default = "lease_secs")]
+    pub lease_secs: u64,
+}
+
+fn lease_secs() -> u64 {
+    60
 }
 
 fn smtp_port() -> u16 {
@@ -78,6 +86,7 @@ impl Default for Config {
             mail_from: mail_from(),
             webhook_allow_loopback: false,
             webhook_allow_private: false,
+            lease_secs: lease_secs(),
         }
     }
 }
@@ -137,6 +146,9 @@ impl Config {
         }
         if !(1..=512).contains(&self.max_connections) {
             bail!("max_connections must be 1..512");
+        }
+        if !(1..=3_600).contains(&self.lease_secs) {
+            bail!("lease_secs must be 1..3600");
         }
         crate::outbound::validate(self)?;
         Ok(())

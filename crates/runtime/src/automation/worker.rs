@@ -27,7 +27,6 @@ use crate::ports::TxMode;
 use crate::principal::{Principal, Source};
 use crate::records::Idempotency;
 
-const LEASE_SECS: i64 = 60;
 const CLAIM: u32 = 8;
 
 /// `v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`, sent as `X-Weft-Signature` with
@@ -64,7 +63,7 @@ impl Runtime {
         let now = self.clock.now();
         let runs = self
             .store
-            .claim_runs(worker, CLAIM, LEASE_SECS, now)
+            .claim_runs(worker, CLAIM, self.lease_secs(), now)
             .await?;
         let n = runs.len();
         for run in runs {

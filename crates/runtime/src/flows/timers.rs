@@ -14,7 +14,6 @@ use crate::error::{Error, Result};
 use crate::ports::TxMode;
 
 /// How long a claimed timer stays reserved for its worker.
-const LEASE_SECS: i64 = 60;
 
 impl Runtime {
     /// Fire up to `limit` due timers; returns how many were handled.
@@ -22,7 +21,7 @@ impl Runtime {
         let now = self.clock.now();
         let claimed = self
             .store
-            .claim_flow_timers(worker, limit, LEASE_SECS, now)
+            .claim_flow_timers(worker, limit, self.lease_secs(), now)
             .await?;
         let n = claimed.len();
         for t in claimed {
