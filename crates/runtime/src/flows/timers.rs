@@ -13,7 +13,6 @@ use crate::Runtime;
 use crate::error::{Error, Result};
 use crate::ports::TxMode;
 
-/// How long a claimed timer stays reserved for its worker.
 
 impl Runtime {
     /// Fire up to `limit` due timers; returns how many were handled.
