@@ -13,7 +13,6 @@ use crate::Runtime;
 use crate::error::{Error, Result};
 use crate::ports::TxMode;
 
-
 impl Runtime {
     /// Fire up to `limit` due timers; returns how many were handled.
     pub async fn run_flow_timers(&self, worker: &str, limit: u32) -> Result<usize> {
