@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::json;
-use weft_testkit::{Backend, TestApp, crm_app, dual, problems};
+use weft_testkit::{Backend, TestApp, crm_app, crm_app_full, dual, problems};
 
 async fn crm_example(b: Backend) {
     let app = TestApp::new(b).await;
@@ -209,7 +209,109 @@ async fn unique_under_concurrency(b: Backend) {
     }
 }
 
+/// The demo's approval flow: a rep submits a small opportunity, their region's manager
+/// approves it from the inbox, finance is copied and notified; rules came with the app.
+async fn crm_approval_flow(b: Backend) {
+    let app = TestApp::new(b).await;
+    app.rt
+        .install_app(&app.admin(), &crm_app_full())
+        .await
+        .unwrap();
+    let s = app.serve().await;
+    let users = s.get("/api/v1/org/users").await.body["users"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut as_ = std::collections::HashMap::new();
+    for u in &users {
+        let short = u["email"]
+            .as_str()
+            .unwrap()
+            .split('@')
+            .next()
+            .unwrap()
+            .to_owned();
+        let k = s
+            .post(
+                "/api/v1/auth/api-keys",
+                json!({"name": short, "user_id": u["id"]}),
+            )
+            .await;
+        assert_eq!(k.status, 201, "{}", k.body);
+        as_.insert(short, s.with_key(k.body["key"].as_str().unwrap()));
+    }
+    let rules = s.get("/api/v1/meta/rules").await.body;
+    assert_eq!(rules["rules"].as_array().unwrap().len(), 5, "{rules}");
+    let zhang = &as_["zhang"];
+    let f = zhang
+        .get("/api/v1/flows/startable?object=opportunity")
+        .await;
+    assert_eq!(f.status, 200, "{}", f.body);
+    assert_eq!(f.body["flows"][0]["key"], "opportunity_approval");
+    assert_eq!(
+        zhang
+            .get("/api/v1/flows/startable?object=ghost")
+            .await
+            .status,
+        404
+    );
+    let mine = zhang
+        .post(
+            "/api/v1/data/opportunity/query",
+            json!({"filter": {"field": "name", "op": "eq", "value": "明月门店数字化"}}),
+        )
+        .await;
+    let rec = mine.body["records"][0]["id"].as_str().unwrap().to_owned();
+    let inst = zhang
+        .post(
+            "/api/v1/flows/instances",
+            json!({"flow": "opportunity_approval", "record": rec}),
+        )
+        .await;
+    assert_eq!(inst.status, 201, "{}", inst.body);
+    let iid = inst.body["id"].as_str().unwrap().to_owned();
+    let todo = as_["li"].get("/api/v1/flows/tasks?box=todo").await.body;
+    let task = todo["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["instance"] == iid.as_str())
+        .unwrap_or_else(|| panic!("the east manager has the task: {todo}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        as_["chen"].get("/api/v1/flows/tasks?box=todo").await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "the south manager does not"
+    );
+    let r = as_["li"]
+        .post(
+            &format!("/api/v1/flows/tasks/{task}/actions"),
+            json!({"action": "approve", "comment": "ok"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = zhang
+        .get(&format!("/api/v1/flows/instances/{iid}"))
+        .await
+        .body;
+    assert_eq!(v["status"], "approved", "{v}");
+    let n = as_["zhao"].get("/api/v1/notifications").await.body;
+    assert!(
+        n["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["record_id"] == rec.as_str()),
+        "finance was copied: {n}"
+    );
+}
+
 dual!(
+    crm_approval_flow,
     crm_example,
     auto_numbers_under_concurrency,
     unique_under_concurrency

@@ -27,6 +27,13 @@ pub struct AppPackage {
     /// The password given to the app's users (demo installs only).
     #[serde(default)]
     pub demo_password: Option<String>,
+    /// Rule documents (`weft.rule/1`), installed before the seed so formulas and defaults
+    /// apply to it.
+    #[serde(default)]
+    pub rules: Vec<Json>,
+    /// Workflow definitions (`crm.workflow/1`), saved and published after the seed.
+    #[serde(default)]
+    pub flows: Vec<Json>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -44,8 +51,42 @@ pub struct InstallReport {
     pub users_created: Vec<(String, String)>,
 }
 
+/// Seed dates relative to the day of installation, so a demo's open deals close in the
+/// future whenever it is installed: `"@date:+18"` (a date), `"@datetime:-14T10:00+08:00"`.
+fn relative_date(s: &str, today: chrono::NaiveDate) -> Option<Result<Json>> {
+    let bad = || {
+        Error::bad_request(
+            "bad_seed",
+            format!("'{s}' is not @date:±N or @datetime:±NTHH:MM±HH:MM"),
+        )
+    };
+    if let Some(n) = s.strip_prefix("@date:") {
+        return Some(n.parse::<i64>().map_err(|_| bad()).map(|n| {
+            json!(
+                (today + chrono::Duration::days(n))
+                    .format("%Y-%m-%d")
+                    .to_string()
+            )
+        }));
+    }
+    let rest = s.strip_prefix("@datetime:")?;
+    Some((|| {
+        let (n, time) = rest.split_once('T').ok_or_else(bad)?;
+        let n: i64 = n.parse().map_err(|_| bad())?;
+        let day = today + chrono::Duration::days(n);
+        Ok(json!(format!("{}T{time}", day.format("%Y-%m-%d"))))
+    })())
+}
+
 fn resolve(v: &Json, refs: &HashMap<String, String>) -> Result<Json> {
     Ok(match v {
+        Json::String(s) if s.starts_with("@date:") || s.starts_with("@datetime:") => {
+            let today = refs
+                .get("\0today")
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .unwrap_or_else(|| chrono::Utc::now().date_naive());
+            return relative_date(s, today).unwrap_or_else(|| Ok(v.clone()));
+        }
         Json::String(s) if s.starts_with('@') => {
             let id = refs.get(&s[1..]).ok_or_else(|| {
                 Error::bad_request(
@@ -95,9 +136,24 @@ impl Runtime {
             return Ok(report);
         }
         let mut refs: HashMap<String, String> = HashMap::new();
+        // Relative seed dates count from the runtime clock's today.
+        refs.insert(
+            "\0today".into(),
+            self.clock.now().date_naive().format("%Y-%m-%d").to_string(),
+        );
         if let Some(org) = &app.org {
             self.install_org(p, org, app.demo_password.as_deref(), &mut refs, &mut report)
                 .await?;
+        }
+        for (i, rule) in app.rules.iter().enumerate() {
+            self.create_rule(p, rule).await.map_err(|e| match e {
+                Error::Validation(ps) => Error::Validation(
+                    ps.into_iter()
+                        .map(|x| x.under(&format!("/rules/{i}")))
+                        .collect(),
+                ),
+                other => other,
+            })?;
         }
         for batch in &app.seed {
             let mut bodies = Vec::with_capacity(batch.records.len());
@@ -127,6 +183,15 @@ impl Runtime {
                 }
             }
             report.records_created += out.succeeded;
+        }
+        for flow in &app.flows {
+            let key = flow
+                .get("key")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            self.save_flow(p, None, flow).await?;
+            self.publish_flow(p, &key).await?;
         }
         Ok(report)
     }

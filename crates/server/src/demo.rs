@@ -32,6 +32,11 @@ pub fn read_app(dir: &Path) -> anyhow::Result<AppPackage> {
         org: Option<String>,
         #[serde(default)]
         demo_password: Option<String>,
+        /// A file `{"rules": [...]}`.
+        #[serde(default)]
+        rules: Option<String>,
+        #[serde(default)]
+        flows: Vec<String>,
     }
     let read = |f: &str| -> anyhow::Result<serde_json::Value> {
         let p = dir.join(f);
@@ -61,6 +66,18 @@ pub fn read_app(dir: &Path) -> anyhow::Result<AppPackage> {
         seed,
         org,
         demo_password: m.demo_password,
+        rules: match &m.rules {
+            Some(f) => read(f)?["rules"]
+                .as_array()
+                .cloned()
+                .with_context(|| format!("{f} has no \"rules\" list"))?,
+            None => vec![],
+        },
+        flows: m
+            .flows
+            .iter()
+            .map(|f| read(f))
+            .collect::<anyhow::Result<Vec<_>>>()?,
     })
 }
 

@@ -442,7 +442,30 @@ pub fn crm_app() -> weft_runtime::apps::AppPackage {
         seed,
         org: manifest["org"].as_str().map(read),
         demo_password: manifest["demo_password"].as_str().map(str::to_owned),
+        // Tests install the CRM's rules and flows themselves, where they test them.
+        rules: vec![],
+        flows: vec![],
     }
+}
+
+/// The CRM app as `weft demo` installs it: with its rules and its published approval flow.
+pub fn crm_app_full() -> weft_runtime::apps::AppPackage {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/crm");
+    let read = |f: &str| -> Json {
+        let s = std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("read {f}: {e}"));
+        serde_json::from_str(&s).unwrap_or_else(|e| panic!("{f}: {e}"))
+    };
+    let manifest = read("app.json");
+    let mut app = crm_app();
+    app.rules = read(manifest["rules"].as_str().unwrap_or("rules.json"))["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    app.flows = manifest["flows"]
+        .as_array()
+        .map(|fs| fs.iter().filter_map(Json::as_str).map(read).collect())
+        .unwrap_or_default();
+    app
 }
 
 /// A small object definition used by many tests.

@@ -189,6 +189,25 @@ pub async fn act_on_instance(
 }
 
 #[derive(Deserialize, IntoParams)]
+pub struct StartableParams {
+    /// The object whose records would be submitted.
+    pub object: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/flows/startable", tag = "flows", params(StartableParams),
+    responses((status = 200, description = "`{flows: [{key, name, version}]}`: published flows of the object", body = Object),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/flows/startable")]
+pub async fn startable_flows(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    q: web::Query<StartableParams>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.startable_flows(&p, &q.object).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
 pub struct TasksParams {
     /// todo (待我审批) | done | started (我发起的) | cc (抄送我的)
     #[serde(rename = "box")]
@@ -238,6 +257,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(update_flow)
         .service(delete_flow)
         .service(start_instance)
+        .service(startable_flows)
         .service(list_instances)
         .service(get_instance)
         .service(act_on_instance)
@@ -250,7 +270,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[openapi(
     paths(list_flows, create_flow, get_flow, update_flow, delete_flow, validate_flow, publish_flow,
         flow_versions, start_instance, list_instances, get_instance, act_on_instance, list_tasks,
-        act_on_task),
+        act_on_task, startable_flows),
     tags((name = "flows", description = "Approval flows: definitions, versions, instances, inboxes and task actions"))
 )]
 pub struct FlowsDoc;

@@ -32,6 +32,29 @@ fn instance_json(i: &FlowInstanceRow) -> Json {
 }
 
 impl Runtime {
+    /// The published flows a user may start on records of `object` (read access needed):
+    /// `{flows: [{key, name, version}]}` — what the record page offers as 提交审批.
+    pub async fn startable_flows(&self, p: &Principal, object: &str) -> Result<Json> {
+        if self.meta(p.tenant).await?.object(object).is_none() {
+            return Err(Error::not_found(format!("object '{object}'")));
+        }
+        let g = self.guard(p, object).await?;
+        g.require(crate::access::model::Op::Read, object)?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let rows = tx.flow_defs().await?;
+        tx.commit().await?;
+        let flows: Vec<Json> = rows
+            .iter()
+            .filter(|r| r.object == object)
+            .filter(|r| r.latest_version > 0)
+            .map(|r| {
+                json!({"key": r.key, "name": r.doc.get("name").cloned().unwrap_or(Json::Null),
+                       "version": r.latest_version})
+            })
+            .collect();
+        Ok(json!({ "flows": flows }))
+    }
+
     /// `box`: `todo` (open tasks of the caller), `done` (tasks the caller decided),
     /// `started` (instances the caller started), `cc` (instances copied to the caller).
     pub async fn flow_inbox(&self, p: &Principal, which: &str, limit: Option<u32>) -> Result<Json> {
@@ -74,7 +97,28 @@ impl Runtime {
                 ));
             }
         };
+        // The flows' display names, for the inbox.
+        let names: std::collections::HashMap<String, Json> = tx
+            .flow_defs()
+            .await?
+            .into_iter()
+            .map(|d| (d.key, d.doc.get("name").cloned().unwrap_or(Json::Null)))
+            .collect();
         tx.commit().await?;
+        let items: Vec<Json> = items
+            .into_iter()
+            .map(|mut it| {
+                let name = it["flow"]
+                    .as_str()
+                    .and_then(|k| names.get(k))
+                    .cloned()
+                    .unwrap_or(Json::Null);
+                if let Some(m) = it.as_object_mut() {
+                    m.insert("flow_name".into(), name);
+                }
+                it
+            })
+            .collect();
         Ok(json!({"box": which, "items": items}))
     }
 
