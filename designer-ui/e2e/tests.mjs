@@ -282,6 +282,40 @@ export const tests = [
     await shot('flow-designer');
   }],
 
+  ['a sales rep submits an opportunity for approval; the manager approves it from the inbox', async ({ page, context, shot }) => {
+    await login(page, 'zhang@demo.weft');
+    await page.getByTestId('nav-opportunity').click();
+    await page.getByRole('link', { name: '明月门店数字化' }).first().click();
+    await page.getByTestId('record-page').waitFor();
+    await page.getByTestId('submit-approval').click();
+    await page.getByTestId('task-drawer').waitFor();
+    await page.getByTestId('task-drawer').getByTestId('flow-status').getByText('审批中').waitFor();
+    const started = await apiGet(page, '/flows/tasks?box=started');
+    const inst = started.body.items.find((i) => i.flow === 'opportunity_approval' && i.status === 'running');
+    assert.ok(inst, 'the instance is in 我发起的');
+
+    await context.clearCookies();
+    await login(page, 'li@demo.weft');
+    await page.getByTestId('nav-inbox').click();
+    await page.getByTestId('inbox').waitFor();
+    const item = page.getByTestId('inbox-item').first();
+    await item.waitFor();
+    await item.getByText('明月门店数字化').waitFor();
+    await item.getByText('商机审批').waitFor();
+    await shot('approval-inbox');
+    await item.click();
+    await page.getByTestId('task-drawer').waitFor();
+    await page.getByTestId('task-comment').fill('同意，注意回款节点');
+    await page.getByTestId('task-approve').click();
+    await page.getByTestId('inbox').getByText(/没有事项|Nothing here/).waitFor();
+    const done = await apiGet(page, `/flows/instances/${inst.id}`);
+    assert.equal(done.status, 200);
+    assert.equal(done.body.status, 'approved');
+    assert.ok(done.body.history.some((h) => h.data?.comment === '同意，注意回款节点'), 'the comment is on the timeline');
+    const mine = await apiGet(page, '/flows/tasks?box=done');
+    assert.ok(mine.body.items.some((t) => t.instance === inst.id), 'the task moved to 我已审批');
+  }],
+
   ['10,000 records: the list stays virtualized and loads pages as it scrolls', async ({ page }) => {
     await login(page, 'admin@demo.weft');
     const made = await page.evaluate(async () => {

@@ -9,6 +9,7 @@ import { navigate } from '../lib/router';
 import type { FieldDef, RecordData } from '../lib/types';
 import { accessOf, permsOf, useApp } from './ctx';
 import { FieldValue, liveFields, titleOf } from './fields';
+import { ManualActions, SubmitForApproval } from './Approvals';
 
 const LONG = new Set(['long_text', 'rich_text', 'json', 'address', 'attachment', 'multi_lookup']);
 
@@ -57,7 +58,9 @@ export function RecordPage({ object, id }: { object: string; id: string }) {
           <Typography.Text type="secondary"><a href={`/o/${object}`}>{lbl(obj.plural_label ?? obj.label, object)}</a></Typography.Text>
           <Typography.Title level={3} style={{ margin: 0 }} data-testid="record-title">{titleOf(obj, rec)}</Typography.Title>
         </Space>
-        <Space>
+        <Space wrap>
+          <SubmitForApproval object={object} id={id} />
+          {perms.update && <ManualActions object={object} id={id} />}
           {perms.update && <Button icon={<EditOutlined />} onClick={() => navigate(`/o/${object}/${id}/edit`)} data-testid="record-edit">{t('edit')}</Button>}
           {perms.delete && (
             <Popconfirm title={t('confirmDelete')} onConfirm={remove}>

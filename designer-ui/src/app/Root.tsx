@@ -15,6 +15,7 @@ import { Login } from './Login';
 import { ObjectHome } from './ObjectHome';
 import { RecordPage } from './RecordPage';
 import { RecordFormPage } from './RecordForm';
+import { Inbox, NotificationBell } from './Approvals';
 
 // The designer pulls in dnd-kit and the property panel: end users never download it.
 const Designer = lazy(() => import('../designer/Designer'));
@@ -87,7 +88,9 @@ function Shell() {
 
   let body: React.ReactNode;
   let m: Record<string, string> | null;
-  if (loc.path === '/flows') {
+  if (loc.path === '/inbox') {
+    body = <Inbox key={loc.query.toString()} />;
+  } else if (loc.path === '/flows') {
     body = isAdmin ? <Suspense fallback={<Spin />}><FlowDesigner /></Suspense> : <Result status="403" title={t('notAllowed')} />;
   } else if (loc.path.startsWith('/designer')) {
     body = isAdmin ? <Suspense fallback={<Spin />}><Designer /></Suspense> : <Result status="403" title={t('notAllowed')} />;
@@ -104,7 +107,7 @@ function Shell() {
   } else {
     body = <Result status="info" title={t('notAllowed')} />;
   }
-  const current = loc.path === '/flows' ? 'flows' : loc.path.startsWith('/designer') ? 'designer' : (match('/o/:object', loc.path) ?? match('/o/:object/:x', loc.path) ?? match('/o/:object/:x/:y', loc.path))?.object ?? readable[0];
+  const current = loc.path === '/inbox' ? 'inbox' : loc.path === '/flows' ? 'flows' : loc.path.startsWith('/designer') ? 'designer' : (match('/o/:object', loc.path) ?? match('/o/:object/:x', loc.path) ?? match('/o/:object/:x/:y', loc.path))?.object ?? readable[0];
 
   return (
     <AppCtx.Provider value={state}>
@@ -114,12 +117,14 @@ function Shell() {
           <Menu theme="dark" mode="horizontal" selectedKeys={[current ?? '']} style={{ flex: 1, minWidth: 0 }}
             items={[
               ...readable.map((o) => ({ key: o, label: <a href={`/o/${o}`} data-testid={`nav-${o}`}>{lbl(objects.map[o].plural_label ?? objects.map[o].label, o)}</a> })),
+              { key: 'inbox', label: <a href="/inbox" data-testid="nav-inbox">{lbl({ zh: '审批', en: 'Approvals' })}</a> },
               ...(isAdmin ? [
                 { key: 'designer', label: <a href="/designer" data-testid="nav-designer">{t('designer')}</a> },
                 { key: 'flows', label: <a href="/flows" data-testid="nav-flows">{t('flowDesigner')}</a> },
               ] : []),
             ]} />
           <Space>
+            <NotificationBell />
             <Button type="text" style={{ color: '#fff' }} onClick={() => setLang(t('language') === 'English' ? 'en' : 'zh')}>{t('language')}</Button>
             <Dropdown menu={{ items: [{ key: 'logout', label: t('logout'), onClick: logout }] }}>
               <Button type="text" style={{ color: '#fff' }} data-testid="user-menu">{session.user.name}</Button>

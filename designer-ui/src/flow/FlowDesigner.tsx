@@ -1,7 +1,9 @@
 import { useMemo, useState } from 'react';
-import { Alert, Button, Drawer, Input, InputNumber, Modal, Popover, Radio, Select, Space, Switch, Table, Tag, Tooltip, Typography } from 'antd';
+import { Alert, Button, Drawer, Input, InputNumber, Modal, Popover, Radio, Select, Space, Switch, Table, Tag, Typography } from 'antd';
 import { BranchesOutlined, ClockCircleOutlined, CloseOutlined, PlusOutlined, SendOutlined, ThunderboltOutlined, UserOutlined } from '@ant-design/icons';
 import { lbl, useLang } from '../lib/i18n';
+import { ApiError, api } from '../lib/api';
+import type { Problem } from '../lib/types';
 import { useApp } from '../app/ctx';
 import { addBranch, emptyFlow, findNode, insertNode, makeNode, removeBranch, removeNode, toDefinition, updateBranch, updateNode, validate } from './tree';
 import type { AssigneeRule, Branch, FlowTree, Mode, NodeType, Slot, TNode, TreeProblem } from './tree';
@@ -11,8 +13,9 @@ const L = (zh: string, en: string) => lbl({ zh, en });
 
 /**
  * The approval-tree designer: 发起人 → nodes → 结束, a "+" between nodes, branches side by side.
- * Client-side only for now: it validates and produces the `crm.workflow/1` definition; publishing
- * waits for the workflow API.
+ * It validates on the client (problems on their nodes), then saves the `crm.workflow/1`
+ * definition as a draft and publishes it as an immutable version; the server's own publish
+ * checks come back as a list.
  */
 export default function FlowDesigner() {
   useLang();
@@ -21,6 +24,26 @@ export default function FlowDesigner() {
   const [open, setOpen] = useState<string | null>(null);
   const [shown, setShown] = useState<TreeProblem[] | null>(null);
   const [json, setJson] = useState<string | null>(null);
+  const [server, setServer] = useState<{ ok: boolean; text: string[] } | null>(null);
+  const [publishing, setPublishing] = useState(false);
+  const publish = async () => {
+    const local = validate(tree);
+    setShown(local);
+    setServer(null);
+    if (local.length) return;
+    setPublishing(true);
+    try {
+      const def = toDefinition(tree);
+      await api.saveFlow(tree.key, def, await api.flowExists(tree.key));
+      const v = await api.publishFlow(tree.key);
+      setServer({ ok: true, text: [L(`已发布第 ${v.version} 版`, `Published version ${v.version}`)] });
+    } catch (e) {
+      const details = e instanceof ApiError ? e.details as (Problem & { node?: string | null })[] : [];
+      setServer({ ok: false, text: details.length ? details.map((d) => `${d.node ?? d.path}: ${d.message}`) : [e instanceof Error ? e.message : String(e)] });
+    } finally {
+      setPublishing(false);
+    }
+  };
   const problems = useMemo(() => (shown ? validate(tree) : []), [tree, shown]);
   const pOf = (id: string) => problems.filter((p) => p.node === id);
   const fields = (objects[tree.object]?.fields ?? []).filter((f) => !f.deleted_at);
@@ -45,8 +68,10 @@ export default function FlowDesigner() {
           options={order.map((o) => ({ value: o, label: lbl(objects[o].label, o) }))} placeholder={L('所属对象', 'Object')} />
         <Button onClick={() => setShown(validate(tree))} data-testid="flow-validate">{L('校验', 'Validate')}</Button>
         <Button onClick={() => setJson(JSON.stringify(toDefinition(tree), null, 2))}>{L('查看定义 JSON', 'Definition JSON')}</Button>
-        <Tooltip title={L('等待工作流发布接口', 'Waits for the workflow publish API')}><Button type="primary" disabled>{L('发布', 'Publish')}</Button></Tooltip>
+        <Button type="primary" loading={publishing} onClick={publish} data-testid="flow-publish">{L('发布', 'Publish')}</Button>
       </Space>
+      {server && <Alert type={server.ok ? 'success' : 'error'} style={{ marginBottom: 12 }} data-testid="flow-publish-result"
+        title={server.text[0]} description={server.text.length > 1 ? <ul style={{ margin: 0 }}>{server.text.slice(1).map((t) => <li key={t}>{t}</li>)}</ul> : undefined} />}
       {shown && (problems.length
         ? <Alert type="error" style={{ marginBottom: 12 }} title={L(`发现 ${problems.length} 个问题，已在节点上标出`, `${problems.length} problem(s), marked on their nodes`)} />
         : <Alert type="success" style={{ marginBottom: 12 }} title={L('校验通过', 'No problems')} />)}

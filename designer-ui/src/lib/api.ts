@@ -72,7 +72,38 @@ export const api = {
   related: (obj: string, id: string, child: string, field: string) =>
     request<RecordPage>('GET', `/data/${enc(obj)}/${enc(id)}/related/${enc(child)}/${enc(field)}?limit=20`),
   users: () => request<unknown>('GET', '/org/users'),
+  // Approvals (待我审批 / 已办 / 我发起的 / 抄送我的) and the flows a record can be submitted to.
+  startable: (obj: string) => request<{ flows: { key: string; name?: Label; version: number }[] }>('GET', `/flows/startable?object=${enc(obj)}`),
+  startFlow: (flow: string, record: string) => request<FlowInstance>('POST', '/flows/instances', { flow, record }),
+  inbox: (box: 'todo' | 'done' | 'started' | 'cc') => request<{ items: InboxItem[] }>('GET', `/flows/tasks?box=${box}`),
+  instance: (id: string) => request<FlowInstance>('GET', `/flows/instances/${enc(id)}`),
+  actOnTask: (task: string, body: Record<string, unknown>) => request<FlowInstance>('POST', `/flows/tasks/${enc(task)}/actions`, body),
+  actOnInstance: (id: string, body: Record<string, unknown>) => request<FlowInstance>('POST', `/flows/instances/${enc(id)}/actions`, body),
+  saveFlow: (key: string, def: unknown, exists: boolean) =>
+    request<unknown>(exists ? 'PUT' : 'POST', exists ? `/meta/flows/${enc(key)}` : '/meta/flows', def),
+  flowExists: (key: string) => request<unknown>('GET', `/meta/flows/${enc(key)}`).then(() => true, (e) => { if (e instanceof ApiError && e.status === 404) return false; throw e; }),
+  publishFlow: (key: string) => request<{ version: number }>('POST', `/meta/flows/${enc(key)}/publish`, {}),
+  notifications: () => request<{ notifications: Notice[] }>('GET', '/notifications?limit=20'),
+  readNotification: (id: string) => request<unknown>('POST', `/notifications/${enc(id)}/read`, {}),
+  manualActions: (obj: string) => request<{ actions: { rule: string; label: string; allowed: boolean }[] }>('GET', `/automation/manual/${enc(obj)}`),
+  runManual: (obj: string, id: string, rule: string, key: string) =>
+    request<unknown>('POST', `/automation/manual/${enc(obj)}/${enc(id)}/${enc(rule)}`, {}, { 'Idempotency-Key': key }),
 };
+
+export interface InboxItem {
+  id?: string; instance: string; node?: string; flow: string; flow_name?: Label | null; object: string; record_id: string;
+  status?: string; created_at: string; closed_at?: string | null; positions?: string[];
+}
+
+export interface FlowTask { id: string; task: number; node: string; assignee: string; status: string; kind: string; created_at: string; closed_at?: string | null }
+
+export interface FlowInstance {
+  id: string; flow: string; object: string; record_id: string; initiator: string; status: string;
+  positions?: string[]; tasks?: FlowTask[];
+  history?: { seq: number; at: string; actor: string | null; event: string; node: string | null; data: Record<string, unknown> }[];
+}
+
+export interface Notice { id: string; title: string; body: string; object?: string | null; record_id?: string | null; read_at?: string | null; created_at: string }
 
 export interface HistoryEntry {
   id: string; op: string; actor: string | null; source: string; at: string; version: number;

@@ -1,0 +1,240 @@
+// Approvals for end users: submit a record to a published flow (提交审批), the inbox with
+// 待我审批 / 已办 / 我发起的 / 抄送我的, a task drawer to approve, reject, return, transfer and
+// comment (the server decides what is allowed and answers 409/422 otherwise), the in-app
+// notifications bell, and a record's manual rule actions.
+import { useCallback, useEffect, useState } from 'react';
+import { App, Badge, Button, Drawer, Dropdown, Empty, Input, List, Select, Space, Spin, Tabs, Tag, Timeline, Typography } from 'antd';
+import { BellOutlined } from '@ant-design/icons';
+import dayjs from 'dayjs';
+import { ApiError, api } from '../lib/api';
+import type { FlowInstance, InboxItem, Notice } from '../lib/api';
+import { lbl } from '../lib/i18n';
+import { navigate } from '../lib/router';
+import { useApp } from './ctx';
+import { titleOf } from './fields';
+
+const L = (zh: string, en: string) => lbl({ zh, en });
+const fmt = (v?: string | null) => (v ? dayjs(v).format('YYYY-MM-DD HH:mm') : '—');
+const errText = (e: unknown) => (e instanceof ApiError ? (e.details[0]?.message ?? e.message) : String(e));
+
+const STATUS: Record<string, [string, string, string]> = {
+  running: ['审批中', 'In approval', 'processing'],
+  approved: ['已通过', 'Approved', 'success'],
+  rejected: ['已驳回', 'Rejected', 'error'],
+  withdrawn: ['已撤回', 'Withdrawn', 'default'],
+  terminated: ['已终止', 'Terminated', 'default'],
+  incident: ['异常', 'Incident', 'warning'],
+};
+
+export function StatusTag({ status }: { status: string }) {
+  const s = STATUS[status] ?? [status, status, 'default'];
+  return <Tag color={s[2]} data-testid="flow-status">{L(s[0], s[1])}</Tag>;
+}
+
+/** The record page's 提交审批 button: one entry per published flow of the object. */
+export function SubmitForApproval({ object, id }: { object: string; id: string }) {
+  const { message } = App.useApp();
+  const [flows, setFlows] = useState<{ key: string; name?: { zh?: string; en?: string } }[]>([]);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => { api.startable(object).then((r) => setFlows(r.flows)).catch(() => setFlows([])); }, [object]);
+  if (!flows.length) return null;
+  const submit = async (key: string) => {
+    setBusy(true);
+    try {
+      const inst = await api.startFlow(key, id);
+      message.success(L('已提交审批', 'Submitted for approval'));
+      navigate(`/inbox?box=started&instance=${inst.id}`);
+    } catch (e) {
+      message.error(errText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (flows.length === 1) {
+    return <Button type="primary" loading={busy} onClick={() => submit(flows[0].key)} data-testid="submit-approval">{L('提交审批', 'Submit for approval')}</Button>;
+  }
+  return (
+    <Dropdown menu={{ items: flows.map((f) => ({ key: f.key, label: lbl(f.name, f.key), onClick: () => submit(f.key) })) }}>
+      <Button type="primary" loading={busy} data-testid="submit-approval">{L('提交审批', 'Submit for approval')}</Button>
+    </Dropdown>
+  );
+}
+
+/** Manual rule actions of the object (rules with `on: ["manual"]`), as buttons. */
+export function ManualActions({ object, id }: { object: string; id: string }) {
+  const { message } = App.useApp();
+  const [actions, setActions] = useState<{ rule: string; label: string; allowed: boolean }[]>([]);
+  useEffect(() => { api.manualActions(object).then((r) => setActions(r.actions.filter((a) => a.allowed))).catch(() => setActions([])); }, [object]);
+  return (
+    <>
+      {actions.map((a) => (
+        <Button key={a.rule} data-testid={`manual-${a.rule}`} onClick={async () => {
+          try {
+            await api.runManual(object, id, a.rule, `${a.rule}:${id}:${Date.now()}`);
+            message.success(L('已执行，稍后生效', 'Queued; it takes effect in a moment'));
+          } catch (e) { message.error(errText(e)); }
+        }}>{a.label}</Button>
+      ))}
+    </>
+  );
+}
+
+type Box = 'todo' | 'done' | 'started' | 'cc';
+
+/** 审批中心: the four boxes, and the drawer of the selected item. */
+export function Inbox() {
+  const { objects } = useApp();
+  const params = new URLSearchParams(typeof location === 'undefined' ? '' : location.search);
+  const [box, setBox] = useState<Box>((params.get('box') as Box) || 'todo');
+  const [items, setItems] = useState<InboxItem[] | null>(null);
+  const [open, setOpen] = useState<{ instance: string; task?: string } | null>(
+    params.get('instance') ? { instance: params.get('instance') as string } : null);
+  const load = useCallback(() => { setItems(null); api.inbox(box).then((r) => setItems(r.items)).catch(() => setItems([])); }, [box]);
+  useEffect(load, [load]);
+  const boxes: [Box, string, string][] = [['todo', '待我审批', 'To approve'], ['done', '我已审批', 'Done'], ['started', '我发起的', 'Submitted by me'], ['cc', '抄送我的', 'CC to me']];
+  return (
+    <div data-testid="inbox">
+      <Typography.Title level={3} style={{ marginTop: 0 }}>{L('审批中心', 'Approvals')}</Typography.Title>
+      <Tabs activeKey={box} onChange={(k) => setBox(k as Box)}
+        items={boxes.map(([k, zh, en]) => ({ key: k, label: <span data-testid={`box-${k}`}>{L(zh, en)}</span> }))} />
+      {items === null ? <Spin /> : items.length === 0 ? <Empty description={L('没有事项', 'Nothing here')} /> : (
+        <List<InboxItem> bordered dataSource={items} renderItem={(it) => {
+          const o = objects[it.object];
+          return (
+            <List.Item data-testid="inbox-item" style={{ cursor: 'pointer' }}
+              onClick={() => setOpen({ instance: it.instance ?? it.id ?? '', task: box === 'todo' ? it.id : undefined })}
+              actions={[<Typography.Text key="at" type="secondary">{fmt(it.created_at)}</Typography.Text>]}>
+              <List.Item.Meta
+                title={<Space>{lbl(it.flow_name ?? undefined, it.flow)}{it.status && box === 'started' && <StatusTag status={it.status} />}{it.node && <Tag>{it.node}</Tag>}</Space>}
+                description={<span>{o ? lbl(o.label, it.object) : it.object} · <a href={`/o/${it.object}/${it.record_id}`} onClick={(e) => e.stopPropagation()}><RecordTitle object={it.object} id={it.record_id} /></a></span>} />
+            </List.Item>
+          );
+        }} />
+      )}
+      {open && open.instance && <TaskDrawer instance={open.instance} task={open.task} onClose={() => setOpen(null)} onDone={() => { setOpen(null); load(); }} />}
+    </div>
+  );
+}
+
+const titles = new Map<string, Promise<string>>();
+/** A record's title (its name field), fetched once per record; the short id while loading. */
+function RecordTitle({ object, id }: { object: string; id: string }) {
+  const { objects } = useApp();
+  const [title, setTitle] = useState(id.slice(0, 8));
+  useEffect(() => {
+    const o = objects[object];
+    if (!o) return;
+    let p = titles.get(id);
+    if (!p) { p = api.getExpanded(object, id, []).then((r) => titleOf(o, r)).catch(() => id.slice(0, 8)); titles.set(id, p); }
+    let live = true;
+    p.then((t) => { if (live) setTitle(t); });
+    return () => { live = false; };
+  }, [object, id, objects]);
+  return <span data-testid="record-title-link">{title}</span>;
+}
+
+/** One instance: where it is, who did what, and the caller's actions on their open task. */
+function TaskDrawer({ instance, task, onClose, onDone }: { instance: string; task?: string; onClose: () => void; onDone: () => void }) {
+  const { session } = useApp();
+  const { message } = App.useApp();
+  const [inst, setInst] = useState<FlowInstance | null>(null);
+  const [comment, setComment] = useState('');
+  const [transferTo, setTransferTo] = useState<string | undefined>();
+  const [users, setUsers] = useState<{ id: string; name: string }[]>([]);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => { api.instance(instance).then(setInst).catch((e) => message.error(errText(e))); }, [instance, message]);
+  useEffect(() => {
+    if (!task) return;
+    api.users().then((r) => {
+      const list = (r as { users?: { id: string; name: string; status?: string }[] }).users ?? [];
+      setUsers(list.filter((u) => u.status !== 'disabled' && u.id !== session.user?.id));
+    }).catch(() => setUsers([]));
+  }, [task, session]);
+  const act = async (body: Record<string, unknown>) => {
+    if (!task) return;
+    setBusy(true);
+    try {
+      await api.actOnTask(task, { ...body, comment: comment || undefined });
+      message.success(L('已提交', 'Done'));
+      onDone();
+    } catch (e) {
+      message.error(errText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const mine = inst?.initiator === session.user?.id && inst?.status === 'running';
+  return (
+    <Drawer open onClose={onClose} size="large" title={inst ? <Space>{inst.flow}<StatusTag status={inst.status} /></Space> : L('审批', 'Approval')} data-testid="task-drawer">
+      {!inst ? <Spin /> : (
+        <Space orientation="vertical" style={{ width: '100%' }} size="large">
+          <div>
+            <a href={`/o/${inst.object}/${inst.record_id}`} data-testid="drawer-record">{L('查看记录', 'Open the record')}</a>
+            {inst.positions && inst.positions.length > 0 && <span> · {L('当前节点', 'Now at')}: {inst.positions.map((p) => <Tag key={p}>{p}</Tag>)}</span>}
+          </div>
+          {task && (
+            <Space orientation="vertical" style={{ width: '100%' }}>
+              <Input.TextArea rows={2} value={comment} onChange={(e) => setComment(e.target.value)} placeholder={L('审批意见（可选）', 'Comment (optional)')} data-testid="task-comment" />
+              <Space wrap>
+                <Button type="primary" loading={busy} onClick={() => act({ action: 'approve' })} data-testid="task-approve">{L('同意', 'Approve')}</Button>
+                <Button danger loading={busy} onClick={() => act({ action: 'reject' })} data-testid="task-reject">{L('驳回', 'Reject')}</Button>
+                <Button loading={busy} onClick={() => act({ action: 'return', to_node: 'start' })} data-testid="task-return">{L('退回发起人', 'Return to initiator')}</Button>
+                <Button loading={busy} disabled={!comment} onClick={() => act({ action: 'comment', text: comment })} data-testid="task-comment-send">{L('评论', 'Comment')}</Button>
+              </Space>
+              <Space>
+                <Select style={{ width: 200 }} placeholder={L('转交给…', 'Transfer to…')} value={transferTo} onChange={setTransferTo}
+                  options={users.map((u) => ({ value: u.id, label: u.name }))} showSearch optionFilterProp="label" data-testid="task-transfer-to" />
+                <Button disabled={!transferTo} loading={busy} onClick={() => act({ action: 'transfer', to: transferTo })} data-testid="task-transfer">{L('转交', 'Transfer')}</Button>
+              </Space>
+            </Space>
+          )}
+          {mine && (
+            <Space>
+              <Button onClick={async () => { try { await api.actOnInstance(inst.id, { action: 'urge' }); message.success(L('已催办', 'Reminder sent')); } catch (e) { message.error(errText(e)); } }} data-testid="instance-urge">{L('催办', 'Urge')}</Button>
+              <Button onClick={async () => { try { await api.actOnInstance(inst.id, { action: 'withdraw' }); onDone(); } catch (e) { message.error(errText(e)); } }} data-testid="instance-withdraw">{L('撤回', 'Withdraw')}</Button>
+            </Space>
+          )}
+          <Timeline data-testid="instance-history" items={(inst.history ?? []).map((h) => ({
+            content: (
+              <div>
+                <Typography.Text strong>{h.event}</Typography.Text>{h.node && <Tag style={{ marginLeft: 8 }}>{h.node}</Tag>}
+                <div><Typography.Text type="secondary">{fmt(h.at)}</Typography.Text>{typeof h.data?.comment === 'string' && h.data.comment && <span> · {h.data.comment}</span>}</div>
+              </div>
+            ),
+          }))} />
+        </Space>
+      )}
+    </Drawer>
+  );
+}
+
+/** The bell: unread in-app notifications (rules, approvals), newest first; click reads. */
+export function NotificationBell() {
+  const [items, setItems] = useState<Notice[]>([]);
+  const load = useCallback(() => { api.notifications().then((r) => setItems(r.notifications)).catch(() => setItems([])); }, []);
+  useEffect(() => { load(); const h = setInterval(load, 30_000); return () => clearInterval(h); }, [load]);
+  const unread = items.filter((n) => !n.read_at).length;
+  return (
+    <Dropdown trigger={['click']} onOpenChange={(o) => { if (o) load(); }}
+      popupRender={() => (
+        <div style={{ background: '#fff', width: 360, maxHeight: 420, overflow: 'auto', boxShadow: '0 6px 16px rgba(0,0,0,.12)', borderRadius: 8 }} data-testid="notifications">
+          {items.length === 0 ? <Empty style={{ padding: 16 }} description={L('没有通知', 'No notifications')} /> : (
+            <List<Notice> size="small" dataSource={items} renderItem={(n) => (
+              <List.Item data-testid="notification" style={{ cursor: 'pointer', paddingInline: 12, opacity: n.read_at ? 0.6 : 1 }}
+                onClick={async () => {
+                  if (!n.read_at) await api.readNotification(n.id).catch(() => {});
+                  load();
+                  if (n.object && n.record_id) navigate(`/o/${n.object}/${n.record_id}`);
+                }}>
+                <List.Item.Meta title={n.title} description={<Typography.Text type="secondary">{fmt(n.created_at)}</Typography.Text>} />
+              </List.Item>
+            )} />
+          )}
+        </div>
+      )}>
+      <Button type="text" style={{ color: '#fff' }} data-testid="bell">
+        <Badge count={unread} size="small" offset={[4, -2]}><BellOutlined style={{ color: '#fff', fontSize: 16 }} /></Badge>
+      </Button>
+    </Dropdown>
+  );
+}
