@@ -117,6 +117,7 @@ pub struct Channels {
 
 impl Channels {
     pub fn new(cfg: OutboundConfig) -> Self {
+        install_tls();
         Self { cfg }
     }
 
@@ -184,6 +185,13 @@ impl Channels {
             .map_err(|e| format!("bad From address: {e}"))?;
         Ok((b.build(), from))
     }
+}
+
+/// Make ring the process's default rustls provider (idempotent). reqwest is built without a
+/// provider of its own, so every `reqwest::Client` in the process needs one: the server calls
+/// this at start-up, `Channels::new` does too, and so does the test kit.
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// rustls with the ring provider and the Mozilla root store (webpki-roots): HTTPS webhooks

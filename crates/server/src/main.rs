@@ -95,6 +95,7 @@ enum TenantCmd {
 }
 
 fn main() -> std::process::ExitCode {
+    weft_outbound::install_tls();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -3,56 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 use weft_testkit::{Backend, TestDb};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn weft(db: &TestDb, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_weft"));
-    c.args(args)
-        .arg("--data-dir")
-        .arg(db.dir.path())
-        .env("WEFT_LOG", "warn")
-        .env_remove("WEFT_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    if db.backend == Backend::Postgres {
-        c.arg("--database-url").arg(&db.url);
-    }
-    c
-}
-
-async fn start(db: &TestDb, port: u16) -> Child {
-    let mut child = weft(db, &["serve", "--port", &port.to_string()])
-        .spawn()
-        .unwrap();
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok()
-        {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("weft did not start");
-}
+mod support;
+use support::{free_port, start, weft};
 
 async fn case(b: Backend) {
     let db = TestDb::new(b).await;

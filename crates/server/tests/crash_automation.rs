@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,53 +14,8 @@ use serde_json::{Value as Json, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use weft_testkit::{Backend, TestDb};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn weft(db: &TestDb, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_weft"));
-    c.args(args)
-        .arg("--data-dir")
-        .arg(db.dir.path())
-        .env("WEFT_LOG", "warn")
-        .env("WEFT_WEBHOOK_ALLOW_LOOPBACK", "true")
-        // Runs claimed by the killed process are taken over this soon after the restart.
-        .env("WEFT_LEASE_SECS", "3")
-        .env_remove("WEFT_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    if db.backend == Backend::Postgres {
-        c.arg("--database-url").arg(&db.url);
-    }
-    c
-}
-
-async fn start(db: &TestDb, port: u16) -> Child {
-    let mut child = weft(db, &["serve", "--port", &port.to_string()])
-        .spawn()
-        .unwrap();
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok()
-        {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("weft did not start");
-}
+mod support;
+use support::{free_port, start, weft};
 
 /// A plain HTTP/1.1 receiver on loopback: records each request's Idempotency-Key and answers
 /// 200 after a short delay (so deliveries are in flight when the kill comes).

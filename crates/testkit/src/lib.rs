@@ -69,6 +69,8 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn new(backend: Backend) -> Self {
+        // reqwest has no TLS provider of its own here (see weft-outbound): install ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         init_tracing();
         let dir = tempfile::tempdir().expect("temp dir");
         match backend {
