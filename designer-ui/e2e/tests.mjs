@@ -316,6 +316,35 @@ export const tests = [
     assert.ok(mine.body.items.some((t) => t.instance === inst.id), 'the task moved to 我已审批');
   }],
 
+  ['admin writes a rule: the check shows the script error at its line, dry run on real records, save', async ({ page, shot }) => {
+    await login(page, 'admin@demo.weft');
+    await page.getByTestId('nav-rules').click();
+    await page.getByTestId('rules').waitFor();
+    await page.getByTestId('rule-close_date_not_past').waitFor();
+    await page.getByTestId('rule-new').click();
+    const doc = (condition) => JSON.stringify({
+      format: 'weft.rule/1', api_name: 'amount_positive', object: 'opportunity', kind: 'validation',
+      field: 'amount', message: '金额必须大于 0 / the amount must be positive', condition,
+    }, null, 2);
+    await page.getByTestId('rule-doc').fill(doc('record.amount >>> 0'));
+    await page.getByTestId('rule-check').click();
+    const problem = page.getByTestId('rule-problem').first();
+    await problem.waitFor();
+    assert.match(await problem.textContent(), /\/condition/);
+    await page.getByTestId('rule-doc').fill(doc('is_blank(record.amount) || record.amount > 0'));
+    await page.getByTestId('rule-check').click();
+    await page.getByTestId('rule-ok').waitFor();
+    await page.getByTestId('rule-dry-run').click();
+    const dry = page.getByTestId('rule-dry-result');
+    await dry.waitFor();
+    assert.match(await dry.textContent(), /扫描 \d+ 条/);
+    await shot('rule-editor');
+    await page.getByTestId('rule-save').click();
+    await page.getByTestId('rule-amount_positive').waitFor();
+    const rules = await apiGet(page, '/meta/rules');
+    assert.ok(rules.body.rules.some((r) => r.api_name === 'amount_positive' && r.kind === 'validation'));
+  }],
+
   ['10,000 records: the list stays virtualized and loads pages as it scrolls', async ({ page }) => {
     await login(page, 'admin@demo.weft');
     const made = await page.evaluate(async () => {

@@ -20,6 +20,7 @@ import { Inbox, NotificationBell } from './Approvals';
 // The designer pulls in dnd-kit and the property panel: end users never download it.
 const Designer = lazy(() => import('../designer/Designer'));
 const FlowDesigner = lazy(() => import('../flow/FlowDesigner'));
+const Rules = lazy(() => import('./Rules'));
 
 // Started before React renders: the first paint needs the session and the metadata.
 const boot = typeof window === 'undefined' || import.meta.env.MODE === 'test'
@@ -90,6 +91,8 @@ function Shell() {
   let m: Record<string, string> | null;
   if (loc.path === '/inbox') {
     body = <Inbox key={loc.query.toString()} />;
+  } else if (loc.path === '/rules') {
+    body = isAdmin ? <Suspense fallback={<Spin />}><Rules /></Suspense> : <Result status="403" title={t('notAllowed')} />;
   } else if (loc.path === '/flows') {
     body = isAdmin ? <Suspense fallback={<Spin />}><FlowDesigner /></Suspense> : <Result status="403" title={t('notAllowed')} />;
   } else if (loc.path.startsWith('/designer')) {
@@ -107,7 +110,7 @@ function Shell() {
   } else {
     body = <Result status="info" title={t('notAllowed')} />;
   }
-  const current = loc.path === '/inbox' ? 'inbox' : loc.path === '/flows' ? 'flows' : loc.path.startsWith('/designer') ? 'designer' : (match('/o/:object', loc.path) ?? match('/o/:object/:x', loc.path) ?? match('/o/:object/:x/:y', loc.path))?.object ?? readable[0];
+  const current = loc.path === '/inbox' ? 'inbox' : loc.path === '/rules' ? 'rules' : loc.path === '/flows' ? 'flows' : loc.path.startsWith('/designer') ? 'designer' : (match('/o/:object', loc.path) ?? match('/o/:object/:x', loc.path) ?? match('/o/:object/:x/:y', loc.path))?.object ?? readable[0];
 
   return (
     <AppCtx.Provider value={state}>
@@ -121,6 +124,7 @@ function Shell() {
               ...(isAdmin ? [
                 { key: 'designer', label: <a href="/designer" data-testid="nav-designer">{t('designer')}</a> },
                 { key: 'flows', label: <a href="/flows" data-testid="nav-flows">{t('flowDesigner')}</a> },
+                { key: 'rules', label: <a href="/rules" data-testid="nav-rules">{lbl({ zh: '规则', en: 'Rules' })}</a> },
               ] : []),
             ]} />
           <Space>

@@ -83,6 +83,11 @@ export const api = {
     request<unknown>(exists ? 'PUT' : 'POST', exists ? `/meta/flows/${enc(key)}` : '/meta/flows', def),
   flowExists: (key: string) => request<unknown>('GET', `/meta/flows/${enc(key)}`).then(() => true, (e) => { if (e instanceof ApiError && e.status === 404) return false; throw e; }),
   publishFlow: (key: string) => request<{ version: number }>('POST', `/meta/flows/${enc(key)}/publish`, {}),
+  rules: () => request<{ rules: RuleRow[] }>('GET', '/meta/rules'),
+  createRule: (doc: unknown) => request<RuleRow>('POST', '/meta/rules', doc),
+  updateRule: (id: string, doc: unknown) => request<RuleRow>('PATCH', `/meta/rules/${enc(id)}`, doc),
+  checkRule: (doc: unknown) => request<{ ok: boolean; problems: RuleProblem[] }>('POST', '/meta/rules/check', doc),
+  dryRun: (doc: unknown) => request<DryRun>('POST', '/meta/rules/dry-run', { rule: doc, limit: 10000, samples: 5 }),
   notifications: () => request<{ notifications: Notice[] }>('GET', '/notifications?limit=20'),
   readNotification: (id: string) => request<unknown>('POST', `/notifications/${enc(id)}/read`, {}),
   manualActions: (obj: string) => request<{ actions: { rule: string; label: string; allowed: boolean }[] }>('GET', `/automation/manual/${enc(obj)}`),
@@ -111,3 +116,7 @@ export interface HistoryEntry {
 }
 
 export interface Relationship { object: string; field: string; count: number; label?: Label; field_label?: Label }
+
+export interface RuleRow { id: string; api_name: string; object: string; kind: string; active: boolean; version: number; doc: Record<string, unknown> }
+export interface RuleProblem { path: string; code: string; message: string; line?: number; column?: number }
+export interface DryRun { scanned: number; matched: number; errors: number; samples: unknown[]; actions_would_fire?: unknown; truncated: boolean }

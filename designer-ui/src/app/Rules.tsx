@@ -1,0 +1,126 @@
+// The rule editor (admins): every rule of the tenant, and a document editor for one rule —
+// check (every problem with its path, line and column, scripts and templates included),
+// dry run over real records (nothing is written or sent), save as a new version.
+import { useCallback, useEffect, useState } from 'react';
+import { Alert, App, Button, Col, Empty, Input, List, Row, Space, Tag, Typography } from 'antd';
+import { ApiError, api } from '../lib/api';
+import type { DryRun, RuleProblem, RuleRow } from '../lib/api';
+import { lbl } from '../lib/i18n';
+
+const L = (zh: string, en: string) => lbl({ zh, en });
+
+/** A new rule to start from: "an opportunity over 500,000 notifies the sales director". */
+const TEMPLATE = {
+  format: 'weft.rule/1',
+  api_name: 'new_rule',
+  object: 'opportunity',
+  kind: 'trigger',
+  label: '大额商机通知总监 / Big deal alert',
+  on: ['create', 'update'],
+  fields: ['amount'],
+  condition: 'record.amount > 500000',
+  actions: [{ type: 'notify', roles: ['sales_director'], title: '大额商机：{{record.name}}', body: '<p>{{record.name}}</p>' }],
+};
+
+export default function Rules() {
+  const { message } = App.useApp();
+  const [rules, setRules] = useState<RuleRow[] | null>(null);
+  const [sel, setSel] = useState<RuleRow | null>(null);
+  const [text, setText] = useState('');
+  const [problems, setProblems] = useState<RuleProblem[] | null>(null);
+  const [dry, setDry] = useState<DryRun | null>(null);
+  const [busy, setBusy] = useState(false);
+  const load = useCallback(() => { api.rules().then((r) => setRules(r.rules)).catch(() => setRules([])); }, []);
+  useEffect(load, [load]);
+
+  const open = (r: RuleRow | null) => {
+    setSel(r);
+    setText(JSON.stringify(r ? r.doc : TEMPLATE, null, 2));
+    setProblems(null);
+    setDry(null);
+  };
+  /** The document, or the JSON syntax problem at its line. */
+  const parse = (): unknown => {
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      const m = /line (\d+)/.exec(String(e)) ?? /position (\d+)/.exec(String(e));
+      setProblems([{ path: '', code: 'json', message: String(e instanceof Error ? e.message : e), line: m ? Number(m[1]) : undefined }]);
+      return undefined;
+    }
+  };
+  const run = async (what: 'check' | 'dry' | 'save') => {
+    const doc = parse();
+    if (doc === undefined) return;
+    setBusy(true);
+    setDry(null);
+    try {
+      if (what === 'check') {
+        const r = await api.checkRule(doc);
+        setProblems(r.problems);
+      } else if (what === 'dry') {
+        setProblems([]);
+        setDry(await api.dryRun(doc));
+      } else {
+        const saved = sel ? await api.updateRule(sel.id, doc) : await api.createRule(doc);
+        setProblems([]);
+        message.success(L(`已保存（第 ${saved.version} 版）`, `Saved (version ${saved.version})`));
+        setSel(saved);
+        load();
+      }
+    } catch (e) {
+      if (e instanceof ApiError && e.details.length) setProblems(e.details as RuleProblem[]);
+      else message.error(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Row gutter={16} data-testid="rules">
+      <Col xs={24} md={8}>
+        <Space style={{ marginBottom: 8 }}>
+          <Typography.Title level={4} style={{ margin: 0 }}>{L('规则', 'Rules')}</Typography.Title>
+          <Button onClick={() => open(null)} data-testid="rule-new">{L('新建规则', 'New rule')}</Button>
+        </Space>
+        {rules && rules.length === 0 ? <Empty /> : (
+          <List<RuleRow> bordered loading={rules === null} dataSource={rules ?? []} renderItem={(r) => (
+            <List.Item data-testid={`rule-${r.api_name}`} style={{ cursor: 'pointer', background: sel?.id === r.id ? '#e6f4ff' : undefined }} onClick={() => open(r)}>
+              <Space orientation="vertical" size={0}>
+                <Space><b>{r.api_name}</b><Tag>{r.kind}</Tag>{!r.active && <Tag>{L('停用', 'off')}</Tag>}</Space>
+                <Typography.Text type="secondary">{r.object} · v{r.version}{typeof r.doc.label === 'string' ? ` · ${r.doc.label}` : ''}</Typography.Text>
+              </Space>
+            </List.Item>
+          )} />
+        )}
+      </Col>
+      <Col xs={24} md={16}>
+        {!text ? <Empty description={L('选择或新建一条规则', 'Pick a rule or start a new one')} /> : (
+          <Space orientation="vertical" style={{ width: '100%' }}>
+            <Input.TextArea value={text} onChange={(e) => { setText(e.target.value); setProblems(null); setDry(null); }} autoSize={{ minRows: 14, maxRows: 32 }}
+              spellCheck={false} style={{ fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace', fontSize: 13 }} data-testid="rule-doc" />
+            <Space>
+              <Button loading={busy} onClick={() => run('check')} data-testid="rule-check">{L('检查', 'Check')}</Button>
+              <Button loading={busy} onClick={() => run('dry')} data-testid="rule-dry-run">{L('试运行（不写入）', 'Dry run (changes nothing)')}</Button>
+              <Button type="primary" loading={busy} onClick={() => run('save')} data-testid="rule-save">{sel ? L('保存新版本', 'Save a new version') : L('保存', 'Save')}</Button>
+            </Space>
+            {problems && (problems.length === 0 && !dry
+              ? <Alert type="success" title={L('没有问题', 'No problems')} data-testid="rule-ok" />
+              : problems.length > 0 && (
+                <Alert type="error" data-testid="rule-problems" title={L(`${problems.length} 个问题`, `${problems.length} problem(s)`)}
+                  description={<ul style={{ margin: 0 }}>{problems.map((p, i) => (
+                    <li key={i} data-testid="rule-problem"><code>{p.path || '/'}</code>{p.line ? ` (${L('行', 'line')} ${p.line}${p.column ? `:${p.column}` : ''})` : ''} — {p.message}</li>
+                  ))}</ul>} />
+              ))}
+            {dry && (
+              <Alert type="info" data-testid="rule-dry-result"
+                title={L(`扫描 ${dry.scanned} 条，命中 ${dry.matched} 条${dry.errors ? `，${dry.errors} 条出错` : ''}（未写入、未发送）`,
+                  `${dry.matched} of ${dry.scanned} records match${dry.errors ? `, ${dry.errors} errors` : ''} (nothing written or sent)`)}
+                description={dry.samples.length > 0 && <pre style={{ margin: 0, maxHeight: 240, overflow: 'auto', fontSize: 12 }}>{JSON.stringify(dry.samples, null, 2)}</pre>} />
+            )}
+          </Space>
+        )}
+      </Col>
+    </Row>
+  );
+}
