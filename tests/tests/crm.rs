@@ -241,7 +241,7 @@ async fn crm_approval_flow(b: Backend) {
         as_.insert(short, s.with_key(k.body["key"].as_str().unwrap()));
     }
     let rules = s.get("/api/v1/meta/rules").await.body;
-    assert_eq!(rules["rules"].as_array().unwrap().len(), 5, "{rules}");
+    assert_eq!(rules["rules"].as_array().unwrap().len(), 9, "{rules}");
     let zhang = &as_["zhang"];
     let f = zhang
         .get("/api/v1/flows/startable?object=opportunity")

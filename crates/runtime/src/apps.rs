@@ -97,6 +97,11 @@ fn resolve(v: &Json, refs: &HashMap<String, String>) -> Result<Json> {
             Json::String(id.clone())
         }
         Json::Array(a) => Json::Array(a.iter().map(|x| resolve(x, refs)).collect::<Result<_>>()?),
+        Json::Object(m) => Json::Object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), resolve(x, refs)?)))
+                .collect::<Result<_>>()?,
+        ),
         other => other.clone(),
     })
 }
@@ -146,7 +151,9 @@ impl Runtime {
                 .await?;
         }
         for (i, rule) in app.rules.iter().enumerate() {
-            self.create_rule(p, rule).await.map_err(|e| match e {
+            // Rules name the app's users as `@user:<key>`.
+            let rule = resolve(rule, &refs)?;
+            self.create_rule(p, &rule).await.map_err(|e| match e {
                 Error::Validation(ps) => Error::Validation(
                     ps.into_iter()
                         .map(|x| x.under(&format!("/rules/{i}")))

@@ -879,8 +879,10 @@ fn compile_action(
                         "name at least one field and value",
                     );
                 }
+                // `address.city`: a part of an address (or JSON) field.
                 for f in r.when.keys() {
-                    c.field(obj, &format!("{path}/routes/{ri}/when/{f}"), f);
+                    let top = f.split('.').next().unwrap_or(f);
+                    c.field(obj, &format!("{path}/routes/{ri}/when/{f}"), top);
                 }
             }
         }

@@ -416,7 +416,14 @@ impl Runtime {
                     AssignStrategy::ByField => {
                         let hit = routes.iter().position(|r| {
                             r.when.iter().all(|(f, want)| {
-                                let have = cx.input.record.get(f).unwrap_or(&Json::Null);
+                                let mut parts = f.split('.');
+                                let top = parts.next().unwrap_or(f);
+                                let have = parts
+                                    .try_fold(cx.input.record.get(top), |v, k| {
+                                        Some(v.and_then(|v| v.get(k)))
+                                    })
+                                    .flatten()
+                                    .unwrap_or(&Json::Null);
                                 match want {
                                     Json::Array(opts) => opts.contains(have),
                                     v => v == have,
