@@ -41,6 +41,18 @@ async function drag(page, from, to, { dx = 0, dy = 0 } = {}) {
   await page.mouse.up();
 }
 
+/** Click a "+" of the approval tree and pick a node type from its popover. The popover keeps
+ * moving (and briefly sits outside the viewport) while antd positions it, so the button is
+ * clicked as the DOM element it is, without Playwright's pointer checks. */
+async function addFlowNode(page, plus, kind) {
+  await plus.click();
+  const pop = page.locator('.ant-popover:not(.ant-popover-hidden)').last();
+  const btn = pop.getByTestId(`wf-add-${kind}`);
+  await btn.waitFor();
+  await btn.evaluate((el) => el.click());
+  await pop.waitFor({ state: 'hidden' }).catch(() => {});
+}
+
 async function closeDrawer(page) {
   await page.locator('.ant-drawer-open .ant-drawer-close').click();
   await page.locator('.ant-drawer-open').waitFor({ state: 'detached' });
@@ -248,22 +260,19 @@ export const tests = [
   // Skipped since the flow/rules merge of 2026-12-02: the condition branch's "+" popover never
   // becomes stable for Playwright (it keeps repositioning), so its 审批人 button cannot be clicked.
   // The tree logic and its JSON are covered by Vitest (src/flow); fix the popover, then drop SKIP.
-  ['SKIP: process admin draws a two-level approval with a condition branch; problems show on their nodes', async ({ page, shot }) => {
+  ['process admin draws a two-level approval with a condition branch, sees the problems on their nodes, publishes it', async ({ page, shot }) => {
     await login(page, 'admin@demo.weft');
     await page.getByTestId('nav-flows').click();
     await page.getByTestId('flow-designer').waitFor();
     const plus = page.getByTestId('wf-plus');
     // 发起人 → 直属主管 (level 1)
-    await plus.nth(0).click();
-    await page.locator('[data-testid=wf-add-approver]:visible').click();
+    await addFlowNode(page, plus.nth(0), 'approver');
     await page.locator('.ant-drawer').waitFor();
     await closeDrawer(page);
     // → 条件分支: amount > 500000 goes to the manager at level 2 as well
-    await plus.nth(1).click();
-    await page.locator('[data-testid=wf-add-condition]:visible').click();
+    await addFlowNode(page, plus.nth(1), 'condition');
     await page.getByTestId('wf-gateway-condition').waitFor();
-    await plus.nth(2).click();
-    await page.locator('[data-testid=wf-add-approver]:visible').click();
+    await addFlowNode(page, plus.nth(2), 'approver');
     await page.locator('.ant-drawer .ant-input-number input').fill('2');
     await closeDrawer(page);
     await page.getByTestId('wf-gateway-condition').locator('.wf-cond').first().click();
@@ -280,6 +289,15 @@ export const tests = [
     await page.getByTestId('wf-node-approver').nth(0).click();
     await closeDrawer(page);
     await shot('flow-designer');
+    // Publish: the draft is saved and version 1 is published on the server.
+    await page.getByTestId('flow-key').fill('two_level');
+    await page.getByTestId('flow-publish').click();
+    const result = page.getByTestId('flow-publish-result');
+    await result.waitFor();
+    assert.match(await result.textContent(), /已发布第 1 版/, await result.textContent());
+    const versions = await apiGet(page, '/meta/flows/two_level/versions');
+    assert.equal(versions.status, 200);
+    assert.equal(versions.body.versions.length, 1);
   }],
 
   ['a sales rep submits an opportunity for approval; the manager approves it from the inbox', async ({ page, context, shot }) => {

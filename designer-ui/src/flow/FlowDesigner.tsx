@@ -62,7 +62,7 @@ export default function FlowDesigner() {
   return (
     <div data-testid="flow-designer">
       <Space wrap style={{ marginBottom: 12 }}>
-        <Input style={{ width: 160 }} prefix="key:" value={tree.key} onChange={(e) => setTree({ ...tree, key: e.target.value })} />
+        <Input style={{ width: 160 }} prefix="key:" data-testid="flow-key" value={tree.key} onChange={(e) => setTree({ ...tree, key: e.target.value })} />
         <Input style={{ width: 180 }} placeholder={L('流程名称', 'Flow name')} value={tree.name.zh ?? ''} onChange={(e) => setTree({ ...tree, name: { ...tree.name, zh: e.target.value } })} />
         <Select style={{ width: 180 }} value={tree.object || undefined} onChange={(v) => setTree({ ...tree, object: v })}
           options={order.map((o) => ({ value: o, label: lbl(objects[o].label, o) }))} placeholder={L('所属对象', 'Object')} />
