@@ -210,8 +210,13 @@ export const tests = [
     const row = page.getByTestId('filter-row-0');
     await row.locator('.ant-select').nth(0).click();
     await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="销售阶段"]').click();
-    await row.locator('.ant-select').nth(1).click();
-    await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="等于"]').click();
+    // The value input appears once an operator is chosen; pick it again if the first pick
+    // landed while the field's dropdown was still closing.
+    for (let i = 0; i < 3; i++) {
+      await row.locator('.ant-select').nth(1).click();
+      await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="等于"]').click();
+      if (await row.locator('.ant-select').nth(2).waitFor({ timeout: 3000 }).then(() => true, () => false)) break;
+    }
     await row.locator('.ant-select').nth(2).click();
     await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="赢单"]').click();
     await page.getByTestId('filter-apply').click();
@@ -306,6 +311,12 @@ export const tests = [
     await page.getByRole('link', { name: '明月门店数字化' }).first().click();
     await page.getByTestId('record-page').waitFor();
     await page.getByTestId('submit-approval').click();
+    // With more than one published flow (the designer test publishes one) a menu asks which.
+    const which = page.locator('.ant-dropdown-menu-item', { hasText: '商机审批' });
+    await Promise.race([
+      which.waitFor().then(() => which.click()).catch(() => {}),
+      page.getByTestId('task-drawer').waitFor().catch(() => {}),
+    ]);
     await page.getByTestId('task-drawer').waitFor();
     await page.getByTestId('task-drawer').getByTestId('flow-status').getByText('审批中').waitFor();
     const started = await apiGet(page, '/flows/tasks?box=started');

@@ -54,7 +54,7 @@ export function SubmitForApproval({ object, id }: { object: string; id: string }
     return <Button type="primary" loading={busy} onClick={() => submit(flows[0].key)} data-testid="submit-approval">{L('提交审批', 'Submit for approval')}</Button>;
   }
   return (
-    <Dropdown menu={{ items: flows.map((f) => ({ key: f.key, label: lbl(f.name, f.key), onClick: () => submit(f.key) })) }}>
+    <Dropdown trigger={['click']} menu={{ items: flows.map((f) => ({ key: f.key, label: lbl(f.name, f.key), onClick: () => submit(f.key) })) }}>
       <Button type="primary" loading={busy} data-testid="submit-approval">{L('提交审批', 'Submit for approval')}</Button>
     </Dropdown>
   );
