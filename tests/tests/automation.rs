@@ -71,18 +71,7 @@ fn channels(smtp_port: Option<u16>, allow_loopback: bool) -> Channels {
 
 /// Run the worker until nothing is due (bounded).
 async fn drain(app: &TestApp, out: &Channels) {
-    for _ in 0..50 {
-        if app
-            .rt
-            .run_automation_once(out, "test-worker")
-            .await
-            .unwrap()
-            == 0
-        {
-            return;
-        }
-    }
-    panic!("the outbox did not drain");
+    weft_testkit::drain_outbox(&app.rt, out).await;
 }
 
 async fn runs(s: &Server) -> Vec<Json> {

@@ -135,11 +135,7 @@ async fn crm_flagship_rules(b: Backend) {
 
     // Over 500,000 notifies the sales director (once), through the outbox worker.
     let out = Channels::new(OutboundConfig::default());
-    for _ in 0..20 {
-        if app.rt.run_automation_once(&out, "crm").await.unwrap() == 0 {
-            break;
-        }
-    }
+    weft_testkit::drain_outbox(&app.rt, &out).await;
     let (_, director) = &k["director"];
     let n = director.get("/api/v1/notifications").await;
     let list = n.body["notifications"].as_array().unwrap();
@@ -196,11 +192,7 @@ async fn crm_flagship_rules(b: Backend) {
                        "address": {"province": city, "city": city, "district": "", "detail": "1 号"}}),
             )
             .await;
-        for _ in 0..20 {
-            if app.rt.run_automation_once(&out, "crm").await.unwrap() == 0 {
-                break;
-            }
-        }
+        weft_testkit::drain_outbox(&app.rt, &out).await;
         let a = s
             .get(&format!(
                 "/api/v1/data/account/{}",
@@ -245,11 +237,7 @@ async fn crm_flagship_rules(b: Backend) {
     clock.set(tick + Duration::minutes(1));
     assert_eq!(app.rt.run_schedules_once().await.unwrap(), 1);
     assert_eq!(app.rt.run_schedules_once().await.unwrap(), 0);
-    for _ in 0..20 {
-        if app.rt.run_automation_once(&out, "crm").await.unwrap() == 0 {
-            break;
-        }
-    }
+    weft_testkit::drain_outbox(&app.rt, &out).await;
     let tasks = s
         .post(
             "/api/v1/data/activity/query",
@@ -273,11 +261,7 @@ async fn crm_flagship_rules(b: Backend) {
         json!({"subject": "首次拜访电话", "kind": "call", "account": quiet_id}),
     )
     .await;
-    for _ in 0..20 {
-        if app.rt.run_automation_once(&out, "crm").await.unwrap() == 0 {
-            break;
-        }
-    }
+    weft_testkit::drain_outbox(&app.rt, &out).await;
     let q = s
         .get(&format!("/api/v1/data/account/{quiet_id}"))
         .await
@@ -286,11 +270,7 @@ async fn crm_flagship_rules(b: Backend) {
     assert_eq!(q["last_contacted"], json!(contacted), "{q}");
     clock.set(tick + Duration::days(3) + Duration::minutes(1));
     assert_eq!(app.rt.run_schedules_once().await.unwrap(), 1);
-    for _ in 0..20 {
-        if app.rt.run_automation_once(&out, "crm").await.unwrap() == 0 {
-            break;
-        }
-    }
+    weft_testkit::drain_outbox(&app.rt, &out).await;
     let follow = s
         .post(
             "/api/v1/data/activity/query",

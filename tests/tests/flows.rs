@@ -833,20 +833,8 @@ async fn isolation(b: Backend) {
     assert_eq!(view(&w, &inst).await["status"], "running");
 }
 
-/// Run the automation outbox until it is empty (the test server runs no worker).
 async fn drain(w: &World, out: &Channels) {
-    for _ in 0..20 {
-        if w.app
-            .rt
-            .run_automation_once(out, "flow-test")
-            .await
-            .unwrap()
-            == 0
-        {
-            return;
-        }
-    }
-    panic!("the outbox did not drain");
+    weft_testkit::drain_outbox(&w.app.rt, out).await;
 }
 
 async fn notifications(w: &World, user: &str) -> Vec<Json> {

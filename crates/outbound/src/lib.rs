@@ -194,21 +194,15 @@ pub fn install_tls() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// rustls with the ring provider and the Mozilla root store (webpki-roots): HTTPS webhooks
+/// The Mozilla root store (webpki-roots) on the process's ring provider: HTTPS webhooks
 /// verify the receiver's certificate the same way on every machine.
 fn tls_config() -> rustls::ClientConfig {
+    install_tls();
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    match rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-    {
-        Ok(b) => b.with_root_certificates(roots).with_no_client_auth(),
-        // The ring provider supports the default versions; this arm cannot be reached.
-        Err(_) => rustls::ClientConfig::builder_with_protocol_versions(&[&rustls::version::TLS13])
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth(),
-    }
+    rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }
 
 #[async_trait]

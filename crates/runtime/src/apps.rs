@@ -80,13 +80,6 @@ fn relative_date(s: &str, today: chrono::NaiveDate) -> Option<Result<Json>> {
 
 fn resolve(v: &Json, refs: &HashMap<String, String>) -> Result<Json> {
     Ok(match v {
-        Json::String(s) if s.starts_with("@date:") || s.starts_with("@datetime:") => {
-            let today = refs
-                .get("\0today")
-                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-                .unwrap_or_else(|| chrono::Utc::now().date_naive());
-            return relative_date(s, today).unwrap_or_else(|| Ok(v.clone()));
-        }
         Json::String(s) if s.starts_with('@') => {
             let id = refs.get(&s[1..]).ok_or_else(|| {
                 Error::bad_request(
@@ -142,10 +135,7 @@ impl Runtime {
         }
         let mut refs: HashMap<String, String> = HashMap::new();
         // Relative seed dates count from the runtime clock's today.
-        refs.insert(
-            "\0today".into(),
-            self.clock.now().date_naive().format("%Y-%m-%d").to_string(),
-        );
+        let today = self.clock.now().date_naive();
         if let Some(org) = &app.org {
             self.install_org(p, org, app.demo_password.as_deref(), &mut refs, &mut report)
                 .await?;
@@ -176,7 +166,11 @@ impl Runtime {
                         name = v.as_str().map(str::to_owned);
                         continue;
                     }
-                    body.insert(k.clone(), resolve(v, &refs)?);
+                    let value = match v.as_str().and_then(|s| relative_date(s, today)) {
+                        Some(d) => d?,
+                        None => resolve(v, &refs)?,
+                    };
+                    body.insert(k.clone(), value);
                 }
                 bodies.push(Json::Object(body));
                 names.push(name);

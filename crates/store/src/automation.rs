@@ -189,24 +189,9 @@ impl AutomationTx for SeaTx {
         Ok(())
     }
 
-    // `do_nothing` (deprecated in sea-orm 2 in favour of `try_insert`) still reports a
-    // conflict as `TryInsertResult::Conflicted`, which is what these inserts need.
-    #[allow(deprecated)]
     async fn enqueue_runs(&mut self, rows: &[OutboxRow]) -> Result<()> {
-        let t = self.t();
         for r in rows {
-            let am = outbox_model(t, r).into_active_model().reset_all();
-            let res = outbox::Entity::insert(am)
-                .on_conflict(
-                    OnConflict::columns([outbox::Column::TenantId, outbox::Column::IdempotencyKey])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .do_nothing()
-                .exec(&self.txn)
-                .await
-                .map_err(db)?;
-            if let TryInsertResult::Conflicted = res {
+            if !self.enqueue_run_once(r).await? {
                 tracing::debug!(run.key = %r.idempotency_key, "run already queued");
             }
         }
@@ -226,6 +211,8 @@ impl AutomationTx for SeaTx {
         Ok(res.rows_affected)
     }
 
+    // `do_nothing` (deprecated in sea-orm 2 in favour of `try_insert`) still reports a
+    // conflict as `TryInsertResult::Conflicted`, which is what this insert needs.
     #[allow(deprecated)]
     async fn enqueue_run_once(&mut self, r: &OutboxRow) -> Result<bool> {
         let am = outbox_model(self.t(), r).into_active_model().reset_all();

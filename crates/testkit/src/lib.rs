@@ -450,6 +450,25 @@ pub fn crm_app() -> weft_runtime::apps::AppPackage {
     }
 }
 
+/// Run the automation outbox until it is empty (test servers run no worker); panics when it
+/// does not drain, so a run that keeps re-queuing itself fails the test.
+pub async fn drain_outbox(
+    rt: &weft_runtime::Runtime,
+    out: &dyn weft_runtime::automation::ports::Outbound,
+) {
+    for _ in 0..50 {
+        if rt
+            .run_automation_once(out, "test-worker")
+            .await
+            .unwrap_or(0)
+            == 0
+        {
+            return;
+        }
+    }
+    panic!("the outbox did not drain");
+}
+
 /// The CRM app as `weft demo` installs it: with its rules and its published approval flow.
 pub fn crm_app_full() -> weft_runtime::apps::AppPackage {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/crm");

@@ -2,7 +2,6 @@
 //! same transaction, so a write and the work it triggers commit (or roll back) together.
 
 use serde_json::{Value as Json, json};
-use uuid::Uuid;
 use weft_meta::{CompiledObject, Value};
 use weft_rules::Sandbox;
 
@@ -161,7 +160,6 @@ impl Runtime {
         });
         let key = format!("{}:{}:{ev}:{stamp}", r.id, cur.id);
         OutboxRow {
-            id: Uuid::now_v7(),
             tenant: p.tenant.0,
             rule_id: Some(r.id),
             rule: r.doc.api_name.clone(),
@@ -178,20 +176,14 @@ impl Runtime {
                 "actions": doc.actions,
             }),
             status: status.into(),
-            attempts: 0,
             max_attempts: doc
                 .max_attempts
                 .map(|n| n as i32)
                 .unwrap_or(DEFAULT_ATTEMPTS),
             depth: i32::from(p.cascade_depth),
             idempotency_key: key,
-            progress: json!({"done": [], "results": {}}),
             error,
-            run_at: now,
-            lease_until: None,
-            lease_owner: None,
-            created_at: now,
-            updated_at: now,
+            ..OutboxRow::fresh(now)
         }
     }
 }

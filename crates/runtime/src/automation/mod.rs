@@ -35,6 +35,51 @@ use crate::error::Result;
 use crate::ports::{RecordRow, Tx};
 use crate::principal::Principal;
 
+/// An in-app notification about one record, for several users.
+pub(crate) struct Notice<'a> {
+    pub title: &'a str,
+    pub body: &'a str,
+    pub object: &'a str,
+    pub record_id: Option<Uuid>,
+    /// The rule (or `flow:<key>`) that sent it.
+    pub rule: &'a str,
+    /// The effect's idempotency key: each user's row is unique on `<key>:<user>`.
+    pub key: &'a str,
+}
+
+/// Write `n` for every one of `users` that is a user of the tenant, in the caller's
+/// transaction; returns how many rows were new (a repeated effect adds none).
+pub(crate) async fn notify(
+    tx: &mut dyn Tx,
+    users: &[Uuid],
+    n: &Notice<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize> {
+    if users.is_empty() {
+        return Ok(0);
+    }
+    let known = tx.existing_users(users).await?;
+    let mut sent = 0;
+    for u in users.iter().filter(|u| known.contains(u)) {
+        let fresh = tx
+            .insert_notification(&ports::NotificationRow {
+                id: Uuid::now_v7(),
+                user_id: *u,
+                title: n.title.to_owned(),
+                body: n.body.to_owned(),
+                object: Some(n.object.to_owned()),
+                record_id: n.record_id,
+                rule: Some(n.rule.to_owned()),
+                idempotency_key: format!("{}:{u}", n.key),
+                read_at: None,
+                created_at: now,
+            })
+            .await?;
+        sent += usize::from(fresh);
+    }
+    Ok(sent)
+}
+
 /// Automation started by automation stops this many levels deep (a rule that updates a
 /// record that fires a rule …).
 pub const MAX_CASCADE_DEPTH: u8 = 8;

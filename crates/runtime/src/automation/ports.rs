@@ -59,6 +59,36 @@ pub struct OutboxRow {
     pub updated_at: DateTime<Utc>,
 }
 
+impl OutboxRow {
+    /// The parts every new run shares: a fresh id, queued now, no attempts, no lease, empty
+    /// progress. Callers fill in what the run is (`OutboxRow { tenant, rule, …,
+    /// ..OutboxRow::fresh(now) }`).
+    pub fn fresh(now: DateTime<Utc>) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            tenant: Uuid::nil(),
+            rule_id: None,
+            rule: String::new(),
+            object: String::new(),
+            record_id: None,
+            event: String::new(),
+            payload: Json::Null,
+            status: "queued".into(),
+            attempts: 0,
+            max_attempts: super::after::DEFAULT_ATTEMPTS,
+            depth: 0,
+            idempotency_key: String::new(),
+            progress: serde_json::json!({"done": [], "results": {}}),
+            error: None,
+            run_at: now,
+            lease_until: None,
+            lease_owner: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// One webhook attempt.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DeliveryRow {

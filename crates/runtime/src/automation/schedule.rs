@@ -173,26 +173,16 @@ impl Runtime {
         };
         let mut tx = self.store.begin(tenant, TxMode::Write).await?;
         let mut tick_row = OutboxRow {
-            id: Uuid::now_v7(),
             tenant: tenant.0,
             rule_id: Some(row.id),
             rule: doc.api_name.clone(),
             object: doc.object.clone(),
-            record_id: None,
             event: format!("{}_tick", event.as_str()),
             payload: json!({"tick": tick}),
             status: "done".into(),
-            attempts: 0,
             max_attempts: 1,
-            depth: 0,
             idempotency_key: format!("{}:tick:{}:{}", row.id, event.as_str(), tick.timestamp()),
-            progress: json!({"done": [], "results": {}}),
-            error: None,
-            run_at: now,
-            lease_until: None,
-            lease_owner: None,
-            created_at: now,
-            updated_at: now,
+            ..OutboxRow::fresh(now)
         };
         if !tx.enqueue_run_once(&tick_row).await? {
             // Another process (or an earlier pass) fired this tick.

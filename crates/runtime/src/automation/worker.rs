@@ -18,9 +18,7 @@ use weft_rules::{Sandbox, render};
 
 use super::doc::{ActionDoc, AssignStrategy, CompiledAction, compile_actions};
 use super::engine::Input;
-use super::ports::{
-    DeliveryRow, EmailMessage, NotificationRow, Outbound, OutboxRow, WebhookRequest,
-};
+use super::ports::{DeliveryRow, EmailMessage, Outbound, OutboxRow, WebhookRequest};
 use crate::Runtime;
 use crate::error::{Error, Result};
 use crate::ports::TxMode;
@@ -502,26 +500,17 @@ impl Runtime {
                     .begin(cx.p.tenant, TxMode::Write)
                     .await
                     .map_err(e2s)?;
-                let known = tx.existing_users(&to).await.map_err(e2s)?;
-                let mut sent = 0;
-                for u in to.iter().filter(|u| known.contains(u)) {
-                    let inserted = tx
-                        .insert_notification(&NotificationRow {
-                            id: Uuid::now_v7(),
-                            user_id: *u,
-                            title: title.clone(),
-                            body: body.clone(),
-                            object: Some(cx.run.object.clone()),
-                            record_id,
-                            rule: Some(cx.run.rule.clone()),
-                            idempotency_key: format!("{key}:{u}"),
-                            read_at: None,
-                            created_at: now,
-                        })
-                        .await
-                        .map_err(e2s)?;
-                    sent += usize::from(inserted);
-                }
+                let notice = super::Notice {
+                    title: &title,
+                    body: &body,
+                    object: &cx.run.object,
+                    record_id,
+                    rule: &cx.run.rule,
+                    key: &key,
+                };
+                let sent = super::notify(tx.as_mut(), &to, &notice, now)
+                    .await
+                    .map_err(e2s)?;
                 tx.commit().await.map_err(e2s)?;
                 Ok(json!({"notified": sent}))
             }

@@ -11,9 +11,8 @@ use weft_flow::definition::Action;
 use weft_meta::{CompiledObject, UserId};
 use weft_rules::{EvalContext, ScriptKind, TemplateKind, compile_template, render};
 
-use crate::automation::after::DEFAULT_ATTEMPTS;
 use crate::automation::doc::ActionDoc;
-use crate::automation::ports::{NotificationRow, OutboxRow};
+use crate::automation::ports::OutboxRow;
 
 use super::env::{catalog, scalar_type};
 use super::exec::{InstCtx, system_guard};
@@ -196,9 +195,7 @@ impl Runtime {
                     headers,
                 };
                 let run = OutboxRow {
-                    id: uuid::Uuid::now_v7(),
                     tenant: ctx.tenant.0,
-                    rule_id: None,
                     rule: format!("flow:{}", ctx.flow_key),
                     object: ctx.object.clone(),
                     record_id: Some(ctx.record_id),
@@ -213,18 +210,8 @@ impl Runtime {
                         "actions": [doc],
                         "effect_keys": {"0": key},
                     }),
-                    status: "queued".into(),
-                    attempts: 0,
-                    max_attempts: DEFAULT_ATTEMPTS,
-                    depth: 0,
                     idempotency_key: flow_run_key(ctx.id, key),
-                    progress: json!({"done": [], "results": {}}),
-                    error: None,
-                    run_at: now,
-                    lease_until: None,
-                    lease_owner: None,
-                    created_at: now,
-                    updated_at: now,
+                    ..OutboxRow::fresh(now)
                 };
                 tx.enqueue_runs(std::slice::from_ref(&run)).await?;
                 self.job_signal.notify_waiters();
@@ -337,10 +324,6 @@ impl Runtime {
             .iter()
             .filter_map(|u| uuid::Uuid::parse_str(u).ok())
             .collect();
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let known = tx.existing_users(&ids).await?;
         let title: String = text
             .lines()
             .next()
@@ -348,24 +331,15 @@ impl Runtime {
             .chars()
             .take(200)
             .collect();
-        let mut n = 0;
-        for u in ids.iter().filter(|u| known.contains(u)) {
-            let fresh = tx
-                .insert_notification(&NotificationRow {
-                    id: uuid::Uuid::now_v7(),
-                    user_id: *u,
-                    title: title.clone(),
-                    body: text.to_owned(),
-                    object: Some(ctx.object.clone()),
-                    record_id: Some(ctx.record_id),
-                    rule: Some(format!("flow:{}", ctx.flow_key)),
-                    idempotency_key: format!("{key}:{u}"),
-                    read_at: None,
-                    created_at: now,
-                })
-                .await?;
-            n += usize::from(fresh);
-        }
-        Ok(n)
+        let rule = format!("flow:{}", ctx.flow_key);
+        let notice = crate::automation::Notice {
+            title: &title,
+            body: text,
+            object: &ctx.object,
+            record_id: Some(ctx.record_id),
+            rule: &rule,
+            key,
+        };
+        crate::automation::notify(tx, &ids, &notice, now).await
     }
 }
