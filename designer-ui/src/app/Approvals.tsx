@@ -2,8 +2,8 @@
 // 待我审批 / 已办 / 我发起的 / 抄送我的, a task drawer to approve, reject, return, transfer and
 // comment (the server decides what is allowed and answers 409/422 otherwise), the in-app
 // notifications bell, and a record's manual rule actions.
-import { useCallback, useEffect, useState } from 'react';
-import { App, Badge, Button, Drawer, Dropdown, Empty, Input, List, Select, Space, Spin, Tabs, Tag, Timeline, Typography } from 'antd';
+import { Suspense, lazy, useCallback, useEffect, useState } from 'react';
+import { App, Badge, Button, Card, Drawer, Dropdown, Empty, Input, List, Select, Space, Spin, Tabs, Tag, Timeline, Typography } from 'antd';
 import { BellOutlined } from '@ant-design/icons';
 import dayjs from 'dayjs';
 import { ApiError, api } from '../lib/api';
@@ -12,6 +12,9 @@ import { lbl } from '../lib/i18n';
 import { navigate } from '../lib/router';
 import { useApp } from './ctx';
 import { titleOf } from './fields';
+
+// The read-only approval tree of an instance (and the flow editor's CSS): loaded on first view.
+const InstanceTree = lazy(() => import('../flow/InstanceTree'));
 
 const L = (zh: string, en: string) => lbl({ zh, en });
 const fmt = (v?: string | null) => (v ? dayjs(v).format('YYYY-MM-DD HH:mm') : '—');
@@ -134,7 +137,7 @@ function RecordTitle({ object, id }: { object: string; id: string }) {
 }
 
 /** One instance: where it is, who did what, and the caller's actions on their open task. */
-function TaskDrawer({ instance, task, onClose, onDone }: { instance: string; task?: string; onClose: () => void; onDone: () => void }) {
+function TaskDrawer({ instance, task, onClose, onDone, tab = 'detail' }: { instance: string; task?: string; onClose: () => void; onDone: () => void; tab?: 'detail' | 'flow' }) {
   const { session } = useApp();
   const { message } = App.useApp();
   const [inst, setInst] = useState<FlowInstance | null>(null);
@@ -167,6 +170,7 @@ function TaskDrawer({ instance, task, onClose, onDone }: { instance: string; tas
   return (
     <Drawer open onClose={onClose} size="large" title={inst ? <Space>{inst.flow}<StatusTag status={inst.status} /></Space> : L('审批', 'Approval')} data-testid="task-drawer">
       {!inst ? <Spin /> : (
+        <Tabs defaultActiveKey={tab} items={[{ key: 'detail', label: <span data-testid="tab-detail">{L('审批详情', 'Details')}</span>, children: (
         <Space orientation="vertical" style={{ width: '100%' }} size="large">
           <div>
             <a href={`/o/${inst.object}/${inst.record_id}`} data-testid="drawer-record">{L('查看记录', 'Open the record')}</a>
@@ -203,8 +207,53 @@ function TaskDrawer({ instance, task, onClose, onDone }: { instance: string; tas
             ),
           }))} />
         </Space>
+        ) }, {
+          key: 'flow', label: <span data-testid="tab-flow">{L('流程图', 'Flow')}</span>,
+          children: <Suspense fallback={<Spin />}><InstanceTree inst={inst} /></Suspense>,
+        }]} />
       )}
     </Drawer>
+  );
+}
+
+/**
+ * The record page's approvals: the instances of this record the user can see (as initiator,
+ * approver or CC — gathered from their four boxes, there is no per-record list in the API),
+ * newest first; each opens the instance drawer, on its details or on its flow tree.
+ */
+export function RecordApprovals({ object, id }: { object: string; id: string }) {
+  const [rows, setRows] = useState<{ instance: string; task?: string; name?: InboxItem['flow_name']; inst: FlowInstance & { created_at?: string } }[] | null>(null);
+  const [open, setOpen] = useState<{ instance: string; task?: string; tab: 'detail' | 'flow' } | null>(null);
+  const load = useCallback(async () => {
+    const boxes = await Promise.all((['todo', 'started', 'done', 'cc'] as const).map((b) => api.inbox(b).then((r) => r.items, () => [] as InboxItem[])));
+    const mine = new Map<string, { task?: string; name?: InboxItem['flow_name'] }>();
+    boxes.forEach((items, i) => items.filter((it) => it.object === object && it.record_id === id).forEach((it) => {
+      const inst = i === 1 ? it.id ?? it.instance : it.instance;
+      if (!inst) return;
+      if (i === 0) mine.set(inst, { task: it.id, name: it.flow_name }); else if (!mine.has(inst)) mine.set(inst, { name: it.flow_name });
+    }));
+    const list = await Promise.all([...mine].map(([instance, m]) => api.instance(instance).then((inst) => ({ instance, ...m, inst: inst as FlowInstance & { created_at?: string } }), () => null)));
+    setRows(list.filter((r): r is NonNullable<typeof r> => !!r).sort((a, b) => (b.inst.created_at ?? '').localeCompare(a.inst.created_at ?? '')));
+  }, [object, id]);
+  useEffect(() => { load().catch(() => setRows([])); }, [load]);
+  if (!rows || rows.length === 0) return null;
+  return (
+    <Card title={L('审批', 'Approvals')} size="small" style={{ marginBottom: 16 }} data-testid="record-approvals">
+      <List size="small" dataSource={rows} renderItem={(r) => (
+        <List.Item data-testid="record-approval" actions={[
+          <a key="flow" onClick={() => setOpen({ instance: r.instance, task: r.task, tab: 'flow' })} data-testid="record-approval-flow">{L('流程图', 'Flow')}</a>,
+        ]}>
+          <a onClick={() => setOpen({ instance: r.instance, task: r.task, tab: 'detail' })}>
+            <Space wrap size={4}>
+              {lbl(r.name ?? undefined, r.inst.flow)}<StatusTag status={r.inst.status} />
+              {r.inst.status === 'running' && (r.inst.positions ?? []).map((p) => <Tag key={p}>{p}</Tag>)}
+              {r.task && <Tag color="orange">{L('待我审批', 'To approve')}</Tag>}
+            </Space>
+          </a>
+        </List.Item>
+      )} />
+      {open && <TaskDrawer instance={open.instance} task={open.task} tab={open.tab} onClose={() => setOpen(null)} onDone={() => { setOpen(null); load().catch(() => {}); }} />}
+    </Card>
   );
 }
 

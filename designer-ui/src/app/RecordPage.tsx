@@ -9,7 +9,7 @@ import { navigate } from '../lib/router';
 import type { FieldDef, RecordData } from '../lib/types';
 import { accessOf, permsOf, useApp } from './ctx';
 import { FieldValue, liveFields, titleOf } from './fields';
-import { ManualActions, SubmitForApproval } from './Approvals';
+import { ManualActions, RecordApprovals, SubmitForApproval } from './Approvals';
 
 const LONG = new Set(['long_text', 'rich_text', 'json', 'address', 'attachment', 'multi_lookup']);
 
@@ -89,6 +89,7 @@ export function RecordPage({ object, id }: { object: string; id: string }) {
           {rels.map((r) => <RelatedList key={`${r.object}.${r.field}`} parent={object} id={id} rel={r} />)}
         </Col>
         <Col xs={24} lg={8}>
+          <RecordApprovals object={object} id={id} />
           <Card title={t('history')} size="small" data-testid="history">
             {hist === null ? <Spin /> : hist.length === 0 ? <Empty /> : (
               <Timeline items={hist.map((h) => ({
