@@ -8,13 +8,16 @@ import { accessOf, permsOf, useApp } from './ctx';
 import { liveFields, titleOf } from './fields';
 import { GeneratedForm, defaultsOf } from './GeneratedForm';
 
-/** Create (`id` absent) or edit a record. Server validation problems are shown at their fields. */
-export function RecordFormPage({ object, id }: { object: string; id?: string }) {
+/**
+ * The state of a create (`id` absent) or edit form and its save, shared by the desktop form
+ * page and the mobile one (`src/mobile`). `save` resolves to the saved record, or to null
+ * with the server's problems put at their fields (`errors`) and a summary (`formError`).
+ */
+export function useRecordForm(object: string, id?: string) {
   const { objects, session } = useApp();
-  const { message } = App.useApp();
   const obj = objects[object];
   const perms = permsOf(session, object);
-  const fields = useMemo(() => liveFields(obj), [obj]);
+  const fields = useMemo(() => (obj ? liveFields(obj) : []), [obj]);
   const [rec, setRec] = useState<RecordData | null>(null);
   const [values, setValues] = useState<Record<string, unknown>>(() => (id ? {} : defaultsOf(fields)));
   const [errors, setErrors] = useState<Record<string, string[]>>({});
@@ -26,14 +29,13 @@ export function RecordFormPage({ object, id }: { object: string; id?: string }) 
     api.getExpanded(object, id, []).then((r) => { setRec(r); setValues(r); }).catch((e) => setFormError(String(e.message ?? e)));
   }, [object, id]);
 
-  if (id && !rec && !formError) return <Spin />;
   const allowed = id ? perms.update : perms.create;
   const access = (f: (typeof fields)[number]) => {
     const a = accessOf(perms, f, session.permissions.is_admin);
     return a === 'edit' && !allowed ? 'read' : a;
   };
 
-  const save = async () => {
+  const save = async (): Promise<RecordData | null> => {
     setBusy(true); setErrors({}); setFormError(null);
     try {
       const body: Record<string, unknown> = {};
@@ -44,9 +46,7 @@ export function RecordFormPage({ object, id }: { object: string; id?: string }) 
           if (JSON.stringify(v ?? null) !== JSON.stringify(rec?.[f.api_name] ?? null)) body[f.api_name] = v ?? null;
         } else if (v !== undefined && v !== null && v !== '') body[f.api_name] = v;
       }
-      const out = id ? await api.update(object, id, body, rec?.version) : await api.create(object, body);
-      message.success(t('saved'));
-      navigate(`/o/${object}/${out.id}`, true);
+      return id ? await api.update(object, id, body, rec?.version) : await api.create(object, body);
     } catch (e) {
       if (e instanceof ApiError && e.details.length) {
         const by = e.byField();
@@ -54,7 +54,23 @@ export function RecordFormPage({ object, id }: { object: string; id?: string }) 
         const general = by[''];
         setFormError(general ? general.join('; ') : t('fixErrors'));
       } else setFormError(e instanceof Error ? e.message : String(e));
+      return null;
     } finally { setBusy(false); }
+  };
+  return { obj, fields, rec, values, setValues, errors, setErrors, formError, busy, allowed, access, save, loading: !!id && !rec && !formError };
+}
+
+/** Create (`id` absent) or edit a record. Server validation problems are shown at their fields. */
+export function RecordFormPage({ object, id }: { object: string; id?: string }) {
+  const { objects } = useApp();
+  const { message } = App.useApp();
+  const { obj, fields, rec, values, setValues, errors, setErrors, formError, busy, allowed, access, save: submit, loading } = useRecordForm(object, id);
+  if (loading) return <Spin />;
+  const save = async () => {
+    const out = await submit();
+    if (!out) return;
+    message.success(t('saved'));
+    navigate(`/o/${object}/${out.id}`, true);
   };
 
   return (

@@ -16,11 +16,14 @@ import { ObjectHome } from './ObjectHome';
 import { RecordPage } from './RecordPage';
 import { RecordFormPage } from './RecordForm';
 import { Inbox, NotificationBell } from './Approvals';
+import { MobileHint } from '../mobile/MobileHint';
 
 // The designer pulls in dnd-kit and the property panel: end users never download it.
 const Designer = lazy(() => import('../designer/Designer'));
 const FlowDesigner = lazy(() => import('../flow/FlowDesigner'));
 const Rules = lazy(() => import('./Rules'));
+// Phone pages (`/m/...`): no desktop navigation, their own small chunk.
+const MobileApp = lazy(() => import('../mobile/Mobile'));
 
 // Started before React renders: the first paint needs the session and the metadata.
 const boot = typeof window === 'undefined' || import.meta.env.MODE === 'test'
@@ -87,6 +90,14 @@ function Shell() {
   const isAdmin = session.permissions.is_admin;
   const logout = async () => { await api.logout().catch(() => {}); setCsrf(null); setSession(null); setObjects(null); navigate('/', true); };
 
+  if (loc.path === '/m' || loc.path.startsWith('/m/')) {
+    return (
+      <AppCtx.Provider value={state}>
+        <div style={{ height: '100%' }} onClick={onClick}><Suspense fallback={<Spin fullscreen />}><MobileApp path={loc.path} /></Suspense></div>
+      </AppCtx.Provider>
+    );
+  }
+
   let body: React.ReactNode;
   let m: Record<string, string> | null;
   if (loc.path === '/inbox') {
@@ -135,7 +146,7 @@ function Shell() {
             </Dropdown>
           </Space>
         </Layout.Header>
-        <Layout.Content style={{ padding: 16 }}>{body}</Layout.Content>
+        <Layout.Content style={{ padding: 16 }}><MobileHint path={loc.path} />{body}</Layout.Content>
       </Layout>
     </AppCtx.Provider>
   );
