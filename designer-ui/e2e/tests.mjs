@@ -404,4 +404,99 @@ export const tests = [
     const rendered = await page.locator('.ant-table-row').count();
     assert.ok(rendered < 60, `only the visible rows are in the DOM (${rendered})`);
   }],
+  ['approval tree: a submitted opportunity is drawn with its current node; after approval the node shows done', async ({ page, context, shot }) => {
+    const deal = '华信 2026 年度设备采购'; // 860,000: the flow routes it to the sales director
+    await login(page, 'zhang@demo.weft');
+    await page.getByTestId('nav-opportunity').click();
+    await page.getByRole('link', { name: deal }).first().click();
+    await page.getByTestId('record-page').waitFor();
+    await page.getByTestId('submit-approval').click();
+    const which = page.locator('.ant-dropdown-menu-item', { hasText: '商机审批' });
+    await Promise.race([
+      which.waitFor().then(() => which.click()).catch(() => {}),
+      page.getByTestId('task-drawer').waitFor().catch(() => {}),
+    ]);
+    const drawer = page.getByTestId('task-drawer');
+    await drawer.getByTestId('flow-status').getByText('审批中').waitFor();
+    await drawer.getByTestId('tab-flow').click();
+    const tree = drawer.getByTestId('instance-tree');
+    const node = (id) => tree.getByTestId(`inst-node-${id}`);
+    await node('director').waitFor();
+    assert.equal(await node('director').getAttribute('data-state'), 'current');
+    assert.match(await node('director').getByTestId('inst-open').textContent(), /王总监/);
+    assert.equal(await node('manager').getAttribute('data-state'), 'skipped', 'the small-deal branch is not taken');
+    assert.equal(await node('start').getAttribute('data-state'), 'done');
+    assert.match(await node('start').textContent(), /张销售/);
+    assert.equal(await node('cc_finance').getAttribute('data-state'), 'pending');
+
+    await context.clearCookies();
+    await login(page, 'director@demo.weft');
+    await page.getByTestId('nav-inbox').click();
+    const item = page.getByTestId('inbox-item').filter({ hasText: deal }).first();
+    await item.click();
+    await drawer.getByTestId('tab-flow').click();
+    await node('director').waitFor();
+    assert.equal(await node('director').getAttribute('data-state'), 'current');
+    await node('director').scrollIntoViewIfNeeded();
+    await shot('instance-tree');
+    await drawer.getByTestId('tab-detail').click();
+    await drawer.getByTestId('task-comment').fill('同意，大单优先排产');
+    await drawer.getByTestId('task-approve').click();
+    await drawer.waitFor({ state: 'detached' });
+
+    // Done: from 我已审批, and from the record page's approvals.
+    await page.getByTestId('box-done').click();
+    await page.getByTestId('inbox-item').filter({ hasText: deal }).first().click();
+    await drawer.getByTestId('tab-flow').click();
+    await node('director').waitFor();
+    assert.equal(await node('director').getAttribute('data-state'), 'done');
+    assert.equal(await node('director').getAttribute('data-outcome'), 'approved');
+    assert.match(await node('director').textContent(), /王总监.*同意.*大单优先排产/);
+    assert.equal(await node('cc_finance').getAttribute('data-state'), 'done');
+    assert.equal(await node('manager').getAttribute('data-state'), 'skipped');
+    assert.equal(await tree.locator('[data-state="current"]').count(), 0);
+    await closeDrawer(page);
+    await page.getByTestId('inbox-item').filter({ hasText: deal }).first().getByTestId('record-title-link').click();
+    await page.getByTestId('record-page').waitFor();
+    const approvals = page.getByTestId('record-approvals');
+    await approvals.getByTestId('flow-status').getByText('已通过').first().waitFor();
+    await approvals.getByTestId('record-approval-flow').first().click();
+    assert.equal(await page.getByTestId('instance-tree').getByTestId('inst-node-director').getAttribute('data-state'), 'done');
+  }],
+
+  ['mobile form at 390x844: one column, sticky save, server error at the field, fix, save, link to the record', async ({ page, shot }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await login(page, 'zhang@demo.weft');
+    // The desktop app offers the phone pages on a narrow screen.
+    await page.getByTestId('mobile-link').click();
+    await page.getByTestId('mobile').waitFor();
+    await page.getByTestId('m-new-opportunity').click();
+    await page.getByTestId('m-form').waitFor();
+    assert.equal(await page.getByTestId('nav-opportunity').count(), 0, 'no desktop navigation');
+    const lefts = await page.locator('[data-testid^="form-item-"]').evaluateAll((els) => [...new Set(els.map((e) => Math.round(e.getBoundingClientRect().left)))]);
+    assert.equal(lefts.length, 1, `one column (${lefts})`);
+    const save = page.getByTestId('form-save');
+    const inView = async () => { const b = await save.boundingBox(); return b.y >= 0 && b.y + b.height <= 844 && b.height >= 44; };
+    assert.ok(await page.evaluate(() => document.documentElement.scrollHeight > 844), 'the form is longer than the screen');
+    assert.ok(await inView(), 'the save bar is on screen, with a large button');
+    await page.locator('#f-name').fill('移动端 现场签约');
+    await pickOption(page, 'account', '');
+    await page.locator('#f-probability').fill('150');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    assert.ok(await inView(), 'the save bar stays at the bottom');
+    await save.click();
+    const err = page.getByTestId('form-item-probability').locator('.ant-form-item-explain-error');
+    await err.waitFor();
+    // The help text slides in: let antd's motion finish before the screenshot.
+    await page.waitForFunction(() => !document.querySelector('[class*="show-help-appear"], [class*="show-help-enter"]'));
+    await shot('mobile-form');
+    await page.locator('#f-probability').fill('60');
+    await save.click();
+    await page.getByTestId('m-saved').waitFor();
+    const href = await page.getByTestId('m-open-record').getAttribute('href');
+    assert.match(href, /^\/o\/opportunity\/[0-9a-f-]{36}$/);
+    await page.getByTestId('m-open-record').click();
+    await page.getByTestId('record-page').waitFor();
+    assert.equal(await page.getByTestId('record-title').textContent(), '移动端 现场签约');
+  }],
 ];
