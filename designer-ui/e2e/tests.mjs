@@ -451,7 +451,7 @@ export const tests = [
     await node('director').waitFor();
     assert.equal(await node('director').getAttribute('data-state'), 'done');
     assert.equal(await node('director').getAttribute('data-outcome'), 'approved');
-    assert.match(await node('director').textContent(), /王总监.*同意.*大单优先排产/);
+    assert.match(await node('director').getByTestId('inst-act').first().textContent(), /王总监 Wang 同意 \d\d-\d\d \d\d:\d\d“同意，大单优先排产”/);
     assert.equal(await node('cc_finance').getAttribute('data-state'), 'done');
     assert.equal(await node('manager').getAttribute('data-state'), 'skipped');
     assert.equal(await tree.locator('[data-state="current"]').count(), 0);

@@ -90,7 +90,7 @@ describe('node states of an instance', () => {
       tasks: [{ id: 't1', node: 'manager', assignee: 'li', status: 'approved', created_at: '2026-12-02T10:00:01Z', closed_at: '2026-12-02T11:00:00Z' }],
       cc: [{ user: 'zhao', node: 'cc_finance', at: '2026-12-02T11:00:00Z' }],
       history: [
-        { seq: 5, at: '2026-12-02T11:00:00Z', actor: 'li', event: 'task_decided', node: 'manager', data: { decision: 'approved', comment: '同意' } },
+        { seq: 5, at: '2026-12-02T11:00:00Z', actor: 'li', event: 'task_decided', node: 'manager', data: { decision: 'approve', comment: '同意' } },
         { seq: 6, at: '2026-12-02T11:00:00Z', actor: null, event: 'node_decided', node: 'manager', data: { outcome: 'approved' } },
         { seq: 7, at: '2026-12-02T11:00:00Z', actor: null, event: 'end_reached', node: 'end_ok', data: { outcome: 'approved' } },
       ],

@@ -124,6 +124,7 @@ export interface NodeStatus {
 }
 
 const RUNNING = new Set(['running', 'incident']);
+const DECIDED: Record<string, string> = { approve: 'approved', reject: 'rejected' };
 
 /** Each node's state: current (a token or open task there), done (visited; with the outcome and
  * who acted when), skipped (not taken: on an untaken branch or the instance ended) or pending. */
@@ -149,7 +150,8 @@ export function nodeStates(view: InstanceView, tree?: TreeView): Record<string, 
       for (const h of events) {
         const d = h.data ?? {};
         const comment = typeof d.comment === 'string' && d.comment ? d.comment : undefined;
-        if (h.event === 'task_decided') acts.push({ user: h.actor, at: h.at, decision: String(d.decision ?? ''), comment });
+        // The engine logs the command (`approve` / `reject`); the drawing speaks in outcomes.
+        if (h.event === 'task_decided') acts.push({ user: h.actor, at: h.at, decision: DECIDED[String(d.decision)] ?? String(d.decision ?? ''), comment });
         if (h.event === 'returned') acts.push({ user: h.actor, at: h.at, decision: 'returned', comment });
         if (h.event === 'auto_approved' || h.event === 'timeout_auto_decided') acts.push({ user: null, at: h.at, decision: String(d.outcome ?? 'approved') });
       }

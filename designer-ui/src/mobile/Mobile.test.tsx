@@ -56,6 +56,19 @@ describe('mobile pages', () => {
     expect(screen.getByTestId('m-open-record').getAttribute('href')).toBe('/o/ticket/r1');
   });
 
+  it('edits send only the changed fields with the version read', async () => {
+    vi.spyOn(api, 'getExpanded').mockResolvedValue({ id: 'r1', version: 3, title: 'Printer on fire', hours: 2 });
+    const update = vi.spyOn(api, 'update').mockResolvedValue({ id: 'r1', version: 4, title: 'Printer on fire', hours: 5 });
+    renderAt('/m/o/ticket/r1/edit');
+    await act(async () => {});
+    expect((document.getElementById('f-title') as HTMLInputElement).value).toBe('Printer on fire');
+    fireEvent.change(document.getElementById('f-hours')!, { target: { value: '5' } });
+    await act(async () => { fireEvent.click(screen.getByTestId('form-save')); });
+    expect(update).toHaveBeenCalledWith('ticket', 'r1', { hours: 5 }, 3);
+    expect(screen.getByTestId('m-open-record').getAttribute('href')).toBe('/o/ticket/r1');
+    expect(screen.queryByTestId('m-another')).toBeNull();
+  });
+
   it('maps desktop form paths to their phone pages', () => {
     expect(mobilePathOf('/o/ticket/new')).toBe('/m/o/ticket/new');
     expect(mobilePathOf('/o/ticket/abc/edit')).toBe('/m/o/ticket/abc/edit');
