@@ -90,7 +90,7 @@ export function Inbox() {
   const params = new URLSearchParams(typeof location === 'undefined' ? '' : location.search);
   const [box, setBox] = useState<Box>((params.get('box') as Box) || 'todo');
   const [items, setItems] = useState<InboxItem[] | null>(null);
-  const [open, setOpen] = useState<{ instance: string; task?: string } | null>(
+  const [open, setOpen] = useState<{ instance: string; task?: string; name?: InboxItem['flow_name'] } | null>(
     params.get('instance') ? { instance: params.get('instance') as string } : null);
   const load = useCallback(() => { setItems(null); api.inbox(box).then((r) => setItems(r.items)).catch(() => setItems([])); }, [box]);
   useEffect(load, [load]);
@@ -105,7 +105,7 @@ export function Inbox() {
           const o = objects[it.object];
           return (
             <List.Item data-testid="inbox-item" style={{ cursor: 'pointer' }}
-              onClick={() => setOpen({ instance: it.instance ?? it.id ?? '', task: box === 'todo' ? it.id : undefined })}
+              onClick={() => setOpen({ instance: it.instance ?? it.id ?? '', task: box === 'todo' ? it.id : undefined, name: it.flow_name })}
               actions={[<Typography.Text key="at" type="secondary">{fmt(it.created_at)}</Typography.Text>]}>
               <List.Item.Meta
                 title={<Space>{lbl(it.flow_name ?? undefined, it.flow)}{it.status && box === 'started' && <StatusTag status={it.status} />}{it.node && <Tag>{it.node}</Tag>}</Space>}
@@ -114,7 +114,7 @@ export function Inbox() {
           );
         }} />
       )}
-      {open && open.instance && <TaskDrawer instance={open.instance} task={open.task} onClose={() => setOpen(null)} onDone={() => { setOpen(null); load(); }} />}
+      {open && open.instance && <TaskDrawer instance={open.instance} task={open.task} name={open.name} onClose={() => setOpen(null)} onDone={() => { setOpen(null); load(); }} />}
     </div>
   );
 }
@@ -137,7 +137,9 @@ function RecordTitle({ object, id }: { object: string; id: string }) {
 }
 
 /** One instance: where it is, who did what, and the caller's actions on their open task. */
-function TaskDrawer({ instance, task, onClose, onDone, tab = 'detail' }: { instance: string; task?: string; onClose: () => void; onDone: () => void; tab?: 'detail' | 'flow' }) {
+function TaskDrawer({ instance, task, name, onClose, onDone, tab = 'detail' }: {
+  instance: string; task?: string; name?: InboxItem['flow_name']; onClose: () => void; onDone: () => void; tab?: 'detail' | 'flow';
+}) {
   const { session } = useApp();
   const { message } = App.useApp();
   const [inst, setInst] = useState<FlowInstance | null>(null);
@@ -168,7 +170,7 @@ function TaskDrawer({ instance, task, onClose, onDone, tab = 'detail' }: { insta
   };
   const mine = inst?.initiator === session.user?.id && inst?.status === 'running';
   return (
-    <Drawer open onClose={onClose} size="large" title={inst ? <Space>{inst.flow}<StatusTag status={inst.status} /></Space> : L('审批', 'Approval')} data-testid="task-drawer">
+    <Drawer open onClose={onClose} size="large" title={inst ? <Space>{lbl(name ?? undefined, inst.flow)}<StatusTag status={inst.status} /></Space> : L('审批', 'Approval')} data-testid="task-drawer">
       {!inst ? <Spin /> : (
         <Tabs defaultActiveKey={tab} items={[{ key: 'detail', label: <span data-testid="tab-detail">{L('审批详情', 'Details')}</span>, children: (
         <Space orientation="vertical" style={{ width: '100%' }} size="large">
@@ -252,7 +254,7 @@ export function RecordApprovals({ object, id }: { object: string; id: string }) 
           </a>
         </List.Item>
       )} />
-      {open && <TaskDrawer instance={open.instance} task={open.task} tab={open.tab} onClose={() => setOpen(null)} onDone={() => { setOpen(null); load().catch(() => {}); }} />}
+      {open && <TaskDrawer instance={open.instance} task={open.task} name={rows.find((r) => r.instance === open.instance)?.name} tab={open.tab} onClose={() => setOpen(null)} onDone={() => { setOpen(null); load().catch(() => {}); }} />}
     </Card>
   );
 }
