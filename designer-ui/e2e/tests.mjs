@@ -123,6 +123,19 @@ export const tests = [
     await page.getByTestId('redo').click();
     assert.deepEqual((await fieldOrder(page)).slice(0, 2), ['title', 'long_text_9']);
 
+    // Layout: a second section in three columns; hours moves there from the property panel,
+    // the date by dragging it onto the new section's empty space.
+    await page.getByTestId('add-section').click();
+    await page.getByTestId('section-label-zh-section_2').fill('处理信息');
+    await page.getByTestId('section-label-en-section_2').fill('Handling');
+    await page.getByTestId('section-columns-section_2').getByText('3', { exact: true }).click();
+    await page.getByTestId('canvas-field-hours').click();
+    await page.getByTestId('prop-section').click();
+    await page.locator('.ant-select-item-option[title="处理信息"]').click();
+    await page.getByTestId('section-section_2').getByTestId('canvas-field-hours').waitFor();
+    await drag(page, page.getByTestId('handle-date_6'), page.getByTestId('section-section_2'), { dx: 120 });
+    await page.getByTestId('section-section_2').getByTestId('canvas-field-date_6').waitFor();
+
     // Publish: the server refuses the bad pattern, and says so at the field.
     await page.getByTestId('publish').click();
     const problem = page.getByTestId('canvas-field-title').getByTestId('field-problem');
@@ -145,6 +158,9 @@ export const tests = [
     assert.equal(title.required, true);
     assert.equal(title.min_length, 5);
     assert.deepEqual(obj.body.fields.find((f) => f.api_name === 'priority').options.map((o) => o.value), ['high', 'low', 'option_3']);
+    assert.deepEqual(obj.body.layout.sections.map((x) => [x.key, x.columns, x.label.zh]), [['main', 2, '基本信息'], ['section_2', 3, '处理信息']]);
+    assert.deepEqual(obj.body.layout.sections[1].fields, ['hours', 'date_6']);
+    assert.equal(obj.body.layout.sections[0].fields.length, 7);
     // Colleagues use it the same minute: the new object is in the navigation.
     await page.getByTestId('nav-ticket').waitFor();
   }],
@@ -152,6 +168,8 @@ export const tests = [
   ['the new object form: a server validation error shows at the field, fix and save', async ({ page }) => {
     await login(page, 'admin@demo.weft');
     await page.goto('/o/ticket/new');
+    // The form follows the published layout: hours sits in the second section.
+    await page.getByTestId('form-section-section_2').locator('#f-hours').waitFor();
     await page.locator('#f-title').fill('abc');
     await page.locator('#f-hours').fill('12');
     await page.getByTestId('form-save').click();

@@ -610,9 +610,74 @@ async fn bad_definitions(b: Backend) {
     );
 }
 
+/// The form layout: sections with columns, saved with the object, checked at every path,
+/// and kept true when a field is deleted; a non-admin cannot change it.
+async fn form_layout(b: Backend) {
+    let app = TestApp::new(b).await;
+    let s = app.serve().await;
+    let mut def = weft_testkit::simple_object("deal");
+    def["layout"] = json!({"sections": [
+        {"key": "main", "label": {"zh": "基本信息", "en": "Basics"}, "columns": 2, "fields": ["name", "stage"]},
+        {"key": "money", "label": {"en": "Money"}, "columns": 3, "fields": ["amount", "qty"]}
+    ]});
+    let r = s.post("/api/v1/meta/objects", def).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["layout"]["sections"][1]["fields"], json!(["amount", "qty"]));
+    // Everything wrong is reported at once, each at its path, and nothing changes.
+    let r = s
+        .patch("/api/v1/meta/objects/deal", json!({"layout": {"sections": [
+            {"key": "main", "columns": 9, "fields": ["name", "ghost", "name"]},
+            {"key": "main", "fields": [], "width": 3}
+        ]}}))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(problems(&r), vec!["/layout/sections/1/width:unknown_key"]);
+    let r = s
+        .patch("/api/v1/meta/objects/deal", json!({"layout": {"sections": [
+            {"key": "main", "columns": 9, "fields": ["name", "ghost", "name"]},
+            {"key": "main", "fields": []}
+        ]}}))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(
+        problems(&r),
+        vec![
+            "/layout/sections/0/columns:range",
+            "/layout/sections/0/fields/1:unknown_field",
+            "/layout/sections/0/fields/2:duplicate",
+            "/layout/sections/1/key:duplicate",
+        ]
+    );
+    let cur = s.get("/api/v1/meta/objects/deal").await.body;
+    assert_eq!(cur["layout"]["sections"][1]["columns"], 3, "unchanged");
+    // A valid change is a new version.
+    let v = cur["version"].as_i64().unwrap();
+    let r = s
+        .patch("/api/v1/meta/objects/deal", json!({"layout": {"sections": [
+            {"key": "all", "columns": 1, "collapsed": true, "fields": ["qty", "name", "due"]}
+        ]}}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["version"].as_i64().unwrap(), v + 1);
+    assert_eq!(r.body["layout"]["sections"][0]["collapsed"], true);
+    // Deleting a field takes it off the layout, so the layout never names a missing field.
+    let r = s.delete("/api/v1/meta/objects/deal/fields/qty").await;
+    assert!(r.status < 300, "{}", r.body);
+    let cur = s.get("/api/v1/meta/objects/deal").await.body;
+    assert_eq!(cur["layout"]["sections"][0]["fields"], json!(["name", "due"]));
+    // The definition read back is accepted again as is (the designer sends it back).
+    let r = s.patch("/api/v1/meta/objects/deal", json!({"layout": cur["layout"]})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // `null` removes the layout: every live field shows in one section.
+    let r = s.patch("/api/v1/meta/objects/deal", json!({"layout": null})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.get("layout").is_none(), "{}", r.body);
+}
+
 dual!(
     every_field_type,
     field_lifecycle,
     change_type,
-    bad_definitions
+    bad_definitions,
+    form_layout
 );

@@ -9,6 +9,7 @@ use crate::autonumber::AutoNumberPattern;
 use crate::field::{FieldDef, FieldKind, OnDelete, limits};
 use crate::ids::ObjectId;
 use crate::label::Label;
+use crate::layout::{FormLayout, validate_layout};
 use crate::name::ApiName;
 use crate::problem::Problem;
 use crate::value::coerce;
@@ -38,6 +39,9 @@ pub struct ObjectDef {
     pub name_field: Option<ApiName>,
     #[serde(default)]
     pub fields: Vec<FieldDef>,
+    /// Form layout: sections and columns. `None` shows every live field in one section.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<FormLayout>,
     /// Metadata version, assigned by the server; every change increments it.
     #[serde(default)]
     pub version: i64,
@@ -133,6 +137,7 @@ pub fn validate_object(def: &ObjectDef, target_exists: &dyn Fn(&str) -> bool) ->
             _ => {}
         }
     }
+    out.extend(validate_layout(def));
     out
 }
 

@@ -37,7 +37,11 @@ const OBJECT_KEYS: &[&str] = &[
     "fields",
     "version",
     "deleted_fields",
+    "layout",
 ];
+
+const LAYOUT_KEYS: &[&str] = &["sections"];
+const SECTION_KEYS: &[&str] = &["key", "label", "columns", "collapsed", "fields"];
 
 const LABEL_KEYS: &[&str] = &["zh", "en"];
 const OPTION_KEYS: &[&str] = &["value", "label", "color", "inactive"];
@@ -142,6 +146,34 @@ pub fn object_unknown_keys(v: &Json) -> Vec<Problem> {
     }
     check_label(m.get("label"), "/label", &mut out);
     check_label(m.get("plural_label"), "/plural_label", &mut out);
+    if let Some(Json::Object(l)) = m.get("layout") {
+        for k in l.keys() {
+            if !LAYOUT_KEYS.contains(&k.as_str()) {
+                out.push(unknown(
+                    format!("/layout/{}", pointer_segment(k)),
+                    k,
+                    LAYOUT_KEYS,
+                ));
+            }
+        }
+        if let Some(Json::Array(sections)) = l.get("sections") {
+            for (i, sec) in sections.iter().enumerate() {
+                let base = format!("/layout/sections/{i}");
+                if let Json::Object(sm) = sec {
+                    for k in sm.keys() {
+                        if !SECTION_KEYS.contains(&k.as_str()) {
+                            out.push(unknown(
+                                format!("{base}/{}", pointer_segment(k)),
+                                k,
+                                SECTION_KEYS,
+                            ));
+                        }
+                    }
+                    check_label(sm.get("label"), &format!("{base}/label"), &mut out);
+                }
+            }
+        }
+    }
     for list in ["fields", "deleted_fields"] {
         if let Some(Json::Array(fields)) = m.get(list) {
             for (i, f) in fields.iter().enumerate() {
@@ -269,6 +301,14 @@ mod tests {
     }
 
     #[test]
+    fn a_serialized_layout_is_allowed() {
+        let v = json!({"api_name": "deal", "layout": {"sections": [
+            {"key": "a", "label": {"zh": "甲", "en": "A"}, "columns": 2, "collapsed": true, "fields": ["x"]}
+        ]}});
+        assert_eq!(object_unknown_keys(&v), vec![]);
+    }
+
+    #[test]
     fn typos_are_reported_each_at_its_path() {
         let v = json!({
             "api_name": "deal", "labl": {"en": "Deal"}, "label": {"fr": "Affaire"},
@@ -277,7 +317,8 @@ mod tests {
                 {"api_name": "stage", "type": "single_select",
                  "options": [{"value": "won", "colour": "green"}]},
                 {"api_name": "notes", "type": "text", "max_files": 3}
-            ]
+            ],
+            "layout": {"rows": 1, "sections": [{"key": "a", "cols": 2, "label": {"de": "x"}}]}
         });
         let paths: Vec<String> = object_unknown_keys(&v)
             .into_iter()
@@ -288,6 +329,9 @@ mod tests {
             vec![
                 "/labl",
                 "/label/fr",
+                "/layout/rows",
+                "/layout/sections/0/cols",
+                "/layout/sections/0/label/de",
                 "/fields/0/requried",
                 "/fields/1/options/0/colour",
                 "/fields/2/max_files"

@@ -212,15 +212,16 @@ impl Runtime {
         for k in pm.keys() {
             if !matches!(
                 k.as_str(),
-                "label" | "plural_label" | "description" | "name_field"
+                "label" | "plural_label" | "description" | "name_field" | "layout"
             ) {
                 return Err(Error::one(
                     format!("/{k}"),
                     "read_only",
-                    "only label, plural_label, description and name_field can be changed here",
+                    "only label, plural_label, description, name_field and layout can be changed here",
                 ));
             }
         }
+        reject_unknown(weft_meta::strict::object_unknown_keys(patch))?;
         let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
         let cur = self.stored_def(tx.as_mut(), name).await?;
         let mut doc = serde_json::to_value(&cur).map_err(Error::internal)?;
@@ -542,6 +543,9 @@ impl Runtime {
                 ));
             }
             def.fields[idx].deleted_at = Some(self.clock.now());
+            if let Some(l) = def.layout.as_mut() {
+                l.remove_field(field);
+            }
             action = "delete_field";
         }
         let rev = self.revision(p, &def, action, json!({"field": field}));

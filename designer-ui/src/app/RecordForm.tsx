@@ -77,7 +77,7 @@ export function RecordFormPage({ object, id }: { object: string; id?: string }) 
     <Card title={<Typography.Text strong>{id ? `${t('edit')} · ${titleOf(obj, rec ?? undefined)}` : `${t('new')} ${lbl(obj.label, object)}`}</Typography.Text>}
       style={{ maxWidth: 960 }} data-testid="record-form">
       {formError && <Alert type="error" title={formError} style={{ marginBottom: 16 }} data-testid="form-error" />}
-      <GeneratedForm fields={fields} values={values} errors={errors} access={access} objects={objects}
+      <GeneratedForm fields={fields} values={values} errors={errors} access={access} objects={objects} layout={obj.layout}
         onChange={(n, v) => { setValues((s) => ({ ...s, [n]: v })); setErrors((e) => { const c = { ...e }; delete c[n]; return c; }); }} />
       <Space>
         <Button type="primary" onClick={save} loading={busy} disabled={!allowed} data-testid="form-save">{t('save')}</Button>

@@ -9,6 +9,7 @@ import { navigate } from '../lib/router';
 import type { FieldDef, RecordData } from '../lib/types';
 import { accessOf, permsOf, useApp } from './ctx';
 import { FieldValue, liveFields, titleOf } from './fields';
+import { sectionsOf } from '../lib/layout';
 import { ManualActions, RecordApprovals, SubmitForApproval } from './Approvals';
 
 const LONG = new Set(['long_text', 'rich_text', 'json', 'address', 'attachment', 'multi_lookup']);
@@ -71,13 +72,22 @@ export function RecordPage({ object, id }: { object: string; id: string }) {
       </Space>
       <Row gutter={16}>
         <Col xs={24} lg={16}>
-          <Card title={t('details')} size="small" style={{ marginBottom: 16 }}>
-            <Descriptions column={{ xs: 1, sm: 2 }} size="small" items={main.map(item)} />
-          </Card>
-          {more.length > 0 && (
-            <Card size="small" style={{ marginBottom: 16 }}>
-              <Descriptions column={1} size="small" items={more.map(item)} />
+          {obj.layout?.sections.length ? sectionsOf(fields, obj.layout).map((sec) => (
+            <Card key={sec.key} title={lbl(sec.label, sec.key)} size="small" style={{ marginBottom: 16 }} data-testid={`record-section-${sec.key}`}>
+              <Descriptions column={{ xs: 1, sm: Math.min(2, sec.columns), lg: sec.columns }} size="small"
+                items={sec.fields.map((f) => ({ ...item(f), span: LONG.has(f.type) ? 'filled' as const : undefined }))} />
             </Card>
+          )) : (
+            <>
+              <Card title={t('details')} size="small" style={{ marginBottom: 16 }}>
+                <Descriptions column={{ xs: 1, sm: 2 }} size="small" items={main.map(item)} />
+              </Card>
+              {more.length > 0 && (
+                <Card size="small" style={{ marginBottom: 16 }}>
+                  <Descriptions column={1} size="small" items={more.map(item)} />
+                </Card>
+              )}
+            </>
           )}
           <Card title={t('system')} size="small" style={{ marginBottom: 16 }}>
             <Descriptions column={{ xs: 1, sm: 3 }} size="small" items={[

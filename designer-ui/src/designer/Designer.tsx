@@ -1,11 +1,11 @@
 import { useEffect, useReducer, useState } from 'react';
 import { Alert, App, Button, Card, Input, Modal, Segmented, Select, Space, Tag, Tooltip, Typography } from 'antd';
-import { DeleteOutlined, HolderOutlined, RedoOutlined, UndoOutlined } from '@ant-design/icons';
+import { ArrowDownOutlined, ArrowUpOutlined, DeleteOutlined, HolderOutlined, PlusOutlined, RedoOutlined, UndoOutlined } from '@ant-design/icons';
 import {
-  DndContext, DragOverlay, KeyboardSensor, PointerSensor, closestCenter, useDraggable, useDroppable, useSensor, useSensors,
+  DndContext, DragOverlay, KeyboardSensor, PointerSensor, closestCenter, pointerWithin, useDraggable, useDroppable, useSensor, useSensors,
 } from '@dnd-kit/core';
-import type { DragEndEvent, DragStartEvent } from '@dnd-kit/core';
-import { SortableContext, sortableKeyboardCoordinates, useSortable, verticalListSortingStrategy } from '@dnd-kit/sortable';
+import type { CollisionDetection, DragEndEvent, DragStartEvent } from '@dnd-kit/core';
+import { SortableContext, rectSortingStrategy, sortableKeyboardCoordinates, useSortable } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
 import { ApiError, api } from '../lib/api';
 import { lbl, t as tt, useLang } from '../lib/i18n';
@@ -13,11 +13,25 @@ import { navigate, useLocation } from '../lib/router';
 import type { FieldType, Problem } from '../lib/types';
 import { useApp } from '../app/ctx';
 import { GeneratedForm } from '../app/GeneratedForm';
-import { PALETTE, fieldPatch, fromObject, init, problemsByField, reduce, toFieldDoc, toObjectDoc } from './model';
-import type { DField } from './model';
+import { PALETTE, fieldPatch, fromObject, init, problemsByField, reduce, toFieldDoc, toLayout, toObjectDoc } from './model';
+import type { Action, DField, DSection } from './model';
+import { WIDE, clampCols } from '../lib/layout';
 import { PropertyPanel } from './PropertyPanel';
 
 const L = (zh: string, en: string) => lbl({ zh, en });
+
+/**
+ * Where a drop lands: under the pointer, the innermost target (a field, else the section's
+ * empty space, else the canvas: the end of the last section). Keyboard drags have no pointer
+ * and use the closest centre.
+ */
+const collide: CollisionDetection = (args) => {
+  const within = pointerWithin(args);
+  if (!within.length) return closestCenter(args);
+  const id = (c: { id: unknown }) => String(c.id);
+  const field = within.find((c) => id(c) !== 'canvas' && !id(c).startsWith('section:'));
+  return [field ?? within.find((c) => id(c).startsWith('section:')) ?? within[0]];
+};
 
 /**
  * The form designer: palette → canvas by drag and drop (or click / Enter), reorder by drag or
@@ -68,13 +82,15 @@ export default function Designer() {
     const over = e.over ? String(e.over.id) : null;
     if (!over) return;
     const overIdx = doc.fields.findIndex((f) => f.uid === over);
+    const overSection = over.startsWith('section:') ? over.slice('section:'.length) : undefined;
     if (id.startsWith('palette:')) {
       const type = id.slice('palette:'.length) as FieldType;
-      dispatch({ t: 'add', type, index: overIdx >= 0 ? overIdx : undefined, targets });
+      dispatch({ t: 'add', type, index: overIdx >= 0 ? overIdx : undefined, targets, section: overSection });
       return;
     }
     const from = doc.fields.findIndex((f) => f.uid === id);
     if (from >= 0 && overIdx >= 0 && from !== overIdx) dispatch({ t: 'move', from, to: overIdx });
+    else if (from >= 0 && overSection) dispatch({ t: 'toSection', uid: id, section: overSection });
   };
 
   const publish = async () => {
@@ -86,7 +102,6 @@ export default function Designer() {
         const cur = objects[doc.api_name];
         const errs: Record<string, Problem[]> = {};
         const o = cur;
-        if (JSON.stringify(o.label) !== JSON.stringify(doc.label)) await api.updateObject(doc.api_name, { label: doc.label });
         for (const old of o.fields.filter((f) => !f.deleted_at)) {
           if (!doc.fields.some((f) => f.published && f.api_name === old.api_name)) await api.deleteField(doc.api_name, old.api_name);
         }
@@ -109,6 +124,13 @@ export default function Designer() {
           message.error(L('部分字段未能发布，请查看标红的字段', 'Some fields were not published; see the marked fields'));
           return;
         }
+        // Labels and the layout (sections, columns, the order of fields) in one new version,
+        // after the fields it places exist.
+        const patch: Record<string, unknown> = {};
+        if (JSON.stringify(o.label) !== JSON.stringify(doc.label)) patch.label = doc.label;
+        const layout = toLayout(doc);
+        if (JSON.stringify(o.layout ?? null) !== JSON.stringify(layout)) patch.layout = layout;
+        if (Object.keys(patch).length) await api.updateObject(doc.api_name, patch);
       }
       await reloadObjects();
       const fresh = await api.object(doc.api_name);
@@ -159,12 +181,7 @@ export default function Designer() {
         <Alert type="error" style={{ marginBottom: 12 }} data-testid="designer-errors"
           title={objProblems.map((p) => `${p.path || '/'}: ${p.message}`).join('; ')} />
       )}
-      {!doc.isNew && (
-        <Typography.Paragraph type="secondary" style={{ marginTop: -4 }}>
-          {L('已发布字段的新顺序暂不保存：服务器尚无表单布局接口。', 'A new order of published fields is not saved yet: the server has no form-layout API.')}
-        </Typography.Paragraph>
-      )}
-      <DndContext sensors={sensors} collisionDetection={closestCenter} onDragStart={onDragStart} onDragEnd={onDragEnd} onDragCancel={() => setDragging(null)}>
+      <DndContext sensors={sensors} collisionDetection={collide} onDragStart={onDragStart} onDragEnd={onDragEnd} onDragCancel={() => setDragging(null)}>
         <div className="weft-designer">
           <div data-testid="palette">
             <Typography.Text type="secondary">{L('拖动字段到画布，或点击添加', 'Drag a field onto the canvas, or click to add')}</Typography.Text>
@@ -175,7 +192,7 @@ export default function Designer() {
           </div>
           <div>
             {mode === 'design' ? (
-              <Canvas fields={doc.fields} selected={s.selected} problems={problems}
+              <Canvas fields={doc.fields} sections={doc.sections} dispatch={dispatch} selected={s.selected} problems={problems}
                 onSelect={(uid) => dispatch({ t: 'select', uid })}
                 onRemove={(uid) => dispatch({ t: 'remove', uid })}
                 onKeyMove={(uid, delta) => { const i = doc.fields.findIndex((f) => f.uid === uid); dispatch({ t: 'move', from: i, to: i + delta }); }} />
@@ -183,7 +200,7 @@ export default function Designer() {
               <Card size="small" style={{ maxWidth: mode === 'mobile' ? 390 : undefined, margin: mode === 'mobile' ? '0 auto' : undefined }} data-testid="designer-preview"
                 title={lbl(doc.label, doc.api_name)}>
                 <GeneratedForm fields={doc.fields} values={preview} errors={{}} access={() => 'edit'} objects={objects}
-                  columns={mode === 'mobile' ? 1 : 2} onChange={(n, v) => setPreview((p) => ({ ...p, [n]: v }))} />
+                  layout={toLayout(doc)} columns={mode === 'mobile' ? 1 : undefined} onChange={(n, v) => setPreview((p) => ({ ...p, [n]: v }))} />
               </Card>
             )}
           </div>
@@ -199,6 +216,8 @@ export default function Designer() {
                   });
                 }}
                 onMove={moveSel}
+                sections={doc.sections} section={sel.section}
+                onSection={(key) => dispatch({ t: 'toSection', uid: sel.uid, section: key })}
                 isNameField={toObjectDoc(doc).name_field === sel.api_name}
                 onNameField={() => dispatch({ t: 'object', patch: { name_field: sel.api_name } })} />
             ) : (
@@ -223,27 +242,70 @@ function PaletteEntry({ type, label, onAdd }: { type: FieldType; label: string; 
   );
 }
 
-function Canvas({ fields, selected, problems, onSelect, onRemove, onKeyMove }: {
-  fields: DField[]; selected: string | null; problems: Record<string, Problem[]>;
+function Canvas({ fields, sections, dispatch, selected, problems, onSelect, onRemove, onKeyMove }: {
+  fields: DField[]; sections: DSection[]; dispatch: (a: Action) => void; selected: string | null; problems: Record<string, Problem[]>;
   onSelect: (uid: string) => void; onRemove: (uid: string) => void; onKeyMove: (uid: string, delta: number) => void;
 }) {
   const { setNodeRef, isOver } = useDroppable({ id: 'canvas' });
   return (
     <div ref={setNodeRef} className={`weft-canvas${isOver ? ' over' : ''}`} data-testid="canvas">
-      <SortableContext items={fields.map((f) => f.uid)} strategy={verticalListSortingStrategy}>
-        {fields.map((f) => <CanvasField key={f.uid} f={f} selected={selected === f.uid} problems={problems[f.uid]}
-          onSelect={() => onSelect(f.uid)} onRemove={() => onRemove(f.uid)} onKeyMove={(d) => onKeyMove(f.uid, d)} />)}
+      <SortableContext items={fields.map((f) => f.uid)} strategy={rectSortingStrategy}>
+        {sections.map((sec, i) => (
+          <CanvasSection key={sec.key} sec={sec} first={i === 0} last={i === sections.length - 1} only={sections.length === 1} dispatch={dispatch}>
+            {fields.filter((f) => f.section === sec.key).map((f) => <CanvasField key={f.uid} f={f} wide={WIDE.has(f.type)} selected={selected === f.uid} problems={problems[f.uid]}
+              onSelect={() => onSelect(f.uid)} onRemove={() => onRemove(f.uid)} onKeyMove={(d) => onKeyMove(f.uid, d)} />)}
+          </CanvasSection>
+        ))}
       </SortableContext>
       {fields.length === 0 && <div className="weft-canvas-empty">{L('把左侧的字段拖到这里', 'Drop fields from the palette here')}</div>}
+      <Button size="small" type="dashed" icon={<PlusOutlined />} onClick={() => dispatch({ t: 'addSection' })} data-testid="add-section" style={{ marginTop: 8 }}>
+        {L('添加分组', 'Add section')}
+      </Button>
     </div>
   );
 }
 
-function CanvasField({ f, selected, problems, onSelect, onRemove, onKeyMove }: {
-  f: DField; selected: boolean; problems?: Problem[]; onSelect: () => void; onRemove: () => void; onKeyMove: (d: number) => void;
+/** One section of the canvas: its title, its column count, and its fields in that many columns. */
+function CanvasSection({ sec, first, last, only, dispatch, children }: {
+  sec: DSection; first: boolean; last: boolean; only: boolean; dispatch: (a: Action) => void; children: React.ReactNode;
+}) {
+  const { setNodeRef, isOver } = useDroppable({ id: `section:${sec.key}` });
+  const cols = clampCols(sec.columns);
+  return (
+    <div ref={setNodeRef} className={`weft-canvas-section${isOver ? ' over' : ''}`} data-testid={`section-${sec.key}`}>
+      <div className="weft-canvas-section-head">
+        <Input size="small" style={{ width: 140 }} value={sec.label.zh ?? ''} placeholder={L('分组名称', 'Section title')} aria-label={L('分组名称（中文）', 'Section title (zh)')}
+          onChange={(e) => dispatch({ t: 'updateSection', key: sec.key, patch: { label: { ...sec.label, zh: e.target.value } } })} data-testid={`section-label-zh-${sec.key}`} />
+        <Input size="small" style={{ width: 120 }} value={sec.label.en ?? ''} placeholder="Title (en)" aria-label={L('分组名称（英文）', 'Section title (en)')}
+          onChange={(e) => dispatch({ t: 'updateSection', key: sec.key, patch: { label: { ...sec.label, en: e.target.value } } })} data-testid={`section-label-en-${sec.key}`} />
+        <Tooltip title={L('列数', 'Columns')}>
+          <Segmented size="small" value={cols} options={[1, 2, 3, 4]} data-testid={`section-columns-${sec.key}`}
+            onChange={(v) => dispatch({ t: 'updateSection', key: sec.key, patch: { columns: Number(v) } })} />
+        </Tooltip>
+        <Tooltip title={L('默认折叠', 'Folded by default')}>
+          <Button size="small" type={sec.collapsed ? 'primary' : 'default'} onClick={() => dispatch({ t: 'updateSection', key: sec.key, patch: { collapsed: !sec.collapsed } })}
+            data-testid={`section-collapsed-${sec.key}`}>{L('折叠', 'Fold')}</Button>
+        </Tooltip>
+        <span className="grow" />
+        <Button size="small" type="text" icon={<ArrowUpOutlined />} disabled={first} aria-label={L('上移分组', 'Move section up')} onClick={() => dispatch({ t: 'moveSection', key: sec.key, delta: -1 })} />
+        <Button size="small" type="text" icon={<ArrowDownOutlined />} disabled={last} aria-label={L('下移分组', 'Move section down')} onClick={() => dispatch({ t: 'moveSection', key: sec.key, delta: 1 })} />
+        <Tooltip title={L('删除分组（字段并入相邻分组）', 'Remove the section (its fields join the next one)')}>
+          <Button size="small" type="text" danger icon={<DeleteOutlined />} disabled={only} aria-label={L('删除分组', 'Remove section')}
+            onClick={() => dispatch({ t: 'removeSection', key: sec.key })} data-testid={`section-remove-${sec.key}`} />
+        </Tooltip>
+      </div>
+      <div className="weft-canvas-grid" style={{ gridTemplateColumns: `repeat(${cols}, minmax(0, 1fr))` }}>
+        {children}
+      </div>
+    </div>
+  );
+}
+
+function CanvasField({ f, wide, selected, problems, onSelect, onRemove, onKeyMove }: {
+  f: DField; wide: boolean; selected: boolean; problems?: Problem[]; onSelect: () => void; onRemove: () => void; onKeyMove: (d: number) => void;
 }) {
   const { attributes, listeners, setNodeRef, transform, transition, isDragging } = useSortable({ id: f.uid });
-  const style = { transform: CSS.Transform.toString(transform), transition, opacity: isDragging ? 0.5 : 1 };
+  const style = { transform: CSS.Translate.toString(transform), transition, opacity: isDragging ? 0.5 : 1, gridColumn: wide ? '1 / -1' : undefined };
   const p = PALETTE.find((x) => x.type === f.type);
   return (
     <div ref={setNodeRef} style={style} className={`weft-canvas-field${selected ? ' selected' : ''}${problems?.length ? ' error' : ''}`}

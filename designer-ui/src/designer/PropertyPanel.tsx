@@ -4,7 +4,7 @@ import { lbl } from '../lib/i18n';
 import type { FieldDef, ObjectDef, Problem, SelectOption } from '../lib/types';
 import { FieldInput } from '../app/fields';
 import { COLORS } from './model';
-import type { DField } from './model';
+import type { DField, DSection } from './model';
 
 const L = (zh: string, en: string) => lbl({ zh, en });
 const NUM = new Set(['integer', 'decimal', 'currency', 'percent']);
@@ -13,9 +13,10 @@ const LEN = new Set(['text', 'long_text', 'rich_text']);
 const REF = new Set(['lookup', 'master_detail', 'multi_lookup']);
 
 /** Every property of one field; problems from the server appear at the property they concern. */
-export function PropertyPanel({ field: f, problems, targets, objects, onChange, onMove, isNameField, onNameField }: {
+export function PropertyPanel({ field: f, problems, targets, objects, onChange, onMove, isNameField, onNameField, sections, section, onSection }: {
   field: DField; problems: Problem[]; targets: string[]; objects: Record<string, ObjectDef>;
   onChange: (patch: Partial<FieldDef>) => void; onMove: (delta: number) => void; isNameField: boolean; onNameField: () => void;
+  sections: DSection[]; section: string; onSection: (key: string) => void;
 }) {
   const err = (prop: string) => {
     const ms = problems.filter((p) => p.path === `/${prop}` || p.path.startsWith(`/${prop}/`)).map((p) => p.message);
@@ -29,6 +30,10 @@ export function PropertyPanel({ field: f, problems, targets, objects, onChange, 
         <Tag color="blue">{f.type}</Tag>
         <Button size="small" icon={<ArrowUpOutlined />} onClick={() => onMove(-1)} aria-label={L('上移', 'Move up')} />
         <Button size="small" icon={<ArrowDownOutlined />} onClick={() => onMove(1)} aria-label={L('下移', 'Move down')} />
+        {sections.length > 1 && (
+          <Select size="small" style={{ width: 140 }} value={section} onChange={onSection} data-testid="prop-section" aria-label={L('所属分组', 'Section')}
+            options={sections.map((x) => ({ value: x.key, label: lbl(x.label, x.key), title: lbl(x.label, x.key) }))} />
+        )}
       </Space>
       {other.map((p, i) => <Typography.Paragraph key={i} type="danger" data-testid="prop-problem">{p.path}: {p.message}</Typography.Paragraph>)}
       <Form.Item label={L('标签（中文）', 'Label (zh)')} {...err('label')}>

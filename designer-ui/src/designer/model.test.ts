@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PALETTE, fieldPatch, fromObject, init, problemsByField, reduce, toObjectDoc } from './model';
+import { PALETTE, fieldPatch, fromObject, init, problemsByField, reduce, toLayout, toObjectDoc } from './model';
 import type { DesignerState } from './model';
 
 function run(s: DesignerState, ...as: Parameters<typeof reduce>[1][]): DesignerState {
@@ -13,6 +13,41 @@ describe('designer model', () => {
       'email', 'integer', 'json', 'long_text', 'lookup', 'master_detail', 'multi_lookup', 'multi_select', 'percent',
       'phone', 'rich_text', 'single_select', 'text', 'time', 'url', 'user',
     ]);
+  });
+
+  it('sections: add, move a field across a boundary by keyboard, move to a section, remove, reorder', () => {
+    let s = run(init(), { t: 'add', type: 'text' }, { t: 'add', type: 'integer' }, { t: 'addSection' }, { t: 'add', type: 'date', section: 'section_2' });
+    const names = () => s.present.fields.map((f) => `${f.section}:${f.api_name}`);
+    expect(names()).toEqual(['main:text_1', 'main:integer_2', 'section_2:date_3']);
+    // Alt+↓ on the last field of a section: it becomes the first of the next one, in place.
+    s = run(s, { t: 'move', from: 1, to: 2 });
+    expect(names()).toEqual(['main:text_1', 'section_2:integer_2', 'section_2:date_3']);
+    s = run(s, { t: 'toSection', uid: s.present.fields[2].uid, section: 'main' });
+    expect(names()).toEqual(['main:text_1', 'main:date_3', 'section_2:integer_2']);
+    s = run(s, { t: 'updateSection', key: 'section_2', patch: { columns: 3, label: { zh: '金额', en: 'Money' } } }, { t: 'moveSection', key: 'section_2', delta: -1 });
+    expect(names()).toEqual(['section_2:integer_2', 'main:text_1', 'main:date_3']);
+    expect(toLayout(s.present)).toEqual({ sections: [
+      { key: 'section_2', label: { zh: '金额', en: 'Money' }, columns: 3, fields: ['integer_2'] },
+      { key: 'main', label: { zh: '基本信息', en: 'Details' }, columns: 2, fields: ['text_1', 'date_3'] },
+    ] });
+    // Removing a section hands its fields to a neighbour; the last section cannot go.
+    s = run(s, { t: 'removeSection', key: 'section_2' });
+    expect(names()).toEqual(['main:integer_2', 'main:text_1', 'main:date_3']);
+    expect(run(s, { t: 'removeSection', key: 'main' }).present.sections).toHaveLength(1);
+    // The object document carries the layout; no designer-only keys reach the field documents.
+    const doc = toObjectDoc({ ...s.present, api_name: 'deal' });
+    expect(doc.layout?.sections[0].fields).toEqual(['integer_2', 'text_1', 'date_3']);
+    expect(doc.fields.some((f) => 'section' in f || 'uid' in f)).toBe(false);
+  });
+
+  it('reads a stored layout back in its order, with unplaced fields in the last section', () => {
+    const d = fromObject({
+      api_name: 'deal', label: { en: 'Deal' },
+      fields: [{ api_name: 'a', type: 'text' }, { api_name: 'b', type: 'text' }, { api_name: 'c', type: 'text' }, { api_name: 'd', type: 'text', deleted_at: 'x' }],
+      layout: { sections: [{ key: 'x', fields: ['c', 'd'] }, { key: 'y', columns: 1, fields: ['a'] }] },
+    } as never);
+    expect(d.fields.map((f) => `${f.section}:${f.api_name}`)).toEqual(['x:c', 'y:a', 'y:b']);
+    expect(d.sections.map((x) => x.columns)).toEqual([2, 1]);
   });
 
   it('adds fields at a position with unique api names and selects the new one', () => {

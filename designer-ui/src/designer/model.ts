@@ -1,15 +1,20 @@
 // The form designer's state: an object definition being edited, with undo/redo. Pure functions,
 // so every edit (add, move, change, remove) is tested without a browser.
-import type { FieldDef, FieldType, Label, ObjectDef, Problem } from '../lib/types';
+import type { FieldDef, FieldType, FormLayout, Label, ObjectDef, Problem } from '../lib/types';
 
-export interface DField extends FieldDef { uid: string; published?: boolean }
+export interface DField extends FieldDef { uid: string; published?: boolean; /** section key */ section: string }
+
+/** A section of the form being designed; its fields are those whose `section` is its key. */
+export interface DSection { key: string; label: Label; columns: number; collapsed?: boolean }
 
 export interface Doc {
   api_name: string;
   label: Label;
   plural_label?: Label;
   name_field?: string;
+  /** Invariant: fields are grouped by section, in section order (see `normalize`). */
   fields: DField[];
+  sections: DSection[];
   isNew: boolean;
 }
 
@@ -54,15 +59,49 @@ export const PALETTE: PaletteItem[] = [
 
 export const COLORS = ['default', 'blue', 'cyan', 'green', 'orange', 'red', 'purple', 'gold', 'magenta'];
 
+export const MAIN_SECTION: DSection = { key: 'main', label: { zh: '基本信息', en: 'Details' }, columns: 2 };
+
 export function emptyDoc(): Doc {
-  return { api_name: '', label: { zh: '', en: '' }, fields: [], isNew: true };
+  return { api_name: '', label: { zh: '', en: '' }, fields: [], sections: [{ ...MAIN_SECTION }], isNew: true };
+}
+
+/** Fields grouped by section in section order, keeping their order within a section; a field
+ * whose section is gone joins the last section. */
+export function normalize(d: Doc): Doc {
+  const keys = d.sections.map((x) => x.key);
+  const last = keys[keys.length - 1];
+  const fields = d.fields.map((f) => (keys.includes(f.section) ? f : { ...f, section: last }));
+  const idx = (f: DField) => keys.indexOf(f.section);
+  const sorted = fields.map((f, i) => ({ f, i })).sort((a, b) => idx(a.f) - idx(b.f) || a.i - b.i).map((x) => x.f);
+  return { ...d, fields: sorted };
+}
+
+/** The layout document saved with the object. */
+export function toLayout(d: Doc): FormLayout {
+  return {
+    sections: d.sections.map((x) => ({
+      key: x.key, label: x.label, columns: x.columns, ...(x.collapsed ? { collapsed: true } : {}),
+      fields: d.fields.filter((f) => f.section === x.key).map((f) => f.api_name),
+    })),
+  };
 }
 
 export function fromObject(o: ObjectDef): Doc {
-  return {
-    api_name: o.api_name, label: { ...o.label }, plural_label: o.plural_label, name_field: o.name_field, isNew: false,
-    fields: o.fields.filter((f) => !f.deleted_at).map((f) => ({ ...f, uid: f.api_name, published: true })),
-  };
+  const sections: DSection[] = (o.layout?.sections ?? []).map((x) => ({
+    key: x.key, label: { zh: x.label?.zh ?? '', en: x.label?.en ?? '' }, columns: x.columns ?? 2, ...(x.collapsed ? { collapsed: true } : {}),
+  }));
+  if (!sections.length) sections.push({ ...MAIN_SECTION });
+  const home = new Map<string, string>();
+  for (const x of o.layout?.sections ?? []) for (const n of x.fields) if (!home.has(n)) home.set(n, x.key);
+  const live = o.fields.filter((f) => !f.deleted_at);
+  // Within a section, the layout's order; fields it does not place follow in field order.
+  const pos = new Map<string, number>();
+  for (const x of o.layout?.sections ?? []) x.fields.forEach((n, i) => pos.set(n, i));
+  const ordered = live.map((f, i) => ({ f, i, p: pos.get(f.api_name) ?? 1e6 + i })).sort((a, b) => a.p - b.p).map((x) => x.f);
+  return normalize({
+    api_name: o.api_name, label: { ...o.label }, plural_label: o.plural_label, name_field: o.name_field, isNew: false, sections,
+    fields: ordered.map((f) => ({ ...f, uid: f.api_name, published: true, section: home.get(f.api_name) ?? sections[sections.length - 1].key })),
+  });
 }
 
 export function init(doc: Doc = emptyDoc()): DesignerState {
@@ -70,10 +109,10 @@ export function init(doc: Doc = emptyDoc()): DesignerState {
 }
 
 /** A new field of `type` with the options the server requires filled in. */
-export function newField(type: FieldType, n: number, targets: string[]): DField {
+export function newField(type: FieldType, n: number, targets: string[], section = 'main'): DField {
   const p = PALETTE.find((x) => x.type === type)!;
   const f: DField = {
-    uid: `new_${n}`, api_name: `${type}_${n}`, type,
+    uid: `new_${n}`, api_name: `${type}_${n}`, type, section,
     label: { zh: `${p.label.zh}${n}`, en: `${p.label.en} ${n}` },
   };
   if (type === 'single_select' || type === 'multi_select') {
@@ -88,8 +127,13 @@ export function newField(type: FieldType, n: number, targets: string[]): DField 
 }
 
 export type Action =
-  | { t: 'add'; type: FieldType; index?: number; targets?: string[] }
+  | { t: 'add'; type: FieldType; index?: number; targets?: string[]; section?: string }
   | { t: 'move'; from: number; to: number }
+  | { t: 'toSection'; uid: string; section: string }
+  | { t: 'addSection' }
+  | { t: 'updateSection'; key: string; patch: Partial<Omit<DSection, 'key'>> }
+  | { t: 'removeSection'; key: string }
+  | { t: 'moveSection'; key: string; delta: number }
   | { t: 'update'; uid: string; patch: Partial<FieldDef> }
   | { t: 'remove'; uid: string }
   | { t: 'object'; patch: Partial<Pick<Doc, 'api_name' | 'label' | 'plural_label' | 'name_field'>> }
@@ -109,17 +153,61 @@ export function reduce(s: DesignerState, a: Action): DesignerState {
       const seq = s.seq + 1;
       let n = seq;
       while (d.fields.some((f) => f.api_name === `${a.type}_${n}` || f.uid === `new_${n}`)) n++;
-      const f = newField(a.type, n, a.targets ?? []);
+      // Dropped on a field: before it, in its section; else at the end of the given (or last) section.
+      const at = a.index !== undefined ? d.fields[a.index] : undefined;
+      const section = at?.section ?? (d.sections.some((x) => x.key === a.section) ? a.section! : d.sections[d.sections.length - 1].key);
+      const f = newField(a.type, n, a.targets ?? [], section);
       const fields = [...d.fields];
-      fields.splice(a.index ?? fields.length, 0, f);
-      return edit(s, { ...d, fields }, f.uid, Math.max(seq, n));
+      if (at) fields.splice(a.index!, 0, f);
+      else fields.push(f);
+      return edit(s, normalize({ ...d, fields }), f.uid, Math.max(seq, n));
     }
     case 'move': {
       if (a.from === a.to || a.from < 0 || a.to < 0 || a.from >= d.fields.length || a.to >= d.fields.length) return s;
       const fields = [...d.fields];
+      const target = fields[a.to].section;
+      if (Math.abs(a.from - a.to) === 1 && fields[a.from].section !== target) {
+        // One step over a section boundary: the field changes section and keeps its place.
+        fields[a.from] = { ...fields[a.from], section: target };
+        return edit(s, { ...d, fields });
+      }
       const [f] = fields.splice(a.from, 1);
-      fields.splice(a.to, 0, f);
-      return edit(s, { ...d, fields });
+      fields.splice(a.to, 0, { ...f, section: target });
+      return edit(s, normalize({ ...d, fields }));
+    }
+    case 'toSection': {
+      const f = d.fields.find((x) => x.uid === a.uid);
+      if (!f || f.section === a.section || !d.sections.some((x) => x.key === a.section)) return s;
+      const fields = [...d.fields.filter((x) => x.uid !== a.uid), { ...f, section: a.section }];
+      return edit(s, normalize({ ...d, fields }));
+    }
+    case 'addSection': {
+      let n = d.sections.length + 1;
+      while (d.sections.some((x) => x.key === `section_${n}`)) n++;
+      const sec: DSection = { key: `section_${n}`, label: { zh: `分组${n}`, en: `Section ${n}` }, columns: 2 };
+      return edit(s, { ...d, sections: [...d.sections, sec] });
+    }
+    case 'updateSection': {
+      const sections = d.sections.map((x) => (x.key === a.key ? { ...x, ...a.patch } : x));
+      return edit(s, { ...d, sections });
+    }
+    case 'removeSection': {
+      const i = d.sections.findIndex((x) => x.key === a.key);
+      if (i < 0 || d.sections.length < 2) return s;
+      // Its fields join the section before it (or after it, for the first).
+      const heir = d.sections[i === 0 ? 1 : i - 1].key;
+      const sections = d.sections.filter((x) => x.key !== a.key);
+      const fields = d.fields.map((f) => (f.section === a.key ? { ...f, section: heir } : f));
+      return edit(s, normalize({ ...d, sections, fields }));
+    }
+    case 'moveSection': {
+      const i = d.sections.findIndex((x) => x.key === a.key);
+      const j = i + a.delta;
+      if (i < 0 || j < 0 || j >= d.sections.length) return s;
+      const sections = [...d.sections];
+      const [x] = sections.splice(i, 1);
+      sections.splice(j, 0, x);
+      return edit(s, normalize({ ...d, sections }));
     }
     case 'update': {
       const fields = d.fields.map((f) => (f.uid === a.uid ? clean({ ...f, ...a.patch }) : f));
@@ -162,8 +250,8 @@ function clean(f: DField): DField {
 
 /** The field as the metadata API expects it (no designer-only keys). */
 export function toFieldDoc(f: DField): FieldDef {
-  const { uid: _u, published: _p, id: _id, ...rest } = f;
-  void _u; void _p; void _id;
+  const { uid: _u, published: _p, id: _id, section: _s, ...rest } = f;
+  void _u; void _p; void _id; void _s;
   return rest;
 }
 
@@ -173,7 +261,7 @@ export function toObjectDoc(d: Doc): ObjectDef {
     ? d.name_field : d.fields.find((f) => f.type === 'text')?.api_name;
   return {
     schema: 'weft.object/1', api_name: d.api_name, label: d.label,
-    plural_label: d.plural_label ?? d.label, name_field: nameField, fields: d.fields.map(toFieldDoc),
+    plural_label: d.plural_label ?? d.label, name_field: nameField, fields: d.fields.map(toFieldDoc), layout: toLayout(d),
   };
 }
 

@@ -54,8 +54,21 @@ export interface ObjectDef {
   description?: string;
   name_field?: string;
   fields: FieldDef[];
+  /** Form layout: sections in order; live fields no section names follow the last one. */
+  layout?: FormLayout | null;
   version?: number;
 }
+
+export interface FormSection {
+  key: string;
+  label?: Label;
+  /** Columns on a wide screen (1–4); a phone shows one. */
+  columns?: number;
+  collapsed?: boolean;
+  fields: string[];
+}
+
+export interface FormLayout { sections: FormSection[] }
 
 export type FieldAccess = 'edit' | 'read' | 'hidden';
 

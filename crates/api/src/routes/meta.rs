@@ -50,7 +50,7 @@ pub async fn get_object(
 
 #[utoipa::path(patch, path = "/api/v1/meta/objects/{object}", tag = "metadata",
     params(("object" = String, Path)),
-    request_body(content = Object, description = "label, plural_label, description, name_field"),
+    request_body(content = Object, description = "label, plural_label, description, name_field, layout (sections of fields)"),
     responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[patch("/meta/objects/{object}")]
