@@ -133,6 +133,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .service(data::update_record)
                     .service(data::delete_record)
                     .configure(routes::automation::configure)
+                    .configure(routes::views::configure)
                     .default_service(web::to(|| async { not_found_json() })),
             )
             .default_service(web::to(ui::serve));

@@ -68,5 +68,6 @@ pub fn full() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::routes::automation::AutomationDoc::openapi());
     doc.merge(crate::routes::flows::FlowsDoc::openapi());
+    doc.merge(crate::routes::views::ViewsDoc::openapi());
     doc
 }

@@ -17,6 +17,7 @@ pub mod metadata;
 pub mod ports;
 pub mod principal;
 pub mod records;
+pub mod saved_views;
 pub mod tenants;
 
 use std::collections::HashMap;

@@ -225,6 +225,7 @@ pub trait Tx:
     crate::access::ports::AccessTx
     + crate::automation::ports::AutomationTx
     + crate::flows::ports::FlowTx
+    + crate::saved_views::ports::ViewTx
     + Send
 {
     fn tenant(&self) -> TenantId;

@@ -17,6 +17,7 @@ mod flows;
 mod names;
 mod platform;
 mod records;
+mod saved_views;
 mod sqlvalue;
 mod tx;
 

@@ -6,3 +6,4 @@ pub mod flows;
 pub mod meta;
 pub mod org;
 pub mod system;
+pub mod views;

@@ -16,6 +16,8 @@ pub mod meta_objects;
 pub mod meta_revisions;
 pub mod notifications;
 pub mod roles;
+pub mod saved_view_defaults;
+pub mod saved_views;
 pub mod sessions;
 pub mod tenants;
 pub mod user_departments;
