@@ -369,6 +369,7 @@ export const tests = [
     await page.getByTestId('rules').waitFor();
     await page.getByTestId('rule-close_date_not_past').waitFor();
     await page.getByTestId('rule-new').click();
+    await page.getByTestId('rule-face').getByText('JSON', { exact: true }).click();
     const doc = (condition) => JSON.stringify({
       format: 'weft.rule/1', api_name: 'amount_positive', object: 'opportunity', kind: 'validation',
       field: 'amount', message: '金额必须大于 0 / the amount must be positive', condition,
@@ -390,6 +391,48 @@ export const tests = [
     await page.getByTestId('rule-amount_positive').waitFor();
     const rules = await apiGet(page, '/meta/rules');
     assert.ok(rules.body.rules.some((r) => r.api_name === 'amount_positive' && r.kind === 'validation'));
+  }],
+
+  ['admin builds a rule in the form: field completion in the condition and the template, problem at the field, save', async ({ page, shot }) => {
+    await login(page, 'admin@demo.weft');
+    await page.getByTestId('nav-rules').click();
+    await page.getByTestId('rule-new').click();
+    await page.getByTestId('rule-form').waitFor();
+    await page.getByTestId('rf-api-name').fill('huge_deal_alert');
+    await page.getByTestId('rf-label').fill('超大商机通知总监');
+    // The condition: typing after `record.` offers the opportunity's matching fields.
+    const cond = page.locator('textarea[data-testid="rf-condition"], [data-testid="rf-condition"] textarea').first();
+    await cond.fill('');
+    await cond.pressSequentially('record.amo');
+    await page.locator('.ant-mentions-dropdown-menu-item').filter({ hasText: /^amount/ }).first().click();
+    await cond.pressSequentially(' >>> 2000000');
+    await page.getByTestId('rule-check').click();
+    // The script error shows under the condition itself, with its line.
+    const condItem = page.getByTestId('rule-form').locator('.ant-form-item-has-error').filter({ has: cond });
+    await condItem.locator('.ant-form-item-explain-error').waitFor();
+    await cond.fill('record.amount > 2000000');
+    // The notification title: typing after `{{` offers the record's fields as placeholders.
+    const title = page.locator('textarea[data-testid="rf-action-0-title"], [data-testid="rf-action-0-title"] textarea').first();
+    await title.fill('超大商机：');
+    await title.pressSequentially('{{nam');
+    await page.locator('.ant-mentions-dropdown-menu-item').filter({ hasText: /^record\.name/ }).first().click();
+    await page.getByTestId('rule-check').click();
+    await page.getByTestId('rule-ok').waitFor();
+    await page.getByTestId('rule-dry-run').click();
+    await page.getByTestId('rule-dry-result').waitFor();
+    await shot('rule-form');
+    // The JSON face shows the same document.
+    await page.getByTestId('rule-face').getByText('JSON', { exact: true }).click();
+    const json = JSON.parse(await page.getByTestId('rule-doc').inputValue());
+    assert.equal(json.condition, 'record.amount > 2000000');
+    await page.getByTestId('rule-face').getByText('表单', { exact: true }).click();
+    await page.getByTestId('rule-save').click();
+    await page.getByTestId('rule-huge_deal_alert').waitFor();
+    const saved = (await apiGet(page, '/meta/rules')).body.rules.find((r) => r.api_name === 'huge_deal_alert');
+    assert.equal(saved.kind, 'trigger');
+    assert.equal(saved.doc.condition, 'record.amount > 2000000');
+    assert.equal(saved.doc.actions[0].title, '超大商机：{{record.name}}');
+    assert.deepEqual(saved.doc.actions[0].roles, ['sales_director']);
   }],
 
   ['10,000 records: the list stays virtualized and loads pages as it scrolls', async ({ page }) => {

@@ -1,11 +1,15 @@
-// The rule editor (admins): every rule of the tenant, and a document editor for one rule —
-// check (every problem with its path, line and column, scripts and templates included),
+// The rule editor (admins): every rule of the tenant, and an editor for one rule with two
+// faces on the same document — a form (RuleForm: trigger, condition with field completion,
+// actions with templates) and the JSON — check (every problem with its path, line and column, scripts and templates included),
 // dry run over real records (nothing is written or sent), save as a new version.
 import { useCallback, useEffect, useState } from 'react';
-import { Alert, App, Button, Col, Empty, Input, List, Row, Space, Tag, Typography } from 'antd';
+import { Alert, App, Button, Col, Empty, Input, List, Row, Segmented, Space, Tag, Typography } from 'antd';
 import { ApiError, api } from '../lib/api';
 import type { DryRun, RuleProblem, RuleRow } from '../lib/api';
 import { lbl } from '../lib/i18n';
+import { useApp } from './ctx';
+import { RuleForm } from './RuleForm';
+import type { RuleDoc } from './RuleForm';
 
 const L = (zh: string, en: string) => lbl({ zh, en });
 
@@ -24,9 +28,12 @@ const TEMPLATE = {
 
 export default function Rules() {
   const { message } = App.useApp();
+  const { objects } = useApp();
   const [rules, setRules] = useState<RuleRow[] | null>(null);
   const [sel, setSel] = useState<RuleRow | null>(null);
   const [text, setText] = useState('');
+  const [doc, setDoc] = useState<RuleDoc | null>(null);
+  const [face, setFace] = useState<'form' | 'json'>('form');
   const [problems, setProblems] = useState<RuleProblem[] | null>(null);
   const [dry, setDry] = useState<DryRun | null>(null);
   const [busy, setBusy] = useState(false);
@@ -35,19 +42,35 @@ export default function Rules() {
 
   const open = (r: RuleRow | null) => {
     setSel(r);
-    setText(JSON.stringify(r ? r.doc : TEMPLATE, null, 2));
+    const d = (r ? r.doc : TEMPLATE) as RuleDoc;
+    setDoc(d);
+    setText(JSON.stringify(d, null, 2));
     setProblems(null);
     setDry(null);
   };
   /** The document, or the JSON syntax problem at its line. */
-  const parse = (): unknown => {
+  const parse = (): RuleDoc | undefined => {
+    if (face === 'form') return doc ?? undefined;
     try {
-      return JSON.parse(text);
+      return JSON.parse(text) as RuleDoc;
     } catch (e) {
       const m = /line (\d+)/.exec(String(e)) ?? /position (\d+)/.exec(String(e));
       setProblems([{ path: '', code: 'json', message: String(e instanceof Error ? e.message : e), line: m ? Number(m[1]) : undefined }]);
       return undefined;
     }
+  };
+  /** Switch faces; JSON that does not parse keeps the JSON face, with the problem shown. */
+  const switchFace = (to: 'form' | 'json') => {
+    if (to === face) return;
+    if (to === 'json') { setText(JSON.stringify(doc, null, 2)); setFace('json'); return; }
+    const d = parse();
+    if (d === undefined) return;
+    if (!d || typeof d !== 'object' || Array.isArray(d)) {
+      setProblems([{ path: '', code: 'type', message: L('规则必须是 JSON 对象', 'A rule is a JSON object') }]);
+      return;
+    }
+    setDoc(d);
+    setFace('form');
   };
   const run = async (what: 'check' | 'dry' | 'save') => {
     const doc = parse();
@@ -95,10 +118,15 @@ export default function Rules() {
         )}
       </Col>
       <Col xs={24} md={16}>
-        {!text ? <Empty description={L('选择或新建一条规则', 'Pick a rule or start a new one')} /> : (
+        {!doc ? <Empty description={L('选择或新建一条规则', 'Pick a rule or start a new one')} /> : (
           <Space orientation="vertical" style={{ width: '100%' }}>
-            <Input.TextArea value={text} onChange={(e) => { setText(e.target.value); setProblems(null); setDry(null); }} autoSize={{ minRows: 14, maxRows: 32 }}
-              spellCheck={false} style={{ fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace', fontSize: 13 }} data-testid="rule-doc" />
+            <Segmented value={face} onChange={(v) => switchFace(v as 'form' | 'json')} data-testid="rule-face"
+              options={[{ value: 'form', label: L('表单', 'Form') }, { value: 'json', label: 'JSON' }]} />
+            {face === 'form' ? (
+              <RuleForm doc={doc} objects={objects} problems={problems ?? []}
+                onChange={(d) => { setDoc(d); setProblems(null); setDry(null); }} />
+            ) : <Input.TextArea value={text} onChange={(e) => { setText(e.target.value); setProblems(null); setDry(null); }} autoSize={{ minRows: 14, maxRows: 32 }}
+              spellCheck={false} style={{ fontFamily: 'ui-monospace, SFMono-Regular, Menlo, monospace', fontSize: 13 }} data-testid="rule-doc" />}
             <Space>
               <Button loading={busy} onClick={() => run('check')} data-testid="rule-check">{L('检查', 'Check')}</Button>
               <Button loading={busy} onClick={() => run('dry')} data-testid="rule-dry-run">{L('试运行（不写入）', 'Dry run (changes nothing)')}</Button>
