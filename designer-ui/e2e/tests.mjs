@@ -560,4 +560,74 @@ export const tests = [
     await page.getByTestId('record-page').waitFor();
     assert.equal(await page.getByTestId('record-title').textContent(), '移动端 现场签约');
   }],
+  ['saved views: filter + sort saved as a view survive a reload; another user does not see it', async ({ page, context, shot }) => {
+    await login(page, 'director@demo.weft');
+    await page.goto('/o/opportunity');
+    const total = page.getByTestId('list-total');
+    await total.waitFor();
+    const all = await total.textContent();
+    await page.getByTestId('filter-button').click();
+    await page.getByTestId('filter-add').click();
+    const row = page.getByTestId('filter-row-0');
+    await row.locator('.ant-select').nth(0).click();
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="销售阶段"]').click();
+    for (let i = 0; i < 3; i++) {
+      await row.locator('.ant-select').nth(1).click();
+      await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="等于"]').click();
+      if (await row.locator('.ant-select').nth(2).waitFor({ timeout: 3000 }).then(() => true, () => false)) break;
+    }
+    await row.locator('.ant-select').nth(2).click();
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="赢单"]').click();
+    await page.getByTestId('filter-apply').click();
+    await page.waitForFunction((t) => document.querySelector('[data-testid="list-total"]')?.textContent !== t, all);
+    const filtered = await total.textContent();
+    const amount = page.locator('.ant-table-thead th', { hasText: '金额' });
+    await amount.click();
+    await amount.click();
+    await page.waitForFunction(() => document.querySelector('.ant-table-thead th[aria-sort="descending"]') !== null);
+
+    // Save as a personal view: the URL names it.
+    await page.getByTestId('view-save-as').click();
+    await page.getByTestId('view-name').fill('赢单 金额从高到低');
+    await page.getByTestId('view-dialog-ok').click();
+    await page.waitForURL(/[?&]vid=/);
+    const vid = new URL(page.url()).searchParams.get('vid');
+    const saved = await apiGet(page, `/views/${vid}`);
+    assert.equal(saved.status, 200);
+    assert.deepEqual(saved.body.definition.filter, { field: 'stage', op: 'eq', value: 'won' });
+    assert.deepEqual(saved.body.definition.sort, ['-amount']);
+    assert.equal(saved.body.shared, false);
+
+    // A reload keeps the view: same filter, same total, same sort.
+    await page.reload();
+    await total.waitFor();
+    await page.waitForFunction((t) => document.querySelector('[data-testid="list-total"]')?.textContent === t, filtered);
+    await page.getByTestId('view-select').getByText('赢单 金额从高到低').waitFor();
+    assert.equal(await page.locator('.ant-table-thead th[aria-sort="descending"]').textContent(), '金额');
+    await shot('saved-view');
+
+    // 全部 shows everything again; picking the view brings its filter back.
+    await page.getByTestId('view-select').click();
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="全部"]').click();
+    await page.waitForFunction((t) => document.querySelector('[data-testid="list-total"]')?.textContent === t, all);
+    assert.equal(new URL(page.url()).searchParams.get('vid'), null);
+    await page.getByTestId('view-select').click();
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="赢单 金额从高到低"]').click();
+    await page.waitForFunction((t) => document.querySelector('[data-testid="list-total"]')?.textContent === t, filtered);
+    assert.equal(new URL(page.url()).searchParams.get('vid'), vid);
+
+    // Another user neither lists it nor opens it by its id.
+    await context.clearCookies();
+    await login(page, 'li@demo.weft');
+    await page.goto(`/o/opportunity?vid=${vid}`);
+    await page.getByTestId('view-gone').waitFor();
+    await page.getByTestId('list-total').waitFor();
+    await page.getByTestId('view-select').click();
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="全部"]').waitFor();
+    assert.equal(await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="赢单 金额从高到低"]').count(), 0);
+    const list = await apiGet(page, '/views?object=opportunity');
+    assert.equal(list.status, 200);
+    assert.ok(!list.body.views.some((v) => v.id === vid), 'a personal view is not listed for others');
+    assert.equal((await apiGet(page, `/views/${vid}`)).status, 404);
+  }],
 ];

@@ -1,31 +1,57 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Alert, Badge, Button, Checkbox, Popover, Space, Table, Typography } from 'antd';
 import type { TableProps } from 'antd';
 import { FilterOutlined, SettingOutlined } from '@ant-design/icons';
 import { ApiError, api } from '../lib/api';
+import type { SavedView, ViewDefinition } from '../lib/api';
 import { lbl, t } from '../lib/i18n';
-import { toFilter } from '../lib/filter';
+import { fromFilter, toFilter } from '../lib/filter';
 import type { FilterState } from '../lib/filter';
-import type { FieldDef, RecordData } from '../lib/types';
+import { navigate, useLocation } from '../lib/router';
+import type { FieldDef, Filter, RecordData } from '../lib/types';
 import { accessOf, permsOf, useApp } from './ctx';
 import { FieldValue, liveFields, titleOf } from './fields';
 import { FilterBuilder } from './FilterBuilder';
+import { ViewBar } from './ViewBar';
 
 const PAGE = 200;
 const colsKey = (o: string) => `weft.cols.${o}`;
+const EMPTY: FilterState = { rel: 'and', conds: [] };
 
-/** A virtualized table over the query API: server-side filter and sort, cursor pagination. */
+/** JSON with object keys sorted, to compare definitions whatever order the database keeps. */
+export function stable(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
+/**
+ * A virtualized table over the query API: server-side filter and sort, cursor pagination, and
+ * saved views (`?vid=<view id>` in the URL; without one, the user's default view if any).
+ */
 export function ListView({ object }: { object: string }) {
   const { objects, session } = useApp();
+  const loc = useLocation();
+  const vid = loc.query.get('vid');
   const obj = objects[object];
   const perms = permsOf(session, object);
   const visible = useMemo(() => liveFields(obj).filter((f) => accessOf(perms, f, session.permissions.is_admin) !== 'hidden'), [obj, perms, session]);
-  const [cols, setCols] = useState<string[]>(() => {
+  const storedCols = useCallback((): string[] => {
     try { const s = JSON.parse(localStorage.getItem(colsKey(object)) ?? 'null'); if (Array.isArray(s)) return s; } catch { /* ignore */ }
     return visible.filter((f) => !['json', 'long_text', 'rich_text', 'attachment', 'multi_lookup'].includes(f.type)).slice(0, 7).map((f) => f.api_name);
-  });
-  const [filter, setFilter] = useState<FilterState>({ rel: 'and', conds: [] });
+  }, [object, visible]);
+  const [cols, setCols] = useState<string[]>(storedCols);
+  const [filter, setFilter] = useState<FilterState>(EMPTY);
+  // A saved view's filter the builder cannot show as rows (nested groups, NOT): applied as is.
+  const [raw, setRaw] = useState<Filter | null>(null);
   const [sort, setSort] = useState<string[]>([]);
+  const [pageSize, setPageSize] = useState(PAGE);
+  const [views, setViews] = useState<SavedView[] | null>(null);
+  const applied = useRef<string | null>(null);
+  const firstViews = useRef(true);
   const [rows, setRows] = useState<RecordData[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [total, setTotal] = useState<number | null>(null);
@@ -33,14 +59,61 @@ export function ListView({ object }: { object: string }) {
   const [error, setError] = useState<string | null>(null);
   const [filterOpen, setFilterOpen] = useState(false);
 
-  const shown = visible.filter((f) => cols.includes(f.api_name));
+  const setVid = useCallback((id: string | null, replace = false) => {
+    const q = new URLSearchParams(location.search);
+    if (id) q.set('vid', id); else q.delete('vid');
+    const s = q.toString();
+    navigate(`/o/${object}${s ? `?${s}` : ''}`, replace);
+  }, [object]);
+
+  // The views of this object; on first load without a view in the URL, the user's default.
+  useEffect(() => {
+    let live = true;
+    api.views(object).then((r) => {
+      if (!live) return;
+      if (firstViews.current && !new URLSearchParams(location.search).get('vid') && r.default_view) setVid(r.default_view, true);
+      firstViews.current = false;
+      setViews(r.views);
+    }).catch(() => { if (live) setViews([]); });
+    return () => { live = false; };
+  }, [object, setVid]);
+
+  const current = views?.find((v) => v.id === vid) ?? null;
+
+  // Selecting a view (or 全部) applies its filter, sort, columns and page size.
+  useEffect(() => {
+    if (!views) return;
+    const key = current ? `${current.id}:${current.version}` : null;
+    if (key === applied.current) return;
+    applied.current = key;
+    if (!current) { setFilter(EMPTY); setRaw(null); setSort([]); setCols(storedCols()); setPageSize(PAGE); return; }
+    const d = current.definition;
+    const rows = fromFilter(d.filter ?? null, visible);
+    setFilter(rows ?? EMPTY);
+    setRaw(rows ? null : (d.filter ?? null));
+    setSort(d.sort ?? []);
+    const c = (d.columns ?? []).filter((n) => visible.some((f) => f.api_name === n));
+    setCols(c.length ? c : storedCols());
+    setPageSize(d.page_size ?? PAGE);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [views, current?.id, current?.version]);
+
+  const shown = cols.map((n) => visible.find((f) => f.api_name === n)).filter((f): f is FieldDef => !!f);
   const expand = shown.filter((f) => f.type === 'lookup' || f.type === 'master_detail').map((f) => f.api_name);
-  const apiFilter = toFilter(filter, visible);
+  const apiFilter = raw ?? toFilter(filter, visible);
+  const definition: ViewDefinition = { filter: apiFilter ?? null, sort, columns: cols, page_size: current?.definition.page_size ?? null, mode: 'list' };
+  const dirty = !!current && stable([definition.filter, sort, cols]) !== stable([
+    current.definition.filter ?? null, current.definition.sort ?? [],
+    (current.definition.columns ?? []).filter((n) => visible.some((f) => f.api_name === n)).length
+      ? (current.definition.columns ?? []).filter((n) => visible.some((f) => f.api_name === n)) : cols,
+  ]);
+  const ready = views !== null && (applied.current ?? null) === (current ? `${current.id}:${current.version}` : null);
 
   const load = useCallback(async (after: string | null) => {
+    if (!ready) return;
     setLoading(true); setError(null);
     try {
-      const page = await api.query(object, { filter: apiFilter, sort: sort.length ? sort : undefined, limit: PAGE, cursor: after ?? undefined, expand, count: after === null });
+      const page = await api.query(object, { filter: apiFilter, sort: sort.length ? sort : undefined, limit: pageSize, cursor: after ?? undefined, expand, count: after === null });
       setRows((r) => (after ? [...r, ...page.records] : page.records));
       setCursor(page.next_cursor);
       if (after === null) setTotal(page.total ?? null);
@@ -48,7 +121,7 @@ export function ListView({ object }: { object: string }) {
       setError(e instanceof ApiError ? e.message : String(e));
     } finally { setLoading(false); }
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [object, JSON.stringify(apiFilter), sort.join(','), expand.join(',')]);
+  }, [ready, object, JSON.stringify(apiFilter), sort.join(','), expand.join(','), pageSize]);
 
   useEffect(() => { load(null); }, [load]);
 
@@ -72,26 +145,59 @@ export function ListView({ object }: { object: string }) {
     else setSort([`${s.order === 'descend' ? '-' : ''}${String(s.columnKey)}`]);
   };
 
-  const saveCols = (c: string[]) => { setCols(c); localStorage.setItem(colsKey(object), JSON.stringify(c)); };
+  const saveCols = (c: string[]) => { setCols(c); if (!current) localStorage.setItem(colsKey(object), JSON.stringify(c)); };
+
+  const replaceView = (v: SavedView) => {
+    applied.current = `${v.id}:${v.version}`;
+    setViews((vs) => (vs ?? []).map((x) => (x.id === v.id ? v : x)));
+  };
+  const viewBar = views && (
+    <ViewBar
+      views={views} current={current} dirty={dirty} canShare={session.permissions.is_admin}
+      onPick={(id) => setVid(id)}
+      onSaveAs={async ({ name, shared, default: def }) => {
+        const v = await api.createView({ object, name, shared, default: def, definition });
+        const r = await api.views(object);
+        applied.current = `${v.id}:${v.version}`;
+        setViews(r.views);
+        setVid(v.id);
+      }}
+      onSave={async () => { if (current) replaceView(await api.updateView(current.id, { definition, version: current.version })); }}
+      onRename={async (name) => { if (current) replaceView(await api.updateView(current.id, { name, version: current.version })); }}
+      onDefault={async (on) => {
+        if (!current) return;
+        await api.updateView(current.id, { default: on });
+        setViews((await api.views(object)).views);
+      }}
+      onDelete={async () => {
+        if (!current) return;
+        await api.deleteView(current.id);
+        setViews((await api.views(object)).views);
+        setVid(null);
+      }}
+    />
+  );
 
   return (
     <div data-testid="list-view">
-      <Space style={{ marginBottom: 8 }}>
+      <Space style={{ marginBottom: 8 }} wrap>
+        {viewBar}
         <Popover trigger="click" open={filterOpen} onOpenChange={setFilterOpen} placement="bottomLeft"
-          content={<FilterBuilder fields={visible} value={filter} objects={objects} onApply={(s) => { setFilter(s); setFilterOpen(false); }} />}>
-          <Badge count={toFilter(filter, visible) ? filter.conds.length : 0} size="small">
+          content={<FilterBuilder key={stable(filter)} fields={visible} value={filter} objects={objects} onApply={(s) => { setFilter(s); setRaw(null); setFilterOpen(false); }} />}>
+          <Badge count={raw ? 1 : toFilter(filter, visible) ? filter.conds.length : 0} size="small">
             <Button icon={<FilterOutlined />} data-testid="filter-button">{t('filter')}</Button>
           </Badge>
         </Popover>
         <Popover trigger="click" placement="bottomLeft" content={
           <Checkbox.Group style={{ display: 'flex', flexDirection: 'column', maxHeight: 360, overflowY: 'auto' }} value={cols}
-            onChange={(v) => saveCols(visible.map((f) => f.api_name).filter((n) => (v as string[]).includes(n)))}
+            onChange={(v) => saveCols([...cols.filter((n) => (v as string[]).includes(n)), ...visible.map((f) => f.api_name).filter((n) => (v as string[]).includes(n) && !cols.includes(n))])}
             options={visible.map((f) => ({ value: f.api_name, label: lbl(f.label, f.api_name) }))} data-testid="column-chooser" />
         }>
           <Button icon={<SettingOutlined />} data-testid="columns-button">{t('columns')}</Button>
         </Popover>
         {total !== null && <Typography.Text type="secondary" data-testid="list-total">{t('total', { n: total })}</Typography.Text>}
       </Space>
+      {vid && views && !current && <Alert type="warning" title={t('viewGone')} style={{ marginBottom: 8 }} data-testid="view-gone" />}
       {error && <Alert type="error" title={error} style={{ marginBottom: 8 }} />}
       <Table<RecordData>
         virtual

@@ -22,7 +22,14 @@ export function ObjectHome({ object }: { object: string }) {
       <Space style={{ display: 'flex', justifyContent: 'space-between', marginBottom: 12 }}>
         <Typography.Title level={4} style={{ margin: 0 }}>{lbl(obj.plural_label ?? obj.label, object)}</Typography.Title>
         <Space>
-          <Segmented value={view} onChange={(v) => navigate(`/o/${object}${v === 'list' ? '' : `?view=${v}`}`, true)}
+          <Segmented value={view} onChange={(v) => {
+            // The saved view (`vid`) stays selected across list, kanban and calendar.
+            const q = new URLSearchParams();
+            if (v !== 'list') q.set('view', String(v));
+            const vid = loc.query.get('vid');
+            if (vid) q.set('vid', vid);
+            navigate(`/o/${object}${q.size ? `?${q}` : ''}`, true);
+          }}
             options={[
               { value: 'list', label: t('list'), icon: <UnorderedListOutlined /> },
               { value: 'kanban', label: t('kanban'), icon: <AppstoreOutlined /> },

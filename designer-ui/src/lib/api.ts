@@ -90,10 +90,27 @@ export const api = {
   dryRun: (doc: unknown) => request<DryRun>('POST', '/meta/rules/dry-run', { rule: doc, limit: 10000, samples: 5 }),
   notifications: () => request<{ notifications: Notice[] }>('GET', '/notifications?limit=20'),
   readNotification: (id: string) => request<unknown>('POST', `/notifications/${enc(id)}/read`, {}),
+  // Saved list views: the caller's own and the shared ones of an object.
+  views: (obj: string) => request<{ views: SavedView[]; default_view: string | null }>('GET', `/views?object=${enc(obj)}`),
+  createView: (v: { object: string; name: string; shared?: boolean; default?: boolean; definition: ViewDefinition }) =>
+    request<SavedView>('POST', '/views', v),
+  updateView: (id: string, patch: { name?: string; shared?: boolean; default?: boolean; definition?: ViewDefinition; version?: number }) =>
+    request<SavedView>('PATCH', `/views/${enc(id)}`, patch),
+  deleteView: (id: string) => request<void>('DELETE', `/views/${enc(id)}`),
   manualActions: (obj: string) => request<{ actions: { rule: string; label: string; allowed: boolean }[] }>('GET', `/automation/manual/${enc(obj)}`),
   runManual: (obj: string, id: string, rule: string, key: string) =>
     request<unknown>('POST', `/automation/manual/${enc(obj)}/${enc(id)}/${enc(rule)}`, {}, { 'Idempotency-Key': key }),
 };
+
+export interface ViewDefinition {
+  filter?: Filter | null; sort?: string[]; columns?: string[]; page_size?: number | null;
+  mode?: 'list' | 'kanban' | 'calendar'; group_field?: string | null;
+}
+
+export interface SavedView {
+  id: string; object: string; name: string; shared: boolean; owner: string; mine: boolean; editable: boolean;
+  default: boolean; restricted: boolean; definition: ViewDefinition; version: number; created_at: string; updated_at: string;
+}
 
 export interface InboxItem {
   id?: string; instance: string; node?: string; flow: string; flow_name?: Label | null; object: string; record_id: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { opsFor, toFilter } from './filter';
+import { fromFilter, opsFor, toFilter } from './filter';
 import type { FieldDef } from './types';
 
 const fields: FieldDef[] = [
@@ -26,5 +26,16 @@ describe('filter builder', () => {
       { field: 'amount', op: 'gte', value: '1000' },
       { field: 'stage', op: 'is_null', value: false },
     ] });
+  });
+  it('reads a saved filter back into rows (round trip), or says it cannot', () => {
+    const rows = { rel: 'or' as const, conds: [{ field: 'name', op: 'contains', value: '华' }, { field: 'stage', op: 'not_null' }, { field: 'amount', op: 'is_null' }] };
+    const f = toFilter(rows, fields);
+    expect(fromFilter(f, fields)).toEqual(rows);
+    expect(toFilter(fromFilter(f, fields)!, fields)).toEqual(f);
+    expect(fromFilter(null, fields)).toEqual({ rel: 'and', conds: [] });
+    expect(fromFilter({ field: 'stage', op: 'eq', value: 'won' }, fields)).toEqual({ rel: 'and', conds: [{ field: 'stage', op: 'eq', value: 'won' }] });
+    expect(fromFilter({ not: { field: 'stage', op: 'eq', value: 'won' } }, fields)).toBeNull();
+    expect(fromFilter({ and: [{ or: [] }] }, fields)).toBeNull();
+    expect(fromFilter({ field: 'secret', op: 'eq', value: 1 }, fields)).toBeNull();
   });
 });

@@ -49,3 +49,24 @@ export function toFilter(s: FilterState, fields: FieldDef[]): Filter | undefined
   if (parts.length === 1) return parts[0];
   return s.rel === 'and' ? { and: parts } : { or: parts };
 }
+
+/**
+ * The builder's rows for an API filter (a saved view's): one condition or one AND / OR list
+ * of conditions on known fields. `null` when the filter has another shape (nested groups,
+ * NOT, unknown fields): the caller then applies it as it is.
+ */
+export function fromFilter(f: Filter | null | undefined, fields: FieldDef[]): FilterState | null {
+  if (!f) return { rel: 'and', conds: [] };
+  let rel: 'and' | 'or' = 'and';
+  let parts: Filter[];
+  if ('and' in f) parts = f.and;
+  else if ('or' in f) { rel = 'or'; parts = f.or; } else parts = [f];
+  const conds: Cond[] = [];
+  for (const p of parts) {
+    if (!('field' in p) || !fields.some((x) => x.api_name === p.field)) return null;
+    if (p.op === 'is_null') conds.push({ field: p.field, op: p.value === false ? 'not_null' : 'is_null' });
+    else if (p.op === 'not_null') conds.push({ field: p.field, op: 'not_null' });
+    else conds.push({ field: p.field, op: p.op, value: p.value });
+  }
+  return { rel, conds };
+}
