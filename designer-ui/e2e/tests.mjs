@@ -363,6 +363,53 @@ export const tests = [
     assert.ok(mine.body.items.some((t) => t.instance === inst.id), 'the task moved to 我已审批');
   }],
 
+  ['the approver adds a signer before himself (前加签); the new signer approves first, then the approver', async ({ page, context }) => {
+    await login(page, 'liu@demo.weft');
+    await page.getByTestId('nav-opportunity').click();
+    await page.getByRole('link', { name: '云帆 SaaS 集成' }).first().click();
+    await page.getByTestId('record-page').waitFor();
+    await page.getByTestId('submit-approval').click();
+    const which = page.locator('.ant-dropdown-menu-item', { hasText: '商机审批' });
+    await Promise.race([
+      which.waitFor().then(() => which.click()).catch(() => {}),
+      page.getByTestId('task-drawer').waitFor().catch(() => {}),
+    ]);
+    await page.getByTestId('task-drawer').getByTestId('flow-status').getByText('审批中').waitFor();
+    const inst = (await apiGet(page, '/flows/tasks?box=started')).body.items.find((i) => i.flow === 'opportunity_approval' && i.status === 'running');
+    assert.ok(inst, 'the instance is in 我发起的');
+
+    const openTask = async (email) => {
+      await context.clearCookies();
+      await login(page, email);
+      await page.getByTestId('nav-inbox').click();
+      const item = page.getByTestId('inbox-item').filter({ hasText: '云帆 SaaS 集成' }).first();
+      await item.click();
+      await page.getByTestId('task-drawer').waitFor();
+    };
+    await openTask('chen@demo.weft');
+    await page.getByTestId('task-signers').click();
+    await page.locator('.ant-select-item-option').filter({ hasText: '王总监' }).click();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('task-sign-position').getByText('前加签', { exact: true }).click();
+    await page.getByTestId('task-comment').fill('请王总先看');
+    const added = page.waitForResponse((r) => r.url().includes('/actions') && r.request().method() === 'POST');
+    await page.getByTestId('task-add-signer').click();
+    const res = await added;
+    assert.equal(res.status(), 200, await res.text());
+    await page.getByTestId('inbox').getByText(/没有事项|Nothing here/).waitFor();
+
+    await openTask('director@demo.weft');
+    await page.getByTestId('task-approve').click();
+    await page.getByTestId('task-drawer').waitFor({ state: 'detached' });
+
+    await openTask('chen@demo.weft');
+    await page.getByTestId('task-approve').click();
+    await page.getByTestId('task-drawer').waitFor({ state: 'detached' });
+    const done = await apiGet(page, `/flows/instances/${inst.id}`);
+    assert.equal(done.body.status, 'approved');
+    assert.ok(done.body.history.some((h) => h.data?.comment === '请王总先看'), 'the add-signer comment is on the timeline');
+  }],
+
   ['admin writes a rule: the check shows the script error at its line, dry run on real records, save', async ({ page, shot }) => {
     await login(page, 'admin@demo.weft');
     await page.getByTestId('nav-rules').click();

@@ -3,7 +3,7 @@
 // comment (the server decides what is allowed and answers 409/422 otherwise), the in-app
 // notifications bell, and a record's manual rule actions.
 import { Suspense, lazy, useCallback, useEffect, useState } from 'react';
-import { App, Badge, Button, Card, Drawer, Dropdown, Empty, Input, List, Select, Space, Spin, Tabs, Tag, Timeline, Typography } from 'antd';
+import { App, Badge, Button, Card, Drawer, Dropdown, Empty, Input, List, Segmented, Select, Space, Spin, Tabs, Tag, Timeline, Typography } from 'antd';
 import { BellOutlined } from '@ant-design/icons';
 import dayjs from 'dayjs';
 import { ApiError, api } from '../lib/api';
@@ -137,6 +137,27 @@ function RecordTitle({ object, id }: { object: string; id: string }) {
 }
 
 /** One instance: where it is, who did what, and the caller's actions on their open task. */
+type NodeOps = { return_to?: string[]; add_signer?: ('before' | 'after' | 'parallel')[]; transfer?: boolean };
+type GraphNode = { id: string; name?: { zh?: string; en?: string } | null; ops?: NodeOps | null; visited?: boolean };
+
+/**
+ * What the task's node offers, from the instance's graph: 退回 targets the instance has
+ * already passed through, the 加签 positions, and whether 转交 is allowed (it is unless the
+ * node says otherwise). Operations the node does not offer are not shown; the server still
+ * checks every one.
+ */
+export function taskOps(inst: FlowInstance, taskId?: string): { returnTo: { id: string; name: string }[]; addSigner: ('before' | 'after' | 'parallel')[]; transfer: boolean } {
+  const nodes = ((inst as FlowInstance & { graph?: { nodes?: GraphNode[] } }).graph?.nodes) ?? [];
+  const t = inst.tasks?.find((x) => x.id === taskId);
+  const node = nodes.find((n) => n.id === t?.node);
+  const ops = node?.ops ?? {};
+  const returnTo = (ops.return_to ?? [])
+    .map((id) => nodes.find((n) => n.id === id))
+    .filter((n): n is GraphNode => !!n && (n.visited ?? false))
+    .map((n) => ({ id: n.id, name: n.id === 'start' ? L('发起人', 'Initiator') : lbl(n.name ?? undefined, n.id) }));
+  return { returnTo, addSigner: ops.add_signer ?? [], transfer: ops.transfer !== false };
+}
+
 function TaskDrawer({ instance, task, name, onClose, onDone, tab = 'detail' }: {
   instance: string; task?: string; name?: InboxItem['flow_name']; onClose: () => void; onDone: () => void; tab?: 'detail' | 'flow';
 }) {
@@ -145,6 +166,9 @@ function TaskDrawer({ instance, task, name, onClose, onDone, tab = 'detail' }: {
   const [inst, setInst] = useState<FlowInstance | null>(null);
   const [comment, setComment] = useState('');
   const [transferTo, setTransferTo] = useState<string | undefined>();
+  const [signers, setSigners] = useState<string[]>([]);
+  const [signPos, setSignPos] = useState<'before' | 'after' | 'parallel'>('before');
+  const [returnTo, setReturnTo] = useState<string | undefined>();
   const [users, setUsers] = useState<{ id: string; name: string }[]>([]);
   const [busy, setBusy] = useState(false);
   useEffect(() => { api.instance(instance).then(setInst).catch((e) => message.error(errText(e))); }, [instance, message]);
@@ -169,6 +193,8 @@ function TaskDrawer({ instance, task, name, onClose, onDone, tab = 'detail' }: {
     }
   };
   const mine = inst?.initiator === session.user?.id && inst?.status === 'running';
+  const ops = inst ? taskOps(inst, task) : { returnTo: [], addSigner: [], transfer: true };
+  const signPosition = ops.addSigner.includes(signPos) ? signPos : ops.addSigner[0];
   return (
     <Drawer open onClose={onClose} size="large" title={inst ? <Space>{lbl(name ?? undefined, inst.flow)}<StatusTag status={inst.status} /></Space> : L('审批', 'Approval')} data-testid="task-drawer">
       {!inst ? <Spin /> : (
@@ -184,14 +210,28 @@ function TaskDrawer({ instance, task, name, onClose, onDone, tab = 'detail' }: {
               <Space wrap>
                 <Button type="primary" loading={busy} onClick={() => act({ action: 'approve' })} data-testid="task-approve">{L('同意', 'Approve')}</Button>
                 <Button danger loading={busy} onClick={() => act({ action: 'reject' })} data-testid="task-reject">{L('驳回', 'Reject')}</Button>
-                <Button loading={busy} onClick={() => act({ action: 'return', to_node: 'start' })} data-testid="task-return">{L('退回发起人', 'Return to initiator')}</Button>
+                {ops.returnTo.length > 0 && (
+                  <Space.Compact>
+                    <Select style={{ width: 150 }} value={returnTo ?? ops.returnTo[0].id} onChange={setReturnTo} data-testid="task-return-to"
+                      options={ops.returnTo.map((n) => ({ value: n.id, label: n.name }))} />
+                    <Button loading={busy} onClick={() => act({ action: 'return', to_node: returnTo ?? ops.returnTo[0].id })} data-testid="task-return">{L('退回', 'Return')}</Button>
+                  </Space.Compact>
+                )}
                 <Button loading={busy} disabled={!comment} onClick={() => act({ action: 'comment', text: comment })} data-testid="task-comment-send">{L('评论', 'Comment')}</Button>
               </Space>
-              <Space>
+              {ops.transfer && <Space>
                 <Select style={{ width: 200 }} placeholder={L('转交给…', 'Transfer to…')} value={transferTo} onChange={setTransferTo}
                   options={users.map((u) => ({ value: u.id, label: u.name }))} showSearch optionFilterProp="label" data-testid="task-transfer-to" />
                 <Button disabled={!transferTo} loading={busy} onClick={() => act({ action: 'transfer', to: transferTo })} data-testid="task-transfer">{L('转交', 'Transfer')}</Button>
-              </Space>
+              </Space>}
+              {signPosition && <Space wrap>
+                <Select mode="multiple" style={{ width: 260 }} placeholder={L('加签给…', 'Add signers…')} value={signers} onChange={setSigners}
+                  options={users.map((u) => ({ value: u.id, label: u.name }))} showSearch optionFilterProp="label" data-testid="task-signers" />
+                <Segmented value={signPosition} onChange={(v) => setSignPos(v as typeof signPos)} data-testid="task-sign-position"
+                  options={([['before', '前加签', 'Before me'], ['after', '后加签', 'After me'], ['parallel', '并加签', 'Alongside']] as const)
+                    .filter(([v]) => ops.addSigner.includes(v)).map(([v, zh, en]) => ({ value: v, label: L(zh, en) }))} />
+                <Button disabled={!signers.length} loading={busy} onClick={() => act({ action: 'add_signer', position: signPosition, users: signers })} data-testid="task-add-signer">{L('加签', 'Add signer')}</Button>
+              </Space>}
             </Space>
           )}
           {mine && (

@@ -145,7 +145,10 @@ impl Runtime {
                 ns.iter()
                     .map(|n| {
                         let nid = n["id"].as_str().unwrap_or_default();
+                        // `ops`: what the node's tasks offer (退回 targets, 加签
+                        // positions, 转交, 委托), so a client offers only those.
                         json!({"id": nid, "kind": n["kind"], "name": n.get("name"),
+                               "ops": n.get("ops"),
                                "active": positions.contains(&nid) || active.contains(&nid),
                                "visited": state.visited.iter().any(|v| v == nid)})
                     })
