@@ -9,6 +9,7 @@ mod m0003_identity;
 mod m0004_pg_security;
 mod m0005_automation;
 mod m0006_flows;
+mod m0007_flow_calendars;
 mod m0008_saved_views;
 
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_pg_security::Migration),
             Box::new(m0005_automation::Migration),
             Box::new(m0006_flows::Migration),
+            Box::new(m0007_flow_calendars::Migration),
             Box::new(m0008_saved_views::Migration),
         ]
     }

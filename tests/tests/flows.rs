@@ -782,6 +782,200 @@ async fn timers_fire_once(b: Backend) {
     assert_eq!(view(&w, &inst).await["status"], "approved");
 }
 
+/// China's 2026 National Day week: 1–8 October off, Sunday 27 September and Saturday
+/// 10 October worked (调休).
+fn cn_calendar() -> Json {
+    json!({"name": "cn", "label": {"zh": "中国工作日", "en": "China workdays"},
+           "time_zone": "Asia/Shanghai", "weekend": [6, 7],
+           "holidays": ["2026-10-01/2026-10-08"], "workdays": ["2026-09-27", "2026-10-10"]})
+}
+
+/// A flow whose approval times out after `P2D` on the flow's default calendar.
+fn calendar_flow(w: &World, calendar: &str) -> Json {
+    json!({
+      "schema": "crm.workflow/1", "key": "cal", "object": "deal",
+      "settings": {"calendar": calendar},
+      "nodes": [
+        {"id": "start", "kind": "start"},
+        {"id": "mgr", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("mgr")]}],
+         "timers": [{"id": "sla", "duration": "P2D", "interrupting": true},
+                    {"id": "nudge", "duration": "P1D", "calendar": "weekdays", "interrupting": false,
+                     "do": {"kind": "notify"}}]},
+        {"id": "escalate", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("d")]}]},
+        {"id": "end", "kind": "end"}
+      ],
+      "edges": [
+        {"id": "e1", "from": "start", "to": "mgr"},
+        {"id": "e2", "from": "mgr", "to": "end", "on": "approved"},
+        {"id": "e3", "from": "mgr", "to": "escalate", "on": "timer:sla"},
+        {"id": "e4", "from": "escalate", "to": "end", "on": "approved"}
+      ]
+    })
+}
+
+/// Business calendars: the admin API (validation with paths, tenant isolation, in-use
+/// deletes refused), publish-time checks of calendar names, and a `P2D` timeout on a calendar
+/// with a holiday week and a make-up Saturday firing on the right day with the ManualClock.
+async fn business_calendars(b: Backend) {
+    // Wednesday 30 September 2026, 10:00 in Beijing.
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 9, 30, 2, 0, 0).unwrap(),
+    ));
+    let w = world_with(TestApp::with_clock(b, clock.clone()).await).await;
+    // Every problem at once, each at its path; nothing is stored.
+    let r =
+        w.s.send(
+            "PUT",
+            "/api/v1/meta/calendars/cn",
+            Some(
+                &json!({"name": "cn", "time_zone": "Asia/Beijing", "weekend": [6, 6],
+                         "holidays": ["2026-10-01", "2026-10-32", "2026-10-01"],
+                         "workdays": ["2026-10-10", "2026-10-10"]}),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(
+        problems(&r),
+        vec![
+            "/holidays/1:calendar.date_invalid",
+            "/holidays/2:calendar.duplicate",
+            "/time_zone:calendar.time_zone_unknown",
+            "/weekend/1:calendar.duplicate",
+            "/workdays/1:calendar.duplicate",
+        ]
+    );
+    let r =
+        w.s.send(
+            "PUT",
+            "/api/v1/meta/calendars/cn",
+            Some(&json!({"name": "cn", "time_zone": "UTC", "holidays": [20261001]})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        problems(&r),
+        vec!["/holidays/0:calendar.invalid"],
+        "{}",
+        r.body
+    );
+    let r =
+        w.s.send(
+            "PUT",
+            "/api/v1/meta/calendars/other",
+            Some(&cn_calendar()),
+            &[],
+        )
+        .await;
+    assert_eq!(problems(&r), vec!["/name:calendar.name_mismatch"]);
+    assert_eq!(w.s.get("/api/v1/meta/calendars/cn").await.status, 404);
+    // Create, then replace.
+    let r =
+        w.s.send(
+            "PUT",
+            "/api/v1/meta/calendars/cn",
+            Some(&cn_calendar()),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r =
+        w.s.send(
+            "PUT",
+            "/api/v1/meta/calendars/cn",
+            Some(&cn_calendar()),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let list = w.s.get("/api/v1/meta/calendars").await;
+    assert_eq!(list.body["calendars"][0]["name"], "cn", "{}", list.body);
+    assert_eq!(list.body["builtin"], json!(["weekdays"]));
+    assert_eq!(
+        w.s.get("/api/v1/meta/calendars/cn").await.body["calendar"]["workdays"],
+        json!(["2026-09-27", "2026-10-10"])
+    );
+    // Admins only; another tenant sees nothing and cannot use the name.
+    assert_eq!(w.as_("ini").get("/api/v1/meta/calendars").await.status, 403);
+    let r = w
+        .as_("ini")
+        .send("PUT", "/api/v1/meta/calendars/x", Some(&cn_calendar()), &[])
+        .await;
+    assert_eq!(r.status, 403);
+    let other = w.app.other_tenant("Other").await;
+    let o = w.s.with_key(&other.api_key);
+    assert_eq!(o.get("/api/v1/meta/calendars/cn").await.status, 404);
+    assert_eq!(
+        o.get("/api/v1/meta/calendars").await.body["calendars"],
+        json!([])
+    );
+    // A flow naming an unknown calendar does not publish; the problem has its path.
+    let mut bad = calendar_flow(&w, "cn-workdays");
+    bad["key"] = json!("cal_bad");
+    let r = w.s.post("/api/v1/meta/flows", bad).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r =
+        w.s.post("/api/v1/meta/flows/cal_bad/publish", json!({}))
+            .await;
+    assert_eq!(problems(&r), vec!["/settings/calendar:calendar.unknown"]);
+
+    publish(&w, calendar_flow(&w, "cn")).await;
+    let rec = deal(&w, 1).await;
+    let inst = start(&w, "cal", &rec).await;
+    // P2D on the `cn` calendar from Wednesday 30 September 10:00: 1–8 October are off,
+    // Friday 9 and the make-up Saturday 10 October count: due Saturday 10 October 10:00.
+    let due = Utc.with_ymd_and_hms(2026, 10, 10, 2, 0, 0).unwrap();
+    let v = view(&w, &inst).await;
+    let timers = v["timers"].as_array().unwrap();
+    let due_of = |spec: &str| {
+        timers
+            .iter()
+            .find(|t| t["spec"] == spec)
+            .and_then(|t| t["due"].as_str())
+            .map(|s| chrono::DateTime::parse_from_rfc3339(s).unwrap())
+            .unwrap_or_else(|| panic!("no {spec} timer: {v}"))
+    };
+    assert_eq!(due_of("sla"), due);
+    // The reminder names the built-in Monday–Friday calendar in UTC: Thursday 1 October.
+    assert_eq!(
+        due_of("nudge"),
+        Utc.with_ymd_and_hms(2026, 10, 1, 2, 0, 0).unwrap()
+    );
+    // The other tenant's flow cannot name this tenant's calendar.
+    let r = o
+        .post("/api/v1/meta/objects", weft_testkit::simple_object("deal"))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let mut theirs = calendar_flow(&w, "cn");
+    theirs["nodes"][1]["assignees"] = json!([{"kind": "initiator"}]);
+    theirs["nodes"][2]["assignees"] = json!([{"kind": "initiator"}]);
+    assert_eq!(o.post("/api/v1/meta/flows", theirs).await.status, 201);
+    let r = o.post("/api/v1/meta/flows/cal/publish", json!({})).await;
+    assert_eq!(problems(&r), vec!["/settings/calendar:calendar.unknown"]);
+    // In use: the calendar cannot be deleted.
+    let r = w.s.delete("/api/v1/meta/calendars/cn").await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "calendar.in_use");
+
+    // The holiday week passes: no timeout on 2 October (where P2D in elapsed time would be)
+    // nor on Friday 9 October.
+    clock.set(Utc.with_ymd_and_hms(2026, 10, 9, 23, 0, 0).unwrap());
+    for _ in 0..3 {
+        w.app.rt.run_flow_timers("w1", 10).await.unwrap();
+    }
+    assert_eq!(view(&w, &inst).await["positions"], json!(["mgr"]));
+    clock.set(due - Duration::seconds(1));
+    w.app.rt.run_flow_timers("w1", 10).await.unwrap();
+    assert_eq!(view(&w, &inst).await["positions"], json!(["mgr"]));
+    // Saturday 10 October 10:00 Beijing: the make-up working day, the timeout fires.
+    clock.set(due);
+    assert_eq!(w.app.rt.run_flow_timers("w1", 10).await.unwrap(), 1);
+    let v = view(&w, &inst).await;
+    assert_eq!(v["positions"], json!(["escalate"]), "{v}");
+    assert!(task_of(&w, "d", &inst).await.is_some());
+}
+
 /// Another tenant's ids answer 404 and change nothing.
 async fn isolation(b: Backend) {
     let w = world(b).await;
@@ -1009,5 +1203,6 @@ dual!(
     return_resubmit_withdraw,
     racing_countersign,
     timers_fire_once,
+    business_calendars,
     isolation
 );

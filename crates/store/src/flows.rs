@@ -10,8 +10,8 @@ use uuid::Uuid;
 use weft_meta::TenantId;
 use weft_runtime::Result;
 use weft_runtime::flows::ports::{
-    ClaimedTimer, FlowCcRow, FlowDefRow, FlowEventRow, FlowInstanceRow, FlowStore, FlowTaskRow,
-    FlowTx, FlowVersionRow, InstanceFilter,
+    ClaimedTimer, FlowCalendarRow, FlowCcRow, FlowDefRow, FlowEventRow, FlowInstanceRow, FlowStore,
+    FlowTaskRow, FlowTx, FlowVersionRow, InstanceFilter,
 };
 use weft_runtime::ports::Backend;
 
@@ -57,6 +57,7 @@ const INSTANCE_COLS: &str = "id, version_id, flow_key, version, object, record_i
     status, rev, state, created_at, updated_at, ended_at";
 const TASK_COLS: &str = "id, instance_id, task, ni, node, assignee, acting_for, kind, status, \
     reason, flow_key, object, record_id, created_at, closed_at";
+const CAL_COLS: &str = "name, doc, updated_by, created_at, updated_at";
 const CC_COLS: &str = "user_id, instance_id, node, flow_key, object, record_id, created_at";
 
 fn def_row(r: &QueryResult) -> Result<FlowDefRow> {
@@ -131,6 +132,16 @@ fn cc_row(r: &QueryResult) -> Result<FlowCcRow> {
         object: get(r, "object")?,
         record_id: get(r, "record_id")?,
         created_at: get(r, "created_at")?,
+    })
+}
+
+fn calendar_row(r: &QueryResult) -> Result<FlowCalendarRow> {
+    Ok(FlowCalendarRow {
+        name: get(r, "name")?,
+        doc: get(r, "doc")?,
+        updated_by: get(r, "updated_by")?,
+        created_at: get(r, "created_at")?,
+        updated_at: get(r, "updated_at")?,
     })
 }
 
@@ -428,6 +439,54 @@ impl FlowTx for SeaTx {
             .collect()
     }
 
+    async fn flow_active_instances_of(
+        &mut self,
+        key: &str,
+        limit: u32,
+    ) -> Result<Vec<FlowInstanceRow>> {
+        let q = format!(
+            "SELECT {INSTANCE_COLS} FROM flow_instances WHERE {} AND flow_key = $2 \
+             AND status IN ('running', 'incident') ORDER BY id LIMIT $3",
+            self.tcond()
+        );
+        self.all(&q, vec![self.tv(), key.into(), i64::from(limit).into()])
+            .await?
+            .iter()
+            .map(instance_row)
+            .collect()
+    }
+
+    async fn flow_instance_set_version(
+        &mut self,
+        id: Uuid,
+        version_id: Uuid,
+        version: i32,
+    ) -> Result<()> {
+        let q = format!(
+            "UPDATE flow_instances SET version_id = $3, version = $4 WHERE {} AND id = $2",
+            self.tcond()
+        );
+        self.exec(
+            &q,
+            vec![self.tv(), id.into(), version_id.into(), version.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn flow_task_set_node(&mut self, instance: Uuid, task: i32, node: &str) -> Result<()> {
+        let q = format!(
+            "UPDATE flow_tasks SET node = $4 WHERE {} AND instance_id = $2 AND task = $3",
+            self.tcond()
+        );
+        self.exec(
+            &q,
+            vec![self.tv(), instance.into(), task.into(), node.into()],
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn flow_tasks_insert(&mut self, rows: &[FlowTaskRow]) -> Result<()> {
         for r in rows {
             self.exec(
@@ -661,6 +720,74 @@ impl FlowTx for SeaTx {
                 })
             })
             .collect()
+    }
+
+    async fn flow_calendars(&mut self) -> Result<Vec<FlowCalendarRow>> {
+        let q = format!(
+            "SELECT {CAL_COLS} FROM flow_calendars WHERE {} ORDER BY name",
+            self.tcond()
+        );
+        self.all(&q, vec![self.tv()])
+            .await?
+            .iter()
+            .map(calendar_row)
+            .collect()
+    }
+
+    async fn flow_calendar(&mut self, name: &str) -> Result<Option<FlowCalendarRow>> {
+        let q = format!(
+            "SELECT {CAL_COLS} FROM flow_calendars WHERE {} AND name = $2",
+            self.tcond()
+        );
+        self.one(&q, vec![self.tv(), name.into()])
+            .await?
+            .as_ref()
+            .map(calendar_row)
+            .transpose()
+    }
+
+    async fn flow_calendar_put(&mut self, row: &FlowCalendarRow) -> Result<()> {
+        let n = self
+            .exec(
+                &format!(
+                    "UPDATE flow_calendars SET doc = $3, updated_by = $4, updated_at = $5 \
+                     WHERE {} AND name = $2",
+                    self.tcond()
+                ),
+                vec![
+                    self.tv(),
+                    row.name.as_str().into(),
+                    js(&row.doc),
+                    row.updated_by.into(),
+                    ts(row.updated_at),
+                ],
+            )
+            .await?;
+        if n == 0 {
+            self.exec(
+                &format!(
+                    "INSERT INTO flow_calendars (tenant_id, {CAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6)"
+                ),
+                vec![
+                    self.tv(),
+                    row.name.as_str().into(),
+                    js(&row.doc),
+                    row.updated_by.into(),
+                    ts(row.created_at),
+                    ts(row.updated_at),
+                ],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn flow_calendar_delete(&mut self, name: &str) -> Result<bool> {
+        let q = format!(
+            "DELETE FROM flow_calendars WHERE {} AND name = $2",
+            self.tcond()
+        );
+        Ok(self.exec(&q, vec![self.tv(), name.into()]).await? > 0)
     }
 }
 

@@ -1,4 +1,5 @@
-//! `/api/v1/meta/flows…` (approval flow definitions: drafts, validation, publishing, versions)
+//! `/api/v1/meta/flows…` (approval flow definitions: drafts, validation, publishing, versions,
+//! migrating running instances), `/api/v1/meta/calendars…` (business calendars for timers)
 //! and `/api/v1/flows…` (instances, inboxes and actions on tasks and instances).
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
@@ -119,6 +120,79 @@ pub async fn flow_versions(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(st.rt.list_flow_versions(&p, &path).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/meta/flows/{key}/migrate", tag = "flows", params(("key" = String, Path)),
+    request_body(content = Object, description = "`{to_version?: n (default latest), mapping?: {old node: new node}, instances?: [uuid] (default every running or incident instance on an older version), dry_run?: bool}`"),
+    responses((status = 200, description = "`{dry_run, to_version, applied, instances: [{id, from_version, ok, positions, problems}]}`; applying is all-or-nothing", body = Object),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/meta/flows/{key}/migrate")]
+pub async fn migrate_instances(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, META_LIMIT).await?;
+    Ok(HttpResponse::Ok().json(st.rt.migrate_flow_instances(&p, &path, &b).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/meta/calendars", tag = "flows",
+    responses((status = 200, description = "`{calendars: [{name, calendar, ...}], builtin: [name]}`", body = Object),
+              (status = 403, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/meta/calendars")]
+pub async fn list_calendars(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.list_calendars(&p).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/meta/calendars/{name}", tag = "flows", params(("name" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/meta/calendars/{name}")]
+pub async fn get_calendar(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.get_calendar(&p, &path).await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/meta/calendars/{name}", tag = "flows", params(("name" = String, Path)),
+    request_body(content = Object, description = "`{name, label?, time_zone, weekend?: [1-7] (default [6, 7]), holidays?: [\"YYYY-MM-DD\" | \"YYYY-MM-DD/YYYY-MM-DD\"], workdays?: [\"YYYY-MM-DD\"] (调休 make-up working days)}`"),
+    responses((status = 200, description = "Replaced", body = Object), (status = 201, description = "Created", body = Object),
+              (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[put("/meta/calendars/{name}")]
+pub async fn put_calendar(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, META_LIMIT).await?;
+    let (row, created) = st.rt.put_calendar(&p, &path, &b).await?;
+    Ok(if created {
+        HttpResponse::Created().json(row)
+    } else {
+        HttpResponse::Ok().json(row)
+    })
+}
+
+#[utoipa::path(delete, path = "/api/v1/meta/calendars/{name}", tag = "flows", params(("name" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[delete("/meta/calendars/{name}")]
+pub async fn delete_calendar(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    st.rt.delete_calendar(&p, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(post, path = "/api/v1/flows/instances", tag = "flows",
@@ -256,6 +330,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_flow)
         .service(update_flow)
         .service(delete_flow)
+        .service(migrate_instances)
+        .service(list_calendars)
+        .service(get_calendar)
+        .service(put_calendar)
+        .service(delete_calendar)
         .service(start_instance)
         .service(startable_flows)
         .service(list_instances)
@@ -270,7 +349,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[openapi(
     paths(list_flows, create_flow, get_flow, update_flow, delete_flow, validate_flow, publish_flow,
         flow_versions, start_instance, list_instances, get_instance, act_on_instance, list_tasks,
-        act_on_task, startable_flows),
+        act_on_task, startable_flows, migrate_instances, list_calendars, get_calendar, put_calendar,
+        delete_calendar),
     tags((name = "flows", description = "Approval flows: definitions, versions, instances, inboxes and task actions"))
 )]
 pub struct FlowsDoc;

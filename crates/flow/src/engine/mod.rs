@@ -106,13 +106,15 @@ impl Cx<'_> {
         json!({"record": self.st.record, "initiator": initiator, "vars": self.st.vars})
     }
 
-    /// `start + duration`, on a business calendar when one is named.
+    /// `start + duration`, on the business calendar the timer names, else on the flow's
+    /// `settings.calendar`, else in elapsed time.
     pub(crate) fn add_duration(
         &self,
         start: DateTime<Utc>,
         iso: &str,
         calendar: Option<&str>,
     ) -> DateTime<Utc> {
+        let calendar = calendar.or(self.flow.definition().settings.calendar.as_deref());
         match calendar {
             Some(cal) => self.env.add_business_duration(start, iso, cal),
             // Validated at publish; a failure here would be a bug, fall back to "now".

@@ -54,27 +54,33 @@ impl Environment for Org {
         }
     }
 
-    /// Monday–Friday calendar: whole days count working days, time parts count working time.
+    /// Monday–Friday calendar, as the runtime's calendars count: the date part of the
+    /// duration (`P3D`) counts working days, the time part (`PT24H`) elapsed time.
     fn add_business_duration(
         &self,
         start: DateTime<Utc>,
         iso: &str,
         _calendar: &str,
     ) -> DateTime<Utc> {
-        let Ok(d) = parse_duration(iso) else {
+        let Ok(total) = parse_duration(iso) else {
             return start;
+        };
+        let date_part = iso.split('T').next().unwrap_or("P");
+        let days = if date_part == "P" {
+            0
+        } else {
+            parse_duration(date_part).map_or(0, |d| d.num_days())
         };
         let weekend = |t: DateTime<Utc>| matches!(t.weekday(), Weekday::Sat | Weekday::Sun);
         let mut t = start;
-        let mut left = d;
-        while left > Duration::zero() {
-            let step = left.min(Duration::hours(1));
-            t += step;
-            if !weekend(t - Duration::seconds(1)) {
-                left -= step;
+        let mut left = days;
+        while left > 0 {
+            t += Duration::days(1);
+            if !weekend(t) {
+                left -= 1;
             }
         }
-        t
+        t + (total - Duration::days(days))
     }
 }
 

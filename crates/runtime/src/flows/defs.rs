@@ -236,9 +236,23 @@ impl Runtime {
                 None
             }
         };
+        // Business calendars must exist (tenant calendars or the built-in).
+        let calendars = self.calendars(p.tenant).await?;
+        let unknown: Vec<Json> = super::calendars::referenced(def)
+            .into_iter()
+            .filter(|(_, name)| !calendars.knows(name))
+            .map(|(path, name)| {
+                json!({"path": path, "node": null, "edge": null, "code": "calendar.unknown",
+                       "message": format!("no business calendar named '{name}' (see /meta/calendars)")})
+            })
+            .collect();
         Ok(match compiled {
-            Some(c) if problems.is_empty() => Ok(c),
-            _ => Err(problems.iter().map(|x| problem_json(def, x)).collect()),
+            Some(c) if problems.is_empty() && unknown.is_empty() => Ok(c),
+            _ => Err(problems
+                .iter()
+                .map(|x| problem_json(def, x))
+                .chain(unknown)
+                .collect()),
         })
     }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 use weft_flow::definition::AssigneeRule;
@@ -11,6 +11,7 @@ use weft_flow::{Environment, Expr, ExprCompiler, ResolveContext};
 use weft_meta::{CompiledObject, FieldKind};
 use weft_rules::{CompiledScript, EvalContext, FieldCatalog, ScalarType, ScriptKind};
 
+use super::calendars::{Calendar, Calendars};
 use crate::access::org::OrgSnapshot;
 
 /// The script type of a field, as `weft-rules` sees it.
@@ -106,9 +107,11 @@ impl ExprCompiler for RulesCompiler {
     }
 }
 
-/// Assignees from the tenant's organization snapshot; business days skip weekends.
+/// Assignees from the tenant's organization snapshot; business days from the tenant's
+/// calendars.
 pub struct OrgEnv {
     pub org: Arc<OrgSnapshot>,
+    pub calendars: Arc<Calendars>,
 }
 
 impl OrgEnv {
@@ -161,21 +164,20 @@ impl Environment for OrgEnv {
         iso_duration: &str,
         calendar: &str,
     ) -> DateTime<Utc> {
-        let d = weft_flow::duration::parse_duration(iso_duration).unwrap_or(Duration::zero());
         if calendar.is_empty() {
-            return start + d;
+            // Validated at publish; an unreadable duration adds nothing.
+            return start
+                + weft_flow::duration::parse_duration(iso_duration).unwrap_or(Duration::zero());
         }
-        // Working days: whole days skip Saturdays and Sundays; the remainder is added as is.
-        let days = d.num_days();
-        let rest = d - Duration::days(days);
-        let mut t = start;
-        let mut left = days;
-        while left > 0 {
-            t += Duration::days(1);
-            if !matches!(t.weekday(), Weekday::Sat | Weekday::Sun) {
-                left -= 1;
-            }
-        }
-        t + rest
+        let cal = self.calendars.get(calendar).unwrap_or_else(|| {
+            // Published before the calendar existed, or deleted since: Monday to Friday in
+            // UTC, as before tenant calendars.
+            tracing::warn!(
+                calendar,
+                "unknown business calendar; counting Monday to Friday in UTC"
+            );
+            Calendar::weekdays()
+        });
+        cal.add_iso(start, iso_duration).unwrap_or(start)
     }
 }

@@ -216,6 +216,7 @@ impl Runtime {
         let meta = self.meta(p.tenant).await?;
         let now = self.clock.now();
         let org = self.org(p.tenant).await?;
+        let calendars = self.calendars(p.tenant).await?;
         let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
         let def = tx
             .flow_def(&b.flow)
@@ -278,7 +279,7 @@ impl Runtime {
                 .collect(),
             vars: b.vars,
         };
-        let env = OrgEnv { org };
+        let env = OrgEnv { org, calendars };
         let fresh = InstanceState::new(id.to_string());
         let t = weft_flow::apply(&flow, &fresh, cmd, now, &env).map_err(command_error)?;
         let inst = FlowInstanceRow {
@@ -513,7 +514,8 @@ impl Runtime {
         fired_timer: Option<i32>,
     ) -> Result<InstanceState> {
         let org = self.org(tenant).await?;
-        let env = OrgEnv { org };
+        let calendars = self.calendars(tenant).await?;
+        let env = OrgEnv { org, calendars };
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -16,10 +16,12 @@
 //! command's own transaction through `runtime::records`, so they happen exactly once.
 
 mod actions;
+pub mod calendars;
 mod defs;
 pub mod env;
 mod exec;
 mod lock;
+mod migrate;
 pub mod ports;
 mod timers;
 mod views;

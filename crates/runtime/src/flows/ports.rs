@@ -99,6 +99,16 @@ pub struct FlowEventRow {
     pub data: Json,
 }
 
+/// A tenant's named business calendar (`/meta/calendars`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowCalendarRow {
+    pub name: String,
+    pub doc: Json,
+    pub updated_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// A due timer claimed by a worker.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClaimedTimer {
@@ -156,6 +166,19 @@ pub trait FlowTx: Send {
         filter: InstanceFilter,
         limit: u32,
     ) -> Result<Vec<FlowInstanceRow>>;
+    /// Running (or incident) instances of any version of `key`, oldest first.
+    async fn flow_active_instances_of(
+        &mut self,
+        key: &str,
+        limit: u32,
+    ) -> Result<Vec<FlowInstanceRow>>;
+    /// Point an instance at another published version (migration).
+    async fn flow_instance_set_version(
+        &mut self,
+        id: Uuid,
+        version_id: Uuid,
+        version: i32,
+    ) -> Result<()>;
 
     // ---- tasks, cc, timers, events ----
     async fn flow_tasks_insert(&mut self, rows: &[FlowTaskRow]) -> Result<()>;
@@ -167,6 +190,8 @@ pub trait FlowTx: Send {
         reason: Option<&str>,
         closed_at: Option<DateTime<Utc>>,
     ) -> Result<()>;
+    /// Move a task to another node id (migration).
+    async fn flow_task_set_node(&mut self, instance: Uuid, task: i32, node: &str) -> Result<()>;
     async fn flow_task(&mut self, id: Uuid) -> Result<Option<FlowTaskRow>>;
     async fn flow_tasks_of(&mut self, instance: Uuid) -> Result<Vec<FlowTaskRow>>;
     /// Tasks of `user` with `status` (open = 待我审批), newest first.
@@ -189,6 +214,13 @@ pub trait FlowTx: Send {
     async fn flow_timer_delete(&mut self, instance: Uuid, timer: i32) -> Result<()>;
     async fn flow_events_append(&mut self, rows: &[FlowEventRow]) -> Result<()>;
     async fn flow_events(&mut self, instance: Uuid) -> Result<Vec<FlowEventRow>>;
+
+    // ---- business calendars ----
+    async fn flow_calendars(&mut self) -> Result<Vec<FlowCalendarRow>>;
+    async fn flow_calendar(&mut self, name: &str) -> Result<Option<FlowCalendarRow>>;
+    /// Insert or replace.
+    async fn flow_calendar_put(&mut self, row: &FlowCalendarRow) -> Result<()>;
+    async fn flow_calendar_delete(&mut self, name: &str) -> Result<bool>;
 }
 
 /// Cross-tenant access the timer worker needs before it knows the tenant.

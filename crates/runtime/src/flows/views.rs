@@ -163,6 +163,7 @@ impl Runtime {
             "positions": positions,
             "graph": {"nodes": nodes, "edges": doc["edges"], "layout": doc.get("layout")},
             "incidents": state.incidents,
+            "timers": state.timers,
             "tasks": tasks.iter().map(task_json).collect::<Vec<_>>(),
             "cc": cc.iter().map(|c| json!({"user": c.user_id, "node": c.node, "at": c.created_at})).collect::<Vec<_>>(),
             "history": events.iter().map(|e| json!({"seq": e.seq, "at": e.at, "actor": e.actor,

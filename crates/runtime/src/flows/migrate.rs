@@ -1,0 +1,271 @@
+//! `POST /meta/flows/{key}/migrate`: move running instances to another published version of
+//! their flow with a node mapping (`weft_flow::plan_migration`). A dry run lists the outcome
+//! per instance and changes nothing; applying is all-or-nothing in one transaction: any
+//! instance that cannot move (an active node without a counterpart, a kind mismatch, a
+//! finished instance) rejects the whole request with every problem, and a concurrent change
+//! to any instance (revision check) rolls everything back.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Value as Json, json};
+use uuid::Uuid;
+use weft_flow::InstanceState;
+use weft_meta::Problem;
+
+use super::exec::status_str;
+use super::ports::{FlowEventRow, FlowInstanceRow};
+use super::require_admin;
+use crate::Runtime;
+use crate::error::{Error, Result};
+use crate::ports::TxMode;
+use crate::principal::Principal;
+
+const MAX_INSTANCES: usize = 10_000;
+const MAX_MAPPING: usize = 1_000;
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct MigrateBody {
+    /// Target version (default: the latest).
+    #[serde(default)]
+    to_version: Option<i32>,
+    /// Old node id → new node id; unmapped nodes keep their id.
+    #[serde(default)]
+    mapping: BTreeMap<String, String>,
+    /// Default: every running or incident instance on another version.
+    #[serde(default)]
+    instances: Option<Vec<Uuid>>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+fn parse(body: &Json) -> Result<MigrateBody> {
+    serde_path_to_error::deserialize::<_, MigrateBody>(body).map_err(|e| {
+        let path = e.path().to_string();
+        let pointer = if path == "." {
+            String::new()
+        } else {
+            format!(
+                "/{}",
+                path.replace(['.', '['], "/")
+                    .replace(']', "")
+                    .trim_start_matches('/')
+            )
+        };
+        Error::one(pointer, "invalid", e.inner().to_string())
+    })
+}
+
+struct Planned {
+    row: FlowInstanceRow,
+    old_rev: i64,
+    result: std::result::Result<InstanceState, Vec<weft_flow::Problem>>,
+}
+
+impl Runtime {
+    pub async fn migrate_flow_instances(
+        &self,
+        p: &Principal,
+        key: &str,
+        body: &Json,
+    ) -> Result<Json> {
+        require_admin(p)?;
+        let b = parse(body)?;
+        if b.mapping.len() > MAX_MAPPING {
+            return Err(Error::one(
+                "/mapping",
+                "max_items",
+                format!("at most {MAX_MAPPING} mapped nodes"),
+            ));
+        }
+        if b.instances
+            .as_ref()
+            .is_some_and(|v| v.len() > MAX_INSTANCES)
+        {
+            return Err(Error::one(
+                "/instances",
+                "max_items",
+                format!("at most {MAX_INSTANCES} instances per request"),
+            ));
+        }
+        // Compiling versions inside the transaction uses the cached metadata: refresh first.
+        self.meta(p.tenant).await?;
+        let now = self.clock.now();
+        let mode = if b.dry_run {
+            TxMode::Read
+        } else {
+            TxMode::Write
+        };
+        let mut tx = self.store.begin(p.tenant, mode).await?;
+        if tx.flow_def(key).await?.is_none() {
+            return Err(Error::not_found(format!("flow '{key}'")));
+        }
+        let versions = tx.flow_versions(key).await?;
+        let target = match b.to_version {
+            Some(n) => versions.iter().find(|v| v.version == n).ok_or_else(|| {
+                Error::one(
+                    "/to_version",
+                    "migration.unknown_version",
+                    format!("flow '{key}' has no published version {n}"),
+                )
+            })?,
+            None => versions.iter().max_by_key(|v| v.version).ok_or_else(|| {
+                Error::conflict("flow.not_published", "the flow has no published version")
+            })?,
+        }
+        .clone();
+        let rows = match &b.instances {
+            Some(ids) => {
+                let mut rows = Vec::with_capacity(ids.len());
+                let mut missing = Vec::new();
+                for (i, id) in ids.iter().enumerate() {
+                    match tx.flow_instance(*id).await? {
+                        Some(r) if r.flow_key == key => rows.push(r),
+                        _ => missing.push(Problem::new(
+                            format!("/instances/{i}"),
+                            "migration.unknown_instance",
+                            format!("{id} is not an instance of flow '{key}'"),
+                        )),
+                    }
+                }
+                if !missing.is_empty() {
+                    return Err(Error::Validation(missing));
+                }
+                rows
+            }
+            None => tx
+                .flow_active_instances_of(key, MAX_INSTANCES as u32)
+                .await?
+                .into_iter()
+                .filter(|r| r.version_id != target.id)
+                .collect(),
+        };
+        let new = self.compiled_flow(p.tenant, tx.as_mut(), target.id).await?;
+        let mut planned = Vec::with_capacity(rows.len());
+        for row in rows {
+            let state: InstanceState = serde_json::from_value(row.state.clone())
+                .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
+            let old = self
+                .compiled_flow(p.tenant, tx.as_mut(), row.version_id)
+                .await?;
+            let result = weft_flow::plan_migration(&old, &new, &state, &b.mapping);
+            planned.push(Planned {
+                old_rev: row.rev,
+                row,
+                result,
+            });
+        }
+        let report: Vec<Json> = planned
+            .iter()
+            .map(|x| match &x.result {
+                Ok(st) => json!({"id": x.row.id, "from_version": x.row.version, "ok": true,
+                                 "positions": st.positions(), "problems": []}),
+                Err(ps) => json!({"id": x.row.id, "from_version": x.row.version, "ok": false,
+                                  "problems": ps}),
+            })
+            .collect();
+        if b.dry_run {
+            tx.commit().await?;
+            return Ok(
+                json!({"dry_run": true, "flow": key, "to_version": target.version,
+                             "applied": 0, "instances": report}),
+            );
+        }
+        let problems: Vec<Problem> = planned
+            .iter()
+            .enumerate()
+            .flat_map(|(i, x)| {
+                let id = x.row.id;
+                x.result.as_ref().err().into_iter().flatten().map(move |p| {
+                    let at = p.node.as_deref().or(p.edge.as_deref()).unwrap_or("");
+                    Problem::new(
+                        format!("/instances/{i}"),
+                        p.code,
+                        format!("instance {id}: [{at}] {}", p.message),
+                    )
+                })
+            })
+            .collect();
+        if !problems.is_empty() {
+            // Nothing was written; dropping the transaction rolls back.
+            return Err(Error::Validation(problems));
+        }
+        let mut applied = 0;
+        for x in &planned {
+            let Ok(st) = &x.result else { continue };
+            let json = serde_json::to_value(st).map_err(Error::internal)?;
+            let swapped = tx
+                .flow_instance_cas(
+                    x.row.id,
+                    x.old_rev,
+                    st.rev as i64,
+                    status_str(st.status),
+                    &json,
+                    now,
+                    x.row.ended_at,
+                )
+                .await?;
+            if !swapped {
+                return Err(Error::conflict(
+                    "migration.conflict",
+                    format!(
+                        "instance {} changed while migrating; nothing was migrated, retry",
+                        x.row.id
+                    ),
+                ));
+            }
+            tx.flow_instance_set_version(x.row.id, target.id, target.version)
+                .await?;
+            let node_of = |ni: u32| st.nodes.iter().find(|n| n.id == ni).map(|n| &n.node);
+            for t in &st.tasks {
+                if let Some(node) = node_of(t.ni) {
+                    tx.flow_task_set_node(x.row.id, t.id as i32, node).await?;
+                }
+            }
+            // Timers move with their node; those the new version no longer declares go.
+            let old_state: InstanceState = serde_json::from_value(x.row.state.clone())
+                .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
+            for t in &old_state.timers {
+                if !st.timers.iter().any(|n| n.id == t.id) {
+                    tx.flow_timer_delete(x.row.id, t.id as i32).await?;
+                }
+            }
+            for t in &st.timers {
+                if let Some(node) = node_of(t.ni) {
+                    tx.flow_timer_put(x.row.id, t.id as i32, node, t.due)
+                        .await?;
+                }
+            }
+            tx.flow_events_append(&[FlowEventRow {
+                instance_id: x.row.id,
+                seq: st.rev as i64 * 1_000,
+                at: now,
+                actor: Some(p.user.0.to_string()),
+                event: "instance.migrated".into(),
+                node: None,
+                data: json!({"from_version": x.row.version, "to_version": target.version,
+                             "mapping": b.mapping, "positions": st.positions()}),
+            }])
+            .await?;
+            applied += 1;
+        }
+        self.audit(
+            tx.as_mut(),
+            Some(p.user.0),
+            crate::access::audit::Event {
+                action: "flow.migrated",
+                object: None,
+                record_id: Some(target.id),
+                detail: json!({"key": key, "to_version": target.version, "instances": applied,
+                               "mapping": b.mapping}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(
+            json!({"dry_run": false, "flow": key, "to_version": target.version,
+                  "applied": applied, "instances": report}),
+        )
+    }
+}
