@@ -101,9 +101,9 @@ async fn create_apply_change_delete(b: Backend) {
     // Listed for its object (and for all objects), not for another object.
     let l = dir.get("/api/v1/views?object=opportunity").await;
     assert_eq!(l.status, 200, "{}", l.body);
-    assert_eq!(ids(&l.body), [id.clone()]);
+    assert_eq!(ids(&l.body), [id.as_str()]);
     assert_eq!(l.body["default_view"], Json::Null);
-    assert_eq!(ids(&dir.get("/api/v1/views").await.body), [id.clone()]);
+    assert_eq!(ids(&dir.get("/api/v1/views").await.body), [id.as_str()]);
     assert!(
         ids(&dir.get("/api/v1/views?object=account").await.body).is_empty(),
         "views are per object"
