@@ -52,7 +52,7 @@ async fn total(s: &Server, object: &str, query: Json) -> i64 {
 }
 
 async fn create_apply_change_delete(b: Backend) {
-    let (_app, _s, keys) = crm_with_users(b).await;
+    let (_app, s, keys) = crm_with_users(b).await;
     let dir = &keys["director"];
     let def = json!({
         "filter": {"field": "stage", "op": "eq", "value": "won"},
@@ -162,6 +162,43 @@ async fn create_apply_change_delete(b: Backend) {
     let l = dir.get("/api/v1/views?object=opportunity").await;
     assert!(ids(&l.body).is_empty());
     assert_eq!(l.body["default_view"], Json::Null);
+
+    // A field deleted after the view was saved drops out of it (the rest still applies).
+    let r = dir
+        .post(
+            "/api/v1/views",
+            json!({"object": "opportunity", "name": "By source",
+                   "definition": {"filter": {"and": [{"field": "source", "op": "is_null", "value": false},
+                                                     {"field": "stage", "op": "eq", "value": "won"}]},
+                                  "sort": ["source"], "columns": ["name", "source"]}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["restricted"], false);
+    let vid = r.body["id"].as_str().unwrap().to_owned();
+    let del = s
+        .delete("/api/v1/meta/objects/opportunity/fields/source")
+        .await;
+    assert_eq!(del.status, 200, "{}", del.body);
+    let v = dir.get(&format!("/api/v1/views/{vid}")).await;
+    assert_eq!(v.status, 200, "{}", v.body);
+    assert_eq!(v.body["restricted"], true);
+    assert_eq!(
+        v.body["definition"]["filter"],
+        json!({"and": [{"field": "stage", "op": "eq", "value": "won"}]})
+    );
+    assert_eq!(v.body["definition"]["sort"], json!([]));
+    assert_eq!(v.body["definition"]["columns"], json!(["name"]));
+    let d = &v.body["definition"];
+    assert_eq!(
+        total(
+            dir,
+            "opportunity",
+            json!({"filter": d["filter"], "sort": d["sort"], "fields": d["columns"]})
+        )
+        .await,
+        direct
+    );
 }
 
 async fn validation_with_paths(b: Backend) {

@@ -8,7 +8,7 @@
 //! (`weft_meta::query::parse_query`) under the saving user's field permissions, so a view
 //! names only fields its author may filter, sort and see. A view is shown to others with the
 //! parts they may not see (columns, sort keys, filter conditions on fields hidden to them)
-//! left out and `restricted: true`.
+//! left out and `restricted: true`; so are parts naming fields deleted since it was saved.
 
 pub mod ports;
 
@@ -263,9 +263,22 @@ fn prune_filter(f: &Json, hidden: &dyn Fn(&str) -> bool) -> (Option<Json>, bool)
     }
 }
 
-/// The definition as the viewer may see it, and whether parts were left out.
-fn visible_definition(def: &Json, g: &Guard) -> (Json, bool) {
-    let hidden = |f: &str| g.hidden(f);
+/// System columns a view may name besides the object's fields.
+const SYSTEM: &[&str] = &[
+    "id",
+    "owner",
+    "department",
+    "version",
+    "created_by",
+    "created_at",
+    "updated_by",
+    "updated_at",
+];
+
+/// The definition as the viewer may see it, and whether parts were left out: fields hidden
+/// from the viewer, and fields deleted since the view was saved.
+fn visible_definition(def: &Json, obj: &CompiledObject, g: &Guard) -> (Json, bool) {
+    let hidden = |f: &str| g.hidden(f) || (obj.field(f).is_none() && !SYSTEM.contains(&f));
     let mut out = def.clone();
     let mut restricted = false;
     if let Some(o) = out.as_object_mut() {
@@ -295,8 +308,8 @@ fn visible_definition(def: &Json, g: &Guard) -> (Json, bool) {
     (out, restricted)
 }
 
-fn view_json(v: &ViewRow, g: &Guard, me: Uuid, default: bool) -> Json {
-    let (definition, restricted) = visible_definition(&v.definition, g);
+fn view_json(v: &ViewRow, obj: &CompiledObject, g: &Guard, me: Uuid, default: bool) -> Json {
+    let (definition, restricted) = visible_definition(&v.definition, obj, g);
     let editable = if v.shared {
         manages_shared(g)
     } else {
@@ -471,9 +484,9 @@ impl Runtime {
         let mut guards: std::collections::HashMap<String, Guard> = Default::default();
         let mut out = Vec::new();
         for v in &rows {
-            if meta.object(&v.object).is_none() {
+            let Some(obj) = meta.object(&v.object) else {
                 continue;
-            }
+            };
             if !guards.contains_key(&v.object) {
                 guards.insert(v.object.clone(), self.guard(p, &v.object).await?);
             }
@@ -484,7 +497,7 @@ impl Runtime {
                 continue;
             }
             let is_default = defaults.iter().any(|(o, id)| o == &v.object && *id == v.id);
-            out.push(view_json(v, g, p.user.0, is_default));
+            out.push(view_json(v, obj, g, p.user.0, is_default));
         }
         let default_view = object.and_then(|o| {
             defaults
@@ -497,12 +510,12 @@ impl Runtime {
 
     /// `GET /views/{id}`.
     pub async fn get_view(&self, p: &Principal, id: Uuid) -> Result<Json> {
-        let (v, _obj, g) = self.visible_view(p, id).await?;
+        let (v, obj, g) = self.visible_view(p, id).await?;
         let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
         let defaults = tx.default_views(p.user.0).await?;
         tx.commit().await?;
         let d = defaults.iter().any(|(o, i)| o == &v.object && *i == v.id);
-        Ok(view_json(&v, &g, p.user.0, d))
+        Ok(view_json(&v, &obj, &g, p.user.0, d))
     }
 
     /// `POST /views`.
@@ -577,7 +590,13 @@ impl Runtime {
                 .await?;
         }
         tx.commit().await?;
-        Ok(view_json(&row, &g, p.user.0, inp.default == Some(true)))
+        Ok(view_json(
+            &row,
+            &obj,
+            &g,
+            p.user.0,
+            inp.default == Some(true),
+        ))
     }
 
     /// A view's name must differ from the other views its audience sees: the owner's own and
@@ -703,7 +722,7 @@ impl Runtime {
         let d = defaults
             .iter()
             .any(|(o, i)| o == &row.object && *i == row.id);
-        Ok(view_json(&row, &g, p.user.0, d))
+        Ok(view_json(&row, &obj, &g, p.user.0, d))
     }
 
     /// `DELETE /views/{id}`.
