@@ -321,6 +321,17 @@ export const tests = [
     const versions = await apiGet(page, '/meta/flows/two_level/versions');
     assert.equal(versions.status, 200);
     assert.equal(versions.body.versions.length, 1);
+    await page.getByTestId('flow-versions').click();
+    await page.getByTestId('flow-versions-drawer').getByText('v1', { exact: true }).waitFor();
+    await page.getByTestId('flow-versions-drawer').locator('.ant-drawer-close').click();
+
+    // A published flow opens again in the tree: the CRM's own approval flow, with its branch.
+    await page.getByTestId('flow-open').click();
+    await page.locator('.ant-select-item-option').filter({ hasText: '商机审批' }).click();
+    await page.getByTestId('flow-designer').getByText('销售总监审批').waitFor();
+    await page.getByTestId('flow-designer').getByText('直属经理审批').waitFor();
+    assert.equal(await page.getByTestId('flow-key').inputValue(), 'opportunity_approval');
+    assert.equal(await page.getByTestId('flow-lost').count(), 0, 'the CRM flow is fully editable as a tree');
   }],
 
   ['a sales rep submits an opportunity for approval; the manager approves it from the inbox', async ({ page, context, shot }) => {

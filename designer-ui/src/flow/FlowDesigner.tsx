@@ -1,11 +1,11 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { Alert, Button, Drawer, Input, InputNumber, Modal, Popover, Radio, Select, Space, Switch, Table, Tag, Typography } from 'antd';
 import { BranchesOutlined, ClockCircleOutlined, CloseOutlined, PlusOutlined, SendOutlined, ThunderboltOutlined, UserOutlined } from '@ant-design/icons';
 import { lbl, useLang } from '../lib/i18n';
-import { ApiError, api } from '../lib/api';
+import { ApiError, api, request } from '../lib/api';
 import type { Problem } from '../lib/types';
 import { useApp } from '../app/ctx';
-import { addBranch, emptyFlow, findNode, insertNode, makeNode, removeBranch, removeNode, toDefinition, updateBranch, updateNode, validate } from './tree';
+import { addBranch, emptyFlow, findNode, fromDefinition, insertNode, makeNode, removeBranch, removeNode, toDefinition, updateBranch, updateNode, validate } from './tree';
 import type { AssigneeRule, Branch, FlowTree, Mode, NodeType, Slot, TNode, TreeProblem } from './tree';
 import './flow.css';
 
@@ -26,6 +26,31 @@ export default function FlowDesigner() {
   const [json, setJson] = useState<string | null>(null);
   const [server, setServer] = useState<{ ok: boolean; text: string[] } | null>(null);
   const [publishing, setPublishing] = useState(false);
+  const [flows, setFlows] = useState<{ key: string; latest_version?: number | null; definition?: { name?: { zh?: string; en?: string } } }[]>([]);
+  const [lost, setLost] = useState<string[]>([]);
+  const [versions, setVersions] = useState<FlowVersion[] | null>(null);
+  const loadFlows = () => { request<{ flows: typeof flows }>('GET', '/meta/flows').then((r) => setFlows(r.flows)).catch(() => setFlows([])); };
+  useEffect(loadFlows, []);
+  /** Edit a stored definition: the draft of `key`, or one of its published versions. */
+  const openDefinition = (def: Parameters<typeof fromDefinition>[0]) => {
+    const r = fromDefinition(def);
+    setTree(r.tree); setLost(r.lost); setShown(null); setServer(null); setOpen(null);
+  };
+  const openFlow = async (key: string) => {
+    if (key === '__new__') { setTree(emptyFlow('approval', order.includes('opportunity') ? 'opportunity' : order[0] ?? '')); setLost([]); setServer(null); return; }
+    try {
+      const r = await request<{ definition: Parameters<typeof fromDefinition>[0] }>('GET', `/meta/flows/${encodeURIComponent(key)}`);
+      openDefinition(r.definition);
+    } catch (e) { setServer({ ok: false, text: [e instanceof Error ? e.message : String(e)] }); }
+  };
+  const showVersions = async () => {
+    try {
+      const r = await request<{ versions: FlowVersion[] }>('GET', `/meta/flows/${encodeURIComponent(tree.key)}/versions`);
+      setVersions(r.versions);
+    } catch (e) {
+      setServer({ ok: false, text: [e instanceof ApiError && e.status === 404 ? L('这个流程还没有保存过', 'This flow has not been saved yet') : e instanceof Error ? e.message : String(e)] });
+    }
+  };
   const publish = async () => {
     const local = validate(tree);
     setShown(local);
@@ -37,6 +62,7 @@ export default function FlowDesigner() {
       await api.saveFlow(tree.key, def, await api.flowExists(tree.key));
       const v = await api.publishFlow(tree.key);
       setServer({ ok: true, text: [L(`已发布第 ${v.version} 版`, `Published version ${v.version}`)] });
+      loadFlows();
     } catch (e) {
       const details = e instanceof ApiError ? e.details as (Problem & { node?: string | null })[] : [];
       setServer({ ok: false, text: details.length ? details.map((d) => `${d.node ?? d.path}: ${d.message}`) : [e instanceof Error ? e.message : String(e)] });
@@ -62,14 +88,22 @@ export default function FlowDesigner() {
   return (
     <div data-testid="flow-designer">
       <Space wrap style={{ marginBottom: 12 }}>
+        <Select style={{ width: 200 }} value={flows.some((f) => f.key === tree.key) ? tree.key : '__new__'} onChange={openFlow} data-testid="flow-open"
+          options={[{ value: '__new__', label: L('+ 新建流程', '+ New flow') }, ...flows.map((f) => ({
+            value: f.key, label: `${lbl(f.definition?.name, f.key)}${f.latest_version ? ` · v${f.latest_version}` : ` · ${L('草稿', 'draft')}`}`,
+          }))]} />
         <Input style={{ width: 160 }} prefix="key:" data-testid="flow-key" value={tree.key} onChange={(e) => setTree({ ...tree, key: e.target.value })} />
         <Input style={{ width: 180 }} placeholder={L('流程名称', 'Flow name')} value={tree.name.zh ?? ''} onChange={(e) => setTree({ ...tree, name: { ...tree.name, zh: e.target.value } })} />
         <Select style={{ width: 180 }} value={tree.object || undefined} onChange={(v) => setTree({ ...tree, object: v })}
           options={order.map((o) => ({ value: o, label: lbl(objects[o].label, o) }))} placeholder={L('所属对象', 'Object')} />
         <Button onClick={() => setShown(validate(tree))} data-testid="flow-validate">{L('校验', 'Validate')}</Button>
         <Button onClick={() => setJson(JSON.stringify(toDefinition(tree), null, 2))}>{L('查看定义 JSON', 'Definition JSON')}</Button>
+        <Button onClick={showVersions} data-testid="flow-versions">{L('版本', 'Versions')}</Button>
         <Button type="primary" loading={publishing} onClick={publish} data-testid="flow-publish">{L('发布', 'Publish')}</Button>
       </Space>
+      {lost.length > 0 && <Alert type="warning" style={{ marginBottom: 12 }} data-testid="flow-lost" closable onClose={() => setLost([])}
+        title={L('这些部分不能在审批树中编辑；再次发布时会按树的结构重写，请在发布前确认：', 'These parts cannot be edited in the tree; publishing again rewrites them as the tree shows. Check before publishing:')}
+        description={<ul style={{ margin: 0 }}>{lost.map((t) => <li key={t}>{t}</li>)}</ul>} />}
       {server && <Alert type={server.ok ? 'success' : 'error'} style={{ marginBottom: 12 }} data-testid="flow-publish-result"
         title={server.text[0]} description={server.text.length > 1 ? <ul style={{ margin: 0 }}>{server.text.slice(1).map((t) => <li key={t}>{t}</li>)}</ul> : undefined} />}
       {shown && (problems.length
@@ -88,12 +122,28 @@ export default function FlowDesigner() {
         {branch && <BranchPanel branch={branch} onChange={(p) => setTree((t) => updateBranch(t, branch.id, p))} />}
         {open === 'start' && <Typography.Paragraph>{L('发起人提交记录后流程开始。', 'The flow starts when the initiator submits a record.')}</Typography.Paragraph>}
       </Drawer>
+      <Drawer open={versions !== null} onClose={() => setVersions(null)} size={640} title={L(`${tree.key} 的已发布版本`, `Published versions of ${tree.key}`)} data-testid="flow-versions-drawer">
+        <Table<FlowVersion> size="small" rowKey="version" pagination={false} dataSource={versions ?? []}
+          columns={[
+            { title: L('版本', 'Version'), dataIndex: 'version', render: (v: number) => <b>v{v}</b> },
+            { title: L('发布时间', 'Published'), dataIndex: 'published_at', render: (v: string) => new Date(v).toLocaleString() },
+            { title: L('内容指纹', 'Content hash'), dataIndex: 'hash', render: (h: string) => <Typography.Text code>{h.slice(0, 12)}</Typography.Text> },
+            { title: '', key: 'actions', render: (_: unknown, v: FlowVersion) => (
+              <Space>
+                <Button size="small" onClick={() => setJson(JSON.stringify(v.definition, null, 2))}>JSON</Button>
+                <Button size="small" onClick={() => { openDefinition(v.definition); setVersions(null); }} data-testid={`flow-version-open-${v.version}`}>{L('以此为草稿', 'Edit as draft')}</Button>
+              </Space>
+            ) },
+          ]} />
+      </Drawer>
       <Modal open={json !== null} onCancel={() => setJson(null)} footer={null} width={720} title="crm.workflow/1">
         <pre style={{ maxHeight: 480, overflow: 'auto', fontSize: 12 }}>{json}</pre>
       </Modal>
     </div>
   );
 }
+
+interface FlowVersion { version: number; hash: string; published_at: string; published_by?: string | null; definition: Parameters<typeof fromDefinition>[0] }
 
 interface Ctx {
   insert: (slot: Slot, type: NodeType) => void;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addBranch, emptyFlow, findNode, insertNode, makeNode, removeBranch, removeNode, toDefinition, updateBranch, validate } from './tree';
+import { addBranch, emptyFlow, findNode, fromDefinition, insertNode, makeNode, removeBranch, removeNode, toDefinition, updateBranch, validate } from './tree';
 import type { FlowTree, TNode } from './tree';
 
 function twoLevelWithCondition(): FlowTree {
@@ -13,6 +13,56 @@ function twoLevelWithCondition(): FlowTree {
 }
 
 describe('approval tree', () => {
+  it('reads its own definition back: the same tree, the same definition', () => {
+    const t = twoLevelWithCondition();
+    let p = insertNode(t, { branch: null, index: 3 }, makeNode('parallel', 'par'));
+    p = insertNode(p, { branch: 'par_b1', index: 0 }, makeNode('approver', 'legal'));
+    p = insertNode(p, { branch: 'par_b2', index: 0 }, makeNode('approver', 'fin2'));
+    const def = toDefinition(p);
+    const { tree, lost } = fromDefinition(def as never);
+    expect(lost).toEqual([]);
+    expect(tree.children.map((n) => n.id)).toEqual(['mgr', 'amt', 'fin', 'par']);
+    expect(toDefinition(tree)).toEqual(def);
+  });
+
+  it('reads a hand-written definition: branches by merge point, node settings kept, the rest listed', () => {
+    const def = {
+      key: 'opportunity_approval', object: 'opportunity', name: { zh: '商机审批' }, settings: { calendar: 'cn' },
+      nodes: [
+        { id: 'start', kind: 'start' },
+        { id: 'route', kind: 'exclusive', default: 'e_small' },
+        { id: 'manager', kind: 'approval', assignees: [{ kind: 'manager_of', of: 'initiator', level: 1 }], mode: { kind: 'any' }, ops: { return_to: ['start'] } },
+        { id: 'director', kind: 'approval', assignees: [{ kind: 'role', role: 'sales_director' }], mode: { kind: 'any' } },
+        { id: 'cc_finance', kind: 'cc', recipients: [{ kind: 'role', role: 'finance' }] },
+        { id: 'escalate', kind: 'approval', assignees: [{ kind: 'initiator' }], mode: { kind: 'any' } },
+        { id: 'end_ok', kind: 'end', outcome: 'approved' },
+        { id: 'end_rej', kind: 'end', outcome: 'rejected' },
+      ],
+      edges: [
+        { id: 'e0', from: 'start', to: 'route' },
+        { id: 'e_big', from: 'route', to: 'director', order: 1, when: { lang: 'rhai', expr: 'record.amount > 500000' } },
+        { id: 'e_small', from: 'route', to: 'manager' },
+        { id: 'm_ok', from: 'manager', to: 'cc_finance', on: 'approved' },
+        { id: 'm_no', from: 'manager', to: 'end_rej', on: 'rejected' },
+        { id: 'd_ok', from: 'director', to: 'cc_finance', on: 'approved' },
+        { id: 'd_late', from: 'director', to: 'escalate', on: 'timer:sla' },
+        { id: 'e_end', from: 'cc_finance', to: 'end_ok' },
+      ],
+    };
+    const { tree, lost } = fromDefinition(def as never);
+    expect(tree.children.map((n) => `${n.type}:${n.id}`)).toEqual(['condition:route', 'cc:cc_finance']);
+    const g = tree.children[0] as Extract<TNode, { type: 'condition' }>;
+    expect(g.branches.map((b) => [b.when ?? null, !!b.isDefault, b.children.map((c) => c.id)])).toEqual([
+      ['record.amount > 500000', false, ['director']], [null, true, ['manager']],
+    ]);
+    expect(lost.length).toBe(1);
+    expect(lost[0]).toMatch(/^escalate/);
+    // Keys the tree does not edit are written back as they were.
+    const out = toDefinition(tree);
+    expect(out.settings).toEqual({ calendar: 'cn' });
+    expect(out.nodes.find((n) => n.id === 'manager')?.ops).toEqual({ return_to: ['start'] });
+  });
+
   it('inserts into the root and into branches, and finds nodes', () => {
     const t = twoLevelWithCondition();
     expect(t.children.map((n) => n.id)).toEqual(['mgr', 'amt', 'fin']);

@@ -2,6 +2,9 @@
 // edited as a tree and compiled to the graph definition `crm.workflow/1`
 // (crates/flow/src/definition.rs): nodes + edges, gateways for branches and their joins.
 // Pure functions: the editor's every operation is tested without a browser.
+import { lbl } from '../lib/i18n';
+import { graphToTree } from './instance';
+import type { Item } from './instance';
 
 export interface FlowLabel { zh?: string; en?: string }
 
@@ -23,13 +26,24 @@ export interface Timer { id: string; duration: string; interrupting: boolean; do
 
 export interface Branch { id: string; name: FlowLabel; when?: string; isDefault?: boolean; children: TNode[] }
 
-export type TNode =
+/** `raw`: the node as it was read from a stored definition; keys the tree does not edit
+ * (operations, reminders, calendars…) are written back unchanged. */
+export type TNode = (
   | { id: string; type: 'approver'; name: FlowLabel; assignees: AssigneeRule[]; mode: Mode; on_empty?: { kind: 'auto_approve' | 'auto_reject' | 'incident' }; form?: NodeForm; timers?: Timer[] }
   | { id: string; type: 'cc'; name: FlowLabel; recipients: AssigneeRule[] }
   | { id: string; type: 'condition'; name: FlowLabel; branches: Branch[] }
   | { id: string; type: 'parallel'; name: FlowLabel; branches: Branch[] }
   | { id: string; type: 'action'; name: FlowLabel; action: { kind: 'update_record'; set: Record<string, string> } }
-  | { id: string; type: 'wait'; name: FlowLabel; until: { kind: 'duration'; duration: string } };
+  | { id: string; type: 'wait'; name: FlowLabel; until: { kind: 'duration'; duration: string } }
+) & { raw?: Record<string, unknown> };
+
+/** Node keys the tree owns; everything else in `raw` passes through. */
+const OWNED = new Set(['id', 'name', 'kind', 'assignees', 'mode', 'on_empty', 'form', 'timers', 'recipients', 'action', 'until']);
+function passThrough(n: TNode): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(n.raw ?? {})) if (!OWNED.has(k)) out[k] = v;
+  return out;
+}
 
 export type NodeType = TNode['type'];
 
@@ -39,6 +53,8 @@ export interface FlowTree {
   object: string;
   start: { form?: NodeForm };
   children: TNode[];
+  /** The definition's `settings`, kept as read (calendar and other defaults). */
+  settings?: Record<string, unknown>;
 }
 
 let counter = 0;
@@ -209,6 +225,7 @@ export interface Definition {
   trigger: { kind: 'manual' };
   nodes: Record<string, unknown>[];
   edges: Record<string, unknown>[];
+  settings?: Record<string, unknown>;
 }
 
 export function toDefinition(t: FlowTree): Definition {
@@ -223,6 +240,8 @@ export function toDefinition(t: FlowTree): Definition {
     return id;
   };
   nodes.push({ id: 'start', kind: 'start', ...(t.start.form ? { form: t.start.form } : {}) });
+  // A definition read back keeps its settings (calendar, reminders defaults…).
+  const settings = t.settings;
 
   /** Emits a sequence after `from` (with `out` on the first edge); returns the last node and its out-label. */
   const seq = (list: TNode[], from: string, firstEdge: Record<string, unknown>): { last: string; out: Record<string, unknown> } => {
@@ -232,7 +251,7 @@ export function toDefinition(t: FlowTree): Definition {
       switch (n.type) {
         case 'approver': {
           nodes.push({
-            id: n.id, name: n.name, kind: 'approval', assignees: n.assignees, mode: n.mode,
+            ...passThrough(n), id: n.id, name: n.name, kind: 'approval', assignees: n.assignees, mode: n.mode,
             ...(n.on_empty ? { on_empty: n.on_empty } : {}), ...(n.form ? { form: n.form } : {}),
             ...(n.timers?.length ? { timers: n.timers } : {}),
           });
@@ -243,15 +262,15 @@ export function toDefinition(t: FlowTree): Definition {
           break;
         }
         case 'cc':
-          nodes.push({ id: n.id, name: n.name, kind: 'cc', recipients: n.recipients });
+          nodes.push({ ...passThrough(n), id: n.id, name: n.name, kind: 'cc', recipients: n.recipients });
           edge(prev, n.id, pending); prev = n.id; pending = {};
           break;
         case 'action':
-          nodes.push({ id: n.id, name: n.name, kind: 'action', action: n.action });
+          nodes.push({ ...passThrough(n), id: n.id, name: n.name, kind: 'action', action: n.action });
           edge(prev, n.id, pending); prev = n.id; pending = { on: 'done' };
           break;
         case 'wait':
-          nodes.push({ id: n.id, name: n.name, kind: 'wait', until: n.until });
+          nodes.push({ ...passThrough(n), id: n.id, name: n.name, kind: 'wait', until: n.until });
           edge(prev, n.id, pending); prev = n.id; pending = {};
           break;
         case 'condition': case 'parallel': {
@@ -280,5 +299,82 @@ export function toDefinition(t: FlowTree): Definition {
   const r = seq(t.children, 'start', {});
   nodes.push({ id: 'end', kind: 'end', outcome: 'approved' });
   edge(r.last, 'end', r.out);
-  return { schema: 'crm.workflow/1', key: t.key, version: 0, name: t.name, object: t.object, trigger: { kind: 'manual' }, nodes, edges };
+  return {
+    schema: 'crm.workflow/1', key: t.key, version: 0, name: t.name, object: t.object, trigger: { kind: 'manual' }, nodes, edges,
+    ...(settings ? { settings } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading a stored definition back into the tree (to edit a published flow and publish again).
+
+type DefNode = Record<string, unknown> & { id: string; kind: string };
+type DefEdge = { id: string; from: string; to: string; on?: string | null; when?: { expr?: string } | null; name?: FlowLabel | null; order?: number | null };
+
+/**
+ * The tree of a stored definition, and what the tree cannot express (listed, never silently
+ * dropped: the editor shows the list before anyone saves). Node ids are kept, so running
+ * instances can be migrated node for node.
+ */
+export function fromDefinition(def: { key?: string; name?: FlowLabel; object?: string; nodes?: DefNode[]; edges?: DefEdge[]; settings?: Record<string, unknown> }): { tree: FlowTree; lost: string[] } {
+  const nodes = def.nodes ?? [];
+  const edges = def.edges ?? [];
+  const lost: string[] = [];
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const view = graphToTree(nodes.map((n) => ({ id: n.id, kind: n.kind, name: n.name as FlowLabel | undefined })), edges);
+  for (const id of view.others) lost.push(`${id}: ${L2('不在主路径上（超时/异常路由）', 'off the main path (timeout or error route)')}`);
+  for (const e of edges) {
+    if (e.on === 'rejected' && byId.get(e.to)?.kind !== 'end') lost.push(`${e.from}: ${L2('驳回后不结束的路由', 'a rejection route that does not end the flow')}`);
+  }
+  const start = byId.get('start') ?? nodes.find((n) => n.kind === 'start');
+  const convert = (items: Item[]): TNode[] => items.flatMap((it): TNode[] => {
+    if (it.type === 'end') return [];
+    if (it.type === 'gateway') {
+      const n = byId.get(it.id)!;
+      if (it.kind === 'inclusive') lost.push(`${it.id}: ${L2('包容分支画成条件分支', 'inclusive gateway drawn as a condition')}`);
+      const branches: Branch[] = it.branches.map((b, i) => ({
+        id: `${it.id}_b${i + 1}`, name: b.name ?? { zh: `分支${i + 1}`, en: `Branch ${i + 1}` },
+        ...(it.kind === 'parallel' ? {} : b.isDefault ? { isDefault: true } : { when: b.when ?? 'true' }),
+        children: convert(b.items),
+      }));
+      return [{ id: it.id, type: it.kind === 'parallel' ? 'parallel' : 'condition', name: (n.name as FlowLabel) ?? {}, branches } as TNode];
+    }
+    const n = byId.get(it.id);
+    if (!n) return [];
+    const name = (n.name as FlowLabel) ?? { zh: n.id, en: n.id };
+    switch (n.kind) {
+      case 'approval':
+        return [{
+          id: n.id, type: 'approver', name, raw: n, assignees: (n.assignees as AssigneeRule[]) ?? [], mode: (n.mode as Mode) ?? { kind: 'sequential' },
+          ...(n.on_empty ? { on_empty: n.on_empty as { kind: 'auto_approve' } } : {}), ...(n.form ? { form: n.form as NodeForm } : {}),
+          ...(Array.isArray(n.timers) && n.timers.length ? { timers: n.timers as Timer[] } : {}),
+        }];
+      case 'cc':
+        return [{ id: n.id, type: 'cc', name, raw: n, recipients: (n.recipients as AssigneeRule[]) ?? [] }];
+      case 'action': {
+        const a = n.action as { kind?: string; set?: Record<string, string> } | undefined;
+        if (a?.kind !== 'update_record') lost.push(`${n.id}: ${L2(`动作 ${a?.kind ?? '?'} 只能在 JSON 中编辑`, `action ${a?.kind ?? '?'} is edited in JSON only`)}`);
+        return [{ id: n.id, type: 'action', name, raw: n, action: { kind: 'update_record', set: a?.set ?? {} } }];
+      }
+      case 'wait': {
+        const u = n.until as { kind?: string; duration?: string } | undefined;
+        if (u?.kind !== 'duration') lost.push(`${n.id}: ${L2('等待条件只能在 JSON 中编辑', 'this wait is edited in JSON only')}`);
+        return [{ id: n.id, type: 'wait', name, raw: n, until: { kind: 'duration', duration: u?.duration ?? 'P1D' } }];
+      }
+      default:
+        lost.push(`${n.id}: ${L2(`节点类型 ${n.kind} 不能在树中编辑`, `node kind ${n.kind} cannot be edited in the tree`)}`);
+        return [];
+    }
+  });
+  const tree: FlowTree = {
+    key: def.key ?? 'approval', name: def.name ?? {}, object: def.object ?? '',
+    start: start?.form ? { form: start.form as NodeForm } : {},
+    children: convert(view.items),
+    ...(def.settings ? { settings: def.settings } : {}),
+  };
+  return { tree, lost };
+}
+
+function L2(zh: string, en: string): string {
+  return lbl({ zh, en });
 }
