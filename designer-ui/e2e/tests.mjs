@@ -195,9 +195,20 @@ export const tests = [
     await err.waitFor();
     await shot('form-validation');
     await page.locator('#f-probability').fill('60');
+    // The contract sits in a folded section; open it and attach a PDF.
+    await page.getByTestId('form-section-files').getByText('附件与扩展').click();
+    await page.getByTestId('form-item-contract').locator('input[type=file]').setInputFiles({
+      name: '框架协议.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n% weft e2e\n%%EOF\n'),
+    });
+    await page.getByTestId('form-item-contract').getByText('框架协议.pdf').waitFor();
     await page.getByTestId('form-save').click();
     await page.getByTestId('record-page').waitFor();
     assert.equal(await page.getByTestId('record-title').textContent(), '华为云 年度框架');
+    // The record shows the file, and its link downloads the same bytes.
+    const link = page.getByTestId('record-page').getByRole('link', { name: /框架协议\.pdf/ });
+    const href = await link.getAttribute('href');
+    const body = await page.evaluate(async (u) => (await fetch(u)).text(), href);
+    assert.match(body, /weft e2e/);
     await page.getByTestId('history').getByText('创建').waitFor();
   }],
 
@@ -687,5 +698,43 @@ export const tests = [
     assert.equal(list.status, 200);
     assert.ok(!list.body.views.some((v) => v.id === vid), 'a personal view is not listed for others');
     assert.equal((await apiGet(page, `/views/${vid}`)).status, 404);
+  }],
+  ['saved views: a kanban view keeps the filter and its group field across a reload', async ({ page }) => {
+    await login(page, 'director@demo.weft');
+    const won = await page.evaluate(async () => {
+      const { csrf_token: csrf } = await (await fetch('/api/v1/auth/session')).json();
+      const h = { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf };
+      const q = await (await fetch('/api/v1/data/opportunity/query', { method: 'POST', headers: h, body: JSON.stringify({ filter: { field: 'stage', op: 'eq', value: 'won' }, count: true }) })).json();
+      const v = await (await fetch('/api/v1/views', { method: 'POST', headers: h, body: JSON.stringify({ object: 'opportunity', name: '赢单看板', definition: { filter: { field: 'stage', op: 'eq', value: 'won' } } }) })).json();
+      return { total: q.total, id: v.id };
+    });
+    assert.ok(won.total > 0 && won.id);
+    // A list view opened as a kanban: only the view's records are on the board.
+    await page.goto(`/o/opportunity?vid=${won.id}`);
+    await page.getByTestId('list-total').waitFor();
+    await page.getByTestId('view-switch').getByText('看板').click();
+    await page.getByTestId('kanban').waitFor();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid^="kanban-card-"]').length === n, won.total);
+    assert.equal(await page.getByTestId('kanban-col-won').locator('[data-testid^="kanban-card-"]').count(), won.total);
+    // Group by 来源 and save: the view becomes a kanban view grouped by source.
+    await page.getByTestId('kanban-group').click();
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="来源"]').click();
+    await page.getByTestId('kanban-col-web').waitFor();
+    await page.getByTestId('view-save').click();
+    await page.getByTestId('view-save').waitFor({ state: 'detached' });
+    const saved = await apiGet(page, `/views/${won.id}`);
+    assert.equal(saved.body.definition.mode, 'kanban');
+    assert.equal(saved.body.definition.group_field, 'source');
+    assert.deepEqual(saved.body.definition.filter, { field: 'stage', op: 'eq', value: 'won' });
+    // Picked from the list, the view opens as its kanban again, grouped by source.
+    await page.goto('/o/opportunity');
+    await page.getByTestId('list-total').waitFor();
+    await page.getByTestId('view-select').click();
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option[title="赢单看板"]').click();
+    await page.getByTestId('kanban').waitFor();
+    assert.equal(new URL(page.url()).searchParams.get('view'), 'kanban');
+    await page.getByTestId('kanban-col-web').waitFor();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid^="kanban-card-"]').length === n, won.total);
+    assert.equal(await page.getByTestId('kanban-col-won').count(), 0, 'grouped by source, not stage');
   }],
 ];

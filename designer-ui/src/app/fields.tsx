@@ -1,9 +1,11 @@
 // How each field type is shown and edited. One place, used by lists, record pages, forms,
 // kanban cards and the designer's live preview.
-import { useEffect, useMemo, useState } from 'react';
-import { Checkbox, DatePicker, Input, InputNumber, Select, Space, Tag, TimePicker } from 'antd';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { Button, Checkbox, DatePicker, Input, InputNumber, Select, Space, Tag, TimePicker, Upload, message } from 'antd';
+import { PaperClipOutlined, UploadOutlined } from '@ant-design/icons';
 import dayjs from 'dayjs';
-import { api } from '../lib/api';
+import { api, request, uploadFile } from '../lib/api';
+import type { FileRef } from '../lib/api';
 import { lbl, t } from '../lib/i18n';
 import type { FieldDef, ObjectDef, RecordData, SelectOption } from '../lib/types';
 
@@ -64,7 +66,8 @@ export function FieldValue({ f, v, rec, objects }: { f: FieldDef; v: unknown; re
       const text = ex ? titleOf(target, ex) : String(v).slice(0, 8);
       return f.target ? <a href={`/o/${f.target}/${String(v)}`} data-nav>{text}</a> : <span>{text}</span>;
     }
-    case 'attachment': return <span>{(v as unknown[]).length} 📎</span>;
+    case 'attachment': return <Files files={v as FileRef[]} />;
+    case 'department': return <DeptName id={String(v)} />;
     case 'json': return <code>{JSON.stringify(v).slice(0, 80)}</code>;
     case 'multi_lookup': return <span>{(v as unknown[]).length}</span>;
     default: return <span>{String(v)}</span>;
@@ -125,6 +128,78 @@ function UserInput({ f, value, onChange, disabled }: InputProps) {
   return (
     <Select allowClear showSearch={{ optionFilterProp: 'label' }} disabled={disabled} value={(value as string) ?? undefined}
       options={users.map((u) => ({ value: u.id, label: u.name }))} onChange={(v) => onChange(v ?? null)} data-field={f.api_name} />
+  );
+}
+
+interface OrgDept { id: string; name: string }
+let deptCache: Promise<OrgDept[]> | null = null;
+function loadDepts(): Promise<OrgDept[]> {
+  deptCache ??= request<unknown>('GET', '/org/departments').then((r) => {
+    const list = (Array.isArray(r) ? r : (r as { departments?: OrgDept[] }).departments ?? []) as OrgDept[];
+    return list.map((d) => ({ id: d.id, name: d.name }));
+  }).catch(() => []);
+  return deptCache;
+}
+
+function DeptInput({ f, value, onChange, disabled, id }: InputProps) {
+  const [depts, setDepts] = useState<OrgDept[]>([]);
+  useEffect(() => { loadDepts().then(setDepts); }, []);
+  return (
+    <Select id={id} allowClear showSearch={{ optionFilterProp: 'label' }} disabled={disabled} value={(value as string) ?? undefined}
+      options={depts.map((d) => ({ value: d.id, label: d.name }))} onChange={(v) => onChange(v ?? null)} data-field={f.api_name} />
+  );
+}
+
+function DeptName({ id }: { id: string }) {
+  const [name, setName] = useState<string | null>(null);
+  useEffect(() => { loadDepts().then((ds) => setName(ds.find((d) => d.id === id)?.name ?? null)); }, [id]);
+  return <span>{name ?? id.slice(0, 8)}</span>;
+}
+
+function Files({ files }: { files: FileRef[] }) {
+  return (
+    <Space wrap size={4}>
+      {files.map((x) => <a key={x.id} href={`/api/v1/files/${encodeURIComponent(x.id)}`} target="_blank" rel="noreferrer"><PaperClipOutlined /> {x.name}</a>)}
+    </Space>
+  );
+}
+
+/** Files are uploaded as they are picked (`POST /files`); the field holds their references.
+ * The server checks the count, size and type limits again on save. */
+function AttachmentInput({ f, value, onChange, disabled, id }: InputProps) {
+  const files = (Array.isArray(value) ? value : []) as FileRef[];
+  const [busy, setBusy] = useState(0);
+  const max = f.max_files ?? 10;
+  // Several files may finish uploading before the next render: each adds to the latest list.
+  const latest = useRef(files);
+  latest.current = files;
+  return (
+    <div data-field={f.api_name}>
+      <Upload id={id} multiple disabled={disabled || files.length >= max} showUploadList={false} accept={f.accept?.join(',')}
+        customRequest={async (opt) => {
+          setBusy((n) => n + 1);
+          try {
+            const ref = await uploadFile(opt.file as File);
+            latest.current = [...latest.current, ref].slice(0, max);
+            onChange(latest.current);
+            opt.onSuccess?.(ref);
+          } catch (e) {
+            message.error(e instanceof Error ? e.message : String(e));
+            opt.onError?.(e as Error);
+          } finally { setBusy((n) => n - 1); }
+        }}>
+        <Button icon={<UploadOutlined />} loading={busy > 0} disabled={disabled || files.length >= max} data-testid={`upload-${f.api_name}`}>
+          {lbl({ zh: '上传文件', en: 'Upload' })}
+        </Button>
+      </Upload>
+      {files.map((x) => (
+        <div key={x.id} style={{ marginTop: 4 }}>
+          <PaperClipOutlined /> <a href={`/api/v1/files/${encodeURIComponent(x.id)}`} target="_blank" rel="noreferrer">{x.name}</a>
+          <span style={{ color: '#999' }}> · {Math.max(1, Math.round(x.size / 1024))} KB</span>
+          {!disabled && <Button type="link" size="small" danger onClick={() => onChange(files.filter((y) => y.id !== x.id))}>{lbl({ zh: '移除', en: 'Remove' })}</Button>}
+        </div>
+      ))}
+    </div>
   );
 }
 
@@ -192,8 +267,10 @@ export function FieldInput(props: InputProps) {
         onChange={(e) => { try { onChange(JSON.parse(e.target.value)); } catch { /* keep typing */ } }} />;
     case 'auto_number':
       return <Input {...common} disabled value={(value as string) ?? ''} />;
-    case 'attachment': case 'department':
-      return <Input {...common} disabled value={value == null ? '' : JSON.stringify(value)} />;
+    case 'attachment':
+      return <AttachmentInput {...props} />;
+    case 'department':
+      return <DeptInput {...props} />;
     default:
       return <Input {...common} value={(value as string) ?? ''} maxLength={f.max_length}
         type={f.type === 'email' ? 'email' : undefined} onChange={(e) => onChange(e.target.value === '' ? null : e.target.value)} />;

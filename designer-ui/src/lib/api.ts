@@ -47,6 +47,21 @@ export async function request<T>(method: string, path: string, body?: unknown, h
 
 const enc = encodeURIComponent;
 
+export interface FileRef { id: string; name: string; size: number; content_type: string }
+
+/** Upload one file's bytes (`POST /files?name=`); the result goes into an attachment field. */
+export async function uploadFile(file: File): Promise<FileRef> {
+  const h: Record<string, string> = { Accept: 'application/json', 'Content-Type': file.type || 'application/octet-stream' };
+  if (csrf) h['X-CSRF-Token'] = csrf;
+  const res = await fetch(`/api/v1/files?name=${enc(file.name)}`, { method: 'POST', headers: h, credentials: 'same-origin', body: file });
+  const json = await res.json().catch(() => undefined);
+  if (!res.ok) {
+    const e = json?.error ?? {};
+    throw new ApiError(res.status, e.code ?? 'http_' + res.status, e.message ?? res.statusText, e.details ?? []);
+  }
+  return { id: json.id, name: json.name, size: json.size, content_type: json.content_type };
+}
+
 export const api = {
   login: (email: string, password: string) =>
     request<{ csrf_token: string }>('POST', '/auth/login', { email, password }),
