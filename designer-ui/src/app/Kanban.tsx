@@ -4,21 +4,31 @@ import { DndContext, KeyboardSensor, PointerSensor, useDraggable, useDroppable, 
 import type { DragEndEvent } from '@dnd-kit/core';
 import { ApiError, api } from '../lib/api';
 import { lbl, t } from '../lib/i18n';
-import type { FieldDef, ObjectDef, RecordData } from '../lib/types';
+import type { FieldDef, Filter, ObjectDef, RecordData } from '../lib/types';
 import { accessOf, permsOf, useApp } from './ctx';
 import { FieldValue, liveFields, titleOf } from './fields';
 
 const NONE = '__none__';
 
-/** Records grouped by a single-select field; dragging a card writes the new value (server rules apply). */
-export default function Kanban({ object }: { object: string }) {
+/**
+ * Records grouped by a single-select field; dragging a card writes the new value (server rules
+ * apply). A saved view brings its filter and group field; a changed group field is reported.
+ */
+export default function Kanban({ object, filter, groupField, onGroupField }: {
+  object: string; filter?: Filter | null; groupField?: string | null; onGroupField?: (f: string) => void;
+}) {
   const { objects, session } = useApp();
   const { message } = App.useApp();
   const obj = objects[object];
   const perms = permsOf(session, object);
   const isAdmin = session.permissions.is_admin;
   const selects = liveFields(obj).filter((f) => f.type === 'single_select' && accessOf(perms, f, isAdmin) !== 'hidden');
-  const [groupBy, setGroupBy] = useState(selects.find((f) => f.api_name === 'stage')?.api_name ?? selects[0]?.api_name);
+  const fallback = selects.find((f) => f.api_name === 'stage')?.api_name ?? selects[0]?.api_name;
+  const valid = (g?: string | null) => (g && selects.some((f) => f.api_name === g) ? g : undefined);
+  const [groupBy, setGroupBy] = useState(valid(groupField) ?? fallback);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  useEffect(() => { setGroupBy(valid(groupField) ?? fallback); }, [groupField]);
+  const filterKey = JSON.stringify(filter ?? null);
   const field = selects.find((f) => f.api_name === groupBy);
   const [rows, setRows] = useState<RecordData[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -29,9 +39,10 @@ export default function Kanban({ object }: { object: string }) {
   useEffect(() => {
     if (!groupBy) return;
     setRows(null);
-    api.query(object, { limit: 200, expand: extra.filter((f) => f.type === 'lookup').map((f) => f.api_name) })
+    api.query(object, { filter: filter ?? undefined, limit: 200, expand: extra.filter((f) => f.type === 'lookup').map((f) => f.api_name) })
       .then((p) => setRows(p.records)).catch((e) => setError(String(e.message ?? e)));
-  }, [object, groupBy, extra]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [object, groupBy, extra, filterKey]);
 
   if (!field) return <Alert type="info" title={t('noSelect')} />;
   if (error) return <Alert type="error" title={error} />;
@@ -59,7 +70,7 @@ export default function Kanban({ object }: { object: string }) {
     <div data-testid="kanban">
       <Space style={{ marginBottom: 8 }}>
         <span>{t('groupBy')}:</span>
-        <Select style={{ width: 180 }} value={groupBy} onChange={setGroupBy}
+        <Select style={{ width: 180 }} value={groupBy} onChange={(v) => { setGroupBy(v); onGroupField?.(v); }} data-testid="kanban-group"
           options={selects.map((f) => ({ value: f.api_name, label: lbl(f.label, f.api_name) }))} />
       </Space>
       <DndContext sensors={sensors} onDragEnd={onDragEnd}>

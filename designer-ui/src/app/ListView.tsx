@@ -7,12 +7,12 @@ import type { SavedView, ViewDefinition } from '../lib/api';
 import { lbl, t } from '../lib/i18n';
 import { fromFilter, toFilter } from '../lib/filter';
 import type { FilterState } from '../lib/filter';
-import { navigate, useLocation } from '../lib/router';
 import type { FieldDef, Filter, RecordData } from '../lib/types';
 import { accessOf, permsOf, useApp } from './ctx';
 import { FieldValue, liveFields, titleOf } from './fields';
 import { FilterBuilder } from './FilterBuilder';
 import { ViewBar } from './ViewBar';
+import type { SavedViews } from './savedViews';
 
 const PAGE = 200;
 const colsKey = (o: string) => `weft.cols.${o}`;
@@ -32,10 +32,9 @@ export function stable(v: unknown): string {
  * A virtualized table over the query API: server-side filter and sort, cursor pagination, and
  * saved views (`?vid=<view id>` in the URL; without one, the user's default view if any).
  */
-export function ListView({ object }: { object: string }) {
+export function ListView({ object, sv }: { object: string; sv: SavedViews }) {
   const { objects, session } = useApp();
-  const loc = useLocation();
-  const vid = loc.query.get('vid');
+  const { views, current, vid } = sv;
   const obj = objects[object];
   const perms = permsOf(session, object);
   const visible = useMemo(() => liveFields(obj).filter((f) => accessOf(perms, f, session.permissions.is_admin) !== 'hidden'), [obj, perms, session]);
@@ -49,36 +48,13 @@ export function ListView({ object }: { object: string }) {
   const [raw, setRaw] = useState<Filter | null>(null);
   const [sort, setSort] = useState<string[]>([]);
   const [pageSize, setPageSize] = useState(PAGE);
-  const [views, setViews] = useState<SavedView[] | null>(null);
   const applied = useRef<string | null>(null);
-  const firstViews = useRef(true);
   const [rows, setRows] = useState<RecordData[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [total, setTotal] = useState<number | null>(null);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [filterOpen, setFilterOpen] = useState(false);
-
-  const setVid = useCallback((id: string | null, replace = false) => {
-    const q = new URLSearchParams(location.search);
-    if (id) q.set('vid', id); else q.delete('vid');
-    const s = q.toString();
-    navigate(`/o/${object}${s ? `?${s}` : ''}`, replace);
-  }, [object]);
-
-  // The views of this object; on first load without a view in the URL, the user's default.
-  useEffect(() => {
-    let live = true;
-    api.views(object).then((r) => {
-      if (!live) return;
-      if (firstViews.current && !new URLSearchParams(location.search).get('vid') && r.default_view) setVid(r.default_view, true);
-      firstViews.current = false;
-      setViews(r.views);
-    }).catch(() => { if (live) setViews([]); });
-    return () => { live = false; };
-  }, [object, setVid]);
-
-  const current = views?.find((v) => v.id === vid) ?? null;
 
   // Selecting a view (or 全部) applies its filter, sort, columns and page size.
   useEffect(() => {
@@ -149,31 +125,29 @@ export function ListView({ object }: { object: string }) {
 
   const replaceView = (v: SavedView) => {
     applied.current = `${v.id}:${v.version}`;
-    setViews((vs) => (vs ?? []).map((x) => (x.id === v.id ? v : x)));
+    sv.replace(v);
   };
   const viewBar = views && (
     <ViewBar
       views={views} current={current} dirty={dirty} canShare={session.permissions.is_admin}
-      onPick={(id) => setVid(id)}
+      onPick={(id) => sv.pick(id)}
       onSaveAs={async ({ name, shared, default: def }) => {
         const v = await api.createView({ object, name, shared, default: def, definition });
-        const r = await api.views(object);
         applied.current = `${v.id}:${v.version}`;
-        setViews(r.views);
-        setVid(v.id);
+        sv.pick(v.id, false, await sv.reload());
       }}
       onSave={async () => { if (current) replaceView(await api.updateView(current.id, { definition, version: current.version })); }}
       onRename={async (name) => { if (current) replaceView(await api.updateView(current.id, { name, version: current.version })); }}
       onDefault={async (on) => {
         if (!current) return;
         await api.updateView(current.id, { default: on });
-        setViews((await api.views(object)).views);
+        await sv.reload();
       }}
       onDelete={async () => {
         if (!current) return;
         await api.deleteView(current.id);
-        setViews((await api.views(object)).views);
-        setVid(null);
+        await sv.reload();
+        sv.pick(null);
       }}
     />
   );
