@@ -622,21 +622,30 @@ async fn form_layout(b: Backend) {
     ]});
     let r = s.post("/api/v1/meta/objects", def).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(r.body["layout"]["sections"][1]["fields"], json!(["amount", "qty"]));
+    assert_eq!(
+        r.body["layout"]["sections"][1]["fields"],
+        json!(["amount", "qty"])
+    );
     // Everything wrong is reported at once, each at its path, and nothing changes.
     let r = s
-        .patch("/api/v1/meta/objects/deal", json!({"layout": {"sections": [
-            {"key": "main", "columns": 9, "fields": ["name", "ghost", "name"]},
-            {"key": "main", "fields": [], "width": 3}
-        ]}}))
+        .patch(
+            "/api/v1/meta/objects/deal",
+            json!({"layout": {"sections": [
+                {"key": "main", "columns": 9, "fields": ["name", "ghost", "name"]},
+                {"key": "main", "fields": [], "width": 3}
+            ]}}),
+        )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(problems(&r), vec!["/layout/sections/1/width:unknown_key"]);
     let r = s
-        .patch("/api/v1/meta/objects/deal", json!({"layout": {"sections": [
-            {"key": "main", "columns": 9, "fields": ["name", "ghost", "name"]},
-            {"key": "main", "fields": []}
-        ]}}))
+        .patch(
+            "/api/v1/meta/objects/deal",
+            json!({"layout": {"sections": [
+                {"key": "main", "columns": 9, "fields": ["name", "ghost", "name"]},
+                {"key": "main", "fields": []}
+            ]}}),
+        )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(
@@ -653,9 +662,12 @@ async fn form_layout(b: Backend) {
     // A valid change is a new version.
     let v = cur["version"].as_i64().unwrap();
     let r = s
-        .patch("/api/v1/meta/objects/deal", json!({"layout": {"sections": [
-            {"key": "all", "columns": 1, "collapsed": true, "fields": ["qty", "name", "due"]}
-        ]}}))
+        .patch(
+            "/api/v1/meta/objects/deal",
+            json!({"layout": {"sections": [
+                {"key": "all", "columns": 1, "collapsed": true, "fields": ["qty", "name", "due"]}
+            ]}}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["version"].as_i64().unwrap(), v + 1);
@@ -664,12 +676,55 @@ async fn form_layout(b: Backend) {
     let r = s.delete("/api/v1/meta/objects/deal/fields/qty").await;
     assert!(r.status < 300, "{}", r.body);
     let cur = s.get("/api/v1/meta/objects/deal").await.body;
-    assert_eq!(cur["layout"]["sections"][0]["fields"], json!(["name", "due"]));
+    assert_eq!(
+        cur["layout"]["sections"][0]["fields"],
+        json!(["name", "due"])
+    );
     // The definition read back is accepted again as is (the designer sends it back).
-    let r = s.patch("/api/v1/meta/objects/deal", json!({"layout": cur["layout"]})).await;
+    let r = s
+        .patch(
+            "/api/v1/meta/objects/deal",
+            json!({"layout": cur["layout"]}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
+    // Display conditions are list filters of the object, checked at their paths.
+    let r = s
+        .patch(
+            "/api/v1/meta/objects/deal",
+            json!({"layout": {
+                "sections": [{"key": "all", "fields": ["name", "due"],
+                              "visible_when": {"field": "amount", "op": "gt", "value": "lots"}}],
+                "visible_when": {"due": {"field": "ghost", "op": "eq", "value": 1}}
+            }}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let ps = problems(&r);
+    assert!(
+        ps.iter()
+            .any(|p| p.starts_with("/layout/sections/0/visible_when")),
+        "{ps:?}"
+    );
+    assert!(
+        ps.iter().any(|p| p.starts_with("/layout/visible_when/due")),
+        "{ps:?}"
+    );
+    let r = s
+        .patch(
+            "/api/v1/meta/objects/deal",
+            json!({"layout": {
+                "sections": [{"key": "all", "fields": ["name", "due"]}],
+                "visible_when": {"due": {"field": "stage", "op": "in", "value": ["a", "b"]}}
+            }}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["layout"]["visible_when"]["due"]["op"], "in");
     // `null` removes the layout: every live field shows in one section.
-    let r = s.patch("/api/v1/meta/objects/deal", json!({"layout": null})).await;
+    let r = s
+        .patch("/api/v1/meta/objects/deal", json!({"layout": null}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.get("layout").is_none(), "{}", r.body);
 }

@@ -3,13 +3,16 @@
 //! fields it names. Live fields no section names are shown after the last section, so a
 //! field added through the API without a layout change is never lost from a form.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
 
+use crate::compiled::CompiledObject;
 use crate::label::Label;
 use crate::object::ObjectDef;
 use crate::problem::Problem;
+use crate::query::parse_query;
 
 pub const MAX_SECTIONS: usize = 50;
 pub const MAX_COLUMNS: u8 = 4;
@@ -18,6 +21,11 @@ pub const MAX_COLUMNS: u8 = 4;
 pub struct FormLayout {
     #[serde(default)]
     pub sections: Vec<Section>,
+    /// Display conditions of single fields: a field is shown in the form only while the
+    /// values being entered match its filter (the list filter language). They shape the
+    /// form only; permissions and rules still decide what may be read or written.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub visible_when: BTreeMap<String, Json>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -35,6 +43,9 @@ pub struct Section {
     /// Field API names, in order.
     #[serde(default)]
     pub fields: Vec<String>,
+    /// The section is shown only while the form's values match this filter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible_when: Option<Json>,
 }
 
 fn two() -> u8 {
@@ -102,6 +113,50 @@ pub fn validate_layout(def: &ObjectDef) -> Vec<Problem> {
             }
         }
     }
+    for name in layout.visible_when.keys() {
+        if def.live_field(name).is_none() {
+            out.push(Problem::new(
+                format!(
+                    "/layout/visible_when/{}",
+                    crate::problem::pointer_segment(name)
+                ),
+                "unknown_field",
+                format!("no field '{name}'"),
+            ));
+        }
+    }
+    out
+}
+
+/// Problems of the layout's display conditions, checked as list filters of the compiled
+/// object (unknown fields, wrong operators or values), at their paths under `/layout`.
+pub fn condition_problems(def: &ObjectDef, compiled: &CompiledObject) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let Some(layout) = &def.layout else {
+        return out;
+    };
+    let mut check = |filter: &Json, at: String| {
+        if let Err(ps) = parse_query(compiled, &json!({ "filter": filter }), &|_| false) {
+            for p in ps {
+                let rest = p.path.strip_prefix("/filter").unwrap_or(&p.path).to_owned();
+                out.push(Problem::new(format!("{at}{rest}"), &p.code, p.message));
+            }
+        }
+    };
+    for (i, s) in layout.sections.iter().enumerate() {
+        if let Some(f) = &s.visible_when {
+            check(f, format!("/layout/sections/{i}/visible_when"));
+        }
+    }
+    for (name, f) in &layout.visible_when {
+        check(
+            f,
+            format!(
+                "/layout/visible_when/{}",
+                crate::problem::pointer_segment(name)
+            ),
+        );
+    }
     out
 }
 
@@ -111,6 +166,7 @@ impl FormLayout {
         for s in &mut self.sections {
             s.fields.retain(|f| f != name);
         }
+        self.visible_when.remove(name);
     }
 }
 
@@ -168,6 +224,43 @@ mod tests {
             want.iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn display_conditions_are_checked_as_filters() {
+        let d = def(json!({
+            "sections": [{"key": "a", "fields": ["name"], "visible_when": {"field": "amount", "op": "gt", "value": "x"}}],
+            "visible_when": {
+                "amount": {"field": "name", "op": "eq", "value": "big"},
+                "ghost": {"field": "name", "op": "eq", "value": "x"},
+                "name": {"field": "nope", "op": "eq", "value": 1}
+            }
+        }));
+        let paths: Vec<String> = validate_layout(&d).into_iter().map(|p| p.path).collect();
+        assert_eq!(paths, vec!["/layout/visible_when/ghost"]);
+        let compiled = CompiledObject::compile(d.clone()).expect("compile");
+        let paths: Vec<String> = condition_problems(&d, &compiled)
+            .into_iter()
+            .map(|p| p.path)
+            .collect();
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.starts_with("/layout/sections/0/visible_when")),
+            "{paths:?}"
+        );
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.starts_with("/layout/visible_when/name")),
+            "{paths:?}"
+        );
+        assert!(
+            !paths
+                .iter()
+                .any(|p| p.starts_with("/layout/visible_when/amount")),
+            "{paths:?}"
         );
     }
 

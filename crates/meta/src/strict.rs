@@ -40,8 +40,15 @@ const OBJECT_KEYS: &[&str] = &[
     "layout",
 ];
 
-const LAYOUT_KEYS: &[&str] = &["sections"];
-const SECTION_KEYS: &[&str] = &["key", "label", "columns", "collapsed", "fields"];
+const LAYOUT_KEYS: &[&str] = &["sections", "visible_when"];
+const SECTION_KEYS: &[&str] = &[
+    "key",
+    "label",
+    "columns",
+    "collapsed",
+    "fields",
+    "visible_when",
+];
 
 const LABEL_KEYS: &[&str] = &["zh", "en"];
 const OPTION_KEYS: &[&str] = &["value", "label", "color", "inactive"];

@@ -188,8 +188,9 @@ impl Runtime {
         if !problems.is_empty() {
             return Err(Error::Validation(problems));
         }
-        CompiledObject::compile(def.clone())
+        let compiled = CompiledObject::compile(def.clone())
             .map_err(|e| Error::one("", "invalid", e.to_string()))?;
+        reject_unknown(weft_meta::layout::condition_problems(&def, &compiled))?;
         tx.create_object_storage(&def).await?;
         let rev = self.revision(
             p,
@@ -232,6 +233,11 @@ impl Runtime {
         let problems = validate_object(&def, &|t| names.iter().any(|n| n == t));
         if !problems.is_empty() {
             return Err(Error::Validation(problems));
+        }
+        if def.layout.is_some() {
+            let compiled = CompiledObject::compile(def.clone())
+                .map_err(|e| Error::one("", "invalid", e.to_string()))?;
+            reject_unknown(weft_meta::layout::condition_problems(&def, &compiled))?;
         }
         let rev = self.revision(p, &def, "update_object", patch.clone());
         self.save_meta(tx.as_mut(), &def, &rev, false).await?;
