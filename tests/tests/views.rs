@@ -366,6 +366,30 @@ async fn validation_with_paths(b: Backend) {
             "/definition/sort/0:unknown_field",
         ]
     );
+
+    // A user owns at most 200 views per object.
+    let owned = zhang.get("/api/v1/views?object=opportunity").await.body["views"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["mine"] == true)
+        .count();
+    for i in owned..200 {
+        let r = zhang
+            .post(
+                "/api/v1/views",
+                json!({"object": "opportunity", "name": format!("v{i}")}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = zhang
+        .post(
+            "/api/v1/views",
+            json!({"object": "opportunity", "name": "one too many"}),
+        )
+        .await;
+    assert_eq!(problems(&r), ["/object:max_views"]);
 }
 
 async fn who_sees_and_changes_what(b: Backend) {

@@ -29,6 +29,8 @@ use ports::ViewRow;
 pub const MAX_NAME: usize = 80;
 /// Most columns a view may list.
 pub const MAX_COLUMNS: usize = 100;
+/// Most views one user may own on one object (personal and shared together).
+pub const MAX_VIEWS: usize = 200;
 
 const MODES: &[&str] = &["list", "kanban", "calendar"];
 const DEF_KEYS: &[&str] = &[
@@ -583,6 +585,19 @@ impl Runtime {
             updated_at: now,
         };
         let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let owned = tx
+            .visible_views(p.user.0, Some(&row.object))
+            .await?
+            .iter()
+            .filter(|v| v.owner == p.user.0)
+            .count();
+        if owned >= MAX_VIEWS {
+            return Err(Error::one(
+                "/object",
+                "max_views",
+                format!("at most {MAX_VIEWS} views per user and object; delete some first"),
+            ));
+        }
         self.check_name_free(tx.as_mut(), p, &row).await?;
         tx.insert_view(&row).await.map_err(duplicate_name)?;
         if inp.default == Some(true) {
