@@ -1193,6 +1193,601 @@ async fn actions_deliver(b: Backend) {
     assert!(body.contains("action.webhook_secret"), "{body}");
 }
 
+// ---- workflow.md §5 acceptance scenarios over HTTP (docs/workflow-scenarios.md) ----------
+
+async fn admin_act(w: &World, inst: &str, body: Json) -> weft_testkit::Resp {
+    w.s.post(&format!("/api/v1/flows/instances/{inst}/actions"), body)
+        .await
+}
+
+fn events(v: &Json, name: &str) -> usize {
+    v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == name)
+        .count()
+}
+
+/// s02: an exclusive gateway without a default and no true condition parks the instance on
+/// a visible incident; nothing else happens. Admins (only) retry after fixing the record,
+/// skip along a chosen edge, or cancel.
+async fn s02_incident_retry_skip_cancel(b: Backend) {
+    let w = world(b).await;
+    publish(
+        &w,
+        json!({
+          "schema": "crm.workflow/1", "key": "xor", "object": "deal",
+          "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "route", "kind": "exclusive"},
+            {"id": "a", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("a")]}]},
+            {"id": "b", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("b")]}]},
+            {"id": "end", "kind": "end"}
+          ],
+          "edges": [
+            {"id": "e0", "from": "start", "to": "route"},
+            {"id": "to_a", "from": "route", "to": "a", "order": 1, "when": {"lang": "rhai", "expr": "record.amount > 5"}},
+            {"id": "to_b", "from": "route", "to": "b", "order": 2, "when": {"lang": "rhai", "expr": "record.amount < 0"}},
+            {"id": "e1", "from": "a", "to": "end", "on": "approved"},
+            {"id": "e2", "from": "b", "to": "end", "on": "approved"}
+          ]
+        }),
+    )
+    .await;
+    let rec = deal(&w, 1).await;
+    let inst = start(&w, "xor", &rec).await;
+    let v = view(&w, &inst).await;
+    assert_eq!(v["status"], "incident", "{v}");
+    assert_eq!(v["incidents"][0]["code"], "gateway.no_matching_flow");
+    assert_eq!(v["incidents"][0]["node"], "route");
+    assert_eq!(v["tasks"], json!([]), "nothing else happens");
+    assert_eq!(events(&v, "incident"), 1);
+    // The admin view lists it.
+    let list = w.s.get("/api/v1/flows/instances?status=incident").await;
+    assert!(
+        list.body["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == inst.as_str()),
+        "{}",
+        list.body
+    );
+    let first = v["incidents"][0]["id"].as_u64().unwrap();
+    // Only admins repair; the initiator sees the instance but may not.
+    let r = w
+        .as_("ini")
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "retry", "incident": first}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Retrying without fixing the data parks it again, on a fresh incident.
+    let r = admin_act(&w, &inst, json!({"action": "retry", "incident": first})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = view(&w, &inst).await;
+    assert_eq!(v["status"], "incident");
+    let second = v["incidents"][0]["id"].as_u64().unwrap();
+    assert_ne!(first, second);
+    // The record stays locked for the initiator; the admin fixes it and retries.
+    let r = w
+        .as_("ini")
+        .patch(&format!("/api/v1/data/deal/{rec}"), json!({"amount": 7}))
+        .await;
+    assert_eq!(r.body["error"]["code"], "flow.record_locked", "{}", r.body);
+    let r =
+        w.s.patch(&format!("/api/v1/data/deal/{rec}"), json!({"amount": 7}))
+            .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = admin_act(&w, &inst, json!({"action": "retry", "incident": second})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = view(&w, &inst).await;
+    assert_eq!(v["status"], "running", "{v}");
+    assert_eq!(v["positions"], json!(["a"]));
+    assert!(task_of(&w, "a", &inst).await.is_some());
+    // The same incident cannot be repaired twice.
+    let r = admin_act(&w, &inst, json!({"action": "retry", "incident": second})).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    approve(&w, "a", &inst).await;
+    assert_eq!(view(&w, &inst).await["status"], "approved");
+
+    // Skip along a chosen edge, then cancel.
+    let rec2 = deal(&w, 2).await;
+    let inst2 = start(&w, "xor", &rec2).await;
+    let v = view(&w, &inst2).await;
+    let inc = v["incidents"][0]["id"].as_u64().unwrap();
+    let r = admin_act(
+        &w,
+        &inst2,
+        json!({"action": "skip", "incident": inc, "edge": "to_b"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(task_of(&w, "b", &inst2).await.is_some());
+    let r = w
+        .as_("ini")
+        .post(
+            &format!("/api/v1/flows/instances/{inst2}/actions"),
+            json!({"action": "cancel"}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = admin_act(
+        &w,
+        &inst2,
+        json!({"action": "cancel", "reason": "duplicate request"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = view(&w, &inst2).await;
+    assert_eq!(v["status"], "terminated", "{v}");
+    assert!(task_of(&w, "b", &inst2).await.is_none());
+    // Bad repair bodies: 422 with the path.
+    let rec3 = deal(&w, 3).await;
+    let inst3 = start(&w, "xor", &rec3).await;
+    let r = admin_act(&w, &inst3, json!({"action": "retry", "incident": "one"})).await;
+    assert_eq!(problems(&r), vec!["/incident:invalid"], "{}", r.body);
+    let r = admin_act(
+        &w,
+        &inst3,
+        json!({"action": "retry", "incident": 1, "why": 2}),
+    )
+    .await;
+    assert_eq!(problems(&r), vec!["/why:invalid"], "{}", r.body);
+    let r = admin_act(&w, &inst3, json!({"action": "explode"})).await;
+    assert_eq!(problems(&r), vec!["/action:invalid"], "{}", r.body);
+    let r = admin_act(&w, &inst3, json!({"incident": 1})).await;
+    assert_eq!(problems(&r), vec!["/action:required"], "{}", r.body);
+    assert_eq!(view(&w, &inst3).await["status"], "incident");
+}
+
+/// A field the approver edits on their node is what the conditions after it read: record
+/// writes feed the running instance (before, the engine kept the values from the start).
+async fn approver_edit_routes_later_gateway(b: Backend) {
+    let w = world(b).await;
+    publish(
+        &w,
+        json!({
+          "schema": "crm.workflow/1", "key": "disc", "object": "deal",
+          "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "mgr", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("mgr")]}],
+             "form": {"editable": ["discount"]}},
+            {"id": "route", "kind": "exclusive", "default": "plain"},
+            {"id": "director", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("d")]}]},
+            {"id": "end", "kind": "end"}
+          ],
+          "edges": [
+            {"id": "e1", "from": "start", "to": "mgr"},
+            {"id": "e2", "from": "mgr", "to": "route", "on": "approved"},
+            {"id": "big", "from": "route", "to": "director", "order": 1,
+             "when": {"lang": "rhai", "expr": "record.discount != () && record.discount > 10"}},
+            {"id": "plain", "from": "route", "to": "end"},
+            {"id": "e3", "from": "director", "to": "end", "on": "approved"}
+          ]
+        }),
+    )
+    .await;
+    let rec = deal(&w, 100).await;
+    let inst = start(&w, "disc", &rec).await;
+    let r = w
+        .as_("mgr")
+        .patch(
+            &format!("/api/v1/data/deal/{rec}"),
+            json!({"discount": "15"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    approve(&w, "mgr", &inst).await;
+    let v = view(&w, &inst).await;
+    assert_eq!(v["positions"], json!(["director"]), "{v}");
+    assert!(task_of(&w, "d", &inst).await.is_some());
+}
+
+/// s13: an inclusive split selects 2 of 3 branches; one of them times out and leaves around
+/// the join. The inclusive join fires once no live token can reach it, in either order.
+async fn s13_inclusive_join(b: Backend) {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+    ));
+    let w = world_with(TestApp::with_clock(b, clock.clone()).await).await;
+    publish(
+        &w,
+        json!({
+          "schema": "crm.workflow/1", "key": "incl", "object": "deal",
+          "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "split", "kind": "inclusive"},
+            {"id": "a", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("a")]}]},
+            {"id": "b", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("b")]}],
+             "timers": [{"id": "to", "duration": "PT2H", "interrupting": true}]},
+            {"id": "c", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("c")]}]},
+            {"id": "ijoin", "kind": "inclusive"},
+            {"id": "late", "kind": "cc", "recipients": [{"kind": "users", "ids": [w.id("d")]}]},
+            {"id": "end_late", "kind": "end"},
+            {"id": "set_stage", "kind": "action", "action": {"kind": "update_record", "set": {"stage": "\"b\""}}},
+            {"id": "end", "kind": "end"}
+          ],
+          "edges": [
+            {"id": "e0", "from": "start", "to": "split"},
+            {"id": "s1", "from": "split", "to": "a", "when": {"lang": "rhai", "expr": "true"}},
+            {"id": "s2", "from": "split", "to": "b", "when": {"lang": "rhai", "expr": "record.amount > 1"}},
+            {"id": "s3", "from": "split", "to": "c", "when": {"lang": "rhai", "expr": "record.amount > 5"}},
+            {"id": "j1", "from": "a", "to": "ijoin", "on": "approved"},
+            {"id": "j2", "from": "b", "to": "ijoin", "on": "approved"},
+            {"id": "j3", "from": "c", "to": "ijoin", "on": "approved"},
+            {"id": "tb", "from": "b", "to": "late", "on": "timer:to"},
+            {"id": "tl", "from": "late", "to": "end_late"},
+            {"id": "e9", "from": "ijoin", "to": "set_stage"},
+            {"id": "e10", "from": "set_stage", "to": "end"}
+          ]
+        }),
+    )
+    .await;
+    for timer_first in [true, false] {
+        let rec = deal(&w, 3).await;
+        let inst = start(&w, "incl", &rec).await;
+        let mut pos: Vec<String> =
+            serde_json::from_value(view(&w, &inst).await["positions"].clone()).unwrap();
+        pos.sort();
+        assert_eq!(pos, vec!["a", "b"], "2 of 3 branches selected");
+        assert!(task_of(&w, "c", &inst).await.is_none());
+        if timer_first {
+            clock.advance(Duration::hours(3));
+            assert_eq!(w.app.rt.run_flow_timers("w1", 10).await.unwrap(), 1);
+            let v = view(&w, &inst).await;
+            assert_eq!(events(&v, "join_fired"), 0, "a can still reach the join");
+            assert!(task_of(&w, "b", &inst).await.is_none());
+            approve(&w, "a", &inst).await;
+        } else {
+            approve(&w, "a", &inst).await;
+            let v = view(&w, &inst).await;
+            assert_eq!(events(&v, "join_fired"), 0, "b can still reach the join");
+            assert_eq!(v["status"], "running");
+            clock.advance(Duration::hours(3));
+            assert_eq!(w.app.rt.run_flow_timers("w1", 10).await.unwrap(), 1);
+        }
+        let v = view(&w, &inst).await;
+        assert_eq!(events(&v, "join_fired"), 1, "{v}");
+        assert_eq!(v["status"], "approved", "{v}");
+        let r = w.s.get(&format!("/api/v1/data/deal/{rec}")).await;
+        assert_eq!(r.body["stage"], "b");
+    }
+    // Both selected branches arrive: the join fires on the last arrival, once.
+    let rec = deal(&w, 3).await;
+    let inst = start(&w, "incl", &rec).await;
+    approve(&w, "b", &inst).await;
+    assert_eq!(view(&w, &inst).await["status"], "running");
+    approve(&w, "a", &inst).await;
+    let v = view(&w, &inst).await;
+    assert_eq!(
+        (v["status"].as_str(), events(&v, "join_fired")),
+        (Some("approved"), 1)
+    );
+    // No timer is left behind for the finished branch.
+    clock.advance(Duration::hours(5));
+    assert_eq!(w.app.rt.run_flow_timers("w1", 10).await.unwrap(), 0);
+}
+
+/// s17: 退回 from one parallel branch to the start cancels the other branch's tasks and
+/// clears its arrival at the join; after the resubmit the join needs both branches again.
+async fn s17_return_across_parallel(b: Backend) {
+    let w = world(b).await;
+    let mut def = big_deal_flow();
+    def["nodes"][5]["ops"] = json!({"return_to": ["start"]});
+    publish(&w, def).await;
+    let rec = deal(&w, 700_000).await;
+    let inst = start(&w, "deal_approval", &rec).await;
+    // Legal half done; finance returns: the open legal tasks go too.
+    approve(&w, "a", &inst).await;
+    let r = act(
+        &w,
+        "f1",
+        &inst,
+        json!({"action": "return", "to_node": "start", "comment": "wrong amount"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for u in ["b", "c", "f2"] {
+        assert!(
+            task_of(&w, u, &inst).await.is_none(),
+            "{u} still has a task"
+        );
+    }
+    let v = view(&w, &inst).await;
+    assert_eq!(v["positions"], json!(["start"]), "{v}");
+    let r = act(&w, "ini", &inst, json!({"action": "resubmit"})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Legal arrives at the join, then finance returns again.
+    for u in ["a", "b", "c"] {
+        approve(&w, u, &inst).await;
+    }
+    let r = act(
+        &w,
+        "f2",
+        &inst,
+        json!({"action": "return", "to_node": "start"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = act(&w, "ini", &inst, json!({"action": "resubmit"})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Finance alone cannot fire the new round's join: legal's old arrival was cleared.
+    approve(&w, "f1", &inst).await;
+    let v = view(&w, &inst).await;
+    assert_eq!(v["status"], "running", "{v}");
+    assert_eq!(v["positions"], json!(["legal"]), "{v}");
+    assert_eq!(events(&v, "join_fired"), 0);
+    for u in ["a", "b", "c"] {
+        approve(&w, u, &inst).await;
+    }
+    let v = view(&w, &inst).await;
+    assert_eq!(v["status"], "approved", "{v}");
+    assert_eq!(events(&v, "join_fired"), 1);
+    assert_eq!(events(&v, "instance.completed"), 1);
+    let r = w.s.get(&format!("/api/v1/data/deal/{rec}")).await;
+    assert_eq!(r.body["stage"], "c");
+}
+
+/// s21: a non-interrupting `R3/PT24H` reminder sends exactly three reminders at 24, 48 and
+/// 72 hours and leaves the task open; approving at 30 hours cancels the rest.
+async fn s21_reminder_cycle(b: Backend) {
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(t0));
+    let w = world_with(TestApp::with_clock(b, clock.clone()).await).await;
+    publish(
+        &w,
+        json!({
+          "schema": "crm.workflow/1", "key": "remind", "object": "deal",
+          "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "mgr", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("mgr")]}],
+             "timers": [{"id": "remind", "cycle": "R3/PT24H", "interrupting": false, "do": {"kind": "notify"}}]},
+            {"id": "end", "kind": "end"}
+          ],
+          "edges": [
+            {"id": "e1", "from": "start", "to": "mgr"},
+            {"id": "e2", "from": "mgr", "to": "end", "on": "approved"}
+          ]
+        }),
+    )
+    .await;
+    let reminders = |v: &Json| {
+        v["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"] == "notify" && e["data"]["kind"] == "reminder")
+            .count()
+    };
+    let rec = deal(&w, 1).await;
+    let inst = start(&w, "remind", &rec).await;
+    let mut sent = vec![];
+    for h in [23, 24, 47, 48, 71, 72, 80, 200] {
+        clock.set(t0 + Duration::hours(h));
+        // Two workers race for each due timer.
+        let (r1, r2) = tokio::join!(
+            w.app.rt.run_flow_timers("w1", 10),
+            w.app.rt.run_flow_timers("w2", 10)
+        );
+        r1.unwrap();
+        r2.unwrap();
+        sent.push(reminders(&view(&w, &inst).await));
+    }
+    assert_eq!(sent, vec![0, 1, 1, 2, 2, 3, 3, 3]);
+    let v = view(&w, &inst).await;
+    assert_eq!(v["timers"], json!([]), "the cycle is spent");
+    assert!(task_of(&w, "mgr", &inst).await.is_some(), "task still open");
+    let n = notifications(&w, "mgr").await;
+    assert_eq!(n.len(), 3, "{n:?}");
+
+    // Approve at 30 h: one reminder was sent, the rest are cancelled.
+    clock.set(t0);
+    let rec = deal(&w, 2).await;
+    let inst = start(&w, "remind", &rec).await;
+    clock.set(t0 + Duration::hours(24));
+    w.app.rt.run_flow_timers("w1", 10).await.unwrap();
+    clock.set(t0 + Duration::hours(30));
+    approve(&w, "mgr", &inst).await;
+    clock.set(t0 + Duration::hours(200));
+    assert_eq!(w.app.rt.run_flow_timers("w1", 10).await.unwrap(), 0);
+    let v = view(&w, &inst).await;
+    assert_eq!((v["status"].as_str(), reminders(&v)), (Some("approved"), 1));
+}
+
+/// s23 + s24: publishing a new version leaves running instances on theirs; an explicit
+/// migration with a node mapping is listed by a dry run and applied all-or-nothing.
+async fn s23_s24_versions_and_migration(b: Backend) {
+    let w = world(b).await;
+    let v1 = json!({
+      "schema": "crm.workflow/1", "key": "mig", "object": "deal",
+      "nodes": [
+        {"id": "start", "kind": "start"},
+        {"id": "mgr", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("mgr")]}]},
+        {"id": "end", "kind": "end"}
+      ],
+      "edges": [
+        {"id": "e1", "from": "start", "to": "mgr"},
+        {"id": "e2", "from": "mgr", "to": "end", "on": "approved"}
+      ]
+    });
+    publish(&w, v1).await;
+    let mut on_v1 = vec![];
+    for amount in [1, 2, 3] {
+        let rec = deal(&w, amount).await;
+        on_v1.push(start(&w, "mig", &rec).await);
+    }
+    // v2 replaces `mgr` by `mgr2` and copies to d after it.
+    let v2 = json!({
+      "schema": "crm.workflow/1", "key": "mig", "object": "deal",
+      "nodes": [
+        {"id": "start", "kind": "start"},
+        {"id": "mgr2", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("x")]}]},
+        {"id": "cc_d", "kind": "cc", "recipients": [{"kind": "users", "ids": [w.id("d")]}]},
+        {"id": "end", "kind": "end"}
+      ],
+      "edges": [
+        {"id": "e1", "from": "start", "to": "mgr2"},
+        {"id": "e2", "from": "mgr2", "to": "cc_d", "on": "approved"},
+        {"id": "e3", "from": "cc_d", "to": "end"}
+      ]
+    });
+    let r =
+        w.s.send("PUT", "/api/v1/meta/flows/mig", Some(&v2), &[])
+            .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = w.s.post("/api/v1/meta/flows/mig/publish", json!({})).await;
+    assert_eq!(r.body["version"], 2, "{}", r.body);
+    let hash_v1 =
+        w.s.get("/api/v1/meta/flows/mig/versions").await.body["versions"][0]["hash"].clone();
+    // s23: the running instance continues on v1's graph; new instances use v2.
+    let v = view(&w, &on_v1[0]).await;
+    assert_eq!(
+        (v["version"].as_i64(), v["positions"].clone()),
+        (Some(1), json!(["mgr"]))
+    );
+    approve(&w, "mgr", &on_v1[0]).await;
+    let v = view(&w, &on_v1[0]).await;
+    assert_eq!(v["status"], "approved");
+    assert_eq!(v["cc"], json!([]), "v1 has no CC node");
+    let rec = deal(&w, 9).await;
+    let fresh = start(&w, "mig", &rec).await;
+    let v = view(&w, &fresh).await;
+    assert_eq!(
+        (v["version"].as_i64(), v["positions"].clone()),
+        (Some(2), json!(["mgr2"]))
+    );
+    // v1 is still referenced: the flow cannot be deleted.
+    assert_eq!(w.s.delete("/api/v1/meta/flows/mig").await.status, 409);
+
+    // s24: a dry run without a mapping lists the unmapped active node per instance.
+    let r =
+        w.s.post("/api/v1/meta/flows/mig/migrate", json!({"dry_run": true}))
+            .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let items = r.body["instances"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2, "the two running v1 instances: {}", r.body);
+    for it in &items {
+        assert_eq!(it["ok"], false);
+        assert_eq!(it["problems"][0]["code"], "migration.unmapped_node");
+        assert_eq!(it["problems"][0]["node"], "mgr");
+    }
+    // Applying it is refused as a whole; nothing changes.
+    let r = w.s.post("/api/v1/meta/flows/mig/migrate", json!({})).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(
+        problems(&r),
+        vec![
+            "/instances/0:migration.unmapped_node",
+            "/instances/1:migration.unmapped_node"
+        ]
+    );
+    assert_eq!(view(&w, &on_v1[1]).await["version"], 1);
+    // A bad mapping target is reported too.
+    let r =
+        w.s.post(
+            "/api/v1/meta/flows/mig/migrate",
+            json!({"dry_run": true, "mapping": {"mgr": "nope"}}),
+        )
+        .await;
+    assert_eq!(
+        r.body["instances"][0]["problems"][0]["code"], "migration.unknown_target",
+        "{}",
+        r.body
+    );
+    // The dry run with the mapping: every instance moves; still nothing changes.
+    let body = json!({"to_version": 2, "mapping": {"mgr": "mgr2"}, "dry_run": true});
+    let r = w.s.post("/api/v1/meta/flows/mig/migrate", body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["ok"] == true && i["positions"] == json!(["mgr2"])),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["applied"], 0);
+    assert_eq!(view(&w, &on_v1[1]).await["version"], 1);
+    // Not for regular users; bad bodies answer 422 with a path.
+    let r = w
+        .as_("ini")
+        .post(
+            "/api/v1/meta/flows/mig/migrate",
+            json!({"mapping": {"mgr": "mgr2"}}),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r =
+        w.s.post("/api/v1/meta/flows/mig/migrate", json!({"to_version": 7}))
+            .await;
+    assert_eq!(problems(&r), vec!["/to_version:migration.unknown_version"]);
+    let r =
+        w.s.post(
+            "/api/v1/meta/flows/mig/migrate",
+            json!({"mapping": ["mgr"]}),
+        )
+        .await;
+    assert_eq!(problems(&r), vec!["/mapping:invalid"], "{}", r.body);
+    let other = w.app.other_tenant("Other").await;
+    let r =
+        w.s.post(
+            "/api/v1/meta/flows/mig/migrate",
+            json!({"instances": [other.admin_user_id.0]}),
+        )
+        .await;
+    assert_eq!(
+        problems(&r),
+        vec!["/instances/0:migration.unknown_instance"]
+    );
+    // Apply: both instances move with their open task; history is kept.
+    let before = view(&w, &on_v1[1]).await["history"].clone();
+    let r =
+        w.s.post(
+            "/api/v1/meta/flows/mig/migrate",
+            json!({"mapping": {"mgr": "mgr2"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["applied"], 2);
+    for inst in &on_v1[1..] {
+        let v = view(&w, inst).await;
+        assert_eq!(
+            (v["version"].as_i64(), v["positions"].clone()),
+            (Some(2), json!(["mgr2"])),
+            "{v}"
+        );
+        assert_eq!(events(&v, "instance.migrated"), 1);
+        if inst == &on_v1[1] {
+            let h = v["history"].as_array().unwrap();
+            assert_eq!(&h[..h.len() - 1], before.as_array().unwrap().as_slice());
+        }
+        let open: Vec<&Json> = v["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["status"] == "open")
+            .collect();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0]["node"], "mgr2", "{v}");
+        // The task keeps its assignee (resolved at activation) and now follows v2's graph.
+        approve(&w, "mgr", inst).await;
+        let v = view(&w, inst).await;
+        assert_eq!(v["status"], "approved", "{v}");
+        assert_eq!(v["cc"][0]["node"], "cc_d");
+    }
+    // Nothing left to migrate; v1's published document is unchanged.
+    let r =
+        w.s.post("/api/v1/meta/flows/mig/migrate", json!({"dry_run": true}))
+            .await;
+    assert_eq!(r.body["instances"], json!([]));
+    let vs = w.s.get("/api/v1/meta/flows/mig/versions").await;
+    assert_eq!(vs.body["versions"][0]["hash"], hash_v1);
+}
+
 dual!(
     actions_deliver,
     definitions,
@@ -1204,5 +1799,11 @@ dual!(
     racing_countersign,
     timers_fire_once,
     business_calendars,
-    isolation
+    isolation,
+    s02_incident_retry_skip_cancel,
+    approver_edit_routes_later_gateway,
+    s13_inclusive_join,
+    s17_return_across_parallel,
+    s21_reminder_cycle,
+    s23_s24_versions_and_migration
 );

@@ -124,6 +124,9 @@ pub fn plan_migration(
         st.rev += 1;
         Ok(st)
     } else {
+        // One problem per node: a token and its node instance name the same node.
+        let mut seen = std::collections::BTreeSet::new();
+        p.retain(|x| seen.insert((x.code, x.node.clone(), x.edge.clone())));
         Err(p)
     }
 }

@@ -1095,6 +1095,11 @@ fn s24_explicit_migration_with_mapping() {
 
     // A mapping missing an active node rejects the whole migration.
     let problems = plan_migration(&run.flow, &run4.flow, &run.state, &BTreeMap::new()).unwrap_err();
+    assert_eq!(
+        problems.len(),
+        1,
+        "one problem per unmapped node: {problems:?}"
+    );
     assert_eq!(problems[0].code, "migration.unmapped_node");
     assert_eq!(problems[0].node.as_deref(), Some("mgr"));
 }

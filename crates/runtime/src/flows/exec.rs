@@ -41,9 +41,10 @@ struct StartBody {
     vars: serde_json::Map<String, Json>,
 }
 
-/// What a user does to a task (`POST /flows/tasks/{id}/actions`).
+/// What a user does to a task (`POST /flows/tasks/{id}/actions`): `{"action": "<variant>",
+/// ...fields}` on the wire, read through [`parse_action`].
 #[derive(Deserialize, Debug, Clone)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum TaskAction {
     Approve {
         #[serde(default)]
@@ -83,9 +84,10 @@ pub enum TaskAction {
     Resubmit {},
 }
 
-/// What a user does to an instance (`POST /flows/instances/{id}/actions`).
+/// What a user does to an instance (`POST /flows/instances/{id}/actions`), read through
+/// [`parse_action`].
 #[derive(Deserialize, Debug, Clone)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum InstanceAction {
     /// 撤回 by the initiator.
     Withdraw {
@@ -128,6 +130,44 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &Json) -> Result<T> {
             format!("/{}", path.replace('.', "/"))
         };
         Error::one(pointer, "invalid", e.inner().to_string())
+    })
+}
+
+/// `{"action": "approve", "comment": "ok"}` → the action enum, with the JSON pointer of a bad
+/// field. (serde's internally tagged enums buffer their content and lose the path, so the
+/// body is read as the externally tagged `{"approve": {"comment": "ok"}}`.)
+fn parse_action<T: serde::de::DeserializeOwned>(body: &Json) -> Result<T> {
+    let Some(obj) = body.as_object() else {
+        return Err(Error::one("", "invalid", "the body is a JSON object"));
+    };
+    let Some(action) = obj.get("action") else {
+        return Err(Error::one("/action", "required", "the action is missing"));
+    };
+    let Some(action) = action.as_str() else {
+        return Err(Error::one("/action", "invalid", "the action is a string"));
+    };
+    let mut rest = obj.clone();
+    rest.remove("action");
+    let wrapped = json!({ action: rest });
+    serde_path_to_error::deserialize::<_, T>(&wrapped).map_err(|e| {
+        let path = e.path().to_string();
+        // The first segment is the action itself.
+        let msg = e.inner().to_string();
+        let field = path
+            .split_once('.')
+            .map(|(_, f)| f)
+            .filter(|f| !f.is_empty());
+        let pointer = match field {
+            Some(field) => format!("/{}", field.replace('.', "/")),
+            None if msg.starts_with("unknown variant") => "/action".into(),
+            // `unknown field `x`, expected ...`: the field is at the top level.
+            None => msg
+                .strip_prefix("unknown field `")
+                .and_then(|m| m.split_once('`'))
+                .map(|(f, _)| format!("/{f}"))
+                .unwrap_or_default(),
+        };
+        Error::one(pointer, "invalid", msg)
     })
 }
 
@@ -329,7 +369,7 @@ impl Runtime {
                 "this is a read-only view as another user",
             ));
         }
-        let action: TaskAction = parse_body(body)?;
+        let action: TaskAction = parse_action(body)?;
         let mut users: Vec<Uuid> = vec![];
         match &action {
             TaskAction::Approve { comment }
@@ -449,9 +489,9 @@ impl Runtime {
                 "this is a read-only view as another user",
             ));
         }
-        let action: InstanceAction = parse_body(body)?;
+        let action: InstanceAction = parse_action(body)?;
         // Only participants see an instance; others get "not found".
-        self.visible_instance(p, id).await?;
+        let row = self.visible_instance(p, id).await?;
         let actor = p.user.0.to_string();
         let cmd = match action {
             InstanceAction::Withdraw { comment } => {
@@ -475,6 +515,9 @@ impl Runtime {
             }
             InstanceAction::Retry { incident } => {
                 require_admin(p)?;
+                // The retry sees the record as it is now (the admin may have fixed it).
+                self.flow_record_changed(p.tenant, row.record_id, Some(id))
+                    .await?;
                 Command::Admin {
                     actor,
                     op: AdminOp::Retry { incident },
@@ -911,6 +954,47 @@ fn state_summary(id: Uuid, st: &InstanceState) -> Json {
     json!({"id": id, "status": status_str(st.status), "rev": st.rev,
            "positions": st.positions(),
            "open_tasks": st.open_tasks().map(|t| json!({"task": t.id, "user": t.user})).collect::<Vec<_>>()})
+}
+
+impl Runtime {
+    /// Feed a record's current values to the running instances on it (`only`: one of them):
+    /// wait conditions are re-checked, and an admin retry sees data fixed since. Each
+    /// instance changes in its own command transaction, after the record write committed.
+    pub(crate) async fn flow_record_changed(
+        &self,
+        tenant: TenantId,
+        record: Uuid,
+        only: Option<Uuid>,
+    ) -> Result<()> {
+        let meta = self.meta(tenant).await?;
+        let mut tx = self.store.begin(tenant, TxMode::Read).await?;
+        let mut todo = Vec::new();
+        for inst in tx.flow_active_on_record(record).await? {
+            if only.is_some_and(|o| o != inst.id) {
+                continue;
+            }
+            let Some(obj) = meta.object(&inst.object).cloned() else {
+                continue;
+            };
+            let g = system_guard(inst.initiator);
+            let Ok(row) = self
+                .load_one(tx.as_mut(), &obj, record, FetchOpts::default(), g.scope())
+                .await
+            else {
+                continue;
+            };
+            let fresh = record_json(&obj, &row, None, &|_| true);
+            if inst.state.get("record") != Some(&fresh) {
+                todo.push((inst.id, fresh));
+            }
+        }
+        tx.commit().await?;
+        for (id, record) in todo {
+            self.run_command(tenant, id, None, &Command::RecordChanged { record }, None)
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// A system guard for the platform's own record writes.

@@ -1,6 +1,7 @@
 //! The record lock while an approval runs: writes to a record with a running instance are
 //! refused, except the fields the current node makes editable for the writer
-//! (`weft_flow::field_access`). Flow actions themselves (source `flow`) pass.
+//! (`weft_flow::field_access`). Flow actions themselves (source `flow`) pass, and so do
+//! tenant admins while the instance is parked on an incident (to fix the data, then retry).
 
 use uuid::Uuid;
 use weft_flow::{Access, InstanceState};
@@ -27,6 +28,11 @@ impl Runtime {
         let active = tx.flow_active_on_record(record).await?;
         let me = p.user.0.to_string();
         for inst in active.iter().filter(|i| i.object == obj.api_name()) {
+            // An instance parked on an incident waits for an admin, who may fix the record's
+            // data before retrying.
+            if inst.status == "incident" && p.is_admin && !p.view_as {
+                continue;
+            }
             let state: InstanceState = serde_json::from_value(inst.state.clone())
                 .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
             let flow = self.compiled_flow(p.tenant, tx, inst.version_id).await?;

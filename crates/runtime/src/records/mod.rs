@@ -856,6 +856,10 @@ impl Runtime {
             Err(ps) => return Err(Error::Validation(ps)),
         };
         tx.commit().await?;
+        // Approval instances on the record see its new values (wait conditions re-check).
+        if let Err(e) = self.flow_record_changed(p.tenant, id, None).await {
+            tracing::warn!(record = %id, error = %e, "flow instances not told of a record change");
+        }
         Ok(record_json(&obj, &row, None, &|f| g.can_see(f)))
     }
 
