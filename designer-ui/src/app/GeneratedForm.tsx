@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { Col, Form, Row, Tooltip, Typography } from 'antd';
 import { DownOutlined, LockOutlined, RightOutlined } from '@ant-design/icons';
 import { lbl, t } from '../lib/i18n';
-import { sectionsOf, spanOf } from '../lib/layout';
+import { matches, sectionsOf, spanOf } from '../lib/layout';
 import type { FieldAccess, FieldDef, FormLayout, ObjectDef } from '../lib/types';
 import { FieldInput, isInputField } from './fields';
 
@@ -22,8 +22,10 @@ export function GeneratedForm({ fields, values, onChange, errors, access, object
   columns?: number;
   layout?: FormLayout | null;
 }) {
-  const shown = fields.filter((f) => isInputField(f) && access(f) !== 'hidden');
-  const sections = sectionsOf(shown, layout);
+  // Hidden by permission: never rendered. Hidden by a display condition: not rendered while
+  // the values being entered do not match it (their values are kept).
+  const shown = fields.filter((f) => isInputField(f) && access(f) !== 'hidden' && matches(layout?.visible_when?.[f.api_name], values));
+  const sections = sectionsOf(shown, layout).filter((sec) => matches(sec.visible_when, values));
   const [open, setOpen] = useState<Record<string, boolean>>({});
   return (
     <Form layout="vertical" component="div">

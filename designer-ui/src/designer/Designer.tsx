@@ -10,13 +10,14 @@ import { CSS } from '@dnd-kit/utilities';
 import { ApiError, api } from '../lib/api';
 import { lbl, t as tt, useLang } from '../lib/i18n';
 import { navigate, useLocation } from '../lib/router';
-import type { FieldType, Problem } from '../lib/types';
+import type { FieldType, ObjectDef, Problem } from '../lib/types';
 import { useApp } from '../app/ctx';
 import { GeneratedForm } from '../app/GeneratedForm';
 import { PALETTE, fieldPatch, fromObject, init, problemsByField, reduce, toFieldDoc, toLayout, toObjectDoc } from './model';
 import type { Action, DField, DSection } from './model';
 import { WIDE, clampCols } from '../lib/layout';
 import { PropertyPanel } from './PropertyPanel';
+import { ConditionButton } from './Conditions';
 
 const L = (zh: string, en: string) => lbl({ zh, en });
 
@@ -192,7 +193,7 @@ export default function Designer() {
           </div>
           <div>
             {mode === 'design' ? (
-              <Canvas fields={doc.fields} sections={doc.sections} dispatch={dispatch} selected={s.selected} problems={problems}
+              <Canvas fields={doc.fields} sections={doc.sections} dispatch={dispatch} objects={objects} selected={s.selected} problems={problems}
                 onSelect={(uid) => dispatch({ t: 'select', uid })}
                 onRemove={(uid) => dispatch({ t: 'remove', uid })}
                 onKeyMove={(uid, delta) => { const i = doc.fields.findIndex((f) => f.uid === uid); dispatch({ t: 'move', from: i, to: i + delta }); }} />
@@ -217,6 +218,7 @@ export default function Designer() {
                 }}
                 onMove={moveSel}
                 sections={doc.sections} section={sel.section}
+                others={doc.fields.filter((x) => x.uid !== sel.uid).map(toFieldDoc)}
                 onSection={(key) => dispatch({ t: 'toSection', uid: sel.uid, section: key })}
                 isNameField={toObjectDoc(doc).name_field === sel.api_name}
                 onNameField={() => dispatch({ t: 'object', patch: { name_field: sel.api_name } })} />
@@ -242,8 +244,8 @@ function PaletteEntry({ type, label, onAdd }: { type: FieldType; label: string; 
   );
 }
 
-function Canvas({ fields, sections, dispatch, selected, problems, onSelect, onRemove, onKeyMove }: {
-  fields: DField[]; sections: DSection[]; dispatch: (a: Action) => void; selected: string | null; problems: Record<string, Problem[]>;
+function Canvas({ fields, sections, dispatch, objects, selected, problems, onSelect, onRemove, onKeyMove }: {
+  fields: DField[]; sections: DSection[]; dispatch: (a: Action) => void; objects: Record<string, ObjectDef>; selected: string | null; problems: Record<string, Problem[]>;
   onSelect: (uid: string) => void; onRemove: (uid: string) => void; onKeyMove: (uid: string, delta: number) => void;
 }) {
   const { setNodeRef, isOver } = useDroppable({ id: 'canvas' });
@@ -251,7 +253,7 @@ function Canvas({ fields, sections, dispatch, selected, problems, onSelect, onRe
     <div ref={setNodeRef} className={`weft-canvas${isOver ? ' over' : ''}`} data-testid="canvas">
       <SortableContext items={fields.map((f) => f.uid)} strategy={rectSortingStrategy}>
         {sections.map((sec, i) => (
-          <CanvasSection key={sec.key} sec={sec} first={i === 0} last={i === sections.length - 1} only={sections.length === 1} dispatch={dispatch}>
+          <CanvasSection key={sec.key} sec={sec} all={fields} objects={objects} first={i === 0} last={i === sections.length - 1} only={sections.length === 1} dispatch={dispatch}>
             {fields.filter((f) => f.section === sec.key).map((f) => <CanvasField key={f.uid} f={f} wide={WIDE.has(f.type)} selected={selected === f.uid} problems={problems[f.uid]}
               onSelect={() => onSelect(f.uid)} onRemove={() => onRemove(f.uid)} onKeyMove={(d) => onKeyMove(f.uid, d)} />)}
           </CanvasSection>
@@ -266,8 +268,8 @@ function Canvas({ fields, sections, dispatch, selected, problems, onSelect, onRe
 }
 
 /** One section of the canvas: its title, its column count, and its fields in that many columns. */
-function CanvasSection({ sec, first, last, only, dispatch, children }: {
-  sec: DSection; first: boolean; last: boolean; only: boolean; dispatch: (a: Action) => void; children: React.ReactNode;
+function CanvasSection({ sec, all, objects, first, last, only, dispatch, children }: {
+  sec: DSection; all: DField[]; objects: Record<string, ObjectDef>; first: boolean; last: boolean; only: boolean; dispatch: (a: Action) => void; children: React.ReactNode;
 }) {
   const { setNodeRef, isOver } = useDroppable({ id: `section:${sec.key}` });
   const cols = clampCols(sec.columns);
@@ -286,6 +288,9 @@ function CanvasSection({ sec, first, last, only, dispatch, children }: {
           <Button size="small" type={sec.collapsed ? 'primary' : 'default'} onClick={() => dispatch({ t: 'updateSection', key: sec.key, patch: { collapsed: !sec.collapsed } })}
             data-testid={`section-collapsed-${sec.key}`}>{L('折叠', 'Fold')}</Button>
         </Tooltip>
+        <ConditionButton value={sec.visible_when} fields={all.filter((f) => f.section !== sec.key).map(toFieldDoc)} objects={objects}
+          testid={`section-visible-when-${sec.key}`} title={L(`何时显示分组「${lbl(sec.label, sec.key)}」`, `When to show the section "${lbl(sec.label, sec.key)}"`)}
+          onChange={(c) => dispatch({ t: 'updateSection', key: sec.key, patch: { visible_when: c } })} />
         <span className="grow" />
         <Button size="small" type="text" icon={<ArrowUpOutlined />} disabled={first} aria-label={L('上移分组', 'Move section up')} onClick={() => dispatch({ t: 'moveSection', key: sec.key, delta: -1 })} />
         <Button size="small" type="text" icon={<ArrowDownOutlined />} disabled={last} aria-label={L('下移分组', 'Move section down')} onClick={() => dispatch({ t: 'moveSection', key: sec.key, delta: 1 })} />

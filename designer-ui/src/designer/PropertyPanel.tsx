@@ -5,6 +5,7 @@ import type { FieldDef, ObjectDef, Problem, SelectOption } from '../lib/types';
 import { FieldInput } from '../app/fields';
 import { COLORS } from './model';
 import type { DField, DSection } from './model';
+import { ConditionButton } from './Conditions';
 
 const L = (zh: string, en: string) => lbl({ zh, en });
 const NUM = new Set(['integer', 'decimal', 'currency', 'percent']);
@@ -13,10 +14,12 @@ const LEN = new Set(['text', 'long_text', 'rich_text']);
 const REF = new Set(['lookup', 'master_detail', 'multi_lookup']);
 
 /** Every property of one field; problems from the server appear at the property they concern. */
-export function PropertyPanel({ field: f, problems, targets, objects, onChange, onMove, isNameField, onNameField, sections, section, onSection }: {
+export function PropertyPanel({ field: f, problems, targets, objects, onChange, onMove, isNameField, onNameField, sections, section, onSection, others }: {
   field: DField; problems: Problem[]; targets: string[]; objects: Record<string, ObjectDef>;
-  onChange: (patch: Partial<FieldDef>) => void; onMove: (delta: number) => void; isNameField: boolean; onNameField: () => void;
+  onChange: (patch: Partial<DField>) => void; onMove: (delta: number) => void; isNameField: boolean; onNameField: () => void;
   sections: DSection[]; section: string; onSection: (key: string) => void;
+  /** The form's other fields: what a display condition can test. */
+  others: FieldDef[];
 }) {
   const err = (prop: string) => {
     const ms = problems.filter((p) => p.path === `/${prop}` || p.path.startsWith(`/${prop}/`)).map((p) => p.message);
@@ -30,6 +33,9 @@ export function PropertyPanel({ field: f, problems, targets, objects, onChange, 
         <Tag color="blue">{f.type}</Tag>
         <Button size="small" icon={<ArrowUpOutlined />} onClick={() => onMove(-1)} aria-label={L('上移', 'Move up')} />
         <Button size="small" icon={<ArrowDownOutlined />} onClick={() => onMove(1)} aria-label={L('下移', 'Move down')} />
+        <ConditionButton value={f.visible_when} fields={others} objects={objects} testid="prop-visible-when"
+          title={L(`何时显示「${lbl(f.label, f.api_name)}」`, `When to show "${lbl(f.label, f.api_name)}"`)}
+          onChange={(c) => onChange({ visible_when: c })} />
         {sections.length > 1 && (
           <Select size="small" style={{ width: 140 }} value={section} onChange={onSection} data-testid="prop-section" aria-label={L('所属分组', 'Section')}
             options={sections.map((x) => ({ value: x.key, label: lbl(x.label, x.key), title: lbl(x.label, x.key) }))} />

@@ -1,11 +1,15 @@
 // The form designer's state: an object definition being edited, with undo/redo. Pure functions,
 // so every edit (add, move, change, remove) is tested without a browser.
-import type { FieldDef, FieldType, FormLayout, Label, ObjectDef, Problem } from '../lib/types';
+import type { FieldDef, FieldType, Filter, FormLayout, Label, ObjectDef, Problem } from '../lib/types';
 
-export interface DField extends FieldDef { uid: string; published?: boolean; /** section key */ section: string }
+export interface DField extends FieldDef {
+  uid: string; published?: boolean; /** section key */ section: string;
+  /** Display condition, saved in the layout (not in the field document). */
+  visible_when?: Filter | null;
+}
 
 /** A section of the form being designed; its fields are those whose `section` is its key. */
-export interface DSection { key: string; label: Label; columns: number; collapsed?: boolean }
+export interface DSection { key: string; label: Label; columns: number; collapsed?: boolean; visible_when?: Filter | null }
 
 export interface Doc {
   api_name: string;
@@ -78,17 +82,22 @@ export function normalize(d: Doc): Doc {
 
 /** The layout document saved with the object. */
 export function toLayout(d: Doc): FormLayout {
+  const conds: Record<string, Filter> = {};
+  for (const f of d.fields) if (f.visible_when) conds[f.api_name] = f.visible_when;
   return {
     sections: d.sections.map((x) => ({
       key: x.key, label: x.label, columns: x.columns, ...(x.collapsed ? { collapsed: true } : {}),
       fields: d.fields.filter((f) => f.section === x.key).map((f) => f.api_name),
+      ...(x.visible_when ? { visible_when: x.visible_when } : {}),
     })),
+    ...(Object.keys(conds).length ? { visible_when: conds } : {}),
   };
 }
 
 export function fromObject(o: ObjectDef): Doc {
   const sections: DSection[] = (o.layout?.sections ?? []).map((x) => ({
     key: x.key, label: { zh: x.label?.zh ?? '', en: x.label?.en ?? '' }, columns: x.columns ?? 2, ...(x.collapsed ? { collapsed: true } : {}),
+    ...(x.visible_when ? { visible_when: x.visible_when } : {}),
   }));
   if (!sections.length) sections.push({ ...MAIN_SECTION });
   const home = new Map<string, string>();
@@ -100,7 +109,10 @@ export function fromObject(o: ObjectDef): Doc {
   const ordered = live.map((f, i) => ({ f, i, p: pos.get(f.api_name) ?? 1e6 + i })).sort((a, b) => a.p - b.p).map((x) => x.f);
   return normalize({
     api_name: o.api_name, label: { ...o.label }, plural_label: o.plural_label, name_field: o.name_field, isNew: false, sections,
-    fields: ordered.map((f) => ({ ...f, uid: f.api_name, published: true, section: home.get(f.api_name) ?? sections[sections.length - 1].key })),
+    fields: ordered.map((f) => ({
+      ...f, uid: f.api_name, published: true, section: home.get(f.api_name) ?? sections[sections.length - 1].key,
+      ...(o.layout?.visible_when?.[f.api_name] ? { visible_when: o.layout.visible_when[f.api_name] } : {}),
+    })),
   });
 }
 
@@ -250,8 +262,8 @@ function clean(f: DField): DField {
 
 /** The field as the metadata API expects it (no designer-only keys). */
 export function toFieldDoc(f: DField): FieldDef {
-  const { uid: _u, published: _p, id: _id, section: _s, ...rest } = f;
-  void _u; void _p; void _id; void _s;
+  const { uid: _u, published: _p, id: _id, section: _s, visible_when: _v, ...rest } = f;
+  void _u; void _p; void _id; void _s; void _v;
   return rest;
 }
 

@@ -1,9 +1,10 @@
 // An object's form layout resolved against its fields: the sections to draw, in order, each
 // with its fields. Used by the generated form, the record page and the designer's preview.
-import type { FieldDef, FormLayout, Label } from './types';
+import type { FieldDef, Filter, FormLayout, Label } from './types';
 
 export interface ResolvedSection<F extends FieldDef = FieldDef> {
   key: string;
+  visible_when?: Filter | null;
   label?: Label;
   columns: number;
   collapsed: boolean;
@@ -31,7 +32,7 @@ export function sectionsOf<F extends FieldDef>(fields: F[], layout?: FormLayout 
       if (f && !placed.has(n)) { placed.add(n); fs.push(f); }
     }
     if (fs.length || keepEmpty) {
-      out.push({ key: s.key, label: s.label, columns: clampCols(s.columns), collapsed: !!s.collapsed, fields: fs, titled: true });
+      out.push({ key: s.key, label: s.label, columns: clampCols(s.columns), collapsed: !!s.collapsed, fields: fs, titled: true, visible_when: s.visible_when });
     }
   }
   const rest = fields.filter((f) => !placed.has(f.api_name));
@@ -50,4 +51,49 @@ export function clampCols(n: number | undefined): number {
 export const WIDE = new Set(['long_text', 'rich_text', 'json', 'address', 'multi_lookup', 'attachment']);
 export function spanOf(f: FieldDef, columns: number): number {
   return WIDE.has(f.type) ? 24 : Math.floor(24 / clampCols(columns));
+}
+
+/**
+ * Whether the values being entered match a display condition (the list filter language:
+ * and / or / not, eq ne gt gte lt lte in contains starts_with is_null). Unknown operators
+ * match, so a condition this client does not understand never hides a field.
+ */
+export function matches(f: Filter | null | undefined, values: Record<string, unknown>): boolean {
+  if (!f) return true;
+  if ('and' in f) return f.and.every((x) => matches(x, values));
+  if ('or' in f) return f.or.some((x) => matches(x, values));
+  if ('not' in f) return !matches(f.not, values);
+  const v = plain(values[f.field]);
+  const want = f.value;
+  const empty = v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0);
+  switch (f.op) {
+    case 'is_null': return want === false ? !empty : empty;
+    case 'eq': return !empty && same(v, want);
+    case 'ne': return empty || !same(v, want);
+    case 'in': return !empty && Array.isArray(want) && want.some((w) => same(v, w));
+    case 'gt': return !empty && cmp(v, want) > 0;
+    case 'gte': return !empty && cmp(v, want) >= 0;
+    case 'lt': return !empty && cmp(v, want) < 0;
+    case 'lte': return !empty && cmp(v, want) <= 0;
+    case 'contains':
+      return !empty && (Array.isArray(v) ? v.some((x) => same(x, want)) : String(v).toLowerCase().includes(String(want).toLowerCase()));
+    case 'starts_with': return !empty && String(v).toLowerCase().startsWith(String(want).toLowerCase());
+    default: return true;
+  }
+}
+
+/** A currency value compares by its amount. */
+function plain(v: unknown): unknown {
+  return v && typeof v === 'object' && !Array.isArray(v) && 'amount' in v ? (v as { amount: unknown }).amount : v;
+}
+function same(a: unknown, b: unknown): boolean {
+  const na = Number(a); const nb = Number(plain(b));
+  if (typeof a !== 'boolean' && a !== '' && !Number.isNaN(na) && !Number.isNaN(nb) && typeof plain(b) !== 'boolean') return na === nb;
+  return String(a) === String(plain(b));
+}
+function cmp(a: unknown, b: unknown): number {
+  const na = Number(a); const nb = Number(plain(b));
+  if (!Number.isNaN(na) && !Number.isNaN(nb)) return na - nb;
+  const sa = String(a); const sb = String(plain(b));
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
 }

@@ -66,9 +66,11 @@ export interface FormSection {
   columns?: number;
   collapsed?: boolean;
   fields: string[];
+  /** Shown only while the form's values match (the list filter language). */
+  visible_when?: Filter | null;
 }
 
-export interface FormLayout { sections: FormSection[] }
+export interface FormLayout { sections: FormSection[]; visible_when?: Record<string, Filter> }
 
 export type FieldAccess = 'edit' | 'read' | 'hidden';
 
