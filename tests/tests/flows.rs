@@ -1386,6 +1386,97 @@ async fn approver_edit_routes_later_gateway(b: Backend) {
     assert!(task_of(&w, "d", &inst).await.is_some());
 }
 
+/// s06, s10, s20: a double submit answers `flow.already_decided` and changes nothing; 按比例
+/// 0.6 of five decides at the third approval (or the third rejection, when 0.6 is out of
+/// reach) and cancels the rest; an approver rule that resolves to nobody follows `on_empty`
+/// (logged); an approver who already approved is auto-approved with reason `dedupe`.
+async fn s06_s10_s20_ratio_double_submit_empty_dedupe(b: Backend) {
+    let w = world(b).await;
+    let five: Vec<String> = ["a", "b", "c", "f1", "f2"]
+        .iter()
+        .map(|u| w.id(u))
+        .collect();
+    publish(
+        &w,
+        json!({
+          "schema": "crm.workflow/1", "key": "modes", "object": "deal",
+          "settings": {"dedupe": "auto_approve_repeat"},
+          "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "fin", "kind": "approval", "assignees": [{"kind": "users", "ids": five}],
+             "mode": {"kind": "ratio", "approve_ratio": 0.6}},
+            {"id": "boss", "kind": "approval", "assignees": [{"kind": "manager_of", "of": "initiator", "level": 2}],
+             "on_empty": {"kind": "assign", "to": [{"kind": "users", "ids": [w.id("x")]}]}},
+            {"id": "again", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("a")]}]},
+            {"id": "end", "kind": "end"}
+          ],
+          "edges": [
+            {"id": "e1", "from": "start", "to": "fin"},
+            {"id": "e2", "from": "fin", "to": "boss", "on": "approved"},
+            {"id": "e3", "from": "boss", "to": "again", "on": "approved"},
+            {"id": "e4", "from": "again", "to": "end", "on": "approved"}
+          ]
+        }),
+    )
+    .await;
+    let rec = deal(&w, 1).await;
+    let inst = start(&w, "modes", &rec).await;
+    let a_task = task_of(&w, "a", &inst).await.unwrap();
+    approve(&w, "a", &inst).await;
+    // s06: the same task approved again (a retried click).
+    let before = view(&w, &inst).await;
+    let r = w
+        .as_("a")
+        .post(
+            &format!("/api/v1/flows/tasks/{a_task}/actions"),
+            json!({"action": "approve"}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "flow.already_decided");
+    let after = view(&w, &inst).await;
+    assert_eq!(before["rev"], after["rev"], "nothing changed");
+    assert_eq!(events(&after, "task_decided"), 1);
+    // s10: the third approval decides; the last two tasks are cancelled.
+    approve(&w, "b", &inst).await;
+    assert_eq!(view(&w, &inst).await["positions"], json!(["fin"]));
+    approve(&w, "c", &inst).await;
+    for u in ["f1", "f2"] {
+        assert!(task_of(&w, u, &inst).await.is_none(), "{u}");
+    }
+    // s20: nobody is the initiator's manager at level 2: the node goes to x, logged.
+    let v = view(&w, &inst).await;
+    assert_eq!(v["positions"], json!(["boss"]), "{v}");
+    assert_eq!(events(&v, "empty_assignees"), 1, "{v}");
+    approve(&w, "x", &inst).await;
+    // a approved `fin` already: auto-approved on `again`.
+    let v = view(&w, &inst).await;
+    assert_eq!(v["status"], "approved", "{v}");
+    let auto: Vec<&Json> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "auto_approved")
+        .collect();
+    assert_eq!(auto.len(), 1, "{v}");
+    assert_eq!(auto[0]["data"]["reason"], "dedupe");
+    assert_eq!(auto[0]["node"], "again");
+
+    // s10': three rejections make 0.6 unreachable: rejected at the third.
+    let rec = deal(&w, 2).await;
+    let inst = start(&w, "modes", &rec).await;
+    for u in ["a", "b"] {
+        let r = act(&w, u, &inst, json!({"action": "reject"})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    assert_eq!(view(&w, &inst).await["status"], "running");
+    let r = act(&w, "c", &inst, json!({"action": "reject", "comment": "no"})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = view(&w, &inst).await;
+    assert_eq!(v["status"], "rejected", "{v}");
+    assert!(task_of(&w, "f1", &inst).await.is_none());
+}
+
 /// s13: an inclusive split selects 2 of 3 branches; one of them times out and leaves around
 /// the join. The inclusive join fires once no live token can reach it, in either order.
 async fn s13_inclusive_join(b: Backend) {
@@ -1802,6 +1893,7 @@ dual!(
     isolation,
     s02_incident_retry_skip_cancel,
     approver_edit_routes_later_gateway,
+    s06_s10_s20_ratio_double_submit_empty_dedupe,
     s13_inclusive_join,
     s17_return_across_parallel,
     s21_reminder_cycle,
