@@ -626,6 +626,7 @@ export const tests = [
     assert.equal(await page.getByTestId('nav-opportunity').count(), 0, 'no desktop navigation');
     const lefts = await page.locator('[data-testid^="form-item-"]').evaluateAll((els) => [...new Set(els.map((e) => Math.round(e.getBoundingClientRect().left)))]);
     assert.equal(lefts.length, 1, `one column (${lefts})`);
+    assert.ok(await page.locator('[data-testid^="form-section-"]').count() > 1, 'the object layout\'s sections, stacked');
     const save = page.getByTestId('form-save');
     const inView = async () => { const b = await save.boundingBox(); return b.y >= 0 && b.y + b.height <= 844 && b.height >= 44; };
     assert.ok(await page.evaluate(() => document.documentElement.scrollHeight > 844), 'the form is longer than the screen');

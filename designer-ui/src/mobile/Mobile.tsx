@@ -102,7 +102,7 @@ function MobileForm({ object, id }: { object: string; id?: string }) {
       <Bar title={title} back="/m" />
       <main className="m-main m-form" data-testid="m-form" ref={top}>
         {f.formError && <Alert type="error" title={f.formError} style={{ marginBottom: 16 }} data-testid="form-error" />}
-        <GeneratedForm fields={f.fields} values={f.values} errors={f.errors} access={f.access} objects={objects} columns={1}
+        <GeneratedForm fields={f.fields} values={f.values} errors={f.errors} access={f.access} objects={objects} columns={1} layout={f.obj.layout}
           onChange={(n, v) => { f.setValues((s) => ({ ...s, [n]: v })); f.setErrors((e) => { const c = { ...e }; delete c[n]; return c; }); }} />
       </main>
       <footer className="m-savebar">
