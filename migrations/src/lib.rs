@@ -11,6 +11,7 @@ mod m0005_automation;
 mod m0006_flows;
 mod m0007_flow_calendars;
 mod m0008_saved_views;
+mod m0009_tenant_time_zone;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_flows::Migration),
             Box::new(m0007_flow_calendars::Migration),
             Box::new(m0008_saved_views::Migration),
+            Box::new(m0009_tenant_time_zone::Migration),
         ]
     }
 

@@ -6,7 +6,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
 use serde_json::{Value as Json, json};
+use weft_runtime::clock::ManualClock;
 use weft_testkit::{Backend, Server, TestApp, dual, problems};
 
 fn deal_object() -> Json {
@@ -377,7 +381,85 @@ async fn hostile_scripts_and_templates_are_refused(b: Backend) {
     s.create("deal", json!({"name": "after"})).await;
 }
 
+/// `today()` is the date in the tenant's time zone. At 01:00 in Shanghai (17:00 UTC the day
+/// before) "the due date is not in the past" must accept today's Shanghai date: with UTC it
+/// refused it for the first eight hours of every Chinese working day.
+async fn today_is_the_tenants_date(b: Backend) {
+    // 2026-12-01T17:00Z = 2026-12-02 01:00 in Shanghai.
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 12, 1, 17, 0, 0).unwrap(),
+    ));
+    let app = TestApp::with_clock(b, clock.clone()).await;
+    let s = app.serve().await;
+    assert_eq!(
+        s.post("/api/v1/meta/objects", deal_object()).await.status,
+        201
+    );
+    let rule = json!({"api_name": "due_not_past", "object": "deal", "kind": "validation",
+                      "condition": "is_blank(record.due) || record.due >= today()",
+                      "message": "the due date is in the past", "field": "due"});
+    assert_eq!(s.post("/api/v1/meta/rules", rule).await.status, 201);
+    assert_eq!(
+        s.get("/api/v1/tenant/settings").await.body["time_zone"],
+        "UTC"
+    );
+    let deal = json!({"name": "a", "due": "2026-12-02"});
+    // In UTC it is still 1 December: 2 December is not in the past either way…
+    assert_eq!(s.post("/api/v1/data/deal", deal.clone()).await.status, 201);
+    // …but 1 December is refused only once the tenant's day (Shanghai) has moved on.
+    let yesterday = json!({"name": "b", "due": "2026-12-01"});
+    assert_eq!(
+        s.post("/api/v1/data/deal", yesterday.clone()).await.status,
+        201
+    );
+
+    // Bad settings: every refusal at its path, and nothing changes.
+    let r = s
+        .patch(
+            "/api/v1/tenant/settings",
+            json!({"time_zone": "Mars/Olympus"}),
+        )
+        .await;
+    assert_eq!(problems(&r), ["/time_zone:unknown_time_zone"]);
+    let r = s
+        .patch(
+            "/api/v1/tenant/settings",
+            json!({"timezone": "Asia/Shanghai"}),
+        )
+        .await;
+    assert_eq!(problems(&r), ["/timezone:unknown_key"]);
+    let r = s
+        .patch("/api/v1/tenant/settings", json!({"time_zone": 8}))
+        .await;
+    assert_eq!(problems(&r), ["/time_zone:type"]);
+    assert_eq!(
+        s.get("/api/v1/tenant/settings").await.body["time_zone"],
+        "UTC"
+    );
+
+    let r = s
+        .patch(
+            "/api/v1/tenant/settings",
+            json!({"time_zone": "Asia/Shanghai"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["time_zone"], "Asia/Shanghai");
+    let r = s.post("/api/v1/data/deal", yesterday).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(problems(&r), ["/due:validation"]);
+    assert_eq!(s.post("/api/v1/data/deal", deal).await.status, 201);
+    // Another tenant keeps its own zone.
+    let other = app.other_tenant("other").await;
+    let o = s.with_key(&other.api_key);
+    assert_eq!(
+        o.get("/api/v1/tenant/settings").await.body["time_zone"],
+        "UTC"
+    );
+}
+
 dual!(
+    today_is_the_tenants_date,
     rules_are_versioned_metadata,
     before_save_rules_run_on_every_write,
     hostile_scripts_and_templates_are_refused,

@@ -99,6 +99,8 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .service(org::explain)
                     .service(system::me)
                     .service(system::field_types)
+                    .service(system::tenant_settings)
+                    .service(system::update_tenant_settings)
                     .service(meta::list_objects)
                     .service(meta::create_object)
                     .service(meta::object_schema)

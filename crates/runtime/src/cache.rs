@@ -14,6 +14,8 @@ use weft_meta::{CompiledObject, TenantId};
 pub struct TenantMeta {
     pub version: i64,
     pub objects: HashMap<String, Arc<CompiledObject>>,
+    /// The tenant's time zone: the day `today()` means in its rules.
+    pub tz: chrono_tz::Tz,
     checked_at: Instant,
 }
 
@@ -22,8 +24,14 @@ impl TenantMeta {
         Self {
             version,
             objects,
+            tz: chrono_tz::Tz::UTC,
             checked_at: Instant::now(),
         }
+    }
+
+    pub fn with_tz(mut self, tz: chrono_tz::Tz) -> Self {
+        self.tz = tz;
+        self
     }
 
     pub fn object(&self, name: &str) -> Option<&Arc<CompiledObject>> {
@@ -81,6 +89,7 @@ impl MetaCache {
         let fresh = Arc::new(TenantMeta {
             version,
             objects: cur.objects.clone(),
+            tz: cur.tz,
             checked_at: Instant::now(),
         });
         map.insert(tenant, fresh.clone());

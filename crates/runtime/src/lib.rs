@@ -117,6 +117,7 @@ impl Runtime {
             return Ok(m);
         }
         let defs = tx.load_objects().await?;
+        let tz = tx.time_zone().await?;
         tx.commit().await?;
         let mut objects = HashMap::with_capacity(defs.len());
         for def in defs {
@@ -124,9 +125,19 @@ impl Runtime {
             let compiled = CompiledObject::compile(def).map_err(Error::internal)?;
             objects.insert(name, Arc::new(compiled));
         }
-        let meta = Arc::new(TenantMeta::new(version, objects));
+        // A zone stored by an older build and no longer known falls back to UTC.
+        let tz = tz.parse().unwrap_or(chrono_tz::Tz::UTC);
+        let meta = Arc::new(TenantMeta::new(version, objects).with_tz(tz));
         self.cache.put(tenant, meta.clone());
         Ok(meta)
+    }
+
+    /// The tenant's time zone as last loaded with its metadata (UTC before the first load).
+    pub(crate) fn tz_of(&self, tenant: TenantId) -> chrono_tz::Tz {
+        self.cache
+            .any(tenant)
+            .map(|m| m.tz)
+            .unwrap_or(chrono_tz::Tz::UTC)
     }
 
     /// The tenant's metadata for code already inside a transaction: the cached copy (loaded

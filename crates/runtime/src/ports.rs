@@ -234,6 +234,10 @@ pub trait Tx:
 
     // ---- metadata ----
     async fn meta_version(&mut self) -> Result<i64>;
+    /// The tenant's IANA time zone.
+    async fn time_zone(&mut self) -> Result<String>;
+    /// Set the tenant's time zone and bump its metadata version (caches reload it).
+    async fn set_time_zone(&mut self, tz: &str) -> Result<()>;
     async fn load_objects(&mut self) -> Result<Vec<ObjectDef>>;
     /// Insert or replace an object's document, bump the tenant's metadata version and append
     /// the revision.

@@ -85,6 +85,53 @@ pub struct TenantCreated {
 }
 
 impl Runtime {
+    /// The tenant's settings: `{time_zone}`.
+    pub async fn tenant_settings(&self, p: &Principal) -> Result<serde_json::Value> {
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let tz = tx.time_zone().await?;
+        tx.commit().await?;
+        Ok(serde_json::json!({ "time_zone": tz }))
+    }
+
+    /// Change the tenant's settings (admins). `time_zone` is an IANA name such as
+    /// `Asia/Shanghai`; rules and formulas see `today()` as the date there from the next
+    /// write on.
+    pub async fn update_tenant_settings(
+        &self,
+        p: &Principal,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value> {
+        crate::flows::require_admin(p)?;
+        let Some(m) = body.as_object() else {
+            return Err(Error::one("", "type", "the body must be a JSON object"));
+        };
+        if let Some(k) = m.keys().find(|k| k.as_str() != "time_zone") {
+            return Err(Error::one(
+                format!("/{k}"),
+                "unknown_key",
+                "only time_zone can be set",
+            ));
+        }
+        let Some(tz) = m.get("time_zone") else {
+            return self.tenant_settings(p).await;
+        };
+        let Some(name) = tz.as_str() else {
+            return Err(Error::one("/time_zone", "type", "an IANA time zone name"));
+        };
+        if name.parse::<chrono_tz::Tz>().is_err() {
+            return Err(Error::one(
+                "/time_zone",
+                "unknown_time_zone",
+                format!("'{name}' is not an IANA time zone such as Asia/Shanghai"),
+            ));
+        }
+        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        tx.set_time_zone(name).await?;
+        tx.commit().await?;
+        self.invalidate(p.tenant);
+        self.tenant_settings(p).await
+    }
+
     /// Create a tenant with an admin user and an API key for that admin.
     pub async fn create_tenant(
         &self,

@@ -107,6 +107,9 @@ pub async fn ensure_demo(
     let mut creds = creds;
     let app = read_app(app_dir)?;
     let p = Principal::system(creds.tenant_id, creds.admin_user_id);
+    // The demo company is in China: `today()` in its rules is the date in Shanghai.
+    rt.update_tenant_settings(&p, &serde_json::json!({"time_zone": "Asia/Shanghai"}))
+        .await?;
     let report = rt.install_app(&p, &app).await?;
     if !report.users_created.is_empty() {
         creds.users = report.users_created.clone();

@@ -336,6 +336,7 @@ impl Store for SeaStore {
             status: Set("active".into()),
             meta_version: Set(0),
             access_version: Set(0),
+            time_zone: Set("UTC".into()),
             created_at: Set(at),
         }
         .insert(&txn)

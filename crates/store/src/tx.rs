@@ -124,6 +124,26 @@ impl Tx for SeaTx {
         Ok(t.meta_version)
     }
 
+    async fn time_zone(&mut self) -> Result<String> {
+        let t = tenants::Entity::find()
+            .filter(self.tenant_row())
+            .one(&self.txn)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| Error::not_found("tenant"))?;
+        Ok(t.time_zone)
+    }
+
+    async fn set_time_zone(&mut self, tz: &str) -> Result<()> {
+        tenants::Entity::update_many()
+            .col_expr(tenants::Column::TimeZone, Expr::value(tz.to_owned()))
+            .filter(self.tenant_row())
+            .exec(&self.txn)
+            .await
+            .map_err(db)?;
+        self.bump_meta_version().await
+    }
+
     async fn load_objects(&mut self) -> Result<Vec<ObjectDef>> {
         let rows = meta_objects::Entity::find()
             .filter(self.tf(meta_objects::Column::TenantId))

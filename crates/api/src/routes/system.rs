@@ -1,12 +1,14 @@
-//! Health, the caller's identity, and the field-type catalogue the designer's palette uses.
+//! Health, the caller's identity, the tenant's settings, and the field-type catalogue the
+//! designer's palette uses.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get, patch, web};
 use serde_json::json;
 use weft_meta::FieldKind;
 
 use crate::AppState;
 use crate::auth::Auth;
-use crate::error::ApiResult;
+use crate::body::{self, META_LIMIT};
+use crate::error::{ApiResult, ErrorEnvelope};
 
 #[utoipa::path(get, path = "/healthz", tag = "system",
     responses((status = 200, description = "The process is up")))]
@@ -31,4 +33,27 @@ pub async fn me(Auth(p): Auth) -> HttpResponse {
 #[get("/meta/field-types")]
 pub async fn field_types(_st: web::Data<AppState>, Auth(_p): Auth) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(json!({ "types": FieldKind::TYPE_NAMES })))
+}
+
+#[utoipa::path(get, path = "/api/v1/tenant/settings", tag = "system",
+    responses((status = 200, description = "`{time_zone}`", body = Object)),
+    security(("api_key" = [])))]
+#[get("/tenant/settings")]
+pub async fn tenant_settings(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.tenant_settings(&p).await?))
+}
+
+#[utoipa::path(patch, path = "/api/v1/tenant/settings", tag = "system",
+    request_body(content = Object, description = "`{time_zone}`: an IANA zone such as Asia/Shanghai; `today()` in rules and formulas is the date there"),
+    responses((status = 200, description = "`{time_zone}`", body = Object), (status = 403, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[patch("/tenant/settings")]
+pub async fn update_tenant_settings(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, META_LIMIT).await?;
+    Ok(HttpResponse::Ok().json(st.rt.update_tenant_settings(&p, &b).await?))
 }

@@ -104,6 +104,7 @@ impl Runtime {
                         old: old.map(|o| row_map(obj, o, None)),
                         user: user.clone().unwrap_or_default(),
                         now,
+                        tz: self.tz_of(p.tenant),
                     };
                     match sandbox.eval_bool(cond, &input.ctx()) {
                         Ok(true) => {}

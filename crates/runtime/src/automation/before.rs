@@ -117,6 +117,7 @@ impl Runtime {
             old: row.old.map(|r| row_map(obj, r, fields)),
             user,
             now,
+            tz: self.tz_of(p.tenant),
         };
         let sandbox = Sandbox::shared();
         let mut problems = Vec::new();

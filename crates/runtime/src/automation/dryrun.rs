@@ -132,6 +132,7 @@ impl Runtime {
                     old: None,
                     user: user.clone(),
                     now,
+                    tz: self.tz_of(p.tenant),
                 };
                 match self.dry_one(&obj, &rule, row, &input, sandbox) {
                     Ok(None) => {}

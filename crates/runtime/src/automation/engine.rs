@@ -264,6 +264,8 @@ pub(crate) struct Input {
     pub old: Option<Map<String, Json>>,
     pub user: Map<String, Json>,
     pub now: DateTime<Utc>,
+    /// The tenant's zone: `today()` is the date there.
+    pub tz: chrono_tz::Tz,
 }
 
 impl Input {
@@ -273,7 +275,7 @@ impl Input {
             old: self.old.as_ref(),
             user: &self.user,
             now: self.now,
-            tz: chrono_tz::Tz::UTC,
+            tz: self.tz,
         }
     }
 }

@@ -143,6 +143,7 @@ impl Runtime {
                     old: None,
                     user: Default::default(),
                     now,
+                    tz: meta.tz,
                 };
                 match Sandbox::shared().eval_bool(f, &input.ctx()) {
                     Ok(true) => {}

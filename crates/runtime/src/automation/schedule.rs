@@ -222,6 +222,7 @@ impl Runtime {
                         old: None,
                         user: Map::new(),
                         now,
+                        tz: self.tz_of(tenant),
                     };
                     match sandbox.eval_bool(c, &input.ctx()) {
                         Ok(true) => ("queued", None),
@@ -346,6 +347,7 @@ impl Runtime {
                 old: None,
                 user: self.user_map(p).await,
                 now: self.clock.now(),
+                tz: self.tz_of(p.tenant),
             };
             match Sandbox::shared().eval_bool(c, &input.ctx()) {
                 Ok(true) => {}

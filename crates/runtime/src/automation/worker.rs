@@ -188,6 +188,7 @@ impl Runtime {
                 old: run.payload["old"].as_object().cloned(),
                 user: Map::new(),
                 now: self.clock.now(),
+                tz: meta.tz,
             },
             results: run.progress["results"]
                 .as_object()

@@ -13,6 +13,8 @@ pub struct Model {
     pub status: String,
     pub meta_version: i64,
     pub access_version: i64,
+    /// IANA zone: the day `today()` means in the tenant's rules.
+    pub time_zone: String,
     pub created_at: DateTimeUtc,
 }
 
