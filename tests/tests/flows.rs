@@ -1477,6 +1477,186 @@ async fn s06_s10_s20_ratio_double_submit_empty_dedupe(b: Backend) {
     assert!(task_of(&w, "f1", &inst).await.is_none());
 }
 
+/// s14 (后加签, 并加签), s15 (委托), s16 (`jump_back`), s18 (`until_first_action`).
+async fn s14_s15_s16_s18_more_operations(b: Backend) {
+    let w = world(b).await;
+    publish(
+        &w,
+        json!({
+          "schema": "crm.workflow/1", "key": "ops", "object": "deal",
+          "settings": {"withdraw": "until_first_action"},
+          "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "one", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("a")]}],
+             "ops": {"add_signer": ["after"]}},
+            {"id": "both", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("b"), w.id("c")]}],
+             "mode": {"kind": "all"}, "ops": {"add_signer": ["parallel"]}},
+            {"id": "end", "kind": "end"}
+          ],
+          "edges": [
+            {"id": "e1", "from": "start", "to": "one"},
+            {"id": "e2", "from": "one", "to": "both", "on": "approved"},
+            {"id": "e3", "from": "both", "to": "end", "on": "approved"}
+          ]
+        }),
+    )
+    .await;
+    // 委托: d decides for a; the timeline says so.
+    let rec = deal(&w, 1).await;
+    let inst = start(&w, "ops", &rec).await;
+    let r = act(
+        &w,
+        "a",
+        &inst,
+        json!({"action": "delegate", "to": w.id("d")}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(task_of(&w, "a", &inst).await.is_none());
+    approve(&w, "d", &inst).await;
+    let v = view(&w, &inst).await;
+    let decided: Vec<&Json> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "task_decided")
+        .collect();
+    assert_eq!(decided[0]["actor"], w.id("d").as_str(), "{v}");
+    assert_eq!(decided[0]["data"]["acting_for"], w.id("a").as_str());
+    // s18: after the first action the initiator may no longer withdraw.
+    let r = w
+        .as_("ini")
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "withdraw"}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "flow.withdraw_not_allowed");
+    // 并加签 on the 会签 node: x joins b and c; the node needs all three.
+    let r = act(
+        &w,
+        "b",
+        &inst,
+        json!({"action": "add_signer", "position": "parallel", "users": [w.id("x")]}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    approve(&w, "b", &inst).await;
+    approve(&w, "c", &inst).await;
+    assert_eq!(view(&w, &inst).await["status"], "running");
+    approve(&w, "x", &inst).await;
+    assert_eq!(view(&w, &inst).await["status"], "approved");
+    // A position the node does not offer is refused.
+    let rec = deal(&w, 2).await;
+    let inst = start(&w, "ops", &rec).await;
+    let r = act(
+        &w,
+        "a",
+        &inst,
+        json!({"action": "add_signer", "position": "before", "users": [w.id("x")]}),
+    )
+    .await;
+    assert!(matches!(r.status, 409 | 422), "{}", r.body);
+    // 后加签: a's vote goes to x, who must approve; the flow moves on without a.
+    let r = act(
+        &w,
+        "a",
+        &inst,
+        json!({"action": "add_signer", "position": "after", "users": [w.id("x")]}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(task_of(&w, "a", &inst).await.is_none());
+    approve(&w, "x", &inst).await;
+    assert!(task_of(&w, "a", &inst).await.is_none());
+    assert_eq!(view(&w, &inst).await["positions"], json!(["both"]));
+    // s18: before any action the initiator withdraws.
+    let rec = deal(&w, 3).await;
+    let inst = start(&w, "ops", &rec).await;
+    let r = w
+        .as_("ini")
+        .post(
+            &format!("/api/v1/flows/instances/{inst}/actions"),
+            json!({"action": "withdraw"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(view(&w, &inst).await["status"], "withdrawn");
+
+    // s16 jump_back: after 退回 to start and the resubmit, straight back to the returner.
+    let mut def = sequential_flow(&w);
+    def["key"] = json!("jb");
+    def["settings"] = json!({"resubmit": "jump_back"});
+    publish(&w, def).await;
+    let rec = deal(&w, 4).await;
+    let inst = start(&w, "jb", &rec).await;
+    approve(&w, "x", &inst).await;
+    approve(&w, "a", &inst).await;
+    let r = act(
+        &w,
+        "b",
+        &inst,
+        json!({"action": "return", "to_node": "start"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = act(&w, "ini", &inst, json!({"action": "resubmit"})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        task_of(&w, "x", &inst).await.is_none(),
+        "`first` is not rerun"
+    );
+    assert_eq!(view(&w, &inst).await["positions"], json!(["chain"]));
+}
+
+/// A `wait` node until a condition over the record: the record stays editable while the
+/// instance waits for it, and the edit that makes the condition true moves the instance on.
+async fn wait_until_record_condition(b: Backend) {
+    let w = world(b).await;
+    publish(
+        &w,
+        json!({
+          "schema": "crm.workflow/1", "key": "wait_stage", "object": "deal",
+          "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "hold", "kind": "wait", "until": {"kind": "condition", "when": {"lang": "rhai", "expr": "record.stage == \"c\""}}},
+            {"id": "mgr", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("mgr")]}]},
+            {"id": "end", "kind": "end"}
+          ],
+          "edges": [
+            {"id": "e1", "from": "start", "to": "hold"},
+            {"id": "e2", "from": "hold", "to": "mgr"},
+            {"id": "e3", "from": "mgr", "to": "end", "on": "approved"}
+          ]
+        }),
+    )
+    .await;
+    let rec = deal(&w, 1).await;
+    let inst = start(&w, "wait_stage", &rec).await;
+    assert_eq!(view(&w, &inst).await["positions"], json!(["hold"]));
+    let r = w
+        .as_("ini")
+        .patch(&format!("/api/v1/data/deal/{rec}"), json!({"stage": "b"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(view(&w, &inst).await["positions"], json!(["hold"]));
+    let r = w
+        .as_("ini")
+        .patch(&format!("/api/v1/data/deal/{rec}"), json!({"stage": "c"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(view(&w, &inst).await["positions"], json!(["mgr"]));
+    // At the approval the record is locked again.
+    let r = w
+        .as_("ini")
+        .patch(&format!("/api/v1/data/deal/{rec}"), json!({"stage": "a"}))
+        .await;
+    assert_eq!(r.body["error"]["code"], "flow.record_locked", "{}", r.body);
+    approve(&w, "mgr", &inst).await;
+    assert_eq!(view(&w, &inst).await["status"], "approved");
+}
+
 /// s13: an inclusive split selects 2 of 3 branches; one of them times out and leaves around
 /// the join. The inclusive join fires once no live token can reach it, in either order.
 async fn s13_inclusive_join(b: Backend) {
@@ -1894,6 +2074,8 @@ dual!(
     s02_incident_retry_skip_cancel,
     approver_edit_routes_later_gateway,
     s06_s10_s20_ratio_double_submit_empty_dedupe,
+    s14_s15_s16_s18_more_operations,
+    wait_until_record_condition,
     s13_inclusive_join,
     s17_return_across_parallel,
     s21_reminder_cycle,

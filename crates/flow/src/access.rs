@@ -1,12 +1,13 @@
 //! Field permissions for the current position: the runtime locks the record while an instance
-//! runs, except the fields the current node makes editable for the acting user.
+//! runs, except the fields the current node makes editable for the acting user, and except
+//! while the instance only waits for the record itself to change.
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 
 use crate::compile::CompiledFlow;
-use crate::definition::NodeKind;
+use crate::definition::{NodeKind, WaitUntil};
 use crate::state::{InstanceState, TaskKind, TaskStatus};
 
 /// Access to one field.
@@ -49,6 +50,24 @@ pub fn field_access(flow: &CompiledFlow, state: &InstanceState, user: Option<&st
         ..Default::default()
     };
     if !fa.locked {
+        return fa;
+    }
+    // Waiting for the record itself (a condition over it, or the date in one of its fields)
+    // with nothing else active: the record stays open, or the wait could never end.
+    let waits_on_record = !state.nodes.is_empty()
+        && state.nodes.iter().all(|ni| {
+            flow.node_index(&ni.node).is_some_and(|n| {
+                matches!(
+                    flow.node_kind(n),
+                    NodeKind::Wait {
+                        until: WaitUntil::Condition { .. } | WaitUntil::Field { .. },
+                        ..
+                    }
+                )
+            })
+        });
+    if waits_on_record {
+        fa.locked = false;
         return fa;
     }
     for ni in &state.nodes {
