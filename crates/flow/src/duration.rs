@@ -4,6 +4,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+/// The longest duration accepted (about 100 years).
+pub const MAX_DAYS: i64 = 36_600;
+
 /// Parse an ISO-8601 duration of weeks/days/hours/minutes/seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let rest = s
@@ -49,6 +52,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
     if total <= Duration::zero() {
         return Err(format!("`{s}`: duration must be positive"));
+    }
+    // Bounded, so that adding it to a date (or counting it on a business calendar) can never
+    // overflow.
+    if total > Duration::days(MAX_DAYS) {
+        return Err(format!("`{s}`: at most {MAX_DAYS} days"));
     }
     Ok(total)
 }
@@ -111,6 +119,10 @@ mod tests {
         assert!(parse_duration("PT").is_err());
         assert!(parse_duration("3D").is_err());
         assert!(parse_duration("P0D").is_err());
+        assert!(parse_duration("P36600D").is_ok());
+        assert!(parse_duration("P36601D").is_err());
+        assert!(parse_duration("P100000000D").is_err());
+        assert!(parse_duration("PT99999999999S").is_err());
         assert_eq!(
             parse_cycle("R3/PT24H"),
             Ok(Cycle {
