@@ -525,6 +525,22 @@ export const tests = [
     assert.deepEqual(saved.doc.actions[0].roles, ['sales_director']);
   }],
 
+  ['designer → rules: a field lists its conditional rules and starts a read-only-when rule for itself', async ({ page }) => {
+    await login(page, 'admin@demo.weft');
+    await page.goto('/designer/opportunity');
+    await page.getByTestId('canvas-field-next_step').click();
+    await page.getByTestId('prop-rules').getByText('required · lost_needs_next_step').waitFor();
+    await page.getByTestId('prop-rules').getByText('条件只读…').click();
+    await page.getByTestId('rule-form').waitFor();
+    assert.equal(await page.getByTestId('rf-api-name').inputValue(), 'next_step_read_only');
+    const cond = page.locator('textarea[data-testid="rf-condition"], [data-testid="rf-condition"] textarea').first();
+    await cond.fill('record.stage == "won"');
+    await page.getByTestId('rule-save').click();
+    await page.getByTestId('rule-next_step_read_only').waitFor();
+    const saved = (await apiGet(page, '/meta/rules')).body.rules.find((r) => r.api_name === 'next_step_read_only');
+    assert.deepEqual([saved.kind, saved.object, saved.doc.field, saved.doc.condition], ['read_only', 'opportunity', 'next_step', 'record.stage == "won"']);
+  }],
+
   ['10,000 records: the list stays virtualized and loads pages as it scrolls', async ({ page }) => {
     await login(page, 'admin@demo.weft');
     const made = await page.evaluate(async () => {

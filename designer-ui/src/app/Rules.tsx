@@ -7,6 +7,7 @@ import { Alert, App, Button, Col, Empty, Input, List, Row, Segmented, Space, Tag
 import { ApiError, api } from '../lib/api';
 import type { DryRun, RuleProblem, RuleRow } from '../lib/api';
 import { lbl } from '../lib/i18n';
+import { useLocation } from '../lib/router';
 import { useApp } from './ctx';
 import { RuleForm } from './RuleForm';
 import type { RuleDoc } from './RuleForm';
@@ -39,6 +40,25 @@ export default function Rules() {
   const [busy, setBusy] = useState(false);
   const load = useCallback(() => { api.rules().then((r) => setRules(r.rules)).catch(() => setRules([])); }, []);
   useEffect(load, [load]);
+  // Deep links from the form designer: `?rule=<api_name>` opens a rule, `?new=<kind>&object=&field=`
+  // starts one for a field (conditional required / read-only).
+  const { query } = useLocation();
+  const [linked, setLinked] = useState(false);
+  useEffect(() => {
+    if (linked || rules === null) return;
+    const name = query.get('rule');
+    const kind = query.get('new');
+    if (name) { const r = rules.find((x) => x.api_name === name); if (r) open(r); }
+    else if (kind && query.get('object') && query.get('field')) {
+      const field = query.get('field')!;
+      setSel(null);
+      const d: RuleDoc = { format: 'weft.rule/1', api_name: `${field}_${kind}`.slice(0, 60), object: query.get('object')!, kind, field, condition: '' };
+      if (kind === 'required') d.message = '';
+      setDoc(d); setText(JSON.stringify(d, null, 2)); setProblems(null); setDry(null);
+    }
+    setLinked(true);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [rules, linked]);
 
   const open = (r: RuleRow | null) => {
     setSel(r);

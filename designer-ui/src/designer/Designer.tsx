@@ -8,6 +8,7 @@ import type { CollisionDetection, DragEndEvent, DragStartEvent } from '@dnd-kit/
 import { SortableContext, rectSortingStrategy, sortableKeyboardCoordinates, useSortable } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
 import { ApiError, api } from '../lib/api';
+import type { RuleRow } from '../lib/api';
 import { lbl, t as tt, useLang } from '../lib/i18n';
 import { navigate, useLocation } from '../lib/router';
 import type { FieldType, ObjectDef, Problem } from '../lib/types';
@@ -50,6 +51,9 @@ export default function Designer() {
   const [busy, setBusy] = useState(false);
   const [dragging, setDragging] = useState<string | null>(null);
   const [preview, setPreview] = useState<Record<string, unknown>>({});
+  // The tenant's rules, to list the conditional rules of the selected field.
+  const [fieldRules, setFieldRules] = useState<RuleRow[]>([]);
+  useEffect(() => { api.rules().then((r) => setFieldRules(r.rules)).catch(() => setFieldRules([])); }, [objName]);
   const doc = s.present;
   const sel = doc.fields.find((f) => f.uid === s.selected) ?? null;
   const targets = order;
@@ -219,6 +223,8 @@ export default function Designer() {
                 onMove={moveSel}
                 sections={doc.sections} section={sel.section}
                 others={doc.fields.filter((x) => x.uid !== sel.uid).map(toFieldDoc)}
+                object={doc.isNew ? undefined : doc.api_name}
+                rules={fieldRules.filter((r) => r.object === doc.api_name && r.doc.field === sel.api_name)}
                 onSection={(key) => dispatch({ t: 'toSection', uid: sel.uid, section: key })}
                 isNameField={toObjectDoc(doc).name_field === sel.api_name}
                 onNameField={() => dispatch({ t: 'object', patch: { name_field: sel.api_name } })} />

@@ -1,6 +1,7 @@
 import { Button, Checkbox, Form, Input, InputNumber, Select, Space, Tag, Typography } from 'antd';
 import { ArrowDownOutlined, ArrowUpOutlined, DeleteOutlined, PlusOutlined } from '@ant-design/icons';
 import { lbl } from '../lib/i18n';
+import { navigate } from '../lib/router';
 import type { FieldDef, ObjectDef, Problem, SelectOption } from '../lib/types';
 import { FieldInput } from '../app/fields';
 import { COLORS } from './model';
@@ -14,12 +15,15 @@ const LEN = new Set(['text', 'long_text', 'rich_text']);
 const REF = new Set(['lookup', 'master_detail', 'multi_lookup']);
 
 /** Every property of one field; problems from the server appear at the property they concern. */
-export function PropertyPanel({ field: f, problems, targets, objects, onChange, onMove, isNameField, onNameField, sections, section, onSection, others }: {
+export function PropertyPanel({ field: f, problems, targets, objects, onChange, onMove, isNameField, onNameField, sections, section, onSection, others, object, rules }: {
   field: DField; problems: Problem[]; targets: string[]; objects: Record<string, ObjectDef>;
   onChange: (patch: Partial<DField>) => void; onMove: (delta: number) => void; isNameField: boolean; onNameField: () => void;
   sections: DSection[]; section: string; onSection: (key: string) => void;
   /** The form's other fields: what a display condition can test. */
   others: FieldDef[];
+  /** The published object's API name (rules need one) and the rules that name this field. */
+  object?: string;
+  rules?: { api_name: string; kind: string; active: boolean }[];
 }) {
   const err = (prop: string) => {
     const ms = problems.filter((p) => p.path === `/${prop}` || p.path.startsWith(`/${prop}/`)).map((p) => p.message);
@@ -58,6 +62,21 @@ export function PropertyPanel({ field: f, problems, targets, objects, onChange, 
         {f.type === 'text' && <Checkbox checked={isNameField} onChange={() => onNameField()}>{L('作为记录名称', 'Record name')}</Checkbox>}
       </Space>
       {(err('required').help || err('unique').help) && <Typography.Paragraph type="danger">{err('required').help} {err('unique').help}</Typography.Paragraph>}
+      {object && f.published && (
+        <div style={{ margin: '8px 0' }} data-testid="prop-rules">
+          <Typography.Text type="secondary">{L('条件规则（保存时由服务器执行）', 'Conditional rules (enforced by the server on save)')}</Typography.Text>
+          <div>
+            {(rules ?? []).map((r) => (
+              <Tag key={r.api_name} color={r.active ? 'blue' : undefined} style={{ cursor: 'pointer' }}
+                onClick={() => navigate(`/rules?rule=${encodeURIComponent(r.api_name)}`)}>{r.kind} · {r.api_name}</Tag>
+            ))}
+          </div>
+          <Space size={4} style={{ marginTop: 4 }}>
+            <Button size="small" onClick={() => navigate(`/rules?new=required&object=${encodeURIComponent(object)}&field=${encodeURIComponent(f.api_name)}`)} data-testid="prop-required-when">{L('条件必填…', 'Required when…')}</Button>
+            <Button size="small" onClick={() => navigate(`/rules?new=read_only&object=${encodeURIComponent(object)}&field=${encodeURIComponent(f.api_name)}`)}>{L('条件只读…', 'Read-only when…')}</Button>
+          </Space>
+        </div>
+      )}
       {NUM.has(f.type) && (
         <Space>
           <Form.Item label={L('最小值', 'Min')} {...err('min')}>
