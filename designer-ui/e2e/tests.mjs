@@ -359,7 +359,10 @@ export const tests = [
 
     // A published flow opens again in the tree: the CRM's own approval flow, with its branch.
     await page.getByTestId('flow-open').click();
-    await page.locator('.ant-select-item-option').filter({ hasText: '商机审批' }).click();
+    // The dropdown is still animating in when it appears: click the option as the DOM element.
+    const option = page.locator('.ant-select-item-option').filter({ hasText: '商机审批' });
+    await option.waitFor();
+    await option.evaluate((el) => el.click());
     await page.getByTestId('flow-designer').getByText('销售总监审批').waitFor();
     await page.getByTestId('flow-designer').getByText('直属经理审批').waitFor();
     assert.equal(await page.getByTestId('flow-key').inputValue(), 'opportunity_approval');
