@@ -146,9 +146,13 @@ impl Runtime {
                     .map(|n| {
                         let nid = n["id"].as_str().unwrap_or_default();
                         // `ops`: what the node's tasks offer (退回 targets, 加签
-                        // positions, 转交, 委托), so a client offers only those.
+                        // positions, 转交, 委托), so a client offers only those; an end's
+                        // outcome, a gateway's default edge, and who approves how, so a
+                        // node not reached yet can say who will act.
                         json!({"id": nid, "kind": n["kind"], "name": n.get("name"),
                                "ops": n.get("ops"),
+                               "outcome": n.get("outcome"), "default": n.get("default"),
+                               "assignees": n.get("assignees"), "mode": n.get("mode"),
                                "active": positions.contains(&nid) || active.contains(&nid),
                                "visited": state.visited.iter().any(|v| v == nid)})
                     })
