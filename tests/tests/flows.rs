@@ -1657,6 +1657,37 @@ async fn wait_until_record_condition(b: Backend) {
     assert_eq!(view(&w, &inst).await["status"], "approved");
 }
 
+/// A gateway after a record action reads the value the action wrote.
+async fn gateway_reads_the_flows_own_update(b: Backend) {
+    let w = world(b).await;
+    publish(
+        &w,
+        json!({
+          "schema": "crm.workflow/1", "key": "own", "object": "deal",
+          "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "set_stage", "kind": "action", "action": {"kind": "update_record", "set": {"stage": "\"b\""}}},
+            {"id": "route", "kind": "exclusive", "default": "other"},
+            {"id": "mgr", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("mgr")]}]},
+            {"id": "end", "kind": "end"}
+          ],
+          "edges": [
+            {"id": "e1", "from": "start", "to": "set_stage"},
+            {"id": "e2", "from": "set_stage", "to": "route"},
+            {"id": "staged", "from": "route", "to": "mgr", "order": 1,
+             "when": {"lang": "rhai", "expr": "record.stage == \"b\""}},
+            {"id": "other", "from": "route", "to": "end"},
+            {"id": "e3", "from": "mgr", "to": "end", "on": "approved"}
+          ]
+        }),
+    )
+    .await;
+    let rec = deal(&w, 1).await;
+    let inst = start(&w, "own", &rec).await;
+    let v = view(&w, &inst).await;
+    assert_eq!(v["positions"], json!(["mgr"]), "{v}");
+}
+
 /// s13: an inclusive split selects 2 of 3 branches; one of them times out and leaves around
 /// the join. The inclusive join fires once no live token can reach it, in either order.
 async fn s13_inclusive_join(b: Backend) {
@@ -2076,6 +2107,7 @@ dual!(
     s06_s10_s20_ratio_double_submit_empty_dedupe,
     s14_s15_s16_s18_more_operations,
     wait_until_record_condition,
+    gateway_reads_the_flows_own_update,
     s13_inclusive_join,
     s17_return_across_parallel,
     s21_reminder_cycle,

@@ -27,6 +27,9 @@ pub(crate) struct ActionOutcome {
     pub data: Json,
     /// A non-retryable failure (the engine raises an incident or takes the `error` edge).
     pub error: Option<String>,
+    /// The instance's record after an `update_record` action, fed back to the engine so
+    /// later conditions read it.
+    pub record: Option<Json>,
 }
 
 fn failed(msg: String) -> ActionOutcome {
@@ -34,6 +37,7 @@ fn failed(msg: String) -> ActionOutcome {
         event: "action.failed",
         data: json!({"error": msg}),
         error: Some(msg),
+        record: None,
     }
 }
 
@@ -104,6 +108,7 @@ impl Runtime {
                         event: "action.record_updated",
                         data: json!({"record": row.id, "version": row.version, "set": body}),
                         error: None,
+                        record: Some(record_json(&obj, &row, None, &|_| true)),
                     }),
                     Err(ps) => Ok(failed(
                         ps.iter()
@@ -147,6 +152,7 @@ impl Runtime {
                             event: "action.record_created",
                             data: json!({"object": object, "record": row.id, "idempotency_key": key}),
                             error: None,
+                            record: None,
                         })
                     }
                     Some(Err(ps)) => Ok(failed(
@@ -171,6 +177,7 @@ impl Runtime {
                     event: "action.notified",
                     data: json!({"kind": "notify", "users": recipients, "notified": n}),
                     error: None,
+                    record: None,
                 })
             }
             Action::Webhook {
@@ -220,6 +227,7 @@ impl Runtime {
                     data: json!({"kind": "webhook", "method": method, "url": url,
                                  "run": run.id, "idempotency_key": key, "signed": !unsigned}),
                     error: None,
+                    record: None,
                 })
             }
         }

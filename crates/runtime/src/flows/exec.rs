@@ -810,6 +810,10 @@ impl Runtime {
                                "compensation": compensation, "result": outcome.data}),
                     );
                     if !compensation {
+                        // The engine sees its own record update before it moves on.
+                        if let Some(record) = outcome.record {
+                            follow.push(Command::RecordChanged { record });
+                        }
                         follow.push(match outcome.error {
                             None => Command::ActionDone {
                                 ni: *ni,
