@@ -1655,6 +1655,29 @@ async fn wait_until_record_condition(b: Backend) {
     assert_eq!(r.body["error"]["code"], "flow.record_locked", "{}", r.body);
     approve(&w, "mgr", &inst).await;
     assert_eq!(view(&w, &inst).await["status"], "approved");
+    // A bulk update reaches the waiting instances too.
+    let mut waiting = vec![];
+    for amount in [2, 3] {
+        let rec = deal(&w, amount).await;
+        waiting.push((start(&w, "wait_stage", &rec).await, rec));
+    }
+    let records: Vec<Json> = waiting
+        .iter()
+        .map(|(_, rec)| json!({"id": rec, "stage": "c"}))
+        .collect();
+    let r = w
+        .as_("ini")
+        .send(
+            "PATCH",
+            "/api/v1/data/deal/bulk",
+            Some(&json!({"records": records})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for (inst, _) in &waiting {
+        assert_eq!(view(&w, inst).await["positions"], json!(["mgr"]));
+    }
 }
 
 /// A gateway after a record action reads the value the action wrote.

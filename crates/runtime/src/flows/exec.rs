@@ -970,26 +970,38 @@ impl Runtime {
         record: Uuid,
         only: Option<Uuid>,
     ) -> Result<()> {
+        self.flow_records_changed(tenant, &[record], only).await
+    }
+
+    /// [`Self::flow_record_changed`] for many records (bulk updates): one read transaction.
+    pub(crate) async fn flow_records_changed(
+        &self,
+        tenant: TenantId,
+        records: &[Uuid],
+        only: Option<Uuid>,
+    ) -> Result<()> {
         let meta = self.meta(tenant).await?;
         let mut tx = self.store.begin(tenant, TxMode::Read).await?;
         let mut todo = Vec::new();
-        for inst in tx.flow_active_on_record(record).await? {
-            if only.is_some_and(|o| o != inst.id) {
-                continue;
-            }
-            let Some(obj) = meta.object(&inst.object).cloned() else {
-                continue;
-            };
-            let g = system_guard(inst.initiator);
-            let Ok(row) = self
-                .load_one(tx.as_mut(), &obj, record, FetchOpts::default(), g.scope())
-                .await
-            else {
-                continue;
-            };
-            let fresh = record_json(&obj, &row, None, &|_| true);
-            if inst.state.get("record") != Some(&fresh) {
-                todo.push((inst.id, fresh));
+        for &record in records {
+            for inst in tx.flow_active_on_record(record).await? {
+                if only.is_some_and(|o| o != inst.id) {
+                    continue;
+                }
+                let Some(obj) = meta.object(&inst.object).cloned() else {
+                    continue;
+                };
+                let g = system_guard(inst.initiator);
+                let Ok(row) = self
+                    .load_one(tx.as_mut(), &obj, record, FetchOpts::default(), g.scope())
+                    .await
+                else {
+                    continue;
+                };
+                let fresh = record_json(&obj, &row, None, &|_| true);
+                if inst.state.get("record") != Some(&fresh) {
+                    todo.push((inst.id, fresh));
+                }
             }
         }
         tx.commit().await?;

@@ -981,6 +981,13 @@ impl Runtime {
             return Err(Error::Validation(problems));
         }
         tx.commit().await?;
+        let updated: Vec<Uuid> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().map(|row| row.id))
+            .collect();
+        if let Err(e) = self.flow_records_changed(p.tenant, &updated, None).await {
+            tracing::warn!(error = %e, "flow instances not told of bulk record changes");
+        }
         let (mut succeeded, mut failed) = (0, 0);
         let results = results
             .into_iter()
