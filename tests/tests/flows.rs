@@ -1711,6 +1711,98 @@ async fn gateway_reads_the_flows_own_update(b: Backend) {
     assert_eq!(v["positions"], json!(["mgr"]), "{v}");
 }
 
+/// s01 + s03: exactly one out-edge of an exclusive gateway is taken, the first true one by
+/// `order` (not by position in the document), else the default; the timeline shows the
+/// evaluated conditions.
+async fn s01_s03_exclusive_order_and_default(b: Backend) {
+    let w = world(b).await;
+    publish(
+        &w,
+        json!({
+          "schema": "crm.workflow/1", "key": "xor_order", "object": "deal",
+          "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "route", "kind": "exclusive", "default": "to_c"},
+            {"id": "a", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("a")]}]},
+            {"id": "b", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("b")]}]},
+            {"id": "c", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("c")]}]},
+            {"id": "end", "kind": "end"}
+          ],
+          "edges": [
+            {"id": "e0", "from": "start", "to": "route"},
+            {"id": "to_b", "from": "route", "to": "b", "order": 2, "when": {"lang": "rhai", "expr": "record.amount > 10"}},
+            {"id": "to_a", "from": "route", "to": "a", "order": 1, "when": {"lang": "rhai", "expr": "record.amount > 5"}},
+            {"id": "to_c", "from": "route", "to": "c"},
+            {"id": "a_end", "from": "a", "to": "end", "on": "approved"},
+            {"id": "b_end", "from": "b", "to": "end", "on": "approved"},
+            {"id": "c_end", "from": "c", "to": "end", "on": "approved"}
+          ]
+        }),
+    )
+    .await;
+    for (amount, node) in [(50, "a"), (7, "a"), (1, "c")] {
+        let rec = deal(&w, amount).await;
+        let inst = start(&w, "xor_order", &rec).await;
+        let v = view(&w, &inst).await;
+        assert_eq!(v["positions"], json!([node]), "{amount}: {v}");
+        let eval: Vec<&Json> = v["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"] == "gateway_evaluated")
+            .collect();
+        assert_eq!(eval.len(), 1, "{v}");
+        assert_eq!(eval[0]["node"], "route");
+        assert_eq!(eval[0]["data"]["conditions"][0]["edge"], "to_a", "{v}");
+    }
+}
+
+/// s05: the last open tasks of two parallel branches approved at the same instant through
+/// two server connections: both succeed, the join fires once, its record action runs once.
+async fn s05_join_race(b: Backend) {
+    let w = world(b).await;
+    publish(&w, big_deal_flow()).await;
+    for round in 0..4 {
+        let rec = deal(&w, 600_000 + round).await;
+        let inst = start(&w, "deal_approval", &rec).await;
+        approve(&w, "a", &inst).await;
+        approve(&w, "b", &inst).await;
+        let c = task_of(&w, "c", &inst).await.unwrap();
+        let f = task_of(&w, "f1", &inst).await.unwrap();
+        let (pc, pf) = (
+            format!("/api/v1/flows/tasks/{c}/actions"),
+            format!("/api/v1/flows/tasks/{f}/actions"),
+        );
+        let (r1, r2) = tokio::join!(
+            w.as_("c").post(&pc, json!({"action": "approve"})),
+            w.as_("f1").post(&pf, json!({"action": "approve"}))
+        );
+        assert_eq!(
+            (r1.status, r2.status),
+            (200, 200),
+            "{} {}",
+            r1.body,
+            r2.body
+        );
+        let v = view(&w, &inst).await;
+        assert_eq!(v["status"], "approved", "{v}");
+        assert_eq!(events(&v, "join_fired"), 1, "{v}");
+        assert_eq!(events(&v, "action.record_updated"), 1);
+        let revs: Vec<i64> = v["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_i64().unwrap())
+            .collect();
+        assert!(revs.windows(2).all(|p| p[0] < p[1]));
+        let hist = w.s.get(&format!("/api/v1/data/deal/{rec}/history")).await;
+        let flow_writes = hist.body["changes"]
+            .as_array()
+            .map(|a| a.iter().filter(|e| e["source"] == "flow").count());
+        assert_eq!(flow_writes, Some(1), "{}", hist.body);
+    }
+}
+
 /// s13: an inclusive split selects 2 of 3 branches; one of them times out and leaves around
 /// the join. The inclusive join fires once no live token can reach it, in either order.
 async fn s13_inclusive_join(b: Backend) {
@@ -2131,6 +2223,8 @@ dual!(
     s14_s15_s16_s18_more_operations,
     wait_until_record_condition,
     gateway_reads_the_flows_own_update,
+    s01_s03_exclusive_order_and_default,
+    s05_join_race,
     s13_inclusive_join,
     s17_return_across_parallel,
     s21_reminder_cycle,
