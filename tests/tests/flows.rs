@@ -1803,6 +1803,51 @@ async fn s05_join_race(b: Backend) {
     }
 }
 
+/// s25 (the part about scripts): a condition that fails at run time parks the instance on an
+/// incident (`condition.error`) instead of failing the request or panicking.
+async fn s25_script_error_is_an_incident(b: Backend) {
+    let w = world(b).await;
+    publish(
+        &w,
+        json!({
+          "schema": "crm.workflow/1", "key": "boom", "object": "deal",
+          "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "route", "kind": "exclusive", "default": "plain"},
+            {"id": "a", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("a")]}]},
+            {"id": "end", "kind": "end"}
+          ],
+          "edges": [
+            {"id": "e0", "from": "start", "to": "route"},
+            {"id": "div", "from": "route", "to": "a", "order": 1, "when": {"lang": "rhai", "expr": "record.qty / 0 > 1"}},
+            {"id": "plain", "from": "route", "to": "end"},
+            {"id": "e1", "from": "a", "to": "end", "on": "approved"}
+          ]
+        }),
+    )
+    .await;
+    let r = w
+        .as_("ini")
+        .create("deal", json!({"name": "Deal", "amount": 1, "qty": 4}))
+        .await;
+    let rec = r["id"].as_str().unwrap().to_string();
+    let inst = start(&w, "boom", &rec).await;
+    let v = view(&w, &inst).await;
+    assert_eq!(v["status"], "incident", "{v}");
+    assert_eq!(v["incidents"][0]["code"], "condition.error", "{v}");
+    assert_eq!(v["incidents"][0]["node"], "route");
+    // Skipping along the default edge finishes it.
+    let inc = v["incidents"][0]["id"].as_u64().unwrap();
+    let r = admin_act(
+        &w,
+        &inst,
+        json!({"action": "skip", "incident": inc, "edge": "plain"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(view(&w, &inst).await["status"], "approved");
+}
+
 /// s13: an inclusive split selects 2 of 3 branches; one of them times out and leaves around
 /// the join. The inclusive join fires once no live token can reach it, in either order.
 async fn s13_inclusive_join(b: Backend) {
@@ -2012,6 +2057,36 @@ async fn s21_reminder_cycle(b: Backend) {
     assert_eq!(w.app.rt.run_flow_timers("w1", 10).await.unwrap(), 0);
     let v = view(&w, &inst).await;
     assert_eq!((v["status"].as_str(), reminders(&v)), (Some("approved"), 1));
+
+    // s22: a cycle missed three times while no worker ran fires once, and the next
+    // occurrence is in the future.
+    let mut def = json!({
+      "schema": "crm.workflow/1", "key": "remind5", "object": "deal",
+      "nodes": [
+        {"id": "start", "kind": "start"},
+        {"id": "mgr", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("mgr")]}],
+         "timers": [{"id": "remind", "cycle": "R5/PT24H", "interrupting": false}]},
+        {"id": "end", "kind": "end"}
+      ],
+      "edges": [
+        {"id": "e1", "from": "start", "to": "mgr"},
+        {"id": "e2", "from": "mgr", "to": "end", "on": "approved"}
+      ]
+    });
+    publish(&w, def.take()).await;
+    clock.set(t0);
+    let rec = deal(&w, 3).await;
+    let inst = start(&w, "remind5", &rec).await;
+    clock.set(t0 + Duration::hours(80));
+    for _ in 0..3 {
+        w.app.rt.run_flow_timers("w1", 10).await.unwrap();
+    }
+    let v = view(&w, &inst).await;
+    assert_eq!(reminders(&v), 1, "{v}");
+    assert_eq!(
+        v["timers"][0]["due"],
+        json!((t0 + Duration::hours(96)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    );
 }
 
 /// s23 + s24: publishing a new version leaves running instances on theirs; an explicit
@@ -2225,6 +2300,7 @@ dual!(
     gateway_reads_the_flows_own_update,
     s01_s03_exclusive_order_and_default,
     s05_join_race,
+    s25_script_error_is_an_incident,
     s13_inclusive_join,
     s17_return_across_parallel,
     s21_reminder_cycle,
