@@ -12,6 +12,13 @@ use crate::error::{Error, Result};
 use crate::ports::Tx;
 use crate::principal::{Principal, Source};
 
+tokio::task_local! {
+    /// Set by [`Runtime::flow_write_check`] when the record being written has a running
+    /// instance, so the write path tells the instances after its commit (and skips that
+    /// read for the records no approval runs on).
+    pub(crate) static UNDER_FLOW: std::cell::Cell<bool>;
+}
+
 impl Runtime {
     /// Called by the record write path before an update is stored.
     pub(crate) async fn flow_write_check(
@@ -26,6 +33,10 @@ impl Runtime {
             return Ok(());
         }
         let active = tx.flow_active_on_record(record).await?;
+        if !active.is_empty() {
+            // Outside a write-path scope (none set) there is nobody to tell.
+            let _ = UNDER_FLOW.try_with(|c| c.set(true));
+        }
         let me = p.user.0.to_string();
         for inst in active.iter().filter(|i| i.object == obj.api_name()) {
             // An instance parked on an incident waits for an admin, who may fix the record's

@@ -20,7 +20,7 @@ pub mod calendars;
 mod defs;
 pub mod env;
 mod exec;
-mod lock;
+pub(crate) mod lock;
 mod migrate;
 pub mod ports;
 mod timers;

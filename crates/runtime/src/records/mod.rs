@@ -816,6 +816,31 @@ impl Runtime {
         body: &Json,
         if_match: Option<i64>,
     ) -> Result<Json> {
+        use crate::flows::lock::UNDER_FLOW;
+        let (out, under_flow) = UNDER_FLOW
+            .scope(std::cell::Cell::new(false), async {
+                let out = self.update_one(p, object, id, body, if_match).await;
+                (out, UNDER_FLOW.with(std::cell::Cell::get))
+            })
+            .await;
+        // Approval instances on the record see its new values (wait conditions re-check).
+        if out.is_ok()
+            && under_flow
+            && let Err(e) = self.flow_record_changed(p.tenant, id, None).await
+        {
+            tracing::warn!(record = %id, error = %e, "flow instances not told of a record change");
+        }
+        out
+    }
+
+    async fn update_one(
+        &self,
+        p: &Principal,
+        object: &str,
+        id: Uuid,
+        body: &Json,
+        if_match: Option<i64>,
+    ) -> Result<Json> {
         if if_match.is_none() && self.config.require_if_match {
             return Err(Error::PreconditionRequired);
         }
@@ -856,15 +881,26 @@ impl Runtime {
             Err(ps) => return Err(Error::Validation(ps)),
         };
         tx.commit().await?;
-        // Approval instances on the record see its new values (wait conditions re-check).
-        if let Err(e) = self.flow_record_changed(p.tenant, id, None).await {
-            tracing::warn!(record = %id, error = %e, "flow instances not told of a record change");
-        }
         Ok(record_json(&obj, &row, None, &|f| g.can_see(f)))
     }
 
     /// PATCH many records; each body carries its `id` (and optionally `version`).
     pub async fn update_records(
+        &self,
+        p: &Principal,
+        object: &str,
+        bodies: &[Json],
+        all_or_none: bool,
+    ) -> Result<BulkOutcome> {
+        crate::flows::lock::UNDER_FLOW
+            .scope(
+                std::cell::Cell::new(false),
+                self.update_many(p, object, bodies, all_or_none),
+            )
+            .await
+    }
+
+    async fn update_many(
         &self,
         p: &Principal,
         object: &str,
@@ -985,7 +1021,12 @@ impl Runtime {
             .iter()
             .filter_map(|r| r.as_ref().ok().map(|row| row.id))
             .collect();
-        if let Err(e) = self.flow_records_changed(p.tenant, &updated, None).await {
+        // Only when a running instance is on one of them (set by the record lock check).
+        if crate::flows::lock::UNDER_FLOW
+            .try_with(std::cell::Cell::get)
+            .unwrap_or(true)
+            && let Err(e) = self.flow_records_changed(p.tenant, &updated, None).await
+        {
             tracing::warn!(error = %e, "flow instances not told of bulk record changes");
         }
         let (mut succeeded, mut failed) = (0, 0);
