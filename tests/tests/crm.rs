@@ -270,6 +270,38 @@ async fn crm_approval_flow(b: Backend) {
         .await;
     assert_eq!(inst.status, 201, "{}", inst.body);
     let iid = inst.body["id"].as_str().unwrap().to_owned();
+    // The record's approvals: anyone who may read the record sees that they exist and where
+    // they stand; only participants open the details (the director is no participant of a
+    // small deal); a south rep who cannot read the record sees nothing.
+    let list = format!("/api/v1/flows/instances?object=opportunity&record={rec}");
+    let r = as_["director"].get(&list).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["instances"][0]["id"], iid.as_str(), "{}", r.body);
+    assert_eq!(r.body["instances"][0]["status"], "running", "{}", r.body);
+    assert_eq!(r.body["instances"][0]["can_open"], false, "{}", r.body);
+    assert_eq!(
+        as_["director"]
+            .get(&format!("/api/v1/flows/instances/{iid}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(as_["li"].get(&list).await.body["instances"][0]["can_open"], true);
+    assert_eq!(as_["liu"].get(&list).await.status, 404);
+    assert_eq!(
+        as_["liu"]
+            .get(&format!("/api/v1/flows/instances/{iid}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        zhang
+            .get(&format!("/api/v1/flows/instances?record={rec}"))
+            .await
+            .status,
+        400
+    );
     let todo = as_["li"].get("/api/v1/flows/tasks?box=todo").await.body;
     let task = todo["items"]
         .as_array()

@@ -423,6 +423,7 @@ impl FlowTx for SeaTx {
     ) -> Result<Vec<FlowInstanceRow>> {
         let (cond, v): (&str, Value) = match filter {
             InstanceFilter::StartedBy(u) => ("initiator = $2", u.into()),
+            InstanceFilter::Record(r) => ("record_id = $2", r.into()),
             InstanceFilter::Status(Some(s)) => ("status = $2", s.into()),
             InstanceFilter::Status(None) => {
                 ("status IN ('running', 'incident', $2)", "running".into())

@@ -264,34 +264,42 @@ function TaskDrawer({ instance, task, name, onClose, onDone, tab = 'detail' }: {
  * newest first; each opens the instance drawer, on its details or on its flow tree.
  */
 export function RecordApprovals({ object, id }: { object: string; id: string }) {
-  const [rows, setRows] = useState<{ instance: string; task?: string; name?: InboxItem['flow_name']; inst: FlowInstance & { created_at?: string } }[] | null>(null);
+  const [rows, setRows] = useState<{ instance: string; task?: string; name?: InboxItem['flow_name']; canOpen: boolean; inst: FlowInstance & { created_at?: string } }[] | null>(null);
   const [open, setOpen] = useState<{ instance: string; task?: string; tab: 'detail' | 'flow' } | null>(null);
   const load = useCallback(async () => {
-    const boxes = await Promise.all((['todo', 'started', 'done', 'cc'] as const).map((b) => api.inbox(b).then((r) => r.items, () => [] as InboxItem[])));
-    const mine = new Map<string, { task?: string; name?: InboxItem['flow_name'] }>();
-    boxes.forEach((items, i) => items.filter((it) => it.object === object && it.record_id === id).forEach((it) => {
-      const inst = i === 1 ? it.id ?? it.instance : it.instance;
-      if (!inst) return;
-      if (i === 0) mine.set(inst, { task: it.id, name: it.flow_name }); else if (!mine.has(inst)) mine.set(inst, { name: it.flow_name });
-    }));
-    const list = await Promise.all([...mine].map(([instance, m]) => api.instance(instance).then((inst) => ({ instance, ...m, inst: inst as FlowInstance & { created_at?: string } }), () => null)));
-    setRows(list.filter((r): r is NonNullable<typeof r> => !!r).sort((a, b) => (b.inst.created_at ?? '').localeCompare(a.inst.created_at ?? '')));
+    // Every approval of the record (anyone who may read it sees them), and the caller's open
+    // tasks on them, to act from here.
+    const [list, todo, flows] = await Promise.all([
+      api.recordInstances(object, id).then((r) => r.instances),
+      api.inbox('todo').then((r) => r.items, () => [] as InboxItem[]),
+      api.startable(object).then((r) => r.flows, () => [] as { key: string; name?: InboxItem['flow_name'] }[]),
+    ]);
+    const tasks = new Map(todo.filter((t) => t.record_id === id).map((t) => [t.instance, t]));
+    setRows(list.map((inst) => ({
+      instance: inst.id, inst, canOpen: inst.can_open !== false,
+      task: tasks.get(inst.id)?.id, name: tasks.get(inst.id)?.flow_name ?? flows.find((f) => f.key === inst.flow)?.name,
+    })));
   }, [object, id]);
   useEffect(() => { load().catch(() => setRows([])); }, [load]);
   if (!rows || rows.length === 0) return null;
   return (
     <Card title={L('审批', 'Approvals')} size="small" style={{ marginBottom: 16 }} data-testid="record-approvals">
       <List size="small" dataSource={rows} renderItem={(r) => (
-        <List.Item data-testid="record-approval" actions={[
+        <List.Item data-testid="record-approval" actions={r.canOpen ? [
           <a key="flow" onClick={() => setOpen({ instance: r.instance, task: r.task, tab: 'flow' })} data-testid="record-approval-flow">{L('流程图', 'Flow')}</a>,
-        ]}>
-          <a onClick={() => setOpen({ instance: r.instance, task: r.task, tab: 'detail' })}>
-            <Space wrap size={4}>
-              {lbl(r.name ?? undefined, r.inst.flow)}<StatusTag status={r.inst.status} />
-              {r.inst.status === 'running' && (r.inst.positions ?? []).map((p) => <Tag key={p}>{p}</Tag>)}
-              {r.task && <Tag color="orange">{L('待我审批', 'To approve')}</Tag>}
-            </Space>
-          </a>
+        ] : []}>
+          {(() => {
+            const summary = (
+              <Space wrap size={4}>
+                {lbl(r.name ?? undefined, r.inst.flow)}<StatusTag status={r.inst.status} />
+                {r.inst.status === 'running' && (r.inst.positions ?? []).map((p) => <Tag key={p}>{p}</Tag>)}
+                {r.task && <Tag color="orange">{L('待我审批', 'To approve')}</Tag>}
+                {r.inst.created_at && <Typography.Text type="secondary">{fmt(r.inst.created_at)}</Typography.Text>}
+              </Space>
+            );
+            // Details (timeline, comments) are for participants; others see where it stands.
+            return r.canOpen ? <a onClick={() => setOpen({ instance: r.instance, task: r.task, tab: 'detail' })}>{summary}</a> : summary;
+          })()}
         </List.Item>
       )} />
       {open && <TaskDrawer instance={open.instance} task={open.task} name={rows.find((r) => r.instance === open.instance)?.name} tab={open.tab} onClose={() => setOpen(null)} onDone={() => { setOpen(null); load().catch(() => {}); }} />}

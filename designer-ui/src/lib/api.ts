@@ -92,6 +92,9 @@ export const api = {
   startFlow: (flow: string, record: string) => request<FlowInstance>('POST', '/flows/instances', { flow, record }),
   inbox: (box: 'todo' | 'done' | 'started' | 'cc') => request<{ items: InboxItem[] }>('GET', `/flows/tasks?box=${box}`),
   instance: (id: string) => request<FlowInstance>('GET', `/flows/instances/${enc(id)}`),
+  /** A record's approvals, for anyone who may read it; `can_open`: the caller may open the details. */
+  recordInstances: (obj: string, id: string) =>
+    request<{ instances: (FlowInstance & { created_at?: string; can_open?: boolean })[] }>('GET', `/flows/instances?object=${enc(obj)}&record=${enc(id)}`),
   actOnTask: (task: string, body: Record<string, unknown>) => request<FlowInstance>('POST', `/flows/tasks/${enc(task)}/actions`, body),
   actOnInstance: (id: string, body: Record<string, unknown>) => request<FlowInstance>('POST', `/flows/instances/${enc(id)}/actions`, body),
   saveFlow: (key: string, def: unknown, exists: boolean) =>

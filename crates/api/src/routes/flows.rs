@@ -215,11 +215,15 @@ pub async fn start_instance(
 pub struct InstancesParams {
     /// running | incident | approved | rejected | withdrawn | terminated (default: running and incident)
     pub status: Option<String>,
+    /// With `record`: every instance on that record, for anyone who may read it.
+    pub object: Option<String>,
+    /// A record id (needs `object`).
+    pub record: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/flows/instances", tag = "flows", params(InstancesParams),
-    responses((status = 200, description = "Admin view of instances", body = Object),
-              (status = 403, body = ErrorEnvelope)),
+    responses((status = 200, description = "Admin view of instances by status; or, with `object` and `record`, the record's approvals for anyone who may read it", body = Object),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/flows/instances")]
 pub async fn list_instances(
@@ -227,6 +231,13 @@ pub async fn list_instances(
     Auth(p): Auth,
     q: web::Query<InstancesParams>,
 ) -> ApiResult<HttpResponse> {
+    if let Some(rec) = q.record.as_deref() {
+        let Some(object) = q.object.as_deref() else {
+            return Err(Error::bad_request("bad_query", "`record` needs `object`").into());
+        };
+        let id = Uuid::parse_str(rec).map_err(|_| Error::not_found("record"))?;
+        return Ok(HttpResponse::Ok().json(st.rt.record_flow_instances(&p, object, id).await?));
+    }
     Ok(HttpResponse::Ok().json(st.rt.list_flow_instances(&p, q.status.as_deref()).await?))
 }
 

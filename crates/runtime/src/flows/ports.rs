@@ -126,6 +126,8 @@ pub enum InstanceFilter {
     StartedBy(Uuid),
     /// Instances with this status (admin view); `None` = running and incident.
     Status(Option<&'static str>),
+    /// Every instance on one record, whatever its status.
+    Record(Uuid),
 }
 
 #[async_trait]

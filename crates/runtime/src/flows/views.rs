@@ -175,6 +175,65 @@ impl Runtime {
         }))
     }
 
+    /// The approvals of one record, newest first, for anyone who may read the record: each
+    /// instance's flow, status, position and dates. `can_open` says whether the caller may
+    /// open its details (timeline, comments, tasks): admins and participants only, as for
+    /// `GET /flows/instances/{id}`.
+    pub async fn record_flow_instances(
+        &self,
+        p: &Principal,
+        object: &str,
+        record: Uuid,
+    ) -> Result<Json> {
+        self.require_record_readable(p, object, record).await?;
+        let me = p.user.0.to_string();
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let rows = tx
+            .flow_instances(InstanceFilter::Record(record), MAX_LIST)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows.iter().filter(|r| r.object == object) {
+            let open = p.is_admin
+                || r.initiator == p.user.0
+                || tx.flow_tasks_of(r.id).await?.iter().any(|t| t.assignee == me)
+                || tx.flow_cc_of(r.id).await?.iter().any(|c| c.user_id == me);
+            let mut j = instance_json(r);
+            if let Some(m) = j.as_object_mut() {
+                m.insert("can_open".into(), Json::Bool(open));
+            }
+            out.push(j);
+        }
+        tx.commit().await?;
+        Ok(json!({ "instances": out }))
+    }
+
+    /// Not-found unless `p` may read the record (object permission and record scope).
+    pub(crate) async fn require_record_readable(
+        &self,
+        p: &Principal,
+        object: &str,
+        record: Uuid,
+    ) -> Result<()> {
+        let meta = self.meta(p.tenant).await?;
+        let obj = meta
+            .object(object)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("object '{object}'")))?;
+        let g = self.guard(p, object).await?;
+        g.require(crate::access::model::Op::Read, object)?;
+        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        self.load_one(
+            tx.as_mut(),
+            &obj,
+            record,
+            crate::ports::FetchOpts::default(),
+            g.scope(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Admin view: instances by status (default: running and incident).
     pub async fn list_flow_instances(&self, p: &Principal, status: Option<&str>) -> Result<Json> {
         require_admin(p)?;
