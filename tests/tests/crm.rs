@@ -286,7 +286,10 @@ async fn crm_approval_flow(b: Backend) {
             .status,
         404
     );
-    assert_eq!(as_["li"].get(&list).await.body["instances"][0]["can_open"], true);
+    assert_eq!(
+        as_["li"].get(&list).await.body["instances"][0]["can_open"],
+        true
+    );
     assert_eq!(as_["liu"].get(&list).await.status, 404);
     assert_eq!(
         as_["liu"]

@@ -195,7 +195,11 @@ impl Runtime {
         for r in rows.iter().filter(|r| r.object == object) {
             let open = p.is_admin
                 || r.initiator == p.user.0
-                || tx.flow_tasks_of(r.id).await?.iter().any(|t| t.assignee == me)
+                || tx
+                    .flow_tasks_of(r.id)
+                    .await?
+                    .iter()
+                    .any(|t| t.assignee == me)
                 || tx.flow_cc_of(r.id).await?.iter().any(|c| c.user_id == me);
             let mut j = instance_json(r);
             if let Some(m) = j.as_object_mut() {
