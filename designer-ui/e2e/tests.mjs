@@ -449,6 +449,12 @@ export const tests = [
     await page.getByTestId('task-drawer').waitFor({ state: 'detached' });
 
     await openTask('chen@demo.weft');
+    // The timeline says what happened, by whom, in words.
+    const history = page.getByTestId('instance-history');
+    await history.getByText('加签', { exact: true }).waitFor();
+    await history.getByText('审批 · 同意').waitFor();
+    await history.getByText(/王总监/).first().waitFor();
+    await history.getByText('“请王总先看”').waitFor();
     await page.getByTestId('task-approve').click();
     await page.getByTestId('task-drawer').waitFor({ state: 'detached' });
     const done = await apiGet(page, `/flows/instances/${inst.id}`);

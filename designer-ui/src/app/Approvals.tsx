@@ -137,6 +137,28 @@ function RecordTitle({ object, id }: { object: string; id: string }) {
 }
 
 /** One instance: where it is, who did what, and the caller's actions on their open task. */
+const EVENTS: Record<string, [string, string]> = {
+  started: ['发起审批', 'Submitted'], gateway_evaluated: ['按条件分支', 'Branch chosen'], task_decided: ['审批', 'Decided'],
+  node_decided: ['节点完成', 'Step decided'], completed: ['审批完成', 'Completed'], end_reached: ['流程结束', 'Ended'],
+  cc: ['抄送', 'CC sent'], commented: ['评论', 'Comment'], returned: ['退回', 'Returned'], resubmitted: ['重新提交', 'Resubmitted'],
+  signer_added: ['加签', 'Signer added'], withdrawn: ['撤回', 'Withdrawn'], urged: ['催办', 'Urged'], cancelled: ['已取消', 'Cancelled'],
+  timer_fired: ['定时到达', 'Timer fired'], timeout_auto_decided: ['超时自动处理', 'Decided on timeout'], auto_approved: ['自动通过', 'Auto-approved'],
+  empty_assignees: ['审批人为空', 'No approver found'], join_fired: ['分支汇合', 'Branches joined'], record_changed: ['记录已修改', 'Record changed'],
+  action_done: ['动作完成', 'Action done'], action_failed: ['动作失败', 'Action failed'], action_retry: ['动作重试', 'Action retried'],
+  incident_retry: ['异常重试', 'Incident retried'], incident_skip: ['异常跳过', 'Incident skipped'], implicit_reject_end: ['驳回结束', 'Rejected'],
+};
+const DECISIONS: Record<string, [string, string]> = {
+  approve: ['同意', 'approved'], reject: ['驳回', 'rejected'], transfer: ['转交', 'transferred'], delegate: ['委托', 'delegated'],
+};
+
+/** A timeline event in words: 审批 · 同意 rather than `task_decided`. */
+export function eventText(event: string, data?: Record<string, unknown> | null): string {
+  const e = EVENTS[event];
+  const base = e ? L(e[0], e[1]) : event;
+  const d = typeof data?.decision === 'string' ? DECISIONS[data.decision] : undefined;
+  return d ? `${base} · ${L(d[0], d[1])}` : base;
+}
+
 type NodeOps = { return_to?: string[]; add_signer?: ('before' | 'after' | 'parallel')[]; transfer?: boolean };
 type GraphNode = { id: string; name?: { zh?: string; en?: string } | null; ops?: NodeOps | null; visited?: boolean };
 
@@ -170,6 +192,14 @@ function TaskDrawer({ instance, task, name, onClose, onDone, tab = 'detail' }: {
   const [signPos, setSignPos] = useState<'before' | 'after' | 'parallel'>('before');
   const [returnTo, setReturnTo] = useState<string | undefined>();
   const [users, setUsers] = useState<{ id: string; name: string }[]>([]);
+  // Everyone's names, for the timeline (the pickers below leave out the caller).
+  const [names, setNames] = useState<Map<string, string>>(new Map());
+  useEffect(() => {
+    api.users().then((r) => {
+      const list = (r as { users?: { id: string; name: string }[] }).users ?? [];
+      setNames(new Map(list.map((u) => [u.id, u.name])));
+    }).catch(() => setNames(new Map()));
+  }, []);
   const [busy, setBusy] = useState(false);
   useEffect(() => { api.instance(instance).then(setInst).catch((e) => message.error(errText(e))); }, [instance, message]);
   useEffect(() => {
@@ -243,8 +273,13 @@ function TaskDrawer({ instance, task, name, onClose, onDone, tab = 'detail' }: {
           <Timeline data-testid="instance-history" items={(inst.history ?? []).map((h) => ({
             content: (
               <div>
-                <Typography.Text strong>{h.event}</Typography.Text>{h.node && <Tag style={{ marginLeft: 8 }}>{h.node}</Tag>}
-                <div><Typography.Text type="secondary">{fmt(h.at)}</Typography.Text>{typeof h.data?.comment === 'string' && h.data.comment && <span> · {h.data.comment}</span>}</div>
+                <Typography.Text strong>{eventText(h.event, h.data)}</Typography.Text>{h.node && <Tag style={{ marginLeft: 8 }}>{h.node}</Tag>}
+                <div>
+                  {h.actor && <span>{names.get(h.actor) ?? h.actor.slice(0, 8)} · </span>}
+                  <Typography.Text type="secondary">{fmt(h.at)}</Typography.Text>
+                  {typeof h.data?.comment === 'string' && h.data.comment && <span> · “{h.data.comment}”</span>}
+                  {typeof h.data?.text === 'string' && h.data.text && <span> · “{h.data.text}”</span>}
+                </div>
               </div>
             ),
           }))} />
