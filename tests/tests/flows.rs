@@ -1848,6 +1848,102 @@ async fn s25_script_error_is_an_incident(b: Backend) {
     assert_eq!(view(&w, &inst).await["status"], "approved");
 }
 
+/// s05 and s22 with two processes: a second runtime (its own pool and caches, as a second
+/// `weft serve`) on the same database. The last tasks of both parallel branches approved at
+/// the same instant, one through each process: both succeed, the join fires once; a due
+/// timer claimed by both processes at once fires once.
+async fn two_processes_race(b: Backend) {
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(t0));
+    let w = world_with(TestApp::with_clock(b, clock.clone()).await).await;
+    let mut opts = weft_store::StoreOptions::new(w.app.db.url.clone());
+    opts.max_connections = 8;
+    let store2 = Arc::new(weft_store::SeaStore::connect(&opts).await.unwrap());
+    let rt2 = Arc::new(weft_runtime::Runtime::new(
+        store2,
+        Arc::new(weft_store::LocalDiskBlobStore::new(
+            w.app.db.dir.path().join("files"),
+        )),
+        clock.clone(),
+        weft_runtime::RuntimeConfig::default(),
+    ));
+    let tenant = w.app.tenant.tenant_id;
+    let as_user = |u: &str| {
+        let id = uuid::Uuid::parse_str(&w.id(u)).unwrap();
+        let mut p = weft_runtime::Principal::system(tenant, weft_meta::UserId(id));
+        p.is_admin = false;
+        p.source = weft_runtime::Source::Api;
+        p
+    };
+    publish(&w, big_deal_flow()).await;
+    for round in 0..4 {
+        let rec = deal(&w, 600_000 + round).await;
+        let inst = start(&w, "deal_approval", &rec).await;
+        approve(&w, "a", &inst).await;
+        approve(&w, "b", &inst).await;
+        let c = uuid::Uuid::parse_str(&task_of(&w, "c", &inst).await.unwrap()).unwrap();
+        let f = uuid::Uuid::parse_str(&task_of(&w, "f1", &inst).await.unwrap()).unwrap();
+        let (pc, pf) = (as_user("c"), as_user("f1"));
+        let body = json!({"action": "approve"});
+        let (r1, r2) = tokio::join!(
+            w.app.rt.act_on_task(&pc, c, &body),
+            rt2.act_on_task(&pf, f, &body)
+        );
+        r1.unwrap();
+        r2.unwrap();
+        let v = view(&w, &inst).await;
+        assert_eq!(v["status"], "approved", "{v}");
+        assert_eq!(events(&v, "join_fired"), 1, "{v}");
+        assert_eq!(events(&v, "action.record_updated"), 1, "{v}");
+    }
+    // One due timeout, both processes' workers claiming at once.
+    publish(
+        &w,
+        json!({
+          "schema": "crm.workflow/1", "key": "sla2", "object": "deal",
+          "nodes": [
+            {"id": "start", "kind": "start"},
+            {"id": "mgr", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("mgr")]}],
+             "timers": [{"id": "sla", "duration": "PT1H", "interrupting": true}]},
+            {"id": "escalate", "kind": "approval", "assignees": [{"kind": "users", "ids": [w.id("d")]}]},
+            {"id": "end", "kind": "end"}
+          ],
+          "edges": [
+            {"id": "e1", "from": "start", "to": "mgr"},
+            {"id": "e2", "from": "mgr", "to": "end", "on": "approved"},
+            {"id": "e3", "from": "mgr", "to": "escalate", "on": "timer:sla"},
+            {"id": "e4", "from": "escalate", "to": "end", "on": "approved"}
+          ]
+        }),
+    )
+    .await;
+    let mut insts = vec![];
+    for i in 0..5 {
+        let rec = deal(&w, i).await;
+        insts.push(start(&w, "sla2", &rec).await);
+    }
+    clock.set(t0 + Duration::hours(2));
+    let (n1, n2) = tokio::join!(
+        w.app.rt.run_flow_timers("p1", 10),
+        rt2.run_flow_timers("p2", 10)
+    );
+    assert_eq!(
+        n1.unwrap() + n2.unwrap(),
+        5,
+        "each timer fired by one process"
+    );
+    let (n1, n2) = tokio::join!(
+        w.app.rt.run_flow_timers("p1", 10),
+        rt2.run_flow_timers("p2", 10)
+    );
+    assert_eq!(n1.unwrap() + n2.unwrap(), 0);
+    for inst in &insts {
+        let v = view(&w, inst).await;
+        assert_eq!(v["positions"], json!(["escalate"]), "{v}");
+        assert_eq!(events(&v, "timer_fired"), 1, "{v}");
+    }
+}
+
 /// s13: an inclusive split selects 2 of 3 branches; one of them times out and leaves around
 /// the join. The inclusive join fires once no live token can reach it, in either order.
 async fn s13_inclusive_join(b: Backend) {
@@ -2301,6 +2397,7 @@ dual!(
     s01_s03_exclusive_order_and_default,
     s05_join_race,
     s25_script_error_is_an_incident,
+    two_processes_race,
     s13_inclusive_join,
     s17_return_across_parallel,
     s21_reminder_cycle,
