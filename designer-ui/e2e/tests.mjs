@@ -20,6 +20,15 @@ async function apiGet(page, path) {
   }, path);
 }
 
+/** A write from inside the page with the page's session and its CSRF token. */
+async function apiPost(page, path, body) {
+  return page.evaluate(async ([p, b]) => {
+    const csrf = (await (await fetch('/api/v1/auth/session')).json()).csrf_token;
+    const r = await fetch(`/api/v1${p}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: JSON.stringify(b) });
+    return { status: r.status, body: await r.json() };
+  }, [path, body]);
+}
+
 /** A pointer drag in small steps, as a person does it (dnd-kit needs real pointer moves). */
 async function drag(page, from, to, { dx = 0, dy = 0 } = {}) {
   await from.scrollIntoViewIfNeeded();
@@ -783,5 +792,34 @@ export const tests = [
     await page.getByTestId('kanban-col-web').waitFor();
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid^="kanban-card-"]').length === n, won.total);
     assert.equal(await page.getByTestId('kanban-col-won').count(), 0, 'grouped by source, not stage');
+  }],
+
+  ['phone approval at 390x844: the manager approves a rep\'s deal from 待我审批 on the phone pages', async ({ page, context, shot }) => {
+    await login(page, 'zhang@demo.weft');
+    // The deal the phone form test created; zhang submits it.
+    const q = await apiPost(page, '/data/opportunity/query', { filter: { field: 'name', op: 'eq', value: '移动端 现场签约' } });
+    assert.equal(q.status, 200, JSON.stringify(q.body));
+    const rec = q.body.records[0].id;
+    const started = await apiPost(page, '/flows/instances', { flow: 'opportunity_approval', record: rec });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+
+    await context.clearCookies();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await login(page, 'li@demo.weft');
+    await page.goto('/m');
+    await page.getByTestId('m-inbox-link').click();
+    await page.getByTestId('m-inbox-item').filter({ hasText: '移动端 现场签约' }).click();
+    await page.getByTestId('m-task').waitFor();
+    await page.getByTestId('m-timeline').getByText(/发起审批/).waitFor();
+    await page.getByTestId('m-comment').fill('同意，尽快签约');
+    const approve = page.getByTestId('m-approve');
+    const b = await approve.boundingBox();
+    assert.ok(b && b.height >= 44 && b.y + b.height <= 844, 'a large approve button on screen');
+    await shot('mobile-approval');
+    await approve.click();
+    await page.getByTestId('m-task-done').waitFor();
+    const done = await apiGet(page, `/flows/instances/${started.body.id}`);
+    assert.equal(done.body.status, 'approved');
+    assert.ok(done.body.history.some((h) => h.data?.comment === '同意，尽快签约'));
   }],
 ];

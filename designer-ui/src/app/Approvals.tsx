@@ -121,7 +121,7 @@ export function Inbox() {
 
 const titles = new Map<string, Promise<string>>();
 /** A record's title (its name field), fetched once per record; the short id while loading. */
-function RecordTitle({ object, id }: { object: string; id: string }) {
+export function RecordTitle({ object, id }: { object: string; id: string }) {
   const { objects } = useApp();
   const [title, setTitle] = useState(id.slice(0, 8));
   useEffect(() => {

@@ -4,7 +4,7 @@
 // desktop), so permissions and server problems at their fields behave the same.
 import { useEffect, useRef, useState } from 'react';
 import { Alert, Button, ConfigProvider, Empty, Result, Spin, Typography } from 'antd';
-import { LeftOutlined, PlusOutlined, RightOutlined } from '@ant-design/icons';
+import { CheckSquareOutlined, LeftOutlined, PlusOutlined, RightOutlined } from '@ant-design/icons';
 import { lbl, setLang, t, useLang } from '../lib/i18n';
 import { match } from '../lib/router';
 import type { RecordData } from '../lib/types';
@@ -12,17 +12,22 @@ import { permsOf, useApp } from '../app/ctx';
 import { titleOf } from '../app/fields';
 import { GeneratedForm, defaultsOf } from '../app/GeneratedForm';
 import { useRecordForm } from '../app/RecordForm';
+import { MobileInbox, MobileTask } from './MobileInbox';
 import './mobile.css';
 
 const L = (zh: string, en: string) => lbl({ zh, en });
 
-/** `/m`, `/m/o/:object/new`, `/m/o/:object/:id/edit`. */
+/** `/m`, `/m/o/:object/new`, `/m/o/:object/:id/edit`, `/m/inbox`, `/m/inbox/:instance/:task`. */
 export default function MobileApp({ path }: { path: string }) {
   useLang();
   let m: Record<string, string> | null;
   let body: React.ReactNode;
   if ((m = match('/m/o/:object/new', path))) body = <MobileForm key={path} object={m.object} />;
   else if ((m = match('/m/o/:object/:id/edit', path))) body = <MobileForm key={path} object={m.object} id={m.id} />;
+  else if (path === '/m/inbox') body = <><Bar title={L('待我审批', 'To approve')} back="/m" /><main className="m-main"><MobileInbox /></main></>;
+  else if ((m = match('/m/inbox/:instance/:task', path))) {
+    body = <><Bar title={L('审批', 'Approval')} back="/m/inbox" /><main className="m-main"><MobileTask key={path} instance={m.instance} task={m.task} /></main></>;
+  }
   else body = <MobileHome />;
   return (
     <ConfigProvider componentSize="large">
@@ -50,6 +55,9 @@ function MobileHome() {
     <>
       <Bar title={session.tenant?.name ?? 'Weft'} />
       <main className="m-main">
+        <nav className="m-list" style={{ marginBottom: 20 }}>
+          <a href="/m/inbox" className="m-item" data-testid="m-inbox-link"><CheckSquareOutlined /> <span className="m-grow">{L('待我审批', 'To approve')}</span> <RightOutlined /></a>
+        </nav>
         <Typography.Title level={4} style={{ marginTop: 0 }}>{L('填写表单', 'Fill in a form')}</Typography.Title>
         {creatable.length === 0 ? <Empty description={L('没有可新建的对象', 'Nothing you may create')} /> : (
           <nav className="m-list">
