@@ -2376,7 +2376,82 @@ async fn s23_s24_versions_and_migration(b: Backend) {
     assert_eq!(vs.body["versions"][0]["hash"], hash_v1);
 }
 
+/// A branch condition's `today()` is the engine clock's date in the tenant's zone: at
+/// 2026-06-01T17:00Z it is still 1 June in UTC but already 2 June in Shanghai. (Conditions
+/// used the wall clock in UTC before.)
+async fn condition_today_follows_clock_and_zone(b: Backend) {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 6, 1, 17, 0, 0).unwrap(),
+    ));
+    let app = TestApp::with_clock(b, clock).await;
+    let s = app.serve().await;
+    assert_eq!(
+        s.post("/api/v1/meta/objects", weft_testkit::simple_object("deal"))
+            .await
+            .status,
+        201
+    );
+    let flow = json!({
+      "schema": "crm.workflow/1", "key": "due_check", "object": "deal",
+      "nodes": [
+        {"id": "start", "kind": "start"},
+        {"id": "gw", "kind": "exclusive", "default": "late"},
+        {"id": "ontime", "kind": "action", "action": {"kind": "update_record", "set": {"stage": "\"b\""}}},
+        {"id": "overdue", "kind": "action", "action": {"kind": "update_record", "set": {"stage": "\"c\""}}},
+        {"id": "end", "kind": "end"}
+      ],
+      "edges": [
+        {"id": "e0", "from": "start", "to": "gw"},
+        {"id": "fresh", "from": "gw", "to": "ontime", "order": 1,
+         "when": {"lang": "rhai", "expr": "record.due >= today()"}},
+        {"id": "late", "from": "gw", "to": "overdue"},
+        {"id": "e1", "from": "ontime", "to": "end", "on": "done"},
+        {"id": "e2", "from": "overdue", "to": "end", "on": "done"}
+      ]
+    });
+    assert_eq!(s.post("/api/v1/meta/flows", flow).await.status, 201);
+    assert_eq!(
+        s.post("/api/v1/meta/flows/due_check/publish", json!({}))
+            .await
+            .status,
+        201
+    );
+    let run = |stage_after: &'static str| {
+        let s = &s;
+        async move {
+            let d = s
+                .create(
+                    "deal",
+                    json!({"name": "x", "stage": "a", "due": "2026-06-01"}),
+                )
+                .await;
+            let id = d["id"].as_str().unwrap().to_owned();
+            let r = s
+                .post(
+                    "/api/v1/flows/instances",
+                    json!({"flow": "due_check", "record": id}),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            let rec = s.get(&format!("/api/v1/data/deal/{id}")).await.body;
+            assert_eq!(rec["stage"], stage_after, "{rec}");
+        }
+    };
+    // UTC: due 1 June is today, not overdue.
+    run("b").await;
+    let r = s
+        .patch(
+            "/api/v1/tenant/settings",
+            json!({"time_zone": "Asia/Shanghai"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Shanghai: it is 2 June there, so 1 June is past.
+    run("c").await;
+}
+
 dual!(
+    condition_today_follows_clock_and_zone,
     actions_deliver,
     definitions,
     big_deal_parallel,

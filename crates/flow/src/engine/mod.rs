@@ -96,14 +96,16 @@ impl Cx<'_> {
         });
     }
 
-    /// Variables for conditions: `{"record", "initiator", "vars"}`.
+    /// Variables for conditions: `{"record", "initiator", "vars", "now"}` (`now`: the
+    /// command's time, so `today()` in a condition follows the engine's clock).
     pub(crate) fn expr_vars(&self) -> Value {
         let mut initiator = match &self.st.initiator_attrs {
             Value::Object(m) => m.clone(),
             _ => serde_json::Map::new(),
         };
         initiator.insert("id".into(), Value::String(self.st.initiator.clone()));
-        json!({"record": self.st.record, "initiator": initiator, "vars": self.st.vars})
+        json!({"record": self.st.record, "initiator": initiator, "vars": self.st.vars,
+               "now": self.now.to_rfc3339()})
     }
 
     /// `start + duration`, on the business calendar the timer names, else on the flow's

@@ -54,10 +54,12 @@ pub fn catalog(obj: &CompiledObject) -> FieldCatalog {
 /// read `record.<field>` and `user.<attr>` (the initiator).
 pub struct RulesCompiler {
     pub catalog: FieldCatalog,
+    /// The tenant's zone: `today()` in a condition is the date there.
+    pub tz: chrono_tz::Tz,
 }
 
 #[derive(Debug)]
-struct RulesExpr(CompiledScript);
+struct RulesExpr(CompiledScript, chrono_tz::Tz);
 
 impl Expr for RulesExpr {
     fn eval_bool(&self, vars: &Json) -> Result<bool, String> {
@@ -70,12 +72,19 @@ impl Expr for RulesExpr {
             .get("initiator")
             .and_then(Json::as_object)
             .unwrap_or(&empty);
+        // The engine's time for the command (a manual clock in tests), not the wall clock.
+        let now = vars
+            .get("now")
+            .and_then(Json::as_str)
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_else(Utc::now);
         let ctx = EvalContext {
             record,
             old: None,
             user,
-            now: Utc::now(),
-            tz: chrono_tz::Tz::UTC,
+            now,
+            tz: self.1,
         };
         weft_rules::eval_bool(&self.0, &ctx).map_err(|e| e.to_string())
     }
@@ -84,7 +93,7 @@ impl Expr for RulesExpr {
 impl ExprCompiler for RulesCompiler {
     fn compile(&self, src: &str) -> Result<Arc<dyn Expr>, String> {
         weft_rules::compile(src, ScriptKind::Condition, &self.catalog)
-            .map(|s| Arc::new(RulesExpr(s)) as Arc<dyn Expr>)
+            .map(|s| Arc::new(RulesExpr(s, self.tz)) as Arc<dyn Expr>)
             .map_err(|ps| {
                 ps.iter()
                     .map(|p| p.message.clone())

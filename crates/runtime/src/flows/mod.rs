@@ -40,10 +40,12 @@ use crate::ports::Tx;
 pub use exec::TaskAction;
 pub use ports::{FlowStore, FlowTx};
 
-/// Compiled published versions, by version id. Versions are immutable and ids are globally
-/// unique (UUIDv7), so one process-wide cache is exact; it is bounded by clearing when full.
-fn cache() -> &'static Mutex<HashMap<Uuid, Arc<CompiledFlow>>> {
-    static CACHE: OnceLock<Mutex<HashMap<Uuid, Arc<CompiledFlow>>>> = OnceLock::new();
+/// Compiled published versions, by version id and the tenant's time zone (conditions'
+/// `today()` is the date there). Versions are immutable and ids are globally unique (UUIDv7),
+/// so one process-wide cache is exact; it is bounded by clearing when full.
+type CacheKey = (Uuid, chrono_tz::Tz);
+fn cache() -> &'static Mutex<HashMap<CacheKey, Arc<CompiledFlow>>> {
+    static CACHE: OnceLock<Mutex<HashMap<CacheKey, Arc<CompiledFlow>>>> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
@@ -83,11 +85,8 @@ impl Runtime {
         tx: &mut dyn Tx,
         version_id: Uuid,
     ) -> Result<Arc<CompiledFlow>> {
-        if let Some(f) = cache()
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&version_id).cloned())
-        {
+        let key = (version_id, self.tz_of(tenant));
+        if let Some(f) = cache().lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(f);
         }
         let v = tx
@@ -109,7 +108,7 @@ impl Runtime {
             if m.len() >= CACHE_MAX {
                 m.clear();
             }
-            m.insert(version_id, flow.clone());
+            m.insert(key, flow.clone());
         }
         Ok(flow)
     }
@@ -134,6 +133,7 @@ impl Runtime {
         };
         let compiler = env::RulesCompiler {
             catalog: env::catalog(&obj),
+            tz: meta.as_ref().map(|m| m.tz).unwrap_or(chrono_tz::Tz::UTC),
         };
         CompiledFlow::compile(def, &compiler)
     }
