@@ -372,7 +372,7 @@ export const tests = [
     const option = page.locator('.ant-select-item-option').filter({ hasText: '商机审批' });
     await option.waitFor();
     await option.evaluate((el) => el.click());
-    await page.getByTestId('flow-designer').getByText('销售总监审批').waitFor();
+    await page.getByTestId('flow-designer').getByText('总监与财务会签').waitFor();
     await page.getByTestId('flow-designer').getByText('直属经理审批').waitFor();
     assert.equal(await page.getByTestId('flow-key').inputValue(), 'opportunity_approval');
     assert.equal(await page.getByTestId('flow-lost').count(), 0, 'the CRM flow is fully editable as a tree');
@@ -590,7 +590,7 @@ export const tests = [
     assert.ok(rendered < 60, `only the visible rows are in the DOM (${rendered})`);
   }],
   ['approval tree: a submitted opportunity is drawn with its current node; after approval the node shows done', async ({ page, context, shot }) => {
-    const deal = '华信 2026 年度设备采购'; // 860,000: the flow routes it to the sales director
+    const deal = '华信 2026 年度设备采购'; // 860,000: the sales director and finance, both (会签)
     await login(page, 'zhang@demo.weft');
     await page.getByTestId('nav-opportunity').click();
     await page.getByRole('link', { name: deal }).first().click();
@@ -612,7 +612,8 @@ export const tests = [
     assert.equal(await node('manager').getAttribute('data-state'), 'skipped', 'the small-deal branch is not taken');
     assert.equal(await node('start').getAttribute('data-state'), 'done');
     assert.match(await node('start').textContent(), /张销售/);
-    assert.equal(await node('cc_finance').getAttribute('data-state'), 'pending');
+    assert.equal(await node('cc_finance').getAttribute('data-state'), 'skipped', 'finance approves instead of being copied');
+    assert.equal(await node('mark').getAttribute('data-state'), 'pending');
 
     await context.clearCookies();
     await login(page, 'director@demo.weft');
@@ -629,6 +630,17 @@ export const tests = [
     await drawer.getByTestId('task-approve').click();
     await drawer.waitFor({ state: 'detached' });
 
+    // 会签: finance approves too.
+    await context.clearCookies();
+    await login(page, 'zhao@demo.weft');
+    await page.getByTestId('nav-inbox').click();
+    await page.getByTestId('inbox-item').filter({ hasText: deal }).first().click();
+    await drawer.getByTestId('task-approve').click();
+    await drawer.waitFor({ state: 'detached' });
+    await context.clearCookies();
+    await login(page, 'director@demo.weft');
+    await page.getByTestId('nav-inbox').click();
+
     // Done: from 我已审批, and from the record page's approvals.
     await page.getByTestId('box-done').click();
     await page.getByTestId('inbox-item').filter({ hasText: deal }).first().click();
@@ -637,7 +649,7 @@ export const tests = [
     assert.equal(await node('director').getAttribute('data-state'), 'done');
     assert.equal(await node('director').getAttribute('data-outcome'), 'approved');
     assert.match(await node('director').getByTestId('inst-act').first().textContent(), /王总监 Wang 同意 \d\d-\d\d \d\d:\d\d“同意，大单优先排产”/);
-    assert.equal(await node('cc_finance').getAttribute('data-state'), 'done');
+    assert.equal(await node('mark').getAttribute('data-state'), 'done');
     assert.equal(await node('manager').getAttribute('data-state'), 'skipped');
     assert.equal(await tree.locator('[data-state="current"]').count(), 0);
     await closeDrawer(page);
@@ -647,6 +659,9 @@ export const tests = [
     await approvals.getByTestId('flow-status').getByText('已通过').first().waitFor();
     await approvals.getByTestId('record-approval-flow').first().click();
     assert.equal(await page.getByTestId('instance-tree').getByTestId('inst-node-director').getAttribute('data-state'), 'done');
+    // The approval updated the opportunity.
+    const rec = (await apiPost(page, '/data/opportunity/query', { filter: { field: 'name', op: 'eq', value: deal } })).body.records[0];
+    assert.equal(rec.discount_approved, true);
   }],
 
   ['mobile form at 390x844: one column, sticky save, server error at the field, fix, save, link to the record', async ({ page, shot }) => {

@@ -343,6 +343,74 @@ async fn crm_approval_flow(b: Backend) {
             .any(|x| x["record_id"] == rec.as_str()),
         "finance was copied: {n}"
     );
+    // Approval updates the opportunity.
+    let d = zhang
+        .get(&format!("/api/v1/data/opportunity/{rec}"))
+        .await
+        .body;
+    assert_eq!(d["discount_approved"], true, "{d}");
+
+    // Over 500,000: the sales director and finance in parallel (会签), both must approve.
+    let big = zhang
+        .post(
+            "/api/v1/data/opportunity/query",
+            json!({"filter": {"field": "name", "op": "eq", "value": "华信 2026 年度设备采购"}}),
+        )
+        .await
+        .body["records"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let inst = zhang
+        .post(
+            "/api/v1/flows/instances",
+            json!({"flow": "opportunity_approval", "record": big}),
+        )
+        .await;
+    assert_eq!(inst.status, 201, "{}", inst.body);
+    let iid = inst.body["id"].as_str().unwrap().to_owned();
+    let task_of = |who: &'static str| {
+        let (as_, iid) = (&as_, iid.clone());
+        async move {
+            as_[who].get("/api/v1/flows/tasks?box=todo").await.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["instance"] == iid.as_str())
+                .map(|t| t["id"].as_str().unwrap().to_owned())
+        }
+    };
+    assert!(
+        task_of("li").await.is_none(),
+        "no manager step on a big deal"
+    );
+    for who in ["director", "zhao"] {
+        let t = task_of(who)
+            .await
+            .unwrap_or_else(|| panic!("{who} has a task"));
+        let r = as_[who]
+            .post(
+                &format!("/api/v1/flows/tasks/{t}/actions"),
+                json!({"action": "approve"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = zhang
+            .get(&format!("/api/v1/flows/instances/{iid}"))
+            .await
+            .body;
+        let want = if who == "director" {
+            "running"
+        } else {
+            "approved"
+        };
+        assert_eq!(v["status"], want, "after {who}: {v}");
+    }
+    let d = zhang
+        .get(&format!("/api/v1/data/opportunity/{big}"))
+        .await
+        .body;
+    assert_eq!(d["discount_approved"], true, "{d}");
 }
 
 dual!(

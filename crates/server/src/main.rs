@@ -129,9 +129,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let cfg = Config::load(cli.config.as_deref(), &over)?;
     let filter = EnvFilter::try_new(&cfg.log).context("invalid log filter")?;
+    // Logs go to stderr: commands such as `weft tenant create` print JSON on stdout for
+    // scripts, and a warning logged on the way (a slow statement under load) broke it.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
         .try_init();
     match cli.cmd {
         Cmd::Serve { .. } => {

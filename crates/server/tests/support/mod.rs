@@ -64,6 +64,10 @@ pub fn tenant(db: &TestDb, name: &str) -> String {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let t: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The JSON document; a log line (a warning under load) may come before it.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json = text.find('{').map(|i| &text[i..]).unwrap_or(&text);
+    let t: serde_json::Value = serde_json::from_str(json)
+        .unwrap_or_else(|e| panic!("weft tenant create printed no JSON ({e}): {text}"));
     t["api_key"].as_str().unwrap().to_owned()
 }
