@@ -83,7 +83,10 @@ export function ListView({ object, sv }: { object: string; sv: SavedViews }) {
     (current.definition.columns ?? []).filter((n) => visible.some((f) => f.api_name === n)).length
       ? (current.definition.columns ?? []).filter((n) => visible.some((f) => f.api_name === n)) : cols,
   ]);
-  const ready = views !== null && (applied.current ?? null) === (current ? `${current.id}:${current.version}` : null);
+  // Without `?vid=` the list does not wait for the views to load: it shows 全部 at once (the
+  // first load's critical path), and a default view, if the user has one, applies when the
+  // views arrive.
+  const ready = (views !== null || !vid) && (applied.current ?? null) === (current ? `${current.id}:${current.version}` : null);
 
   const load = useCallback(async (after: string | null) => {
     if (!ready) return;
