@@ -3,11 +3,10 @@
 // comment (the server decides what is allowed and answers 409/422 otherwise), the in-app
 // notifications bell, and a record's manual rule actions.
 import { Suspense, lazy, useCallback, useEffect, useState } from 'react';
-import { App, Badge, Button, Card, Drawer, Dropdown, Empty, Input, List, Segmented, Select, Space, Spin, Tabs, Tag, Timeline, Typography } from 'antd';
-import { BellOutlined } from '@ant-design/icons';
+import { App, Button, Card, Drawer, Dropdown, Empty, Input, List, Segmented, Select, Space, Spin, Tabs, Tag, Timeline, Typography } from 'antd';
 import dayjs from 'dayjs';
 import { ApiError, api } from '../lib/api';
-import type { FlowInstance, InboxItem, Notice } from '../lib/api';
+import type { FlowInstance, InboxItem } from '../lib/api';
 import { lbl } from '../lib/i18n';
 import { navigate } from '../lib/router';
 import { useApp } from './ctx';
@@ -342,33 +341,3 @@ export function RecordApprovals({ object, id }: { object: string; id: string }) 
   );
 }
 
-/** The bell: unread in-app notifications (rules, approvals), newest first; click reads. */
-export function NotificationBell() {
-  const [items, setItems] = useState<Notice[]>([]);
-  const load = useCallback(() => { api.notifications().then((r) => setItems(r.notifications)).catch(() => setItems([])); }, []);
-  useEffect(() => { load(); const h = setInterval(load, 30_000); return () => clearInterval(h); }, [load]);
-  const unread = items.filter((n) => !n.read_at).length;
-  return (
-    <Dropdown trigger={['click']} onOpenChange={(o) => { if (o) load(); }}
-      popupRender={() => (
-        <div style={{ background: '#fff', width: 360, maxHeight: 420, overflow: 'auto', boxShadow: '0 6px 16px rgba(0,0,0,.12)', borderRadius: 8 }} data-testid="notifications">
-          {items.length === 0 ? <Empty style={{ padding: 16 }} description={L('没有通知', 'No notifications')} /> : (
-            <List<Notice> size="small" dataSource={items} renderItem={(n) => (
-              <List.Item data-testid="notification" style={{ cursor: 'pointer', paddingInline: 12, opacity: n.read_at ? 0.6 : 1 }}
-                onClick={async () => {
-                  if (!n.read_at) await api.readNotification(n.id).catch(() => {});
-                  load();
-                  if (n.object && n.record_id) navigate(`/o/${n.object}/${n.record_id}`);
-                }}>
-                <List.Item.Meta title={n.title} description={<Typography.Text type="secondary">{fmt(n.created_at)}</Typography.Text>} />
-              </List.Item>
-            )} />
-          )}
-        </div>
-      )}>
-      <Button type="text" style={{ color: '#fff' }} data-testid="bell">
-        <Badge count={unread} size="small" offset={[4, -2]}><BellOutlined style={{ color: '#fff', fontSize: 16 }} /></Badge>
-      </Button>
-    </Dropdown>
-  );
-}

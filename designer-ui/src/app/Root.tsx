@@ -13,15 +13,18 @@ import { AppCtx, permsOf } from './ctx';
 import type { AppState } from './ctx';
 import { Login } from './Login';
 import { ObjectHome } from './ObjectHome';
-import { RecordPage } from './RecordPage';
-import { RecordFormPage } from './RecordForm';
-import { Inbox, NotificationBell } from './Approvals';
+import { NotificationBell } from './NotificationBell';
 import { MobileHint } from '../mobile/MobileHint';
 
 // The designer pulls in dnd-kit and the property panel: end users never download it.
 const Designer = lazy(() => import('../designer/Designer'));
 const FlowDesigner = lazy(() => import('../flow/FlowDesigner'));
 const Rules = lazy(() => import('./Rules'));
+// The record page, the record form and the approval inbox load on first use: the first
+// screen (a list) does not wait for them.
+const RecordPage = lazy(() => import('./RecordPage').then((m) => ({ default: m.RecordPage })));
+const RecordFormPage = lazy(() => import('./RecordForm').then((m) => ({ default: m.RecordFormPage })));
+const Inbox = lazy(() => import('./Approvals').then((m) => ({ default: m.Inbox })));
 // Phone pages (`/m/...`): no desktop navigation, their own small chunk.
 const MobileApp = lazy(() => import('../mobile/Mobile'));
 
@@ -101,7 +104,7 @@ function Shell() {
   let body: React.ReactNode;
   let m: Record<string, string> | null;
   if (loc.path === '/inbox') {
-    body = <Inbox key={loc.query.toString()} />;
+    body = <Suspense fallback={<Spin />}><Inbox key={loc.query.toString()} /></Suspense>;
   } else if (loc.path === '/rules') {
     body = isAdmin ? <Suspense fallback={<Spin />}><Rules /></Suspense> : <Result status="403" title={t('notAllowed')} />;
   } else if (loc.path === '/flows') {
@@ -109,11 +112,11 @@ function Shell() {
   } else if (loc.path.startsWith('/designer')) {
     body = isAdmin ? <Suspense fallback={<Spin />}><Designer /></Suspense> : <Result status="403" title={t('notAllowed')} />;
   } else if ((m = match('/o/:object/new', loc.path))) {
-    body = <RecordFormPage key={loc.path} object={m.object} />;
+    body = <Suspense fallback={<Spin />}><RecordFormPage key={loc.path} object={m.object} /></Suspense>;
   } else if ((m = match('/o/:object/:id/edit', loc.path))) {
-    body = <RecordFormPage key={loc.path} object={m.object} id={m.id} />;
+    body = <Suspense fallback={<Spin />}><RecordFormPage key={loc.path} object={m.object} id={m.id} /></Suspense>;
   } else if ((m = match('/o/:object/:id', loc.path))) {
-    body = <RecordPage key={loc.path} object={m.object} id={m.id} />;
+    body = <Suspense fallback={<Spin />}><RecordPage key={loc.path} object={m.object} id={m.id} /></Suspense>;
   } else if ((m = match('/o/:object', loc.path))) {
     body = <ObjectHome key={m.object} object={m.object} />;
   } else if (readable.length) {
