@@ -22,6 +22,11 @@ pub const MAX_OBJECTS_PER_TENANT: usize = 1_000;
 
 /// Deserialize a document, reporting the JSON path of the first problem.
 pub fn parse_doc<T: DeserializeOwned>(v: &Json) -> Result<T> {
+    parse_doc_as(v, "invalid")
+}
+
+/// [`parse_doc`] with the problem's code (`flow.invalid`, `calendar.invalid`…).
+pub fn parse_doc_as<T: DeserializeOwned>(v: &Json, code: &str) -> Result<T> {
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
         // serde_path_to_error writes `fields[3].api_name`; we answer with `/fields/3/api_name`.
@@ -34,7 +39,7 @@ pub fn parse_doc<T: DeserializeOwned>(v: &Json) -> Result<T> {
                 .collect();
             format!("/{}", segs.join("/"))
         };
-        Error::one(pointer, "invalid", e.inner().to_string())
+        Error::one(pointer, code, e.inner().to_string())
     })
 }
 

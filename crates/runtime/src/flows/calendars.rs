@@ -24,6 +24,7 @@ use super::ports::FlowCalendarRow;
 use super::require_admin;
 use crate::Runtime;
 use crate::error::{Error, Result};
+use crate::metadata::parse_doc_as;
 use crate::ports::TxMode;
 use crate::principal::Principal;
 
@@ -339,24 +340,6 @@ fn cache() -> &'static Mutex<HashMap<TenantId, Arc<Calendars>>> {
 
 const CACHE_MAX: usize = 10_000;
 
-/// Parse a body, reporting the JSON pointer of a type error.
-fn parse(body: &Json) -> Result<CalendarDoc> {
-    serde_path_to_error::deserialize::<_, CalendarDoc>(body).map_err(|e| {
-        let path = e.path().to_string();
-        let pointer = if path == "." {
-            String::new()
-        } else {
-            format!(
-                "/{}",
-                path.replace(['.', '['], "/")
-                    .replace(']', "")
-                    .trim_start_matches('/')
-            )
-        };
-        Error::one(pointer, "calendar.invalid", e.inner().to_string())
-    })
-}
-
 fn row_json(r: &FlowCalendarRow) -> Json {
     json!({"name": r.name, "calendar": r.doc, "updated_by": r.updated_by,
            "created_at": r.created_at, "updated_at": r.updated_at})
@@ -461,7 +444,7 @@ impl Runtime {
         body: &Json,
     ) -> Result<(Json, bool)> {
         require_admin(p)?;
-        let doc = parse(body)?;
+        let doc = parse_doc_as::<CalendarDoc>(body, "calendar.invalid")?;
         let mut problems = match Calendar::compile(&doc) {
             Ok(_) => vec![],
             Err(ps) => ps,
@@ -487,21 +470,7 @@ impl Runtime {
             updated_at: now,
         };
         tx.flow_calendar_put(&row).await?;
-        // Calendars are cached per metadata version.
-        tx.bump_rules_version().await?;
-        self.audit(
-            tx.as_mut(),
-            Some(p.user.0),
-            crate::access::audit::Event {
-                action: "calendar.saved",
-                object: None,
-                record_id: None,
-                detail: json!({"name": name}),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        self.invalidate(p.tenant);
+        self.calendar_changed(tx, p, "calendar.saved", name).await?;
         Ok((row_json(&row), existing.is_none()))
     }
 
@@ -537,15 +506,29 @@ impl Runtime {
             }
         }
         tx.flow_calendar_delete(name).await?;
+        self.calendar_changed(tx, p, "calendar.deleted", name).await
+    }
+}
+
+impl Runtime {
+    /// The end of a calendar change: caches reload (calendars are cached per metadata
+    /// version), the audit log records it, the transaction commits.
+    async fn calendar_changed(
+        &self,
+        mut tx: Box<dyn crate::ports::Tx>,
+        p: &Principal,
+        action: &'static str,
+        name: &str,
+    ) -> Result<()> {
         tx.bump_rules_version().await?;
         self.audit(
             tx.as_mut(),
             Some(p.user.0),
             crate::access::audit::Event {
-                action: "calendar.deleted",
+                action,
                 object: None,
                 record_id: None,
-                detail: json!({"name": name}),
+                detail: json!({ "name": name }),
             },
         )
         .await?;

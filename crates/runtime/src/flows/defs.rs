@@ -13,28 +13,11 @@ use super::ports::{FlowDefRow, FlowVersionRow};
 use super::require_admin;
 use crate::Runtime;
 use crate::error::{Error, Result};
+use crate::metadata::parse_doc_as;
 use crate::ports::TxMode;
 use crate::principal::Principal;
 
 const MAX_KEY: usize = 64;
-
-/// Parse a definition body, reporting the JSON path of a type error.
-fn parse(body: &Json) -> Result<Definition> {
-    serde_path_to_error::deserialize::<_, Definition>(body).map_err(|e| {
-        let path = e.path().to_string();
-        let pointer = if path == "." {
-            String::new()
-        } else {
-            format!(
-                "/{}",
-                path.replace(['.', '['], "/")
-                    .replace(']', "")
-                    .trim_start_matches('/')
-            )
-        };
-        Error::one(pointer, "flow.invalid", e.inner().to_string())
-    })
-}
 
 fn check_key(key: &str) -> Result<()> {
     let ok = !key.is_empty()
@@ -111,7 +94,7 @@ impl Runtime {
     /// Save a draft: create (`key` = None, taken from the document) or replace.
     pub async fn save_flow(&self, p: &Principal, key: Option<&str>, body: &Json) -> Result<Json> {
         require_admin(p)?;
-        let mut def = parse(body)?;
+        let mut def = parse_doc_as::<Definition>(body, "flow.invalid")?;
         if let Some(k) = key
             && def.key != k
         {

@@ -22,6 +22,7 @@ use crate::access::Guard;
 use crate::access::model::Op;
 use crate::error::{Error, Result};
 use crate::json::record_json;
+use crate::metadata::parse_doc;
 use crate::ports::{FetchOpts, Tx, TxMode};
 use crate::principal::Principal;
 
@@ -120,18 +121,6 @@ enum InstanceAction {
 }
 
 const MAX_TEXT: usize = 4_000;
-
-fn parse_body<T: serde::de::DeserializeOwned>(body: &Json) -> Result<T> {
-    serde_path_to_error::deserialize::<_, T>(body).map_err(|e| {
-        let path = e.path().to_string();
-        let pointer = if path == "." {
-            String::new()
-        } else {
-            format!("/{}", path.replace('.', "/"))
-        };
-        Error::one(pointer, "invalid", e.inner().to_string())
-    })
-}
 
 /// `{"action": "approve", "comment": "ok"}` → the action enum, with the JSON pointer of a bad
 /// field. (serde's internally tagged enums buffer their content and lose the path, so the
@@ -243,7 +232,7 @@ impl Runtime {
                 "this is a read-only view as another user",
             ));
         }
-        let b: StartBody = parse_body(body)?;
+        let b: StartBody = parse_doc(body)?;
         for (i, (k, v)) in b.vars.iter().enumerate() {
             if k.len() > 64 || v.to_string().len() > MAX_TEXT {
                 return Err(Error::one(
@@ -940,11 +929,7 @@ impl Runtime {
             .flow_instance(id)
             .await?
             .ok_or_else(|| Error::not_found("flow instance"))?;
-        let me = p.user.0.to_string();
-        let ok = p.is_admin
-            || row.initiator == p.user.0
-            || tx.flow_tasks_of(id).await?.iter().any(|t| t.assignee == me)
-            || tx.flow_cc_of(id).await?.iter().any(|c| c.user_id == me);
+        let ok = can_open(tx.as_mut(), p, &row).await?;
         tx.commit().await?;
         if ok {
             Ok(row)
@@ -952,6 +937,24 @@ impl Runtime {
             Err(Error::not_found("flow instance"))
         }
     }
+}
+
+/// Whether `p` may open an instance's details: admins, its initiator, its assignees and the
+/// users it copied.
+pub(crate) async fn can_open(
+    tx: &mut dyn crate::ports::Tx,
+    p: &Principal,
+    row: &FlowInstanceRow,
+) -> Result<bool> {
+    let me = p.user.0.to_string();
+    Ok(p.is_admin
+        || row.initiator == p.user.0
+        || tx
+            .flow_tasks_of(row.id)
+            .await?
+            .iter()
+            .any(|t| t.assignee == me)
+        || tx.flow_cc_of(row.id).await?.iter().any(|c| c.user_id == me))
 }
 
 fn state_summary(id: Uuid, st: &InstanceState) -> Json {

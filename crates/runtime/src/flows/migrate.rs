@@ -18,6 +18,7 @@ use super::ports::{FlowEventRow, FlowInstanceRow};
 use super::require_admin;
 use crate::Runtime;
 use crate::error::{Error, Result};
+use crate::metadata::parse_doc;
 use crate::ports::TxMode;
 use crate::principal::Principal;
 
@@ -40,23 +41,6 @@ struct MigrateBody {
     dry_run: bool,
 }
 
-fn parse(body: &Json) -> Result<MigrateBody> {
-    serde_path_to_error::deserialize::<_, MigrateBody>(body).map_err(|e| {
-        let path = e.path().to_string();
-        let pointer = if path == "." {
-            String::new()
-        } else {
-            format!(
-                "/{}",
-                path.replace(['.', '['], "/")
-                    .replace(']', "")
-                    .trim_start_matches('/')
-            )
-        };
-        Error::one(pointer, "invalid", e.inner().to_string())
-    })
-}
-
 struct Planned {
     row: FlowInstanceRow,
     old_rev: i64,
@@ -71,7 +55,7 @@ impl Runtime {
         body: &Json,
     ) -> Result<Json> {
         require_admin(p)?;
-        let b = parse(body)?;
+        let b = parse_doc::<MigrateBody>(body)?;
         if b.mapping.len() > MAX_MAPPING {
             return Err(Error::one(
                 "/mapping",

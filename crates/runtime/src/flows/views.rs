@@ -186,21 +186,13 @@ impl Runtime {
         record: Uuid,
     ) -> Result<Json> {
         self.require_record_readable(p, object, record).await?;
-        let me = p.user.0.to_string();
         let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
         let rows = tx
             .flow_instances(InstanceFilter::Record(record), MAX_LIST)
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows.iter().filter(|r| r.object == object) {
-            let open = p.is_admin
-                || r.initiator == p.user.0
-                || tx
-                    .flow_tasks_of(r.id)
-                    .await?
-                    .iter()
-                    .any(|t| t.assignee == me)
-                || tx.flow_cc_of(r.id).await?.iter().any(|c| c.user_id == me);
+            let open = super::exec::can_open(tx.as_mut(), p, r).await?;
             let mut j = instance_json(r);
             if let Some(m) = j.as_object_mut() {
                 m.insert("can_open".into(), Json::Bool(open));
