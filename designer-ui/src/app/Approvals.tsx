@@ -10,7 +10,7 @@ import type { FlowInstance, InboxItem } from '../lib/api';
 import { lbl } from '../lib/i18n';
 import { navigate } from '../lib/router';
 import { useApp } from './ctx';
-import { titleOf } from './fields';
+import { loadUsers, titleOf, useOrgNames } from './fields';
 
 // The read-only approval tree of an instance (and the flow editor's CSS): loaded on first view.
 const InstanceTree = lazy(() => import('../flow/InstanceTree'));
@@ -192,21 +192,12 @@ function TaskDrawer({ instance, task, name, onClose, onDone, tab = 'detail' }: {
   const [returnTo, setReturnTo] = useState<string | undefined>();
   const [users, setUsers] = useState<{ id: string; name: string }[]>([]);
   // Everyone's names, for the timeline (the pickers below leave out the caller).
-  const [names, setNames] = useState<Map<string, string>>(new Map());
-  useEffect(() => {
-    api.users().then((r) => {
-      const list = (r as { users?: { id: string; name: string }[] }).users ?? [];
-      setNames(new Map(list.map((u) => [u.id, u.name])));
-    }).catch(() => setNames(new Map()));
-  }, []);
+  const names = useOrgNames();
   const [busy, setBusy] = useState(false);
   useEffect(() => { api.instance(instance).then(setInst).catch((e) => message.error(errText(e))); }, [instance, message]);
   useEffect(() => {
     if (!task) return;
-    api.users().then((r) => {
-      const list = (r as { users?: { id: string; name: string; status?: string }[] }).users ?? [];
-      setUsers(list.filter((u) => u.status !== 'disabled' && u.id !== session.user?.id));
-    }).catch(() => setUsers([]));
+    loadUsers().then((list) => setUsers(list.filter((u) => u.status !== 'disabled' && u.id !== session.user?.id)));
   }, [task, session]);
   const act = async (body: Record<string, unknown>) => {
     if (!task) return;

@@ -112,47 +112,42 @@ function LookupInput({ f, value, onChange, disabled, objects }: InputProps) {
   );
 }
 
-interface OrgUser { id: string; name: string }
-let usersCache: Promise<OrgUser[]> | null = null;
-function loadUsers(): Promise<OrgUser[]> {
-  usersCache ??= api.users().then((r) => {
-    const list = (Array.isArray(r) ? r : (r as { users?: OrgUser[] }).users ?? []) as OrgUser[];
-    return list.map((u) => ({ id: u.id, name: u.name }));
-  }).catch(() => []);
-  return usersCache;
+/** A member or department of the tenant, as pickers and names need it. */
+export interface OrgEntry { id: string; name: string; status?: string }
+const orgCache = new Map<string, Promise<OrgEntry[]>>();
+/** `/org/users` or `/org/departments`, fetched once per page load. */
+function loadOrg(kind: 'users' | 'departments'): Promise<OrgEntry[]> {
+  let p = orgCache.get(kind);
+  if (!p) {
+    p = request<unknown>('GET', `/org/${kind}`).then((r) => {
+      const list = (Array.isArray(r) ? r : (r as Record<string, OrgEntry[] | undefined>)[kind] ?? []) as OrgEntry[];
+      return list.map((u) => ({ id: u.id, name: u.name, status: u.status }));
+    }).catch(() => []);
+    orgCache.set(kind, p);
+  }
+  return p;
+}
+export const loadUsers = () => loadOrg('users');
+
+/** The tenant's members (or departments) by id, for showing names. */
+export function useOrgNames(kind: 'users' | 'departments' = 'users'): Map<string, string> {
+  const [names, setNames] = useState<Map<string, string>>(new Map());
+  useEffect(() => { loadOrg(kind).then((l) => setNames(new Map(l.map((e) => [e.id, e.name])))); }, [kind]);
+  return names;
 }
 
-function UserInput({ f, value, onChange, disabled }: InputProps) {
-  const [users, setUsers] = useState<OrgUser[]>([]);
-  useEffect(() => { loadUsers().then(setUsers); }, []);
-  return (
-    <Select allowClear showSearch={{ optionFilterProp: 'label' }} disabled={disabled} value={(value as string) ?? undefined}
-      options={users.map((u) => ({ value: u.id, label: u.name }))} onChange={(v) => onChange(v ?? null)} data-field={f.api_name} />
-  );
-}
-
-interface OrgDept { id: string; name: string }
-let deptCache: Promise<OrgDept[]> | null = null;
-function loadDepts(): Promise<OrgDept[]> {
-  deptCache ??= request<unknown>('GET', '/org/departments').then((r) => {
-    const list = (Array.isArray(r) ? r : (r as { departments?: OrgDept[] }).departments ?? []) as OrgDept[];
-    return list.map((d) => ({ id: d.id, name: d.name }));
-  }).catch(() => []);
-  return deptCache;
-}
-
-function DeptInput({ f, value, onChange, disabled, id }: InputProps) {
-  const [depts, setDepts] = useState<OrgDept[]>([]);
-  useEffect(() => { loadDepts().then(setDepts); }, []);
+/** A member or department picker (the field's value is the id). */
+function OrgInput({ kind, f, value, onChange, disabled, id }: InputProps & { kind: 'users' | 'departments' }) {
+  const [list, setList] = useState<OrgEntry[]>([]);
+  useEffect(() => { loadOrg(kind).then(setList); }, [kind]);
   return (
     <Select id={id} allowClear showSearch={{ optionFilterProp: 'label' }} disabled={disabled} value={(value as string) ?? undefined}
-      options={depts.map((d) => ({ value: d.id, label: d.name }))} onChange={(v) => onChange(v ?? null)} data-field={f.api_name} />
+      options={list.map((u) => ({ value: u.id, label: u.name }))} onChange={(v) => onChange(v ?? null)} data-field={f.api_name} />
   );
 }
 
 function DeptName({ id }: { id: string }) {
-  const [name, setName] = useState<string | null>(null);
-  useEffect(() => { loadDepts().then((ds) => setName(ds.find((d) => d.id === id)?.name ?? null)); }, [id]);
+  const name = useOrgNames('departments').get(id);
   return <span>{name ?? id.slice(0, 8)}</span>;
 }
 
@@ -261,7 +256,7 @@ export function FieldInput(props: InputProps) {
     case 'lookup': case 'master_detail': case 'multi_lookup':
       return <LookupInput {...props} />;
     case 'user':
-      return <UserInput {...props} />;
+      return <OrgInput kind="users" {...props} />;
     case 'json':
       return <Input.TextArea {...common} rows={3} value={value == null ? '' : JSON.stringify(value)}
         onChange={(e) => { try { onChange(JSON.parse(e.target.value)); } catch { /* keep typing */ } }} />;
@@ -270,7 +265,7 @@ export function FieldInput(props: InputProps) {
     case 'attachment':
       return <AttachmentInput {...props} />;
     case 'department':
-      return <DeptInput {...props} />;
+      return <OrgInput kind="departments" {...props} />;
     default:
       return <Input {...common} value={(value as string) ?? ''} maxLength={f.max_length}
         type={f.type === 'email' ? 'email' : undefined} onChange={(e) => onChange(e.target.value === '' ? null : e.target.value)} />;

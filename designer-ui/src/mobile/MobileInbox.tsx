@@ -10,7 +10,7 @@ import { lbl } from '../lib/i18n';
 import { sectionsOf } from '../lib/layout';
 import type { RecordData } from '../lib/types';
 import { useApp } from '../app/ctx';
-import { FieldValue, liveFields, titleOf } from '../app/fields';
+import { FieldValue, liveFields, titleOf, useOrgNames } from '../app/fields';
 import { RecordTitle, eventText, taskOps } from '../app/Approvals';
 
 const L = (zh: string, en: string) => lbl({ zh, en });
@@ -44,7 +44,7 @@ export function MobileTask({ instance, task }: { instance: string; task: string 
   const { objects } = useApp();
   const [inst, setInst] = useState<FlowInstance | null>(null);
   const [rec, setRec] = useState<RecordData | null>(null);
-  const [names, setNames] = useState<Map<string, string>>(new Map());
+  const names = useOrgNames();
   const [comment, setComment] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -57,9 +57,6 @@ export function MobileTask({ instance, task }: { instance: string; task: string 
     api.getExpanded(i.object, i.record_id, expand).then(setRec).catch(() => setRec(null));
   }, [instance, objects]);
   useEffect(() => { load().catch((e) => setError(e instanceof Error ? e.message : String(e))); }, [load]);
-  useEffect(() => {
-    api.users().then((r) => setNames(new Map(((r as { users?: { id: string; name: string }[] }).users ?? []).map((u) => [u.id, u.name])))).catch(() => {});
-  }, []);
   if (error && !inst) return <Alert type="error" title={error} />;
   if (!inst) return <Spin />;
   const obj = objects[inst.object];
