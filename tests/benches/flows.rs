@@ -94,9 +94,10 @@ async fn setup(b: Backend, n: usize) -> (TestApp, Vec<Client>) {
         }
         let mut records = vec![];
         for _ in 0..n.div_ceil(CLIENTS) {
-            let (_, r) = app
+            let r = app
                 .rt
-                .create_record(
+                .records()
+                .create(
                     &ps[0],
                     "deal",
                     &json!({"name": "d", "amount": 600000}),
@@ -104,7 +105,7 @@ async fn setup(b: Backend, n: usize) -> (TestApp, Vec<Client>) {
                 )
                 .await
                 .unwrap();
-            records.push(r["id"].as_str().unwrap().to_string());
+            records.push(r.record["id"].as_str().unwrap().to_string());
         }
         clients.push(Client {
             initiator: ps[0].clone(),

@@ -166,11 +166,13 @@ async fn creates(b: Backend, n: usize) {
     };
     for i in 0..50 {
         app.rt
-            .create_record(&p, "plain", &body(i), None)
+            .records()
+            .create(&p, "plain", &body(i), None)
             .await
             .unwrap();
         app.rt
-            .create_record(&p, "ruled", &body(i), None)
+            .records()
+            .create(&p, "ruled", &body(i), None)
             .await
             .unwrap();
     }
@@ -179,16 +181,19 @@ async fn creates(b: Backend, n: usize) {
     for i in 0..n {
         let s = Instant::now();
         app.rt
-            .create_record(&p, "plain", &body(i), None)
+            .records()
+            .create(&p, "plain", &body(i), None)
             .await
             .unwrap();
         plain.push(s.elapsed().as_secs_f64() * 1e3);
         let s = Instant::now();
-        let (_, rec) = app
+        let rec = app
             .rt
-            .create_record(&p, "ruled", &body(i), None)
+            .records()
+            .create(&p, "ruled", &body(i), None)
             .await
-            .unwrap();
+            .unwrap()
+            .record;
         ruled.push(s.elapsed().as_secs_f64() * 1e3);
         assert_eq!(rec["weighted"], "48000.00");
     }
@@ -222,7 +227,8 @@ async fn dry_run(b: Backend) {
             })
             .collect();
         app.rt
-            .create_records(&p, "deal", &bodies, true)
+            .records()
+            .create_many(&p, "deal", &bodies, true)
             .await
             .unwrap();
     }

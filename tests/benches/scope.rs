@@ -19,14 +19,14 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 
 async fn measure(app: &TestApp, p: &Principal, body: &serde_json::Value, n: usize) -> (f64, f64) {
     for _ in 0..20 {
-        app.rt.query_records(p, "deal", body).await.unwrap();
+        app.rt.records().query(p, "deal", body).await.unwrap();
     }
     let mut t = Vec::with_capacity(n);
     for _ in 0..n {
         let s = Instant::now();
-        let r = app.rt.query_records(p, "deal", body).await.unwrap();
+        let r = app.rt.records().query(p, "deal", body).await.unwrap();
         t.push(s.elapsed().as_secs_f64() * 1000.0);
-        assert!(!r["records"].as_array().unwrap().is_empty());
+        assert!(!r.records.is_empty());
     }
     (pct(&mut t.clone(), 0.5), pct(&mut t, 0.99))
 }

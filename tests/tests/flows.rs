@@ -1859,14 +1859,14 @@ async fn two_processes_race(b: Backend) {
     let mut opts = weft_store::StoreOptions::new(w.app.db.url.clone());
     opts.max_connections = 8;
     let store2 = Arc::new(weft_store::SeaStore::connect(&opts).await.unwrap());
-    let rt2 = Arc::new(weft_runtime::Runtime::new(
+    let rt2 = weft_runtime::Runtime::new(
         store2,
         Arc::new(weft_store::LocalDiskBlobStore::new(
             w.app.db.dir.path().join("files"),
         )),
         clock.clone(),
         weft_runtime::RuntimeConfig::default(),
-    ));
+    );
     let tenant = w.app.tenant.tenant_id;
     let as_user = |u: &str| {
         let id = uuid::Uuid::parse_str(&w.id(u)).unwrap();

@@ -124,7 +124,8 @@ async fn postgres_tenant_role_cannot_read_other_tenant_tables() {
         .await
         .unwrap();
     app.rt
-        .create_record(&p_other, "deal", &json!({"name": "B's"}), None)
+        .records()
+        .create(&p_other, "deal", &json!({"name": "B's"}), None)
         .await
         .unwrap();
     let a = Names::new(

@@ -66,14 +66,15 @@ async fn indexed_filter_uses_index_at_1m(b: Backend) {
         // The same query through the API returns the right rows.
         let r = app
             .rt
-            .query_records(
+            .records()
+            .query(
                 &p,
                 "deal",
                 &json!({"filter": body["filter"], "count": true, "limit": 5}),
             )
             .await
             .unwrap();
-        assert!(r["total"].as_i64().unwrap() >= 10, "{}", r["total"]);
+        assert!(r.total.unwrap() >= 10, "{:?}", r.total);
     }
 }
 

@@ -175,11 +175,18 @@ impl Runtime {
                 bodies.push(Json::Object(body));
                 names.push(name);
             }
-            let out = self.create_records(p, &batch.object, &bodies, true).await?;
+            let out = self
+                .records
+                .create_many(p, &batch.object, &bodies, true)
+                .await?;
             for (res, name) in out.results.iter().zip(names) {
-                if let (Some(n), Some(id)) =
-                    (name, res.pointer("/record/id").and_then(Json::as_str))
-                {
+                if let (Some(n), Some(id)) = (
+                    name,
+                    res.record
+                        .as_ref()
+                        .and_then(|r| r.get("id"))
+                        .and_then(Json::as_str),
+                ) {
                     refs.insert(n, id.to_owned());
                 }
             }

@@ -61,7 +61,7 @@ impl Runtime {
             created_by: p.user.0,
             created_at: self.clock.now(),
         };
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         if let Err(e) = tx.insert_file(&row).await {
             drop(tx);
             self.blobs.delete(&key).await.ok();
@@ -72,7 +72,7 @@ impl Runtime {
     }
 
     pub async fn download_file(&self, p: &Principal, id: Uuid) -> Result<(FileRow, Vec<u8>)> {
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let row = tx
             .files(&[id])
             .await?

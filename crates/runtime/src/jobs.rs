@@ -85,7 +85,7 @@ impl Runtime {
         let null_invalid = job.payload["on_invalid"].as_str() == Some("null");
         let new: FieldDef =
             serde_json::from_value(job.payload["new"].clone()).map_err(Error::internal)?;
-        self.invalidate(tenant);
+        self.invalidate_meta(tenant);
         let obj = self.object(tenant, &object).await?;
         let Some(old) = obj.field(&field).cloned() else {
             job.status = "failed".into();
@@ -97,7 +97,7 @@ impl Runtime {
             .unwrap_or("queued")
             .to_owned();
         if phase == "queued" {
-            let mut tx = self.store.begin(tenant, TxMode::Write).await?;
+            let mut tx = self.core.begin(tenant, TxMode::Write).await?;
             tx.add_shadow_column(&obj.def, &new).await?;
             job.status = "running".into();
             job.progress = json!({"phase": "copy", "done": 0, "failed": 0, "after": null});
@@ -110,7 +110,7 @@ impl Runtime {
             let after = job.progress["after"]
                 .as_str()
                 .and_then(|s| Uuid::parse_str(s).ok());
-            let mut tx = self.store.begin(tenant, TxMode::Write).await?;
+            let mut tx = self.core.begin(tenant, TxMode::Write).await?;
             let page = tx.scan_column(&obj, &field, after, BATCH).await?;
             if page.is_empty() {
                 job.progress["phase"] = json!("swap");
@@ -150,7 +150,7 @@ impl Runtime {
             tx.commit().await?;
         }
         // Swap the columns and publish the new definition in one transaction.
-        let mut tx = self.store.begin(tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(tenant, TxMode::Write).await?;
         let mut def = tx
             .load_objects()
             .await?
@@ -175,7 +175,7 @@ impl Runtime {
         job.updated_at = self.clock.now();
         tx.update_job(&job).await?;
         tx.commit().await?;
-        self.invalidate(tenant);
+        self.invalidate_meta(tenant);
         Ok(())
     }
 
@@ -187,7 +187,7 @@ impl Runtime {
         why: &str,
     ) -> Result<()> {
         let tenant = TenantId(job.tenant);
-        let mut tx = self.store.begin(tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(tenant, TxMode::Write).await?;
         tx.drop_shadow_column(def, new).await?;
         let mut stored = tx
             .load_objects()
@@ -214,7 +214,7 @@ impl Runtime {
         job.updated_at = self.clock.now();
         tx.update_job(&job).await?;
         tx.commit().await?;
-        self.invalidate(tenant);
+        self.invalidate_meta(tenant);
         Ok(())
     }
 
@@ -249,12 +249,12 @@ impl Runtime {
             .as_str()
             .and_then(|s| Uuid::parse_str(s).ok());
         let version = job.payload["version"].as_i64().unwrap_or(0);
-        self.invalidate(tenant);
+        self.invalidate_meta(tenant);
         self.forget_rules(tenant);
         let meta = self.meta(tenant).await?;
         job.status = "running".into();
         loop {
-            let mut tx = self.store.begin(tenant, TxMode::Write).await?;
+            let mut tx = self.core.begin(tenant, TxMode::Write).await?;
             let set = self.rules_for(tx.as_mut(), &meta).await?;
             let rule = set
                 .rollups
@@ -294,9 +294,9 @@ impl Runtime {
             let mut p = Principal::system(tenant, weft_meta::UserId(job.created_by));
             p.source = crate::principal::Source::Rule;
             for (id, _) in &page {
-                self.recompute_rollup(
-                    tx.as_mut(),
-                    &meta,
+                crate::automation::rollup::recompute_rollup(
+                    self.records.path(),
+                    &mut tx,
                     &p,
                     &child,
                     &rule,
@@ -310,7 +310,7 @@ impl Runtime {
             job.progress = json!({"done": done, "after": page.last().map(|x| x.0.to_string())});
             job.updated_at = self.clock.now();
             tx.update_job(&job).await?;
-            tx.commit().await?;
+            self.records.path().commit(tx).await?;
         }
     }
 }

@@ -173,7 +173,7 @@ impl Runtime {
             f.deleted_at = None;
             f.locked_by_job = None;
         }
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let names = self.all_names(tx.as_mut()).await?;
         if names.iter().any(|n| n == def.api_name.as_str()) {
             return Err(Error::one(
@@ -205,7 +205,7 @@ impl Runtime {
         );
         self.save_meta(tx.as_mut(), &def, &rev, false).await?;
         tx.commit().await?;
-        self.invalidate(p.tenant);
+        self.invalidate_meta(p.tenant);
         Ok(public_def(&def))
     }
 
@@ -228,7 +228,7 @@ impl Runtime {
             }
         }
         reject_unknown(weft_meta::strict::object_unknown_keys(patch))?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let cur = self.stored_def(tx.as_mut(), name).await?;
         let mut doc = serde_json::to_value(&cur).map_err(Error::internal)?;
         merge(&mut doc, patch);
@@ -247,7 +247,7 @@ impl Runtime {
         let rev = self.revision(p, &def, "update_object", patch.clone());
         self.save_meta(tx.as_mut(), &def, &rev, false).await?;
         tx.commit().await?;
-        self.invalidate(p.tenant);
+        self.invalidate_meta(p.tenant);
         Ok(public_def(&def))
     }
 
@@ -280,7 +280,7 @@ impl Runtime {
                 ));
             }
         }
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let n = tx
             .count_records(
                 &obj,
@@ -304,7 +304,7 @@ impl Runtime {
         let rev = self.revision(p, &def, "delete_object", json!({"records": n}));
         self.save_meta(tx.as_mut(), &def, &rev, true).await?;
         tx.commit().await?;
-        self.invalidate(p.tenant);
+        self.invalidate_meta(p.tenant);
         Ok(())
     }
 
@@ -315,7 +315,7 @@ impl Runtime {
         field.id = weft_meta::FieldId::new();
         field.deleted_at = None;
         field.locked_by_job = None;
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let cur = self.stored_def(tx.as_mut(), name).await?;
         if cur.field(field.name()).is_some() {
             return Err(Error::one(
@@ -353,7 +353,7 @@ impl Runtime {
         );
         self.save_meta(tx.as_mut(), &def, &rev, false).await?;
         tx.commit().await?;
-        self.invalidate(p.tenant);
+        self.invalidate_meta(p.tenant);
         serde_json::to_value(&field).map_err(Error::internal)
     }
 
@@ -378,7 +378,7 @@ impl Runtime {
             ));
         }
         let meta = self.meta(p.tenant).await?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let cur = self.stored_def(tx.as_mut(), name).await?;
         let idx = cur
             .fields
@@ -503,7 +503,7 @@ impl Runtime {
         );
         self.save_meta(tx.as_mut(), &def, &rev, false).await?;
         tx.commit().await?;
-        self.invalidate(p.tenant);
+        self.invalidate_meta(p.tenant);
         serde_json::to_value(&new).map_err(Error::internal)
     }
 
@@ -516,7 +516,7 @@ impl Runtime {
         purge: bool,
     ) -> Result<Json> {
         require_admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let cur = self.stored_def(tx.as_mut(), name).await?;
         let idx = cur
             .fields
@@ -562,13 +562,13 @@ impl Runtime {
         let rev = self.revision(p, &def, action, json!({"field": field}));
         self.save_meta(tx.as_mut(), &def, &rev, false).await?;
         tx.commit().await?;
-        self.invalidate(p.tenant);
+        self.invalidate_meta(p.tenant);
         Ok(json!({"field": field, "action": action}))
     }
 
     pub async fn restore_field(&self, p: &Principal, name: &str, field: &str) -> Result<Json> {
         require_admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let cur = self.stored_def(tx.as_mut(), name).await?;
         let idx = cur
             .fields
@@ -581,12 +581,12 @@ impl Runtime {
         let rev = self.revision(p, &def, "restore_field", json!({"field": field}));
         self.save_meta(tx.as_mut(), &def, &rev, false).await?;
         tx.commit().await?;
-        self.invalidate(p.tenant);
+        self.invalidate_meta(p.tenant);
         serde_json::to_value(&def.fields[idx]).map_err(Error::internal)
     }
 
     pub async fn meta_history(&self, p: &Principal, name: &str) -> Result<Json> {
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let revs = tx.meta_revisions(name, 200).await?;
         tx.commit().await?;
         Ok(json!({ "revisions": revs }))
@@ -656,7 +656,7 @@ impl Runtime {
             return Err(Error::Validation(problems));
         }
         if dry_run {
-            let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+            let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
             let (mut total, mut failed) = (0u64, 0u64);
             let mut samples = Vec::new();
             let mut after = None;
@@ -687,7 +687,7 @@ impl Runtime {
         }
         let job_id = Uuid::now_v7();
         let now = self.clock.now();
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let mut stored = self.stored_def(tx.as_mut(), name).await?;
         stored.version += 1;
         if let Some(f) = stored.fields.iter_mut().find(|f| f.name() == field) {
@@ -715,13 +715,13 @@ impl Runtime {
         );
         self.save_meta(tx.as_mut(), &stored, &rev, false).await?;
         tx.commit().await?;
-        self.invalidate(p.tenant);
+        self.invalidate_meta(p.tenant);
         self.job_signal.notify_waiters();
         Ok(json!({"dry_run": false, "job": job_id}))
     }
 
     pub async fn get_job(&self, p: &Principal, id: Uuid) -> Result<Json> {
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let job = tx.job(id).await?.ok_or_else(|| Error::not_found("job"))?;
         tx.commit().await?;
         serde_json::to_value(job).map_err(Error::internal)

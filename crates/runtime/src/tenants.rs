@@ -87,7 +87,7 @@ pub struct TenantCreated {
 impl Runtime {
     /// The tenant's settings: `{time_zone}`.
     pub async fn tenant_settings(&self, p: &Principal) -> Result<serde_json::Value> {
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let tz = tx.time_zone().await?;
         tx.commit().await?;
         Ok(serde_json::json!({ "time_zone": tz }))
@@ -125,10 +125,10 @@ impl Runtime {
                 format!("'{name}' is not an IANA time zone such as Asia/Shanghai"),
             ));
         }
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.set_time_zone(name).await?;
         tx.commit().await?;
-        self.invalidate(p.tenant);
+        self.invalidate_meta(p.tenant);
         self.tenant_settings(p).await
     }
 
@@ -152,7 +152,7 @@ impl Runtime {
         self.store.create_tenant(tenant, name, now).await?;
         let user = UserId::new();
         let key = new_api_key();
-        let mut tx = self.store.begin(tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(tenant, TxMode::Write).await?;
         tx.insert_user(&UserRow {
             tenant,
             id: user.0,
@@ -207,7 +207,7 @@ impl Runtime {
         if key.revoked_at.is_some() || key.expires_at.is_some_and(|e| e <= now) {
             return Err(Error::Unauthenticated);
         }
-        let mut tx = self.store.begin(key.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(key.tenant, TxMode::Read).await?;
         let user = tx.user(key.user_id).await?.ok_or(Error::Unauthenticated)?;
         tx.commit().await?;
         if user.status != "active" {
@@ -218,7 +218,7 @@ impl Runtime {
             .last_used_at
             .is_none_or(|t| (now - t).num_seconds() >= 60)
         {
-            let mut tx = self.store.begin(key.tenant, TxMode::Write).await?;
+            let mut tx = self.core.begin(key.tenant, TxMode::Write).await?;
             tx.touch_api_key(key.id, now).await?;
             tx.commit().await?;
         }

@@ -28,7 +28,7 @@ pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<SeaStore>, Arc<Runtime>)>
         store.migrate().await.context("migrations failed")?;
     }
 
-    let rt = Arc::new(Runtime::new(
+    let rt = Runtime::new(
         store.clone(),
         Arc::new(LocalDiskBlobStore::new(cfg.files_dir())),
         Arc::new(SystemClock),
@@ -36,7 +36,7 @@ pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<SeaStore>, Arc<Runtime>)>
             lease: Duration::from_secs(cfg.lease_secs.clamp(1, 3_600)),
             ..RuntimeConfig::default()
         },
-    ));
+    );
     Ok((store, rt))
 }
 
@@ -58,7 +58,7 @@ pub async fn serve(cfg: &Config, rt: Arc<Runtime>, banner: Option<String>) -> an
             let sealer = tokio::spawn(async move {
                 // Seal the change log into the audit chain every few seconds.
                 loop {
-                    if let Ok(ts) = rt3.store.list_tenants().await {
+                    if let Ok(ts) = rt3.store().list_tenants().await {
                         for t in ts {
                             if let Err(e) = rt3.seal_changes(t.id).await {
                                 tracing::warn!(tenant.id = %t.id, error = %e, "sealing the change log failed");

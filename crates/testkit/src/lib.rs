@@ -205,12 +205,12 @@ impl TestApp {
         tweak(&mut opts);
         let store = Arc::new(SeaStore::connect(&opts).await.expect("connect"));
         store.migrate().await.expect("migrate");
-        let rt = Arc::new(Runtime::new(
+        let rt = Runtime::new(
             store.clone(),
             Arc::new(LocalDiskBlobStore::new(db.dir.path().join("files"))),
             clock,
             RuntimeConfig::default(),
-        ));
+        );
         let tenant = rt
             .create_tenant("Test Co.", "Admin", Some("admin@test.weft"))
             .await

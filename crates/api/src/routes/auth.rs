@@ -104,14 +104,14 @@ pub async fn session(
             .map(|(_, csrf, _)| csrf),
         _ => None,
     };
-    let tenant = st.rt.store.tenant(p.tenant).await?;
+    let tenant = st.rt.store().tenant(p.tenant).await?;
     Ok(HttpResponse::Ok().json(json!({
         "user": user.map(|u| json!({"id": u.id, "name": u.name, "email": u.email, "is_admin": u.is_admin,
             "departments": org.memberships.get(&u.id).map(|m| m.iter().map(|(d, _)| *d).collect::<Vec<_>>()).unwrap_or_default()})),
         "tenant": tenant.map(|t| json!({"id": t.id, "name": t.name})),
         "csrf_token": csrf,
         "view_as": p.view_as,
-        "permissions": st.rt.my_permissions(&p).await?,
+        "permissions": st.rt.access().my_permissions(&p).await?,
     })))
 }
 

@@ -171,7 +171,8 @@ pub async fn create_record(
         }
         None => None,
     };
-    let (status, out) = st.rt.create_record(&p, &path, &b, idem.as_ref()).await?;
+    let created = st.rt.records().create(&p, &path, &b, idem.as_ref()).await?;
+    let (status, out) = (created.status, created.record);
     let version = out.get("version").and_then(Json::as_i64).unwrap_or(1);
     Ok(HttpResponse::build(
         actix_web::http::StatusCode::from_u16(status)
@@ -194,7 +195,7 @@ pub async fn list_records(
     q: web::Query<ListParams>,
 ) -> ApiResult<HttpResponse> {
     let b = list_body(&q)?;
-    Ok(HttpResponse::Ok().json(st.rt.query_records(&p, &path, &b).await?))
+    Ok(HttpResponse::Ok().json(st.rt.records().query(&p, &path, &b).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/data/{object}/query", tag = "records",
@@ -211,7 +212,7 @@ pub async fn query_records(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, RECORD_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.query_records(&p, &path, &b).await?))
+    Ok(HttpResponse::Ok().json(st.rt.records().query(&p, &path, &b).await?))
 }
 
 fn bulk_body(v: Json) -> Result<BulkBody, Error> {
@@ -240,13 +241,10 @@ pub async fn bulk_create(
     let b = bulk_body(body::json(payload, BULK_LIMIT).await?)?;
     let out = st
         .rt
-        .create_records(&p, &path, &b.records, b.all_or_none)
+        .records()
+        .create_many(&p, &path, &b.records, b.all_or_none)
         .await?;
-    Ok(HttpResponse::Ok().json(BulkResult {
-        succeeded: out.succeeded,
-        failed: out.failed,
-        results: out.results,
-    }))
+    Ok(HttpResponse::Ok().json(out))
 }
 
 #[utoipa::path(patch, path = "/api/v1/data/{object}/bulk", tag = "records",
@@ -265,13 +263,10 @@ pub async fn bulk_update(
     let b = bulk_body(body::json(payload, BULK_LIMIT).await?)?;
     let out = st
         .rt
-        .update_records(&p, &path, &b.records, b.all_or_none)
+        .records()
+        .update_many(&p, &path, &b.records, b.all_or_none)
         .await?;
-    Ok(HttpResponse::Ok().json(BulkResult {
-        succeeded: out.succeeded,
-        failed: out.failed,
-        results: out.results,
-    }))
+    Ok(HttpResponse::Ok().json(out))
 }
 
 #[utoipa::path(get, path = "/api/v1/data/{object}/recycle-bin", tag = "records",
@@ -287,7 +282,7 @@ pub async fn recycle_bin(
     q: web::Query<ListParams>,
 ) -> ApiResult<HttpResponse> {
     let b = list_body(&q)?;
-    Ok(HttpResponse::Ok().json(st.rt.recycle_bin(&p, &path, &b).await?))
+    Ok(HttpResponse::Ok().json(st.rt.records().recycle_bin(&p, &path, &b).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/data/{object}/{id}", tag = "records",
@@ -304,7 +299,12 @@ pub async fn get_record(
 ) -> ApiResult<HttpResponse> {
     let (object, id) = path.into_inner();
     let id = record_id(&id)?;
-    let (version, out) = st.rt.get_record(&p, &object, id, &split(&q.expand)).await?;
+    let got = st
+        .rt
+        .records()
+        .get(&p, &object, id, &split(&q.expand))
+        .await?;
+    let (version, out) = (got.version, got.record);
     Ok(HttpResponse::Ok().insert_header(etag(version)).json(out))
 }
 
@@ -328,7 +328,7 @@ pub async fn update_record(
     let id = record_id(&id)?;
     let version = if_match(&req)?;
     let b = body::json(payload, RECORD_LIMIT).await?;
-    let out = st.rt.update_record(&p, &object, id, &b, version).await?;
+    let out = st.rt.records().update(&p, &object, id, &b, version).await?;
     let v = out.get("version").and_then(Json::as_i64).unwrap_or(0);
     Ok(HttpResponse::Ok().insert_header(etag(v)).json(out))
 }
@@ -350,7 +350,8 @@ pub async fn delete_record(
     let id = record_id(&id)?;
     let out = st
         .rt
-        .delete_record(&p, &object, id, if_match(&req)?)
+        .records()
+        .delete(&p, &object, id, if_match(&req)?)
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }
@@ -366,7 +367,12 @@ pub async fn restore_record(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (object, id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(st.rt.restore_record(&p, &object, record_id(&id)?).await?))
+    Ok(HttpResponse::Ok().json(
+        st.rt
+            .records()
+            .restore(&p, &object, record_id(&id)?)
+            .await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/data/{object}/{id}/purge", tag = "records",
@@ -380,7 +386,7 @@ pub async fn purge_record(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (object, id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(st.rt.purge_record(&p, &object, record_id(&id)?).await?))
+    Ok(HttpResponse::Ok().json(st.rt.records().purge(&p, &object, record_id(&id)?).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -402,7 +408,8 @@ pub async fn record_history(
     let (object, id) = path.into_inner();
     let out = st
         .rt
-        .record_history(&p, &object, record_id(&id)?, q.limit.unwrap_or(100))
+        .records()
+        .history(&p, &object, record_id(&id)?, q.limit.unwrap_or(100))
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }
@@ -419,7 +426,12 @@ pub async fn relationships(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (object, id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(st.rt.relationships(&p, &object, record_id(&id)?).await?))
+    Ok(HttpResponse::Ok().json(
+        st.rt
+            .records()
+            .relationships(&p, &object, record_id(&id)?)
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/data/{object}/{id}/related/{child}/{field}", tag = "records",
@@ -438,7 +450,8 @@ pub async fn related_records(
     let b = list_body(&q)?;
     let out = st
         .rt
-        .related_records(&p, &object, record_id(&id)?, &child, &field, &b)
+        .records()
+        .related(&p, &object, record_id(&id)?, &child, &field, &b)
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }
@@ -460,7 +473,8 @@ pub async fn transfer_record(
     let b = body::json(payload, RECORD_LIMIT).await?;
     Ok(HttpResponse::Ok().json(
         st.rt
-            .transfer_record(&p, &object, record_id(&id)?, &b)
+            .records()
+            .transfer(&p, &object, record_id(&id)?, &b)
             .await?,
     ))
 }
@@ -484,7 +498,7 @@ pub async fn export_records(
         m.remove("count");
         m.remove("expand");
     }
-    let bytes = st.rt.export_records(&p, &path, &b).await?;
+    let bytes = st.rt.records().export(&p, &path, &b).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

@@ -224,6 +224,7 @@ pub async fn explain(
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(
         st.rt
+            .records()
             .explain_access(&p, q.user, &q.object, q.record)
             .await?,
     ))

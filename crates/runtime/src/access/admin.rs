@@ -267,7 +267,7 @@ impl Runtime {
             primary_department: depts.iter().find(|(_, p)| *p).map(|(d, _)| *d),
             created_at: self.clock.now(),
         };
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.insert_user(&user).await?;
         tx.set_user_departments(user.id, &depts).await?;
         tx.set_user_roles(user.id, &roles).await?;
@@ -380,7 +380,7 @@ impl Runtime {
             None => None,
         };
         let now = self.clock.now();
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.update_user(&user).await?;
         if let Some(d) = &depts {
             tx.set_user_departments(id, d).await?;
@@ -488,7 +488,7 @@ impl Runtime {
         if !problems.is_empty() {
             return Err(Error::Validation(problems));
         }
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.upsert_department(&d, self.clock.now()).await?;
         let action = if id.is_some() {
             "org.department_updated"
@@ -522,7 +522,7 @@ impl Runtime {
                 "move the department's members and sub-departments first",
             ));
         }
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.delete_department(id).await?;
         self.org_change(tx.as_mut(), p, "org.department_deleted", id, json!({}))
             .await?;
@@ -625,7 +625,7 @@ impl Runtime {
         if let Some(perms) = &input.permissions {
             role.permissions = self.check_permissions(p, perms).await?;
         }
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.upsert_role(&role, self.clock.now()).await?;
         let action = if id.is_some() {
             "org.role_updated"
@@ -649,7 +649,7 @@ impl Runtime {
         require_admin(p)?;
         let org = self.org(p.tenant).await?;
         let role = org.roles.get(&id).ok_or_else(|| Error::not_found("role"))?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.delete_role(id).await?;
         self.org_change(
             tx.as_mut(),

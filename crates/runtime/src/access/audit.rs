@@ -86,33 +86,33 @@ pub struct Event<'a> {
     pub detail: Json,
 }
 
-impl Runtime {
-    /// Append an event to the tenant's chain inside `tx`.
-    pub async fn audit(
-        &self,
-        tx: &mut dyn Tx,
-        actor: Option<Uuid>,
-        e: Event<'_>,
-    ) -> Result<AuditRow> {
-        let (seq, prev) = tx.audit_head_for_update().await?;
-        let mut row = AuditRow {
-            seq: seq + 1,
-            id: Uuid::now_v7(),
-            at: self.clock.now(),
-            actor,
-            action: e.action.to_owned(),
-            object: e.object.map(str::to_owned),
-            record_id: e.record_id,
-            detail: e.detail,
-            prev_hash: prev.clone(),
-            hash: String::new(),
-        };
-        row.hash = entry_hash(tx.tenant(), &prev, &row);
-        tx.insert_audit(&row).await?;
-        tx.set_audit_head(row.seq, &row.hash).await?;
-        Ok(row)
-    }
+/// Append an event to the tenant's chain inside `tx`.
+pub async fn append(
+    tx: &mut dyn Tx,
+    at: chrono::DateTime<chrono::Utc>,
+    actor: Option<Uuid>,
+    e: Event<'_>,
+) -> Result<AuditRow> {
+    let (seq, prev) = tx.audit_head_for_update().await?;
+    let mut row = AuditRow {
+        seq: seq + 1,
+        id: Uuid::now_v7(),
+        at,
+        actor,
+        action: e.action.to_owned(),
+        object: e.object.map(str::to_owned),
+        record_id: e.record_id,
+        detail: e.detail,
+        prev_hash: prev.clone(),
+        hash: String::new(),
+    };
+    row.hash = entry_hash(tx.tenant(), &prev, &row);
+    tx.insert_audit(&row).await?;
+    tx.set_audit_head(row.seq, &row.hash).await?;
+    Ok(row)
+}
 
+impl Runtime {
     /// Append an event in its own transaction.
     pub async fn audit_now(
         &self,
@@ -120,7 +120,7 @@ impl Runtime {
         actor: Option<Uuid>,
         e: Event<'_>,
     ) -> Result<()> {
-        let mut tx = self.store.begin(tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(tenant, TxMode::Write).await?;
         self.audit(tx.as_mut(), actor, e).await?;
         tx.commit().await
     }
@@ -129,7 +129,7 @@ impl Runtime {
     pub async fn seal_changes(&self, tenant: TenantId) -> Result<u64> {
         let mut total = 0;
         loop {
-            let mut tx = self.store.begin(tenant, TxMode::Write).await?;
+            let mut tx = self.core.begin(tenant, TxMode::Write).await?;
             let rows = tx.unsealed_changes(5_000).await?;
             if rows.is_empty() {
                 tx.commit().await?;
@@ -159,7 +159,7 @@ impl Runtime {
 
     /// Recompute the tenant's chain and every sealed batch.
     pub async fn verify_audit(&self, tenant: TenantId) -> Result<VerifyReport> {
-        let mut tx = self.store.begin(tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(tenant, TxMode::Read).await?;
         let mut prev = GENESIS.to_owned();
         let mut expect_seq = 1;
         let mut report = VerifyReport {
@@ -222,7 +222,7 @@ impl Runtime {
                 "only tenant admins can read the audit log",
             ));
         }
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let mut q = q.clone();
         q.limit = q.limit.clamp(1, 500);
         let rows = tx.audit_page(&q).await?;

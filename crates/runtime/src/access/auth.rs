@@ -206,7 +206,7 @@ impl Runtime {
         let now = self.clock.now();
         let token = random_token();
         let csrf = random_token();
-        let mut tx = self.store.begin(tenant_row.id, TxMode::Write).await?;
+        let mut tx = self.core.begin(tenant_row.id, TxMode::Write).await?;
         tx.insert_session(&SessionRow {
             id: Uuid::now_v7(),
             user_id: user.id,
@@ -257,14 +257,14 @@ impl Runtime {
         {
             return Err(Error::Unauthenticated);
         }
-        let mut tx = self.store.begin(tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(tenant, TxMode::Read).await?;
         let user = tx.user(s.user_id).await?.ok_or(Error::Unauthenticated)?;
         tx.commit().await?;
         if user.status != "active" {
             return Err(Error::Unauthenticated);
         }
         if (now - s.last_seen_at).num_seconds() >= 60 {
-            let mut tx = self.store.begin(tenant, TxMode::Write).await?;
+            let mut tx = self.core.begin(tenant, TxMode::Write).await?;
             tx.touch_session(s.id, now).await?;
             tx.commit().await?;
         }
@@ -288,7 +288,7 @@ impl Runtime {
 
     pub async fn logout(&self, p: &Principal) -> Result<()> {
         let Some(sid) = p.session else { return Ok(()) };
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.revoke_sessions(None, Some(sid), self.clock.now())
             .await?;
         self.audit(
@@ -340,7 +340,7 @@ impl Runtime {
             revoked_at: None,
             expires_at: None,
         };
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         if tx.user(owner).await?.is_none() {
             return Err(Error::one("/user_id", "not_found", "no such user"));
         }
@@ -366,7 +366,7 @@ impl Runtime {
     }
 
     pub async fn list_api_keys(&self, p: &Principal) -> Result<serde_json::Value> {
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let keys = tx
             .api_keys(if p.is_admin { None } else { Some(p.user.0) })
             .await?;
@@ -380,7 +380,7 @@ impl Runtime {
     }
 
     pub async fn revoke_api_key(&self, p: &Principal, id: Uuid) -> Result<()> {
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let keys = tx
             .api_keys(if p.is_admin { None } else { Some(p.user.0) })
             .await?;

@@ -13,34 +13,17 @@ pub mod model;
 pub mod org;
 pub mod ports;
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::sync::Arc;
 
 use uuid::Uuid;
 use weft_meta::query::{CmpOp, Col, ColKind, Pred};
 use weft_meta::{TenantId, Value};
 
-use crate::Runtime;
+use crate::core::Core;
 use crate::error::{Error, Result};
-use crate::ports::TxMode;
 use crate::principal::Principal;
 use model::{FieldAccess, Op, Scope};
 use org::{EffectiveGrant, OrgSnapshot, UserAccess};
-
-/// Per-tenant organization snapshots, re-checked against the tenant's access version.
-#[derive(Debug, Default)]
-pub struct OrgCache {
-    map: RwLock<HashMap<TenantId, (Arc<OrgSnapshot>, Instant)>>,
-}
-
-impl OrgCache {
-    pub fn invalidate(&self, tenant: TenantId) {
-        if let Ok(mut m) = self.map.write() {
-            m.remove(&tenant);
-        }
-    }
-}
 
 /// What the principal may do with one object.
 #[derive(Clone, Debug)]
@@ -177,53 +160,53 @@ pub fn and(a: Option<&Pred>, b: Option<&Pred>) -> Option<Pred> {
     }
 }
 
-impl Runtime {
+/// The principal's rights on `object` under the organization `org`.
+pub fn guard_for(org: &OrgSnapshot, p: &Principal, object: &str) -> Guard {
+    if p.is_admin && !p.view_as {
+        return Guard::unrestricted(p.user.0);
+    }
+    let access = org.access(p.user.0);
+    if access.is_admin {
+        let mut g = Guard::unrestricted(p.user.0);
+        g.read_only = p.view_as;
+        return g;
+    }
+    let grant = access.objects.get(object).cloned().unwrap_or_default();
+    let scope = grant.scope.and_then(|s| scope_pred(s, &access));
+    let scope = if grant.scope.is_none() {
+        // No read grant at all: nothing is in scope.
+        Some(Pred::In {
+            col: uuid_col("id"),
+            values: vec![],
+            negated: false,
+        })
+    } else {
+        scope
+    };
+    Guard {
+        user: p.user.0,
+        unrestricted: false,
+        grant,
+        scope,
+        read_only: p.view_as,
+        departments: access.departments.clone(),
+    }
+}
+
+/// Access control: who may do what with which records and fields.
+#[derive(Clone)]
+pub struct Access {
+    core: Arc<Core>,
+}
+
+impl Access {
+    pub fn new(core: Arc<Core>) -> Self {
+        Self { core }
+    }
+
     /// The tenant's organization, from cache when its access version is current.
     pub async fn org(&self, tenant: TenantId) -> Result<Arc<OrgSnapshot>> {
-        let ttl = self.config.meta_ttl;
-        if let Ok(m) = self.orgs.map.read()
-            && let Some((snap, at)) = m.get(&tenant)
-            && at.elapsed() < ttl
-        {
-            return Ok(snap.clone());
-        }
-        let mut tx = self.store.begin(tenant, TxMode::Read).await?;
-        let version = tx.access_version().await?;
-        let cached = self
-            .orgs
-            .map
-            .read()
-            .ok()
-            .and_then(|m| m.get(&tenant).map(|(s, _)| s.clone()));
-        let snap = match cached {
-            Some(s) if s.access_version == version => s,
-            _ => Arc::new(OrgSnapshot::build(tx.org_rows().await?)),
-        };
-        tx.commit().await?;
-        if let Ok(mut m) = self.orgs.map.write() {
-            m.insert(tenant, (snap.clone(), Instant::now()));
-        }
-        Ok(snap)
-    }
-
-    /// The org snapshot for code already inside a transaction: the cached copy even if its
-    /// freshness window passed, so no second pool connection is taken while one is held
-    /// (sixteen concurrent writers each waiting for a second connection starve the pool).
-    pub(crate) async fn org_in_tx(&self, tenant: TenantId) -> Result<Arc<OrgSnapshot>> {
-        let cached = self
-            .orgs
-            .map
-            .read()
-            .ok()
-            .and_then(|m| m.get(&tenant).map(|(s, _)| s.clone()));
-        match cached {
-            Some(s) => Ok(s),
-            None => self.org(tenant).await,
-        }
-    }
-
-    pub(crate) fn invalidate_org(&self, tenant: TenantId) {
-        self.orgs.invalidate(tenant);
+        self.core.org(tenant).await
     }
 
     /// The principal's rights on `object`.
@@ -231,38 +214,13 @@ impl Runtime {
         if p.is_admin && !p.view_as {
             return Ok(Guard::unrestricted(p.user.0));
         }
-        let org = self.org(p.tenant).await?;
-        let access = org.access(p.user.0);
-        if access.is_admin {
-            let mut g = Guard::unrestricted(p.user.0);
-            g.read_only = p.view_as;
-            return Ok(g);
-        }
-        let grant = access.objects.get(object).cloned().unwrap_or_default();
-        let scope = grant.scope.and_then(|s| scope_pred(s, &access));
-        let scope = if grant.scope.is_none() {
-            // No read grant at all: nothing is in scope.
-            Some(Pred::In {
-                col: uuid_col("id"),
-                values: vec![],
-                negated: false,
-            })
-        } else {
-            scope
-        };
-        Ok(Guard {
-            user: p.user.0,
-            unrestricted: false,
-            grant,
-            scope,
-            read_only: p.view_as,
-            departments: access.departments.clone(),
-        })
+        let org = self.core.org(p.tenant).await?;
+        Ok(guard_for(&org, p, object))
     }
 
     /// Effective rights of the principal on every object, for the UI.
     pub async fn my_permissions(&self, p: &Principal) -> Result<serde_json::Value> {
-        let meta = self.meta(p.tenant).await?;
+        let meta = self.core.meta(p.tenant).await?;
         let mut objects = serde_json::Map::new();
         for o in meta.sorted() {
             let g = self.guard(p, o.api_name()).await?;

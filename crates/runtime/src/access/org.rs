@@ -95,7 +95,7 @@ pub struct UserAccess {
     pub objects: HashMap<String, EffectiveGrant>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct OrgSnapshot {
     pub access_version: i64,
     pub users: HashMap<Uuid, UserRow>,

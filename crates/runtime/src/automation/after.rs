@@ -6,14 +6,16 @@ use weft_meta::{CompiledObject, Value};
 use weft_rules::Sandbox;
 
 use super::doc::{Compiled, CompiledRule, Event, TriggerDoc};
+use super::engine::user_map;
 use super::engine::{Input, ObjectRules, row_map};
 use super::ports::OutboxRow;
 use super::{AfterSave, MAX_CASCADE_DEPTH, WriteOp};
-use crate::Runtime;
+use crate::core::TxCtx;
 use crate::error::Result;
 use crate::json::value_json;
-use crate::ports::{RecordRow, Tx};
+use crate::ports::RecordRow;
 use crate::principal::Principal;
+use tokio::sync::Notify;
 
 pub(crate) const DEFAULT_ATTEMPTS: i32 = 5;
 
@@ -61,130 +63,132 @@ pub(crate) fn event_matches(
     true
 }
 
-impl Runtime {
-    pub(crate) async fn enqueue_triggers(
-        &self,
-        tx: &mut dyn Tx,
-        p: &Principal,
-        obj: &CompiledObject,
-        o: &ObjectRules,
-        rows: &[AfterSave<'_>],
-    ) -> Result<()> {
-        let now = self.clock.now();
-        let sandbox = Sandbox::shared();
-        let mut runs = Vec::new();
-        let mut user = None;
-        for row in rows {
-            let event = match row.op {
-                WriteOp::Create | WriteOp::Restore => Event::Create,
-                WriteOp::Update => Event::Update,
-                WriteOp::Delete => Event::Delete,
+/// Match the object's triggers against saved rows and queue their runs in the outbox of the
+/// write's own transaction.
+pub(crate) async fn enqueue_triggers(
+    cx: &mut TxCtx,
+    signal: &Notify,
+    p: &Principal,
+    obj: &CompiledObject,
+    o: &ObjectRules,
+    rows: &[AfterSave<'_>],
+) -> Result<()> {
+    let now = cx.now;
+    let sandbox = Sandbox::shared();
+    let mut runs = Vec::new();
+    let mut user = None;
+    for row in rows {
+        let event = match row.op {
+            WriteOp::Create | WriteOp::Restore => Event::Create,
+            WriteOp::Update => Event::Update,
+            WriteOp::Delete => Event::Delete,
+        };
+        // On delete the rule sees the record as it was.
+        let (cur, old) = match event {
+            Event::Delete => (row.old, None),
+            _ => (row.new, row.old),
+        };
+        let Some(cur) = cur else { continue };
+        for r in &o.triggers {
+            let Compiled::Trigger { doc, condition, .. } = &r.compiled else {
+                continue;
             };
-            // On delete the rule sees the record as it was.
-            let (cur, old) = match event {
-                Event::Delete => (row.old, None),
-                _ => (row.new, row.old),
-            };
-            let Some(cur) = cur else { continue };
-            for r in &o.triggers {
-                let Compiled::Trigger { doc, condition, .. } = &r.compiled else {
-                    continue;
+            if !event_matches(doc, obj, event, row.old, row.new) {
+                continue;
+            }
+            let mut status = "queued";
+            let mut error = None;
+            if let Some(cond) = condition {
+                if user.is_none() {
+                    user = Some(user_map(&cx.org, p));
+                }
+                let input = Input {
+                    record: row_map(obj, cur, None),
+                    old: old.map(|o| row_map(obj, o, None)),
+                    user: user.clone().unwrap_or_default(),
+                    now,
+                    tz: cx.meta.tz,
                 };
-                if !event_matches(doc, obj, event, row.old, row.new) {
-                    continue;
-                }
-                let mut status = "queued";
-                let mut error = None;
-                if let Some(cond) = condition {
-                    if user.is_none() {
-                        user = Some(self.user_map(p).await);
-                    }
-                    let input = Input {
-                        record: row_map(obj, cur, None),
-                        old: old.map(|o| row_map(obj, o, None)),
-                        user: user.clone().unwrap_or_default(),
-                        now,
-                        tz: self.tz_of(p.tenant),
-                    };
-                    match sandbox.eval_bool(cond, &input.ctx()) {
-                        Ok(true) => {}
-                        Ok(false) => continue,
-                        Err(e) => {
-                            status = "failed";
-                            error = Some(format!("the condition could not run: {e}"));
-                        }
+                match sandbox.eval_bool(cond, &input.ctx()) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        status = "failed";
+                        error = Some(format!("the condition could not run: {e}"));
                     }
                 }
-                if p.cascade_depth >= MAX_CASCADE_DEPTH && status == "queued" {
-                    status = "skipped";
-                    error = Some(format!(
-                        "cascade depth limit ({MAX_CASCADE_DEPTH}) reached: rules kept triggering each other"
-                    ));
-                }
-                runs.push(self.run_row(p, obj, r, doc, event, cur, old, status, error, None));
             }
+            if p.cascade_depth >= MAX_CASCADE_DEPTH && status == "queued" {
+                status = "skipped";
+                error = Some(format!(
+                    "cascade depth limit ({MAX_CASCADE_DEPTH}) reached: rules kept triggering each other"
+                ));
+            }
+            runs.push(run_row(
+                now, p, obj, r, doc, event, cur, old, status, error, None,
+            ));
         }
-        if !runs.is_empty() {
-            tx.enqueue_runs(&runs).await?;
-            self.job_signal.notify_waiters();
-        }
-        Ok(())
     }
+    if !runs.is_empty() {
+        cx.enqueue_runs(&runs).await?;
+        signal.notify_waiters();
+    }
+    Ok(())
+}
 
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn run_row(
-        &self,
-        p: &Principal,
-        obj: &CompiledObject,
-        r: &CompiledRule,
-        doc: &TriggerDoc,
-        event: Event,
-        cur: &RecordRow,
-        old: Option<&RecordRow>,
-        status: &str,
-        error: Option<String>,
-        stamp: Option<String>,
-    ) -> OutboxRow {
-        let now = self.clock.now();
-        let ev = event.as_str();
-        // What makes this firing unique: the record version written, the deletion time, or
-        // for time-based and manual runs the tick or request (`stamp`).
-        let stamp = stamp.unwrap_or_else(|| {
-            match event {
-                Event::Delete => cur
-                    .deleted_at
-                    .map(|d| d.timestamp_micros())
-                    .unwrap_or(now.timestamp_micros()),
-                _ => cur.version,
-            }
-            .to_string()
-        });
-        let key = format!("{}:{}:{ev}:{stamp}", r.id, cur.id);
-        OutboxRow {
-            tenant: p.tenant.0,
-            rule_id: Some(r.id),
-            rule: r.doc.api_name.clone(),
-            object: obj.api_name().to_owned(),
-            record_id: Some(cur.id),
-            event: ev.into(),
-            payload: json!({
-                "record": row_map(obj, cur, None),
-                "old": old.map(|o| row_map(obj, o, None)),
-                "actor": p.user.0,
-                "source": p.source.as_str(),
-                "rule_version": r.version,
-                "run_as": doc.run_as.unwrap_or(r.created_by),
-                "actions": doc.actions,
-            }),
-            status: status.into(),
-            max_attempts: doc
-                .max_attempts
-                .map(|n| n as i32)
-                .unwrap_or(DEFAULT_ATTEMPTS),
-            depth: i32::from(p.cascade_depth),
-            idempotency_key: key,
-            error,
-            ..OutboxRow::fresh(now)
+/// The outbox row of one firing of a trigger.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_row(
+    now: chrono::DateTime<chrono::Utc>,
+    p: &Principal,
+    obj: &CompiledObject,
+    r: &CompiledRule,
+    doc: &TriggerDoc,
+    event: Event,
+    cur: &RecordRow,
+    old: Option<&RecordRow>,
+    status: &str,
+    error: Option<String>,
+    stamp: Option<String>,
+) -> OutboxRow {
+    let ev = event.as_str();
+    // What makes this firing unique: the record version written, the deletion time, or
+    // for time-based and manual runs the tick or request (`stamp`).
+    let stamp = stamp.unwrap_or_else(|| {
+        match event {
+            Event::Delete => cur
+                .deleted_at
+                .map(|d| d.timestamp_micros())
+                .unwrap_or(now.timestamp_micros()),
+            _ => cur.version,
         }
+        .to_string()
+    });
+    let key = format!("{}:{}:{ev}:{stamp}", r.id, cur.id);
+    OutboxRow {
+        tenant: p.tenant.0,
+        rule_id: Some(r.id),
+        rule: r.doc.api_name.clone(),
+        object: obj.api_name().to_owned(),
+        record_id: Some(cur.id),
+        event: ev.into(),
+        payload: json!({
+            "record": row_map(obj, cur, None),
+            "old": old.map(|o| row_map(obj, o, None)),
+            "actor": p.user.0,
+            "source": p.source.as_str(),
+            "rule_version": r.version,
+            "run_as": doc.run_as.unwrap_or(r.created_by),
+            "actions": doc.actions,
+        }),
+        status: status.into(),
+        max_attempts: doc
+            .max_attempts
+            .map(|n| n as i32)
+            .unwrap_or(DEFAULT_ATTEMPTS),
+        depth: i32::from(p.cascade_depth),
+        idempotency_key: key,
+        error,
+        ..OutboxRow::fresh(now)
     }
 }

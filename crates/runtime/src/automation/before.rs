@@ -6,9 +6,10 @@ use weft_meta::{CompiledObject, FieldKind, Problem, Value, Values};
 use weft_rules::{EvalError, Sandbox};
 
 use super::doc::Compiled;
+use super::engine::user_map;
 use super::engine::{Input, ObjectRules, row_map};
 use super::{BeforeSave, WriteOp};
-use crate::Runtime;
+use crate::core::TxCtx;
 use crate::json::value_json;
 use crate::ports::RecordRow;
 use crate::principal::Principal;
@@ -76,167 +77,170 @@ fn failed(index: Option<usize>, field: Option<&str>, rule: &str, e: &EvalError) 
     )
 }
 
-impl Runtime {
-    pub(crate) async fn run_before(
-        &self,
-        p: &Principal,
-        obj: &CompiledObject,
-        o: &ObjectRules,
-        row: BeforeSave<'_>,
-    ) -> Vec<Problem> {
-        let now = self.clock.now();
-        let idx = row.index;
-        let mut new_row = match row.old {
-            Some(old) => old.clone(),
-            None => RecordRow {
-                id: row.id,
-                version: 0,
-                owner: p.user.0,
-                department: p.department,
-                created_by: p.user.0,
-                created_at: now,
-                updated_by: p.user.0,
-                updated_at: now,
-                deleted_at: None,
-                deleted_by: None,
-                delete_batch: None,
-                values: Values::new(),
-            },
-        };
-        for (k, v) in row.values.iter() {
-            new_row.values.insert(k.clone(), v.clone());
-        }
-        let fields = Some(o.reads.as_slice());
-        let user = if o.reads_user {
-            self.user_map(p).await
+/// Before-save rules of one object for one row: rule defaults, formulas, conditional
+/// read-only and required, validations. Returns the problems found (empty = go on).
+pub(crate) fn run_before(
+    cx: &TxCtx,
+    p: &Principal,
+    obj: &CompiledObject,
+    o: &ObjectRules,
+    row: BeforeSave<'_>,
+) -> Vec<Problem> {
+    let now = cx.now;
+    let idx = row.index;
+    let derived = row.derived;
+    let mut new_row = match row.old {
+        Some(old) => old.clone(),
+        None => RecordRow {
+            id: row.id,
+            version: 0,
+            owner: p.user.0,
+            department: p.department,
+            created_by: p.user.0,
+            created_at: now,
+            updated_by: p.user.0,
+            updated_at: now,
+            deleted_at: None,
+            deleted_by: None,
+            delete_batch: None,
+            values: Values::new(),
+        },
+    };
+    for (k, v) in row.values.iter() {
+        new_row.values.insert(k.clone(), v.clone());
+    }
+    let fields = Some(o.reads.as_slice());
+    let user = if o.reads_user {
+        user_map(&cx.org, p)
+    } else {
+        Map::new()
+    };
+    let mut input = Input {
+        record: row_map(obj, &new_row, fields),
+        old: row.old.map(|r| row_map(obj, r, fields)),
+        user,
+        now,
+        tz: cx.meta.tz,
+    };
+    let sandbox = Sandbox::shared();
+    let mut problems = Vec::new();
+    let values: &mut Values = row.values;
+    let mut set = |field: &str, v: Value, input: &mut Input, values: &mut Values| {
+        input
+            .record
+            .insert(field.to_owned(), value_json(obj, field, &v));
+        let unchanged = row
+            .old
+            .is_some_and(|o| o.values.get(field).unwrap_or(&Value::Null) == &v);
+        if unchanged {
+            values.shift_remove(field);
         } else {
-            Map::new()
-        };
-        let mut input = Input {
-            record: row_map(obj, &new_row, fields),
-            old: row.old.map(|r| row_map(obj, r, fields)),
-            user,
-            now,
-            tz: self.tz_of(p.tenant),
-        };
-        let sandbox = Sandbox::shared();
-        let mut problems = Vec::new();
-        let values: &mut Values = row.values;
-        let mut set = |field: &str, v: Value, input: &mut Input, values: &mut Values| {
-            input
-                .record
-                .insert(field.to_owned(), value_json(obj, field, &v));
-            let unchanged = row
-                .old
-                .is_some_and(|o| o.values.get(field).unwrap_or(&Value::Null) == &v);
-            if unchanged {
-                values.shift_remove(field);
-            } else {
-                values.insert(field.to_owned(), v.clone());
-            }
-            new_row.values.insert(field.to_owned(), v);
-        };
-
-        if row.op == WriteOp::Create {
-            for r in &o.defaults {
-                let Compiled::Default { field, script } = &r.compiled else {
-                    continue;
-                };
-                if !is_blank(values.get(field)) {
-                    continue;
-                }
-                match sandbox.eval_value(script, &input.ctx()) {
-                    Ok(j) => match to_value(obj, field, j) {
-                        Ok(v) => set(field, v, &mut input, values),
-                        Err(e) => problems.push(Problem::new(
-                            path(idx, Some(field)),
-                            "rule_failed",
-                            format!("default rule '{}' gave a bad value: {e}", r.doc.api_name),
-                        )),
-                    },
-                    Err(e) => problems.push(failed(idx, Some(field), &r.doc.api_name, &e)),
-                }
-            }
+            values.insert(field.to_owned(), v.clone());
         }
-        for r in &o.formulas {
-            let Compiled::Formula { field, script } = &r.compiled else {
+        new_row.values.insert(field.to_owned(), v);
+    };
+
+    if row.op == WriteOp::Create {
+        for r in &o.defaults {
+            let Compiled::Default { field, script } = &r.compiled else {
                 continue;
             };
+            if !is_blank(values.get(field)) {
+                continue;
+            }
             match sandbox.eval_value(script, &input.ctx()) {
                 Ok(j) => match to_value(obj, field, j) {
                     Ok(v) => set(field, v, &mut input, values),
                     Err(e) => problems.push(Problem::new(
                         path(idx, Some(field)),
                         "rule_failed",
-                        format!("formula '{}' gave a bad value: {e}", r.doc.api_name),
+                        format!("default rule '{}' gave a bad value: {e}", r.doc.api_name),
                     )),
                 },
                 Err(e) => problems.push(failed(idx, Some(field), &r.doc.api_name, &e)),
             }
         }
-        if let Some(old) = row.old {
-            for r in &o.read_only {
-                let Compiled::ReadOnly { field, condition } = &r.compiled else {
-                    continue;
-                };
-                let changes = values
-                    .get(field)
-                    .is_some_and(|v| old.values.get(field).unwrap_or(&Value::Null) != v);
-                if !changes {
-                    continue;
-                }
-                match sandbox.eval_bool(condition, &input.ctx()) {
-                    Ok(true) => problems.push(Problem::new(
-                        path(idx, Some(field)),
-                        "read_only",
-                        format!("'{field}' may not change now (rule '{}')", r.doc.api_name),
-                    )),
-                    Ok(false) => {}
-                    Err(e) => problems.push(failed(idx, Some(field), &r.doc.api_name, &e)),
-                }
-            }
+    }
+    for r in &o.formulas {
+        let Compiled::Formula { field, script } = &r.compiled else {
+            continue;
+        };
+        match sandbox.eval_value(script, &input.ctx()) {
+            Ok(j) => match to_value(obj, field, j) {
+                Ok(v) => set(field, v, &mut input, values),
+                Err(e) => problems.push(Problem::new(
+                    path(idx, Some(field)),
+                    "rule_failed",
+                    format!("formula '{}' gave a bad value: {e}", r.doc.api_name),
+                )),
+            },
+            Err(e) => problems.push(failed(idx, Some(field), &r.doc.api_name, &e)),
         }
-        for r in &o.required {
-            let Compiled::Required {
-                field,
-                condition,
-                message,
-            } = &r.compiled
-            else {
+    }
+    if let Some(old) = row.old
+        && !derived
+    {
+        for r in &o.read_only {
+            let Compiled::ReadOnly { field, condition } = &r.compiled else {
                 continue;
             };
-            if !is_blank(new_row.values.get(field)) {
+            let changes = values
+                .get(field)
+                .is_some_and(|v| old.values.get(field).unwrap_or(&Value::Null) != v);
+            if !changes {
                 continue;
             }
             match sandbox.eval_bool(condition, &input.ctx()) {
                 Ok(true) => problems.push(Problem::new(
                     path(idx, Some(field)),
-                    "required",
-                    message.clone(),
+                    "read_only",
+                    format!("'{field}' may not change now (rule '{}')", r.doc.api_name),
                 )),
                 Ok(false) => {}
                 Err(e) => problems.push(failed(idx, Some(field), &r.doc.api_name, &e)),
             }
         }
-        for r in &o.validations {
-            let Compiled::Validation {
-                condition,
-                message,
-                field,
-            } = &r.compiled
-            else {
-                continue;
-            };
-            match sandbox.eval_bool(condition, &input.ctx()) {
-                Ok(true) => {}
-                Ok(false) => problems.push(Problem::new(
-                    path(idx, field.as_deref()),
-                    "validation",
-                    message.clone(),
-                )),
-                Err(e) => problems.push(failed(idx, field.as_deref(), &r.doc.api_name, &e)),
-            }
-        }
-        problems
     }
+    for r in &o.required {
+        let Compiled::Required {
+            field,
+            condition,
+            message,
+        } = &r.compiled
+        else {
+            continue;
+        };
+        if !is_blank(new_row.values.get(field)) {
+            continue;
+        }
+        match sandbox.eval_bool(condition, &input.ctx()) {
+            Ok(true) => problems.push(Problem::new(
+                path(idx, Some(field)),
+                "required",
+                message.clone(),
+            )),
+            Ok(false) => {}
+            Err(e) => problems.push(failed(idx, Some(field), &r.doc.api_name, &e)),
+        }
+    }
+    for r in &o.validations {
+        let Compiled::Validation {
+            condition,
+            message,
+            field,
+        } = &r.compiled
+        else {
+            continue;
+        };
+        match sandbox.eval_bool(condition, &input.ctx()) {
+            Ok(true) => {}
+            Ok(false) => problems.push(Problem::new(
+                path(idx, field.as_deref()),
+                "validation",
+                message.clone(),
+            )),
+            Err(e) => problems.push(failed(idx, field.as_deref(), &r.doc.api_name, &e)),
+        }
+    }
+    problems
 }

@@ -16,7 +16,7 @@ use weft_rules::{
     TemplateKind, TemplateProblem, compile, compile_template,
 };
 
-use crate::cache::TenantMeta;
+use crate::core::cache::TenantMeta;
 
 pub const FORMAT: &str = "weft.rule/1";
 

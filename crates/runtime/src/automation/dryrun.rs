@@ -37,7 +37,7 @@ impl Runtime {
                 )
             })?,
             (None, Some(name)) => {
-                let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+                let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
                 let rows = tx.load_rules().await?;
                 tx.commit().await?;
                 stored_docs(&rows)
@@ -86,7 +86,7 @@ impl Runtime {
             .object(&doc.object)
             .cloned()
             .ok_or_else(|| Error::not_found("object"))?;
-        let g = self.guard(p, &doc.object).await?;
+        let g = self.access.guard(p, &doc.object).await?;
         g.require(Op::Read, &doc.object)?;
         let user = self.user_map(p).await;
         let now = self.clock.now();
@@ -99,7 +99,7 @@ impl Runtime {
         let mut error_samples = Vec::new();
         let mut would_fire: BTreeMap<&'static str, u64> = BTreeMap::new();
         let mut cursor: Option<String> = None;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         'pages: loop {
             let mut q = Map::new();
             if let Some(f) = body.get("filter") {

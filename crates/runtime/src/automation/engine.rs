@@ -12,7 +12,8 @@ use weft_rules::{CompiledScript, EvalContext, formula_order};
 use super::doc::{Compiled, CompiledRule, RuleDoc, RuleProblem, check};
 use super::ports::RuleRow;
 use crate::Runtime;
-use crate::cache::TenantMeta;
+use crate::access::org::OrgSnapshot;
+use crate::core::cache::TenantMeta;
 use crate::error::Result;
 use crate::json::record_json;
 use crate::ports::{RecordRow, Tx};
@@ -183,15 +184,12 @@ pub(crate) fn stored_docs(rows: &[RuleRow]) -> Vec<(RuleDoc, Uuid, i64, Uuid)> {
         .collect()
 }
 
-impl Runtime {
-    /// The tenant's rules compiled for `meta`'s version (from cache when it matches).
-    pub(crate) async fn rules_for(
-        &self,
-        tx: &mut dyn Tx,
-        meta: &TenantMeta,
-    ) -> Result<Arc<RuleSet>> {
+impl RuleCache {
+    /// The tenant's rules compiled for `meta`'s version (from cache when it matches), read
+    /// through the caller's transaction when they must be compiled.
+    pub(crate) async fn get(&self, tx: &mut dyn Tx, meta: &TenantMeta) -> Result<Arc<RuleSet>> {
         let tenant = tx.tenant();
-        if let Ok(m) = self.rules.map.lock()
+        if let Ok(m) = self.map.lock()
             && let Some(s) = m.get(&tenant)
             && s.version == meta.version
         {
@@ -199,50 +197,71 @@ impl Runtime {
         }
         let rows = tx.load_rules().await?;
         let set = Arc::new(RuleSet::build(meta, &stored_docs(&rows)));
-        if let Ok(mut m) = self.rules.map.lock() {
+        if let Ok(mut m) = self.map.lock() {
             m.insert(tenant, set.clone());
         }
         Ok(set)
     }
 
-    pub(crate) fn forget_rules(&self, tenant: TenantId) {
-        if let Ok(mut m) = self.rules.map.lock() {
+    pub(crate) fn forget(&self, tenant: TenantId) {
+        if let Ok(mut m) = self.map.lock() {
             m.remove(&tenant);
         }
     }
+}
 
-    /// `user.*` for scripts and templates.
-    pub(crate) async fn user_map(&self, p: &Principal) -> Map<String, Json> {
-        let mut m = Map::new();
-        m.insert("id".into(), json!(p.user.0));
-        m.insert("department".into(), json!(p.department));
-        if let Ok(org) = self.org_in_tx(p.tenant).await
-            && let Some(u) = org.users.get(&p.user.0)
-        {
-            m.insert("name".into(), json!(u.name));
-            m.insert("email".into(), json!(u.email));
-            m.insert("phone".into(), json!(u.mobile));
-            let roles: Vec<&str> = org
-                .user_roles
-                .get(&p.user.0)
-                .map(|rs| {
-                    rs.iter()
-                        .filter_map(|r| org.roles.get(r).map(|r| r.key.as_str()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            m.insert("roles".into(), json!(roles));
-            let depts: Vec<Uuid> = org
-                .memberships
-                .get(&p.user.0)
-                .map(|ds| ds.iter().map(|(d, _)| *d).collect())
-                .unwrap_or_default();
-            m.insert("departments".into(), json!(depts));
-            if p.department.is_none() {
-                m.insert("department".into(), json!(org.primary_department(p.user.0)));
-            }
+/// `user.*` for scripts and templates: the acting user as the organization knows them.
+pub(crate) fn user_map(org: &OrgSnapshot, p: &Principal) -> Map<String, Json> {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(p.user.0));
+    m.insert("department".into(), json!(p.department));
+    if let Some(u) = org.users.get(&p.user.0) {
+        m.insert("name".into(), json!(u.name));
+        m.insert("email".into(), json!(u.email));
+        m.insert("phone".into(), json!(u.mobile));
+        let roles: Vec<&str> = org
+            .user_roles
+            .get(&p.user.0)
+            .map(|rs| {
+                rs.iter()
+                    .filter_map(|r| org.roles.get(r).map(|r| r.key.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        m.insert("roles".into(), json!(roles));
+        let depts: Vec<Uuid> = org
+            .memberships
+            .get(&p.user.0)
+            .map(|ds| ds.iter().map(|(d, _)| *d).collect())
+            .unwrap_or_default();
+        m.insert("departments".into(), json!(depts));
+        if p.department.is_none() {
+            m.insert("department".into(), json!(org.primary_department(p.user.0)));
         }
-        m
+    }
+    m
+}
+
+impl Runtime {
+    /// Transitional: the rule set through a bare transaction.
+    pub(crate) async fn rules_for(
+        &self,
+        tx: &mut dyn Tx,
+        meta: &TenantMeta,
+    ) -> Result<Arc<RuleSet>> {
+        self.rules.get(tx, meta).await
+    }
+
+    pub(crate) fn forget_rules(&self, tenant: TenantId) {
+        self.rules.forget(tenant);
+    }
+
+    /// Transitional: `user.*` from the cached organization.
+    pub(crate) async fn user_map(&self, p: &Principal) -> Map<String, Json> {
+        match self.org_in_tx(p.tenant).await {
+            Ok(org) => user_map(&org, p),
+            Err(_) => user_map(&OrgSnapshot::default(), p),
+        }
     }
 }
 

@@ -1,14 +1,14 @@
 //! Rules and automation hooked into the single write path (issue: rules and automation).
 //!
-//! The record service calls exactly two hooks, inside the write transaction:
-//! - [`Runtime::before_save`] for every row about to be created or updated, after parsing and
-//!   defaults and before reference/uniqueness checks: it may change `values` (formulas,
-//!   rule defaults) and return problems (validation rules, conditional required/read-only);
-//! - [`Runtime::after_save`] for every row created, updated, deleted or restored, after it is
-//!   persisted: it keeps roll-ups exact and enqueues triggered work in the same transaction
-//!   (transactional outbox).
+//! Rules take part in every record write through [`RulesHook`], registered on the write path:
+//! - before-save, for every row about to be created or updated, after parsing and defaults
+//!   and before reference/uniqueness checks: it may change `values` (formulas, rule defaults)
+//!   and returns problems (validation rules, conditional required/read-only);
+//! - after-save, for every row created, updated, deleted or restored: it recomputes roll-ups
+//!   (writing the parents through the same path) and queues triggered work in the same
+//!   transaction (transactional outbox).
 //!
-//! Both run for every write source (UI, API, bulk, import, rules, flows).
+//! Both run for every write source (UI, API, bulk, import, rules, flows, roll-ups).
 
 pub mod cron;
 pub mod doc;
@@ -18,7 +18,7 @@ pub mod ports;
 pub(crate) mod after;
 mod before;
 mod dryrun;
-mod rollup;
+pub(crate) mod rollup;
 pub mod schedule;
 mod service;
 mod worker;
@@ -26,14 +26,19 @@ mod worker;
 pub use engine::RuleCache;
 pub use worker::sign_webhook;
 
-use uuid::Uuid;
-use weft_meta::{CompiledObject, Problem, Values};
+use std::sync::Arc;
 
-use crate::Runtime;
-use crate::cache::TenantMeta;
+use async_trait::async_trait;
+use tokio::sync::Notify;
+use uuid::Uuid;
+use weft_meta::{CompiledObject, Problem};
+
+use crate::core::TxCtx;
 use crate::error::Result;
-use crate::ports::{RecordRow, Tx};
+use crate::ports::Tx;
 use crate::principal::Principal;
+pub use crate::records::{AfterSave, BeforeSave, WriteOp};
+use crate::records::{WriteHook, WritePath};
 
 /// An in-app notification about one record, for several users.
 pub(crate) struct Notice<'a> {
@@ -84,41 +89,27 @@ pub(crate) async fn notify(
 /// record that fires a rule …).
 pub const MAX_CASCADE_DEPTH: u8 = 8;
 
-/// What a write did to one record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WriteOp {
-    Create,
-    Update,
-    Delete,
-    Restore,
+/// The rules' part in every record write, registered on the write path. It holds no storage
+/// handle: it works on the transaction it is handed.
+pub struct RulesHook {
+    rules: Arc<RuleCache>,
+    /// Woken when runs are queued, so the worker need not wait for its next poll.
+    signal: Arc<Notify>,
 }
 
-/// A row about to be saved.
-pub struct BeforeSave<'a> {
-    pub op: WriteOp,
-    pub id: Uuid,
-    /// Stored values on update; `None` on create.
-    pub old: Option<&'a RecordRow>,
-    /// On create: every value of the new record. On update: only the changed values (the
-    /// hook may add more changes).
-    pub values: &'a mut Values,
-    /// Index of the row in a bulk request (for problem paths).
-    pub index: Option<usize>,
+impl RulesHook {
+    pub fn new(rules: Arc<RuleCache>, signal: Arc<Notify>) -> Self {
+        Self { rules, signal }
+    }
 }
 
-/// A row that was saved.
-pub struct AfterSave<'a> {
-    pub op: WriteOp,
-    pub old: Option<&'a RecordRow>,
-    pub new: Option<&'a RecordRow>,
-}
-
-impl Runtime {
-    /// Before-save rules for one row. Returns the problems found (empty = go on).
-    pub(crate) async fn before_save(
+#[async_trait]
+impl WriteHook for RulesHook {
+    /// Rule defaults, formulas, conditional read-only and required, validations.
+    async fn before_save(
         &self,
-        tx: &mut dyn Tx,
-        meta: &TenantMeta,
+        _path: &WritePath,
+        cx: &mut TxCtx,
         p: &Principal,
         obj: &CompiledObject,
         row: BeforeSave<'_>,
@@ -126,30 +117,32 @@ impl Runtime {
         if !matches!(row.op, WriteOp::Create | WriteOp::Update) {
             return Ok(vec![]);
         }
-        let set = self.rules_for(tx, meta).await?;
+        let meta = cx.meta.clone();
+        let set = self.rules.get(cx.tx(), &meta).await?;
         match set.object(obj.api_name()) {
-            Some(o) if o.has_before() => Ok(self.run_before(p, obj, o, row).await),
+            Some(o) if o.has_before() => Ok(before::run_before(cx, p, obj, o, row)),
             _ => Ok(vec![]),
         }
     }
 
-    /// After-save work for saved rows (roll-ups, triggers into the outbox).
-    pub(crate) async fn after_save(
+    /// Roll-ups (through the write path) and triggers into the outbox.
+    async fn after_save(
         &self,
-        tx: &mut dyn Tx,
-        meta: &TenantMeta,
+        path: &WritePath,
+        cx: &mut TxCtx,
         p: &Principal,
         obj: &CompiledObject,
         rows: &[AfterSave<'_>],
     ) -> Result<()> {
-        let set = self.rules_for(tx, meta).await?;
+        let meta = cx.meta.clone();
+        let set = self.rules.get(cx.tx(), &meta).await?;
         if let Some(rs) = set.rollups.get(obj.api_name()) {
-            self.apply_rollups(tx, meta, p, obj, rs, rows).await?;
+            rollup::apply_rollups(path, cx, p, obj, rs, rows).await?;
         }
         if let Some(o) = set.object(obj.api_name())
             && !o.triggers.is_empty()
         {
-            self.enqueue_triggers(tx, p, obj, o, rows).await?;
+            after::enqueue_triggers(cx, &self.signal, p, obj, o, rows).await?;
         }
         Ok(())
     }

@@ -171,7 +171,7 @@ impl Runtime {
             },
             _ => None,
         };
-        let mut tx = self.store.begin(tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(tenant, TxMode::Write).await?;
         let mut tick_row = OutboxRow {
             tenant: tenant.0,
             rule_id: Some(row.id),
@@ -234,7 +234,8 @@ impl Runtime {
                     }
                 }
             };
-            runs.push(self.run_row(
+            runs.push(super::after::run_row(
+                self.clock.now(),
                 &p,
                 &obj,
                 &rule,
@@ -266,9 +267,9 @@ impl Runtime {
         if meta.object(object).is_none() {
             return Err(Error::not_found(format!("object '{object}'")));
         }
-        let g = self.guard(p, object).await?;
+        let g = self.access.guard(p, object).await?;
         g.require(Op::Read, object)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let set = self.rules_for(tx.as_mut(), &meta).await?;
         tx.commit().await?;
         let can = g.allows(Op::Update);
@@ -310,7 +311,7 @@ impl Runtime {
             .object(object)
             .cloned()
             .ok_or_else(|| Error::not_found(format!("object '{object}'")))?;
-        let g = self.guard(p, object).await?;
+        let g = self.access.guard(p, object).await?;
         g.require(Op::Update, object)?;
         if request_key.is_some_and(|k| k.is_empty() || k.len() > 200) {
             return Err(Error::one(
@@ -319,7 +320,7 @@ impl Runtime {
                 "an Idempotency-Key has 1 to 200 characters",
             ));
         }
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let set = self.rules_for(tx.as_mut(), &meta).await?;
         let rule = set
             .object(object)
@@ -335,8 +336,7 @@ impl Runtime {
                 "this rule is not an active manual action",
             ));
         }
-        let rec = self
-            .load_one(tx.as_mut(), &obj, id, FetchOpts::default(), g.scope())
+        let rec = crate::records::load_one(tx.as_mut(), &obj, id, FetchOpts::default(), g.scope())
             .await?;
         if let Compiled::Trigger {
             condition: Some(c), ..
@@ -371,7 +371,8 @@ impl Runtime {
         };
         let mut actor = p.clone();
         actor.source = Source::Rule;
-        let run = self.run_row(
+        let run = super::after::run_row(
+            self.clock.now(),
             &actor,
             &obj,
             &rule,

@@ -114,7 +114,7 @@ impl Runtime {
             Err(ps) => return Ok(Err(ps)),
         };
         if let Compiled::Formula { field, .. } = &compiled.compiled {
-            let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+            let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
             let rows = tx.load_rules().await?;
             tx.commit().await?;
             let mut docs: Vec<_> = stored_docs(&rows)
@@ -156,7 +156,7 @@ impl Runtime {
 
     pub async fn list_rules(&self, p: &Principal, object: Option<&str>) -> Result<Json> {
         admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.load_rules().await?;
         tx.commit().await?;
         let rules: Vec<Json> = rows
@@ -169,7 +169,7 @@ impl Runtime {
 
     pub async fn get_rule(&self, p: &Principal, id: &str) -> Result<Json> {
         admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.load_rules().await?;
         tx.commit().await?;
         find(&rows, id)
@@ -178,7 +178,7 @@ impl Runtime {
     }
 
     async fn store_rule(&self, p: &Principal, row: RuleRow) -> Result<Json> {
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let rows = tx.load_rules().await?;
         if rows
             .iter()
@@ -215,7 +215,7 @@ impl Runtime {
             None
         };
         tx.commit().await?;
-        self.invalidate(p.tenant);
+        self.invalidate_meta(p.tenant);
         self.forget_rules(p.tenant);
         if job.is_some() {
             self.job_signal.notify_waiters();
@@ -271,7 +271,7 @@ impl Runtime {
     /// Replace a rule's document (a new version).
     pub async fn update_rule(&self, p: &Principal, id: &str, body: &Json) -> Result<Json> {
         admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.load_rules().await?;
         tx.commit().await?;
         let cur = find(&rows, id)
@@ -297,7 +297,7 @@ impl Runtime {
 
     pub async fn delete_rule(&self, p: &Principal, id: &str) -> Result<()> {
         admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let rows = tx.load_rules().await?;
         let cur = find(&rows, id)
             .cloned()
@@ -307,14 +307,14 @@ impl Runtime {
         self.audit_rule(tx.as_mut(), p, &cur, "rule.deleted")
             .await?;
         tx.commit().await?;
-        self.invalidate(p.tenant);
+        self.invalidate_meta(p.tenant);
         self.forget_rules(p.tenant);
         Ok(())
     }
 
     pub async fn list_runs(&self, p: &Principal, status: Option<&str>, limit: u32) -> Result<Json> {
         admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.runs(status, limit.clamp(1, 500)).await?;
         tx.commit().await?;
         Ok(json!({"runs": rows.iter().map(run_json).collect::<Vec<_>>()}))
@@ -322,7 +322,7 @@ impl Runtime {
 
     pub async fn get_run(&self, p: &Principal, id: Uuid) -> Result<Json> {
         admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let run = tx.run(id).await?.ok_or_else(|| Error::not_found("run"))?;
         let deliveries = tx.deliveries(Some(id), 100).await?;
         tx.commit().await?;
@@ -334,7 +334,7 @@ impl Runtime {
     /// Queue a failed (or skipped) run again, keeping the actions it already finished.
     pub async fn retry_run(&self, p: &Principal, id: Uuid) -> Result<Json> {
         admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let mut run = tx.run(id).await?.ok_or_else(|| Error::not_found("run"))?;
         if !matches!(run.status.as_str(), "failed" | "skipped") {
             return Err(Error::conflict(
@@ -357,7 +357,7 @@ impl Runtime {
 
     pub async fn list_deliveries(&self, p: &Principal, limit: u32) -> Result<Json> {
         admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.deliveries(None, limit.clamp(1, 500)).await?;
         tx.commit().await?;
         Ok(json!({ "deliveries": rows }))
@@ -367,7 +367,7 @@ impl Runtime {
     /// the same idempotency key (receivers that already processed it can tell).
     pub async fn resend_delivery(&self, p: &Principal, id: Uuid) -> Result<Json> {
         admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let d = tx
             .delivery(id)
             .await?
@@ -415,7 +415,7 @@ impl Runtime {
         unread_only: bool,
         limit: u32,
     ) -> Result<Json> {
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx
             .notifications(p.user.0, unread_only, limit.clamp(1, 200))
             .await?;
@@ -430,7 +430,7 @@ impl Runtime {
                 "viewing as another user is read-only",
             ));
         }
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let ok = tx
             .mark_notification_read(p.user.0, id, self.clock.now())
             .await?;

@@ -356,7 +356,8 @@ impl Runtime {
             ActionDoc::UpdateRecord { values } => {
                 let id = record_id.ok_or("the run has no record")?;
                 let body = Self::action_body(cx, ca, values)?;
-                self.update_record(&cx.p, &cx.run.object, id, &body, None)
+                self.records
+                    .update(&cx.p, &cx.run.object, id, &body, None)
                     .await
                     .map_err(e2s)?;
                 Ok(json!({"updated": id}))
@@ -378,7 +379,8 @@ impl Runtime {
                     return Ok(json!({"skipped": "no related record"}));
                 };
                 let body = Self::action_body(cx, ca, values)?;
-                self.update_record(&cx.p, &target, id, &body, None)
+                self.records
+                    .update(&cx.p, &target, id, &body, None)
                     .await
                     .map_err(e2s)?;
                 Ok(json!({"updated": id, "object": target}))
@@ -389,11 +391,12 @@ impl Runtime {
                     key: key.clone(),
                     fingerprint: key.clone(),
                 };
-                let (_, rec) = self
-                    .create_record(&cx.p, object, &body, Some(&idem))
+                let created = self
+                    .records
+                    .create(&cx.p, object, &body, Some(&idem))
                     .await
                     .map_err(e2s)?;
-                Ok(json!({"created": rec["id"], "object": object}))
+                Ok(json!({"created": created.record["id"], "object": object}))
             }
             ActionDoc::AssignOwner {
                 strategy,
@@ -442,7 +445,8 @@ impl Runtime {
                         }
                     }
                 };
-                self.transfer_record(&cx.p, &cx.run.object, id, &json!({"owner": owner}))
+                self.records
+                    .transfer(&cx.p, &cx.run.object, id, &json!({"owner": owner}))
                     .await
                     .map_err(e2s)?;
                 Ok(json!({"owner": owner}))

@@ -17,6 +17,7 @@ use crate::automation::ports::OutboxRow;
 use super::env::{catalog, scalar_type};
 use super::exec::{InstCtx, system_guard};
 use crate::Runtime;
+use crate::core::TxCtx;
 use crate::error::{Error, Result};
 use crate::json::record_json;
 use crate::ports::{FetchOpts, Tx};
@@ -54,7 +55,7 @@ fn values_body(
 impl Runtime {
     pub(crate) async fn run_flow_action(
         &self,
-        tx: &mut dyn Tx,
+        tx: &mut TxCtx,
         ctx: &InstCtx,
         action: &Json,
         key: &str,
@@ -65,7 +66,7 @@ impl Runtime {
             Ok(a) => a,
             Err(e) => return Ok(failed(format!("unreadable action: {e}"))),
         };
-        let meta = self.meta_in_tx(ctx.tenant).await?;
+        let meta = tx.meta.clone();
         let mut p = Principal::system(ctx.tenant, UserId(ctx.initiator));
         p.source = Source::Flow;
         let g = system_guard(ctx.initiator);
@@ -75,18 +76,17 @@ impl Runtime {
                     .object(&ctx.object)
                     .cloned()
                     .ok_or_else(|| Error::not_found(format!("object '{}'", ctx.object)))?;
-                let current = match self
-                    .load_one(
-                        tx,
-                        &obj,
-                        ctx.record_id,
-                        FetchOpts {
-                            for_update: true,
-                            ..Default::default()
-                        },
-                        None,
-                    )
-                    .await
+                let current = match crate::records::load_one(
+                    tx.as_mut(),
+                    &obj,
+                    ctx.record_id,
+                    FetchOpts {
+                        for_update: true,
+                        ..Default::default()
+                    },
+                    None,
+                )
+                .await
                 {
                     Ok(r) => r,
                     Err(Error::NotFound { .. }) => {
@@ -101,7 +101,9 @@ impl Runtime {
                     Err(m) => return Ok(failed(m)),
                 };
                 match self
-                    .patch_row(tx, &meta, &p, &g, &obj, current, &body, None, now)
+                    .records
+                    .path()
+                    .patch(tx, &p, &g, &obj, current, &body, None)
                     .await?
                 {
                     Ok(row) => Ok(ActionOutcome {
@@ -125,11 +127,16 @@ impl Runtime {
                 // Expressions read the instance's record.
                 let src = meta.object(&ctx.object).cloned();
                 let rec = match &src {
-                    Some(so) => self
-                        .load_one(tx, so, ctx.record_id, FetchOpts::default(), None)
-                        .await
-                        .ok()
-                        .map(|r| record_json(so, &r, None, &|_| true)),
+                    Some(so) => crate::records::load_one(
+                        tx.as_mut(),
+                        so,
+                        ctx.record_id,
+                        FetchOpts::default(),
+                        None,
+                    )
+                    .await
+                    .ok()
+                    .map(|r| record_json(so, &r, None, &|_| true)),
                     None => None,
                 };
                 let empty = Map::new();
@@ -141,12 +148,13 @@ impl Runtime {
                     Ok(b) => b,
                     Err(m) => return Ok(failed(m)),
                 };
-                let mut rows = self
-                    .prepare_creates(tx, &meta, &p, &g, &obj, &[&body], false, now)
+                let path = self.records.path();
+                let mut rows = path
+                    .prepare_creates(tx, &p, &g, &obj, &[&body], false)
                     .await?;
                 match rows.pop() {
                     Some(Ok(row)) => {
-                        self.persist_creates(tx, &p, &obj, std::slice::from_ref(&row))
+                        path.persist_creates(tx, &p, &obj, std::slice::from_ref(&row))
                             .await?;
                         Ok(ActionOutcome {
                             event: "action.record_created",
@@ -165,13 +173,13 @@ impl Runtime {
                 }
             }
             Action::Notify { template, .. } => {
-                let data = self.flow_template_data(tx, &meta, ctx).await;
+                let data = self.flow_template_data(tx.as_mut(), &meta, ctx).await;
                 let text = match render_text(&template, &data) {
                     Ok(t) => t,
                     Err(m) => return Ok(failed(m)),
                 };
                 let n = self
-                    .notify_users(tx, ctx, recipients, &text, key, now)
+                    .notify_users(tx.as_mut(), ctx, recipients, &text, key, now)
                     .await?;
                 Ok(ActionOutcome {
                     event: "action.notified",
@@ -187,7 +195,7 @@ impl Runtime {
                 body,
                 headers,
             } => {
-                let data = self.flow_template_data(tx, &meta, ctx).await;
+                let data = self.flow_template_data(tx.as_mut(), &meta, ctx).await;
                 let url = match render_text(&url, &data) {
                     Ok(u) => u,
                     Err(m) => return Ok(failed(m)),
@@ -300,15 +308,16 @@ impl Runtime {
     pub(crate) async fn flow_template_data(
         &self,
         tx: &mut dyn Tx,
-        meta: &crate::cache::TenantMeta,
+        meta: &crate::core::cache::TenantMeta,
         ctx: &InstCtx,
     ) -> Json {
         let rec = match meta.object(&ctx.object) {
-            Some(obj) => self
-                .load_one(tx, obj, ctx.record_id, FetchOpts::default(), None)
-                .await
-                .ok()
-                .map(|r| record_json(obj, &r, None, &|_| true)),
+            Some(obj) => {
+                crate::records::load_one(tx, obj, ctx.record_id, FetchOpts::default(), None)
+                    .await
+                    .ok()
+                    .map(|r| record_json(obj, &r, None, &|_| true))
+            }
             None => None,
         };
         json!({

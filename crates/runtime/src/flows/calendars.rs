@@ -387,7 +387,7 @@ impl Runtime {
         {
             return Ok(c);
         }
-        let mut tx = self.store.begin(tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(tenant, TxMode::Read).await?;
         let rows = tx.flow_calendars().await?;
         tx.commit().await?;
         let mut map = HashMap::with_capacity(rows.len());
@@ -416,7 +416,7 @@ impl Runtime {
 
     pub async fn list_calendars(&self, p: &Principal) -> Result<Json> {
         require_admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.flow_calendars().await?;
         tx.commit().await?;
         Ok(
@@ -427,7 +427,7 @@ impl Runtime {
 
     pub async fn get_calendar(&self, p: &Principal, name: &str) -> Result<Json> {
         require_admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let row = tx
             .flow_calendar(name)
             .await?
@@ -460,7 +460,7 @@ impl Runtime {
             return Err(Error::Validation(problems));
         }
         let now = self.clock.now();
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let existing = tx.flow_calendar(name).await?;
         let row = FlowCalendarRow {
             name: name.to_string(),
@@ -478,7 +478,7 @@ impl Runtime {
     /// names it.
     pub async fn delete_calendar(&self, p: &Principal, name: &str) -> Result<()> {
         require_admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         if tx.flow_calendar(name).await?.is_none() {
             return Err(Error::not_found(format!("calendar '{name}'")));
         }
@@ -515,7 +515,7 @@ impl Runtime {
     /// version), the audit log records it, the transaction commits.
     async fn calendar_changed(
         &self,
-        mut tx: Box<dyn crate::ports::Tx>,
+        mut tx: crate::core::TxCtx,
         p: &Principal,
         action: &'static str,
         name: &str,
@@ -533,7 +533,7 @@ impl Runtime {
         )
         .await?;
         tx.commit().await?;
-        self.invalidate(p.tenant);
+        self.invalidate_meta(p.tenant);
         Ok(())
     }
 }

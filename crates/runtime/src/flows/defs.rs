@@ -74,7 +74,7 @@ fn version_json(v: &FlowVersionRow, with_doc: bool) -> Json {
 impl Runtime {
     pub async fn list_flows(&self, p: &Principal) -> Result<Json> {
         require_admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.flow_defs().await?;
         tx.commit().await?;
         Ok(json!({"flows": rows.iter().map(def_json).collect::<Vec<_>>()}))
@@ -82,7 +82,7 @@ impl Runtime {
 
     pub async fn get_flow(&self, p: &Principal, key: &str) -> Result<Json> {
         require_admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let row = tx
             .flow_def(key)
             .await?
@@ -115,7 +115,7 @@ impl Runtime {
         def.version = 0;
         let doc = serde_json::to_value(&def).map_err(Error::internal)?;
         let now = self.clock.now();
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let existing = tx.flow_def(&def.key).await?;
         match (key, &existing) {
             (None, Some(_)) => {
@@ -154,7 +154,7 @@ impl Runtime {
     /// Delete a draft and its versions; refused while any instance references it.
     pub async fn delete_flow(&self, p: &Principal, key: &str) -> Result<()> {
         require_admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         if tx.flow_def(key).await?.is_none() {
             return Err(Error::not_found(format!("flow '{key}'")));
         }
@@ -191,7 +191,7 @@ impl Runtime {
             }
         }
         let parsed: Vec<Uuid> = ids.iter().filter_map(|s| Uuid::parse_str(s).ok()).collect();
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let known = tx.existing_users(&parsed).await?;
         tx.commit().await?;
         for id in &ids {
@@ -250,7 +250,7 @@ impl Runtime {
     }
 
     async fn draft(&self, p: &Principal, key: &str) -> Result<Definition> {
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let row = tx
             .flow_def(key)
             .await?
@@ -281,7 +281,7 @@ impl Runtime {
             ));
         }
         let now = self.clock.now();
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let mut row = tx
             .flow_def(key)
             .await?
@@ -319,7 +319,7 @@ impl Runtime {
 
     pub async fn list_flow_versions(&self, p: &Principal, key: &str) -> Result<Json> {
         require_admin(p)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         if tx.flow_def(key).await?.is_none() {
             return Err(Error::not_found(format!("flow '{key}'")));
         }

@@ -20,6 +20,7 @@ use super::{command_error, require_admin};
 use crate::Runtime;
 use crate::access::Guard;
 use crate::access::model::Op;
+use crate::core::TxCtx;
 use crate::error::{Error, Result};
 use crate::json::record_json;
 use crate::metadata::parse_doc;
@@ -246,7 +247,7 @@ impl Runtime {
         let now = self.clock.now();
         let org = self.org(p.tenant).await?;
         let calendars = self.calendars(p.tenant).await?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let def = tx
             .flow_def(&b.flow)
             .await?
@@ -263,11 +264,11 @@ impl Runtime {
             .object(&def.object)
             .cloned()
             .ok_or_else(|| Error::not_found(format!("object '{}'", def.object)))?;
-        let g = self.guard(p, &def.object).await?;
+        let g = self.access.guard(p, &def.object).await?;
         g.require(Op::Read, &def.object)?;
-        let row = self
-            .load_one(tx.as_mut(), &obj, b.record, FetchOpts::default(), g.scope())
-            .await?;
+        let row =
+            crate::records::load_one(tx.as_mut(), &obj, b.record, FetchOpts::default(), g.scope())
+                .await?;
         if tx
             .flow_active_on_record(b.record)
             .await?
@@ -330,7 +331,7 @@ impl Runtime {
         let ctx = InstCtx::of(p.tenant, &inst);
         let state = self
             .drive(
-                tx.as_mut(),
+                &mut tx,
                 &ctx,
                 &flow,
                 &env,
@@ -387,7 +388,7 @@ impl Runtime {
             TaskAction::Resubmit {} => {}
         }
         let (instance, task) = {
-            let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+            let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
             let t = tx
                 .flow_task(task_id)
                 .await?
@@ -552,7 +553,7 @@ impl Runtime {
         loop {
             attempt += 1;
             let now = self.clock.now();
-            let mut tx = self.store.begin(tenant, TxMode::Write).await?;
+            let mut tx = self.core.begin(tenant, TxMode::Write).await?;
             let row = tx
                 .flow_instance(id)
                 .await?
@@ -594,7 +595,7 @@ impl Runtime {
             let first_rev = t.state.rev as i64;
             let state = self
                 .drive(
-                    tx.as_mut(),
+                    &mut tx,
                     &ctx,
                     &flow,
                     &env,
@@ -657,7 +658,7 @@ impl Runtime {
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn drive(
         &self,
-        tx: &mut dyn Tx,
+        tx: &mut TxCtx,
         ctx: &InstCtx,
         flow: &CompiledFlow,
         env: &OrgEnv,
@@ -687,7 +688,7 @@ impl Runtime {
     /// actions (their results), to be applied next.
     async fn persist_effects(
         &self,
-        tx: &mut dyn Tx,
+        tx: &mut TxCtx,
         ctx: &InstCtx,
         state: &InstanceState,
         effects: &[Effect],
@@ -833,9 +834,11 @@ impl Runtime {
                     node,
                     template,
                 } => {
-                    let text = self.notice_text(tx, ctx, *kind, template.as_deref()).await;
+                    let text = self
+                        .notice_text(tx.as_mut(), ctx, *kind, template.as_deref())
+                        .await;
                     let n = self
-                        .notify_users(tx, ctx, users, &text, &fx_key, now)
+                        .notify_users(tx.as_mut(), ctx, users, &text, &fx_key, now)
                         .await?;
                     ev(
                         "notify",
@@ -861,10 +864,10 @@ impl Runtime {
                         });
                     }
                     let text = self
-                        .notice_text(tx, ctx, NotifyKind::Cc, template.as_deref())
+                        .notice_text(tx.as_mut(), ctx, NotifyKind::Cc, template.as_deref())
                         .await;
                     let n = self
-                        .notify_users(tx, ctx, users, &text, &fx_key, now)
+                        .notify_users(tx.as_mut(), ctx, users, &text, &fx_key, now)
                         .await?;
                     ev(
                         "cc",
@@ -924,7 +927,7 @@ impl Runtime {
         p: &Principal,
         id: Uuid,
     ) -> Result<FlowInstanceRow> {
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let row = tx
             .flow_instance(id)
             .await?
@@ -984,7 +987,7 @@ impl Runtime {
         only: Option<Uuid>,
     ) -> Result<()> {
         let meta = self.meta(tenant).await?;
-        let mut tx = self.store.begin(tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(tenant, TxMode::Read).await?;
         let mut todo = Vec::new();
         for &record in records {
             for inst in tx.flow_active_on_record(record).await? {
@@ -995,9 +998,14 @@ impl Runtime {
                     continue;
                 };
                 let g = system_guard(inst.initiator);
-                let Ok(row) = self
-                    .load_one(tx.as_mut(), &obj, record, FetchOpts::default(), g.scope())
-                    .await
+                let Ok(row) = crate::records::load_one(
+                    tx.as_mut(),
+                    &obj,
+                    record,
+                    FetchOpts::default(),
+                    g.scope(),
+                )
+                .await
                 else {
                     continue;
                 };

@@ -81,7 +81,7 @@ impl Runtime {
         } else {
             TxMode::Write
         };
-        let mut tx = self.store.begin(p.tenant, mode).await?;
+        let mut tx = self.core.begin(p.tenant, mode).await?;
         if tx.flow_def(key).await?.is_none() {
             return Err(Error::not_found(format!("flow '{key}'")));
         }

@@ -39,7 +39,7 @@ impl Runtime {
                 }
                 Err(Error::Conflict { .. } | Error::NotFound { .. }) => {
                     // Finished instance or unknown timer: drop the row.
-                    let mut tx = self.store.begin(t.tenant, TxMode::Write).await?;
+                    let mut tx = self.core.begin(t.tenant, TxMode::Write).await?;
                     tx.flow_timer_delete(t.instance_id, t.timer).await?;
                     tx.commit().await?;
                 }

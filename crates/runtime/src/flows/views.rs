@@ -38,9 +38,9 @@ impl Runtime {
         if self.meta(p.tenant).await?.object(object).is_none() {
             return Err(Error::not_found(format!("object '{object}'")));
         }
-        let g = self.guard(p, object).await?;
+        let g = self.access.guard(p, object).await?;
         g.require(crate::access::model::Op::Read, object)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.flow_defs().await?;
         tx.commit().await?;
         let flows: Vec<Json> = rows
@@ -60,7 +60,7 @@ impl Runtime {
     pub async fn flow_inbox(&self, p: &Principal, which: &str, limit: Option<u32>) -> Result<Json> {
         let limit = limit.unwrap_or(50).clamp(1, MAX_LIST);
         let me = p.user.0.to_string();
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let items: Vec<Json> = match which {
             "todo" => tx
                 .flow_tasks_for(&me, "open", limit)
@@ -127,7 +127,7 @@ impl Runtime {
         let row = self.visible_instance(p, id).await?;
         let state: InstanceState = serde_json::from_value(row.state.clone())
             .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let version = tx
             .flow_version(row.version_id)
             .await?
@@ -186,7 +186,7 @@ impl Runtime {
         record: Uuid,
     ) -> Result<Json> {
         self.require_record_readable(p, object, record).await?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx
             .flow_instances(InstanceFilter::Record(record), MAX_LIST)
             .await?;
@@ -215,10 +215,10 @@ impl Runtime {
             .object(object)
             .cloned()
             .ok_or_else(|| Error::not_found(format!("object '{object}'")))?;
-        let g = self.guard(p, object).await?;
+        let g = self.access.guard(p, object).await?;
         g.require(crate::access::model::Op::Read, object)?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
-        self.load_one(
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
+        crate::records::load_one(
             tx.as_mut(),
             &obj,
             record,
@@ -248,7 +248,7 @@ impl Runtime {
                 ));
             }
         };
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx
             .flow_instances(InstanceFilter::Status(s), MAX_LIST)
             .await?;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use weft_meta::problem::pointer_segment;
 use weft_meta::{CompiledObject, FieldKind, Problem, Value, Values};
 
-use crate::cache::TenantMeta;
+use crate::core::cache::TenantMeta;
 use crate::error::Result;
 use crate::ports::Tx;
 

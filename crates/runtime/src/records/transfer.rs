@@ -6,7 +6,8 @@ use weft_meta::query::{Cursor, parse_query};
 use weft_meta::value::to_json;
 use weft_meta::{Value, WriteMode};
 
-use crate::Runtime;
+use super::Records;
+use super::path::{load_multi_links, load_one};
 use crate::access::Guard;
 use crate::access::model::{FieldAccess, Op, Scope};
 use crate::error::{Error, Result};
@@ -60,275 +61,251 @@ fn cell_text(v: &Json) -> String {
     }
 }
 
-impl Runtime {
-    /// Give a record to another owner (and department: by default the new owner's primary
-    /// one). Needs update rights on the record.
-    pub async fn transfer_record(
-        &self,
-        p: &Principal,
-        object: &str,
-        id: Uuid,
-        body: &Json,
-    ) -> Result<Json> {
-        let g = self.guard(p, object).await?;
-        g.require(Op::Update, object)?;
-        let owner = body
-            .get("owner")
-            .and_then(Json::as_str)
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .ok_or_else(|| {
-                Error::one("/owner", "required", "the new owner's user id is required")
-            })?;
-        let org = self.org(p.tenant).await?;
-        if org.users.get(&owner).is_none_or(|u| u.status != "active") {
-            return Err(Error::one("/owner", "not_found", "no such active user"));
-        }
-        let department = match body.get("department") {
-            Some(Json::Null) => None,
-            Some(v) => Some(
-                v.as_str()
-                    .and_then(|s| Uuid::parse_str(s).ok())
-                    .filter(|d| org.departments.contains_key(d))
-                    .ok_or_else(|| Error::one("/department", "not_found", "no such department"))?,
-            ),
-            None => org.primary_department(owner),
-        };
-        let meta = self.meta(p.tenant).await?;
-        let obj = meta
-            .object(object)
-            .cloned()
-            .ok_or_else(|| Error::not_found(format!("object '{object}'")))?;
-        let now = self.clock.now();
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
-        let current = self
-            .load_one(
-                tx.as_mut(),
-                &obj,
-                id,
-                FetchOpts {
-                    for_update: true,
-                    ..Default::default()
-                },
-                g.scope(),
-            )
-            .await?;
-        let patch = json!({"owner": owner, "department": department});
-        // The ownership columns are written with full rights once the checks above passed.
-        let sys = Guard::system(p.user.0);
-        let row = match self
-            .patch_row(
-                tx.as_mut(),
-                &meta,
-                p,
-                &sys,
-                &obj,
-                current,
-                &patch,
-                None,
-                now,
-            )
-            .await?
-        {
-            Ok(r) => r,
-            Err(ps) => return Err(Error::Validation(ps)),
-        };
-        tx.commit().await?;
-        Ok(record_json(&obj, &row, None, &|f| g.can_see(f)))
+/// Give a record to another owner (and department: by default the new owner's primary
+/// one). Needs update rights on the record.
+pub(super) async fn transfer(
+    r: &Records,
+    p: &Principal,
+    object: &str,
+    id: Uuid,
+    body: &Json,
+) -> Result<Json> {
+    let g = r.access.guard(p, object).await?;
+    g.require(Op::Update, object)?;
+    let owner = body
+        .get("owner")
+        .and_then(Json::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| Error::one("/owner", "required", "the new owner's user id is required"))?;
+    let org = r.core.org(p.tenant).await?;
+    if org.users.get(&owner).is_none_or(|u| u.status != "active") {
+        return Err(Error::one("/owner", "not_found", "no such active user"));
     }
+    let department = match body.get("department") {
+        Some(Json::Null) => None,
+        Some(v) => Some(
+            v.as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .filter(|d| org.departments.contains_key(d))
+                .ok_or_else(|| Error::one("/department", "not_found", "no such department"))?,
+        ),
+        None => org.primary_department(owner),
+    };
+    let obj = r.core.object(p.tenant, object).await?;
+    let mut tx = r.core.begin(p.tenant, TxMode::Write).await?;
+    let opts = FetchOpts {
+        for_update: true,
+        ..Default::default()
+    };
+    let current = load_one(tx.as_mut(), &obj, id, opts, g.scope()).await?;
+    let patch = json!({"owner": owner, "department": department});
+    // The ownership columns are written with full rights once the checks above passed.
+    let sys = Guard::system(p.user.0);
+    let row = match r
+        .path
+        .patch(&mut tx, p, &sys, &obj, current, &patch, None)
+        .await?
+    {
+        Ok(row) => row,
+        Err(ps) => return Err(Error::Validation(ps)),
+    };
+    r.path.commit(tx).await?;
+    Ok(record_json(&obj, &row, None, &|f| g.can_see(f)))
+}
 
-    /// Matching records as CSV (UTF-8 with BOM, so spreadsheet programs read Chinese text).
-    pub async fn export_records(
-        &self,
-        p: &Principal,
-        object: &str,
-        body: &Json,
-    ) -> Result<Vec<u8>> {
-        let obj = self.object(p.tenant, object).await?;
-        let g = self.guard(p, object).await?;
-        g.require(Op::Export, object)?;
-        let mut plan = parse_query(&obj, body, &|f| g.hidden(f)).map_err(Error::Validation)?;
-        plan.limit = 1_000;
-        plan.expand.clear();
-        let columns: Vec<String> = match &plan.fields {
-            Some(f) => f.clone(),
-            None => obj
-                .live_fields()
-                .filter(|f| g.can_see(f.name()))
-                .map(|f| f.name().to_owned())
-                .collect(),
-        };
-        let mut out = String::from("\u{feff}");
-        let mut header = vec!["id".to_owned()];
-        for c in &columns {
-            let label = obj
-                .field(c)
-                .map(|f| f.label.get(true).to_owned())
-                .unwrap_or_default();
-            header.push(if label.is_empty() { c.clone() } else { label });
-        }
-        out.push_str(
-            &header
-                .iter()
-                .map(|h| csv_cell(h))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push_str("\r\n");
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
-        let mut written = 0usize;
-        loop {
-            let mut rows = tx
-                .query_records(&obj, &plan, g.scope(), FetchOpts::default())
-                .await?;
-            self.load_multi_links(tx.as_mut(), &obj, &mut rows).await?;
-            for r in &rows {
-                let mut line = vec![csv_cell(&r.id.to_string())];
-                for c in &columns {
-                    let v = r.values.get(c).unwrap_or(&Value::Null);
-                    let j = obj
-                        .field(c)
-                        .map(|f| to_json(&f.kind, v))
-                        .unwrap_or(Json::Null);
-                    line.push(csv_cell(&cell_text(&j)));
-                }
-                out.push_str(&line.join(","));
-                out.push_str("\r\n");
-                written += 1;
-                if written >= EXPORT_MAX_ROWS {
-                    break;
-                }
+/// Matching records as CSV (UTF-8 with BOM, so spreadsheet programs read Chinese text).
+pub(super) async fn export(
+    r: &Records,
+    p: &Principal,
+    object: &str,
+    body: &Json,
+) -> Result<Vec<u8>> {
+    let obj = r.core.object(p.tenant, object).await?;
+    let g = r.access.guard(p, object).await?;
+    g.require(Op::Export, object)?;
+    let mut plan = parse_query(&obj, body, &|f| g.hidden(f)).map_err(Error::Validation)?;
+    plan.limit = 1_000;
+    plan.expand.clear();
+    let columns: Vec<String> = match &plan.fields {
+        Some(f) => f.clone(),
+        None => obj
+            .live_fields()
+            .filter(|f| g.can_see(f.name()))
+            .map(|f| f.name().to_owned())
+            .collect(),
+    };
+    let mut out = String::from("\u{feff}");
+    let mut header = vec!["id".to_owned()];
+    for c in &columns {
+        let label = obj
+            .field(c)
+            .map(|f| f.label.get(true).to_owned())
+            .unwrap_or_default();
+        header.push(if label.is_empty() { c.clone() } else { label });
+    }
+    out.push_str(
+        &header
+            .iter()
+            .map(|h| csv_cell(h))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    out.push_str("\r\n");
+    let mut tx = r.core.begin(p.tenant, TxMode::Read).await?;
+    let mut written = 0usize;
+    loop {
+        let mut rows = tx
+            .query_records(&obj, &plan, g.scope(), FetchOpts::default())
+            .await?;
+        load_multi_links(tx.as_mut(), &obj, &mut rows).await?;
+        for r in &rows {
+            let mut line = vec![csv_cell(&r.id.to_string())];
+            for c in &columns {
+                let v = r.values.get(c).unwrap_or(&Value::Null);
+                let j = obj
+                    .field(c)
+                    .map(|f| to_json(&f.kind, v))
+                    .unwrap_or(Json::Null);
+                line.push(csv_cell(&cell_text(&j)));
             }
-            let Some(last) = rows.last() else { break };
-            if rows.len() < plan.limit as usize || written >= EXPORT_MAX_ROWS {
+            out.push_str(&line.join(","));
+            out.push_str("\r\n");
+            written += 1;
+            if written >= EXPORT_MAX_ROWS {
                 break;
             }
-            let values = plan
-                .sort
-                .iter()
-                .map(|k| match k.col.name.as_str() {
-                    "id" => Value::Uuid(last.id),
-                    "created_at" => Value::DateTime(last.created_at),
-                    "updated_at" => Value::DateTime(last.updated_at),
-                    "version" => Value::Int(last.version),
-                    "owner" => Value::Uuid(last.owner),
-                    "created_by" => Value::Uuid(last.created_by),
-                    "updated_by" => Value::Uuid(last.updated_by),
-                    "department" => last.department.map(Value::Uuid).unwrap_or(Value::Null),
-                    n => match last.values.get(n) {
-                        Some(Value::Money { amount, .. }) => Value::Decimal(*amount),
-                        Some(v) => v.clone(),
-                        None => Value::Null,
-                    },
-                })
-                .collect();
-            plan.cursor = Some(Cursor {
-                values,
-                id: last.id,
-            });
         }
-        tx.commit().await?;
-        let _ = WriteMode::Create;
-        Ok(out.into_bytes())
-    }
-
-    /// Why can user `user` see or change records of `object` (and record `record`)?
-    pub async fn explain_access(
-        &self,
-        p: &Principal,
-        user: Uuid,
-        object: &str,
-        record: Option<Uuid>,
-    ) -> Result<Json> {
-        if !p.is_admin || p.view_as {
-            return Err(Error::forbidden(
-                "admin_only",
-                "only tenant admins can explain access",
-            ));
+        let Some(last) = rows.last() else { break };
+        if rows.len() < plan.limit as usize || written >= EXPORT_MAX_ROWS {
+            break;
         }
-        let obj = self.object(p.tenant, object).await?;
-        let org = self.org(p.tenant).await?;
-        let u = org
-            .users
-            .get(&user)
-            .cloned()
-            .ok_or_else(|| Error::not_found("user"))?;
-        let mut as_user = Principal::system(p.tenant, weft_meta::UserId(user));
-        as_user.is_admin = u.is_admin;
-        let g = self.guard(&as_user, object).await?;
-        let access = org.access(user);
-        let mut chain = Vec::new();
-        if !u.status.eq("active") {
-            chain.push(json!({"step": "user", "result": "deny", "why": "the user is disabled"}));
-        }
-        if u.is_admin {
-            chain.push(json!({"step": "admin", "result": "allow", "why": "tenant admins have every right"}));
-        } else if !access.objects.contains_key(object) {
-            chain.push(json!({"step": "roles", "result": "deny", "why": format!("no role of the user grants anything on {object} (deny by default)"), "roles": access.roles}));
-        } else {
-            for (role, scope) in &g.grant.sources {
-                chain.push(json!({"step": "role", "role": role, "grants": "read", "scope": scope}));
-            }
-        }
-        let fields: serde_json::Map<String, Json> = obj
-            .live_fields()
-            .map(|f| {
-                let a = match g.field(f.name()) {
-                    FieldAccess::Edit => "edit",
-                    FieldAccess::Read => "read",
-                    FieldAccess::Hidden => "hidden",
-                };
-                (f.name().to_owned(), json!(a))
+        let values = plan
+            .sort
+            .iter()
+            .map(|k| match k.col.name.as_str() {
+                "id" => Value::Uuid(last.id),
+                "created_at" => Value::DateTime(last.created_at),
+                "updated_at" => Value::DateTime(last.updated_at),
+                "version" => Value::Int(last.version),
+                "owner" => Value::Uuid(last.owner),
+                "created_by" => Value::Uuid(last.created_by),
+                "updated_by" => Value::Uuid(last.updated_by),
+                "department" => last.department.map(Value::Uuid).unwrap_or(Value::Null),
+                n => match last.values.get(n) {
+                    Some(Value::Money { amount, .. }) => Value::Decimal(*amount),
+                    Some(v) => v.clone(),
+                    None => Value::Null,
+                },
             })
             .collect();
-        let mut rec = Json::Null;
-        if let Some(rid) = record {
-            let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
-            let row = self
-                .load_one(tx.as_mut(), &obj, rid, FetchOpts::default(), None)
-                .await?;
-            let visible = self
-                .load_one(tx.as_mut(), &obj, rid, FetchOpts::default(), g.scope())
-                .await
-                .is_ok();
-            tx.commit().await?;
-            let scope = if g.unrestricted {
-                Some(Scope::All)
-            } else {
-                g.grant.scope
-            };
-            let why = if !visible {
-                format!(
-                    "outside the user's scope ({scope:?}): owned by {} in department {:?}",
-                    row.owner, row.department
-                )
-            } else if g.unrestricted || scope == Some(Scope::All) {
-                "every record of the object is in scope".to_owned()
-            } else if row.owner == user {
-                "the user owns the record".to_owned()
-            } else if row
-                .department
-                .is_some_and(|d| access.departments.contains(&d))
-            {
-                "the record belongs to one of the user's departments".to_owned()
-            } else {
-                "the record belongs to a department below one of the user's departments".to_owned()
-            };
-            chain.push(json!({"step": "record", "result": if visible { "allow" } else { "deny" }, "why": why}));
-            rec = json!({
-                "id": rid, "owner": row.owner, "department": row.department, "visible": visible,
-                "can_update": visible && g.allows(Op::Update), "can_delete": visible && g.allows(Op::Delete),
-            });
-        }
-        Ok(json!({
-            "user": {"id": user, "name": u.name, "is_admin": u.is_admin, "status": u.status, "roles": access.roles,
-                     "departments": access.departments},
-            "object": object,
-            "can": {"create": g.allows(Op::Create), "read": g.allows(Op::Read), "update": g.allows(Op::Update),
-                    "delete": g.allows(Op::Delete), "export": g.allows(Op::Export), "import": g.allows(Op::Import)},
-            "scope": if g.unrestricted { Some(Scope::All) } else { g.grant.scope },
-            "fields": fields,
-            "record": rec,
-            "chain": chain,
-        }))
+        plan.cursor = Some(Cursor {
+            values,
+            id: last.id,
+        });
     }
+    tx.commit().await?;
+    let _ = WriteMode::Create;
+    Ok(out.into_bytes())
+}
+
+/// Why can user `user` see or change records of `object` (and record `record`)?
+pub(super) async fn explain_access(
+    r: &Records,
+    p: &Principal,
+    user: Uuid,
+    object: &str,
+    record: Option<Uuid>,
+) -> Result<Json> {
+    if !p.is_admin || p.view_as {
+        return Err(Error::forbidden(
+            "admin_only",
+            "only tenant admins can explain access",
+        ));
+    }
+    let obj = r.core.object(p.tenant, object).await?;
+    let org = r.core.org(p.tenant).await?;
+    let u = org
+        .users
+        .get(&user)
+        .cloned()
+        .ok_or_else(|| Error::not_found("user"))?;
+    let mut as_user = Principal::system(p.tenant, weft_meta::UserId(user));
+    as_user.is_admin = u.is_admin;
+    let g = r.access.guard(&as_user, object).await?;
+    let access = org.access(user);
+    let mut chain = Vec::new();
+    if !u.status.eq("active") {
+        chain.push(json!({"step": "user", "result": "deny", "why": "the user is disabled"}));
+    }
+    if u.is_admin {
+        chain.push(
+            json!({"step": "admin", "result": "allow", "why": "tenant admins have every right"}),
+        );
+    } else if !access.objects.contains_key(object) {
+        chain.push(json!({"step": "roles", "result": "deny", "why": format!("no role of the user grants anything on {object} (deny by default)"), "roles": access.roles}));
+    } else {
+        for (role, scope) in &g.grant.sources {
+            chain.push(json!({"step": "role", "role": role, "grants": "read", "scope": scope}));
+        }
+    }
+    let fields: serde_json::Map<String, Json> = obj
+        .live_fields()
+        .map(|f| {
+            let a = match g.field(f.name()) {
+                FieldAccess::Edit => "edit",
+                FieldAccess::Read => "read",
+                FieldAccess::Hidden => "hidden",
+            };
+            (f.name().to_owned(), json!(a))
+        })
+        .collect();
+    let mut rec = Json::Null;
+    if let Some(rid) = record {
+        let mut tx = r.core.begin(p.tenant, TxMode::Read).await?;
+        let row = load_one(tx.as_mut(), &obj, rid, FetchOpts::default(), None).await?;
+        let visible = load_one(tx.as_mut(), &obj, rid, FetchOpts::default(), g.scope())
+            .await
+            .is_ok();
+        tx.commit().await?;
+        let scope = if g.unrestricted {
+            Some(Scope::All)
+        } else {
+            g.grant.scope
+        };
+        let why = if !visible {
+            format!(
+                "outside the user's scope ({scope:?}): owned by {} in department {:?}",
+                row.owner, row.department
+            )
+        } else if g.unrestricted || scope == Some(Scope::All) {
+            "every record of the object is in scope".to_owned()
+        } else if row.owner == user {
+            "the user owns the record".to_owned()
+        } else if row
+            .department
+            .is_some_and(|d| access.departments.contains(&d))
+        {
+            "the record belongs to one of the user's departments".to_owned()
+        } else {
+            "the record belongs to a department below one of the user's departments".to_owned()
+        };
+        chain.push(
+            json!({"step": "record", "result": if visible { "allow" } else { "deny" }, "why": why}),
+        );
+        rec = json!({
+            "id": rid, "owner": row.owner, "department": row.department, "visible": visible,
+            "can_update": visible && g.allows(Op::Update), "can_delete": visible && g.allows(Op::Delete),
+        });
+    }
+    Ok(json!({
+        "user": {"id": user, "name": u.name, "is_admin": u.is_admin, "status": u.status, "roles": access.roles,
+                 "departments": access.departments},
+        "object": object,
+        "can": {"create": g.allows(Op::Create), "read": g.allows(Op::Read), "update": g.allows(Op::Update),
+                "delete": g.allows(Op::Delete), "export": g.allows(Op::Export), "import": g.allows(Op::Import)},
+        "scope": if g.unrestricted { Some(Scope::All) } else { g.grant.scope },
+        "fields": fields,
+        "record": rec,
+        "chain": chain,
+    }))
 }

@@ -436,7 +436,7 @@ impl Runtime {
         let Some(obj) = meta.object(name).cloned() else {
             return Ok(None);
         };
-        let g = self.guard(p, name).await?;
+        let g = self.access.guard(p, name).await?;
         g.require(Op::Read, name)?;
         Ok(Some((obj, g)))
     }
@@ -448,7 +448,7 @@ impl Runtime {
         p: &Principal,
         id: Uuid,
     ) -> Result<(ViewRow, std::sync::Arc<CompiledObject>, Guard)> {
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let v = tx.view(id).await?;
         tx.commit().await?;
         let nf = || Error::not_found("view");
@@ -457,7 +457,7 @@ impl Runtime {
             .ok_or_else(nf)?;
         let meta = self.meta(p.tenant).await?;
         let obj = meta.object(&v.object).cloned().ok_or_else(nf)?;
-        let g = self.guard(p, &v.object).await?;
+        let g = self.access.guard(p, &v.object).await?;
         if !g.allows(Op::Read) {
             return Err(nf());
         }
@@ -477,9 +477,9 @@ impl Runtime {
             ));
         }
         if let Some(o) = object {
-            self.guard(p, o).await?.require(Op::Read, o)?;
+            self.access.guard(p, o).await?.require(Op::Read, o)?;
         }
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.visible_views(p.user.0, object).await?;
         let defaults = tx.default_views(p.user.0).await?;
         tx.commit().await?;
@@ -490,7 +490,7 @@ impl Runtime {
                 continue;
             };
             if !guards.contains_key(&v.object) {
-                guards.insert(v.object.clone(), self.guard(p, &v.object).await?);
+                guards.insert(v.object.clone(), self.access.guard(p, &v.object).await?);
             }
             let Some(g) = guards.get(&v.object) else {
                 continue;
@@ -513,7 +513,7 @@ impl Runtime {
     /// `GET /views/{id}`.
     pub async fn get_view(&self, p: &Principal, id: Uuid) -> Result<Json> {
         let (v, obj, g) = self.visible_view(p, id).await?;
-        let mut tx = self.store.begin(p.tenant, TxMode::Read).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let defaults = tx.default_views(p.user.0).await?;
         tx.commit().await?;
         let d = defaults.iter().any(|(o, i)| o == &v.object && *i == v.id);
@@ -584,7 +584,7 @@ impl Runtime {
             created_at: now,
             updated_at: now,
         };
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let owned = tx
             .visible_views(p.user.0, Some(&row.object))
             .await?
@@ -703,7 +703,7 @@ impl Runtime {
             row.version = old.version + 1;
             row.updated_at = self.clock.now();
         }
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         if changes_view {
             if name_key(&row.name) != name_key(&old.name) || row.shared != old.shared {
                 self.check_name_free(tx.as_mut(), p, &row).await?;
@@ -755,7 +755,7 @@ impl Runtime {
                 "only tenant admins delete shared views",
             ));
         }
-        let mut tx = self.store.begin(p.tenant, TxMode::Write).await?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         if !tx.delete_view(id).await? {
             return Err(Error::not_found("view"));
         }
