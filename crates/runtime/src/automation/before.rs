@@ -77,6 +77,7 @@ fn failed(index: Option<usize>, field: Option<&str>, rule: &str, e: &EvalError) 
 }
 
 impl Runtime {
+    #[allow(clippy::too_many_lines)] // issue 11: split pending
     pub(crate) async fn run_before(
         &self,
         p: &Principal,
