@@ -64,6 +64,7 @@ fn index(name: &str, on: &str, cols: &[&str], unique: bool) -> IndexCreateStatem
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    #[allow(clippy::too_many_lines)] // a published migration is not rewritten, only appended to
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let uuid = |n: &str| col(n).uuid().not_null().to_owned();
         let text = |n: &str| col(n).text().not_null().to_owned();

@@ -213,6 +213,7 @@ fn uuid_value(b: Backend, id: uuid::Uuid) -> Value {
     }
 }
 
+#[allow(clippy::too_many_lines)] // issue 11: split pending
 async fn run(b: Backend, rows: usize, pocketbase: Option<&Path>) {
     let app = TestApp::new(b).await;
     let admin = app.admin();
@@ -557,6 +558,7 @@ async fn pb_start(bin: &Path, dir: &Path, port: u16) -> Pb {
 
 /// PocketBase on the same workload: a `deals` collection with the same fields and indexes,
 /// created through its API, loaded to `rows` through its SQLite file while stopped.
+#[allow(clippy::too_many_lines)] // issue 11: split pending
 async fn pocketbase_run(bin: &Path, rows: usize) -> (Stat, Stat, Stat) {
     let dir = tempfile::tempdir().unwrap();
     let port = {

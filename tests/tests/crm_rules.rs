@@ -65,6 +65,7 @@ fn with_user_ids(v: &Json, ids: &HashMap<String, String>) -> Json {
     }
 }
 
+#[allow(clippy::too_many_lines)] // issue 11: split pending
 async fn crm_flagship_rules(b: Backend) {
     let clock = Arc::new(ManualClock::new(now()));
     let app = TestApp::with_clock(b, clock.clone()).await;

@@ -169,6 +169,7 @@ async fn object(s: &Server, name: &str) -> Json {
     s.get(&format!("/api/v1/meta/objects/{name}")).await.body
 }
 
+#[allow(clippy::too_many_lines)] // issue 11: split pending
 async fn field_lifecycle(b: Backend) {
     let app = TestApp::new(b).await;
     let s = app.serve().await;

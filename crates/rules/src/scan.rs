@@ -165,6 +165,7 @@ impl Lexer {
         Some(c)
     }
 
+    #[allow(clippy::too_many_lines)] // issue 11: split pending
     fn tokens(mut self) -> (Vec<Token>, Vec<char>) {
         let mut out = Vec::new();
         let mut modes = vec![Mode::Code {

@@ -132,6 +132,7 @@ struct Acks {
     total: AtomicUsize,
 }
 
+#[allow(clippy::too_many_lines)] // issue 11: split pending
 async fn case(b: Backend) {
     let db = TestDb::new(b).await;
     let admin = tenant(&db, "Crash Steps Co.");

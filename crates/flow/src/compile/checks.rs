@@ -80,6 +80,7 @@ impl CompiledFlow {
         }
     }
 
+    #[allow(clippy::too_many_lines)] // issue 11: split pending
     pub(super) fn check_nodes(&mut self, exprs: &dyn ExprCompiler, p: &mut Vec<Problem>) {
         let template = |node: &str, t: &str, p: &mut Vec<Problem>| {
             if let Err(m) = exprs.check_template(t) {

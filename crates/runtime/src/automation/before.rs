@@ -79,6 +79,7 @@ fn failed(index: Option<usize>, field: Option<&str>, rule: &str, e: &EvalError) 
 
 /// Before-save rules of one object for one row: rule defaults, formulas, conditional
 /// read-only and required, validations. Returns the problems found (empty = go on).
+#[allow(clippy::too_many_lines)] // issue 11: split pending
 pub(crate) fn run_before(
     cx: &TxCtx,
     p: &Principal,

@@ -795,6 +795,7 @@ fn check_trigger(
     })
 }
 
+#[allow(clippy::too_many_lines)] // issue 11: split pending
 fn compile_action(
     c: &mut Checker<'_>,
     obj: &CompiledObject,

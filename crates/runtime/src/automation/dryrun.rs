@@ -23,6 +23,7 @@ const DEFAULT_LIMIT: u64 = 10_000;
 const MAX_LIMIT: u64 = 100_000;
 
 impl Runtime {
+    #[allow(clippy::too_many_lines)] // issue 11: split pending
     pub async fn dry_run_rule(&self, p: &Principal, body: &Json) -> Result<Json> {
         let meta = self.meta(p.tenant).await?;
         let doc = match (

@@ -342,6 +342,7 @@ impl Runtime {
         Ok(Json::Object(m))
     }
 
+    #[allow(clippy::too_many_lines)] // issue 11: split pending
     async fn run_action(
         &self,
         out: &dyn Outbound,

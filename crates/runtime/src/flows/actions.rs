@@ -53,6 +53,7 @@ fn values_body(
 }
 
 impl Runtime {
+    #[allow(clippy::too_many_lines)] // issue 11: split pending
     pub(crate) async fn run_flow_action(
         &self,
         tx: &mut TxCtx,

@@ -686,6 +686,7 @@ impl Runtime {
 
     /// Write the effect rows of one engine step; returns the commands produced by inline
     /// actions (their results), to be applied next.
+    #[allow(clippy::too_many_lines)] // issue 11: split pending
     async fn persist_effects(
         &self,
         tx: &mut TxCtx,

@@ -48,6 +48,7 @@ struct Planned {
 }
 
 impl Runtime {
+    #[allow(clippy::too_many_lines)] // issue 11: split pending
     pub async fn migrate_flow_instances(
         &self,
         p: &Principal,

@@ -30,6 +30,7 @@ fn path(index: Option<usize>, field: &str) -> String {
 }
 
 /// Check references, uniqueness and attachments; enrich attachment values with file metadata.
+#[allow(clippy::too_many_lines)] // issue 11: split pending
 pub(crate) async fn check_rows(
     tx: &mut dyn Tx,
     meta: &TenantMeta,
