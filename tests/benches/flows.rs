@@ -62,10 +62,12 @@ async fn setup(b: Backend, n: usize) -> (TestApp, Vec<Client>) {
     let app = TestApp::new(b).await;
     let admin = app.admin();
     app.rt
+        .metadata()
         .create_object(&admin, &weft_testkit::simple_object("deal"))
         .await
         .unwrap();
     app.rt
+        .org_admin()
         .save_role(&admin, None, &json!({"key": "rep", "label": {"en": "Rep"},
             "permissions": {"objects": {"deal": {"read": true, "create": true, "update": true, "scope": "all"}}}}))
         .await
@@ -78,6 +80,7 @@ async fn setup(b: Backend, n: usize) -> (TestApp, Vec<Client>) {
         for i in 0..4 {
             let u = app
                 .rt
+                .org_admin()
                 .create_user(
                     &admin,
                     &json!({"name": format!("u{c}.{i}"), "roles": ["rep"]}),

@@ -217,7 +217,11 @@ fn uuid_value(b: Backend, id: uuid::Uuid) -> Value {
 async fn run(b: Backend, rows: usize, pocketbase: Option<&Path>) {
     let app = TestApp::new(b).await;
     let admin = app.admin();
-    app.rt.create_object(&admin, &object()).await.unwrap();
+    app.rt
+        .metadata()
+        .create_object(&admin, &object())
+        .await
+        .unwrap();
     let srv = app
         .serve_with(weft_api::limits::RateConfig {
             tenant_per_sec: 1_000_000,

@@ -155,8 +155,16 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 async fn creates(b: Backend, n: usize) {
     let app = TestApp::new(b).await;
     let p = app.admin();
-    app.rt.create_object(&p, &object("plain")).await.unwrap();
-    app.rt.create_object(&p, &object("ruled")).await.unwrap();
+    app.rt
+        .metadata()
+        .create_object(&p, &object("plain"))
+        .await
+        .unwrap();
+    app.rt
+        .metadata()
+        .create_object(&p, &object("ruled"))
+        .await
+        .unwrap();
     for r in ten_rules("ruled") {
         app.rt.create_rule(&p, &r).await.unwrap();
     }
@@ -215,7 +223,11 @@ async fn dry_run(b: Backend) {
     const N: usize = 100_000;
     let app = TestApp::new(b).await;
     let p = app.admin();
-    app.rt.create_object(&p, &object("deal")).await.unwrap();
+    app.rt
+        .metadata()
+        .create_object(&p, &object("deal"))
+        .await
+        .unwrap();
     let started = Instant::now();
     for chunk in 0..N / 1_000 {
         let bodies: Vec<Json> = (0..1_000)

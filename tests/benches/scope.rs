@@ -35,6 +35,7 @@ async fn run(b: Backend, rows: u64) {
     let app = TestApp::new(b).await;
     let admin = app.admin();
     app.rt
+        .metadata()
         .create_object(&admin, &weft_testkit::simple_object("deal"))
         .await
         .unwrap();
@@ -42,12 +43,14 @@ async fn run(b: Backend, rows: u64) {
     for region in 0..5 {
         let r = app
             .rt
+            .org_admin()
             .save_department(&admin, None, &json!({"name": format!("Region {region}")}))
             .await
             .unwrap();
         for team in 0..9 {
             let t = app
                 .rt
+                .org_admin()
                 .save_department(
                     &admin,
                     None,
@@ -61,6 +64,7 @@ async fn run(b: Backend, rows: u64) {
     }
     assert_eq!(depts.len(), 50);
     app.rt
+        .org_admin()
         .save_role(&admin, None, &json!({"key": "rep", "label": {"en": "Rep"},
             "permissions": {"objects": {"deal": {"read": true, "update": true, "scope": "department"}}}}))
         .await
@@ -69,6 +73,7 @@ async fn run(b: Backend, rows: u64) {
     for i in 0..500 {
         let u = app
             .rt
+            .org_admin()
             .create_user(&admin, &json!({"name": format!("user {i}"), "departments": [{"id": depts[i % 50], "primary": true}], "roles": ["rep"]}))
             .await
             .unwrap();

@@ -696,9 +696,9 @@ async fn audit_chain_detects_tampering(b: Backend) {
     .await;
     s.create("account", json!({"name": "审计客户"})).await;
     let t = app.tenant.tenant_id;
-    let sealed = app.rt.seal_changes(t).await.unwrap();
+    let sealed = app.rt.audit().seal_changes(t).await.unwrap();
     assert!(sealed >= 18, "{sealed}");
-    let r = app.rt.verify_audit(t).await.unwrap();
+    let r = app.rt.audit().verify_audit(t).await.unwrap();
     assert!(r.ok, "{r:?}");
     assert!(r.entries > 10 && r.sealed_changes >= 18, "{r:?}");
     // The audit log refuses updates.
@@ -718,7 +718,7 @@ async fn audit_chain_detects_tampering(b: Backend) {
             .unwrap(),
     };
     db.execute_unprepared(upd).await.unwrap();
-    let r = app.rt.verify_audit(t).await.unwrap();
+    let r = app.rt.audit().verify_audit(t).await.unwrap();
     assert!(!r.ok);
     assert_eq!(r.broken_at, Some(5), "{r:?}");
     // A sealed change-log row edited afterwards is caught too.
@@ -727,9 +727,14 @@ async fn audit_chain_detects_tampering(b: Backend) {
         .install_app(&app2.admin(), &crm_app())
         .await
         .unwrap();
-    app2.rt.seal_changes(app2.tenant.tenant_id).await.unwrap();
+    app2.rt
+        .audit()
+        .seal_changes(app2.tenant.tenant_id)
+        .await
+        .unwrap();
     assert!(
         app2.rt
+            .audit()
             .verify_audit(app2.tenant.tenant_id)
             .await
             .unwrap()
@@ -742,7 +747,12 @@ async fn audit_chain_detects_tampering(b: Backend) {
         )
         .await
         .unwrap();
-    let r = app2.rt.verify_audit(app2.tenant.tenant_id).await.unwrap();
+    let r = app2
+        .rt
+        .audit()
+        .verify_audit(app2.tenant.tenant_id)
+        .await
+        .unwrap();
     assert!(
         !r.ok && r.reason.unwrap().contains("change-log"),
         "tamper with the change log"

@@ -890,7 +890,7 @@ async fn rollup_backfill(b: Backend) {
         .await
         .body;
     assert_eq!(a7["pipeline"], Json::Null);
-    while app.rt.run_jobs_once("test").await.unwrap() > 0 {}
+    while app.rt.jobs().run_jobs_once("test").await.unwrap() > 0 {}
     let j = s.get(&format!("/api/v1/jobs/{job}")).await;
     assert_eq!(j.body["status"], "done", "{}", j.body);
     assert_eq!(j.body["progress"]["done"], 250, "{}", j.body);

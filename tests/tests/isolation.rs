@@ -116,10 +116,12 @@ async fn postgres_tenant_role_cannot_read_other_tenant_tables() {
     let other = app.other_tenant("Other Co.").await;
     let p_other = TestApp::principal_of(&other);
     app.rt
+        .metadata()
         .create_object(&app.admin(), &weft_testkit::simple_object("deal"))
         .await
         .unwrap();
     app.rt
+        .metadata()
         .create_object(&p_other, &weft_testkit::simple_object("deal"))
         .await
         .unwrap();

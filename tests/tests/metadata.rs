@@ -356,7 +356,7 @@ async fn field_lifecycle(b: Backend) {
 
 async fn wait_job(s: &Server, app: &TestApp, job: &str) -> Json {
     for _ in 0..200 {
-        app.rt.run_jobs_once("test-worker").await.unwrap();
+        app.rt.jobs().run_jobs_once("test-worker").await.unwrap();
         let j = s.get(&format!("/api/v1/jobs/{job}")).await;
         if matches!(j.body["status"].as_str(), Some("done") | Some("failed")) {
             return j.body;

@@ -15,6 +15,7 @@ async fn indexed_filter_uses_index_at_1m(b: Backend) {
     let app = TestApp::new(b).await;
     let p = app.admin();
     app.rt
+        .metadata()
         .create_object(&p, &weft_testkit::simple_object("deal"))
         .await
         .unwrap();

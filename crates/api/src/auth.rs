@@ -45,11 +45,11 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> Result<Pr
         })
         .map(|s| s.trim().to_owned());
     let mut p = if let Some(token) = bearer {
-        let p = state.rt.authenticate_api_key(&token).await?;
+        let p = state.rt.auth().authenticate_api_key(&token).await?;
         state.limits.check(p.tenant.0, p.api_key.map(|k| k.0))?;
         p
     } else if let Some(cookie) = req.cookie(SESSION_COOKIE) {
-        let (p, csrf, session) = state.rt.authenticate_session(cookie.value()).await?;
+        let (p, csrf, session) = state.rt.auth().authenticate_session(cookie.value()).await?;
         state.limits.check(p.tenant.0, Some(session))?;
         if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
             let site = req

@@ -120,14 +120,17 @@ impl Runtime {
                 report.objects_skipped.push(name);
                 continue;
             }
-            self.create_object(p, doc).await.map_err(|e| match e {
-                Error::Validation(ps) => Error::Validation(
-                    ps.into_iter()
-                        .map(|x| x.under(&format!("/objects/{name}")))
-                        .collect(),
-                ),
-                other => other,
-            })?;
+            self.metadata
+                .create_object(p, doc)
+                .await
+                .map_err(|e| match e {
+                    Error::Validation(ps) => Error::Validation(
+                        ps.into_iter()
+                            .map(|x| x.under(&format!("/objects/{name}")))
+                            .collect(),
+                    ),
+                    other => other,
+                })?;
             report.objects_created.push(name);
         }
         if report.objects_created.is_empty() {
@@ -227,6 +230,7 @@ impl Runtime {
                 None => None,
             };
             let out = self
+                .org_admin
                 .save_department(p, None, &json!({"name": d["name"], "parent_id": parent}))
                 .await?;
             refs.insert(
@@ -239,7 +243,7 @@ impl Runtime {
             if let Some(m) = body.as_object_mut() {
                 m.remove("members");
             }
-            let out = self.save_role(p, None, &body).await?;
+            let out = self.org_admin.save_role(p, None, &body).await?;
             refs.insert(
                 format!("role:{}", r["key"].as_str().unwrap_or_default()),
                 out["id"].as_str().unwrap_or_default().to_owned(),
@@ -266,10 +270,10 @@ impl Runtime {
                 if let Some(m) = body.as_object_mut() {
                     m.remove("is_admin");
                 }
-                self.update_user(p, p.user.0, &body).await?;
+                self.org_admin.update_user(p, p.user.0, &body).await?;
                 p.user.0.to_string()
             } else {
-                let out = self.create_user(p, &body).await?;
+                let out = self.org_admin.create_user(p, &body).await?;
                 out["id"].as_str().unwrap_or_default().to_owned()
             };
             report.users_created.push((
@@ -289,7 +293,8 @@ impl Runtime {
                     .as_str()
                     .and_then(|s| uuid::Uuid::parse_str(s).ok())
                     .ok_or_else(|| Error::internal("department id"))?;
-                self.save_department(p, Some(did), &json!({"leader_id": lid}))
+                self.org_admin
+                    .save_department(p, Some(did), &json!({"leader_id": lid}))
                     .await?;
             }
         }

@@ -1,9 +1,11 @@
 //! Attachments: bytes in the blob store, metadata in the `files` table, referenced from
 //! attachment fields by id.
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
-use crate::Runtime;
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::ids::sha256_bytes_hex;
 use crate::ports::{FileRow, TxMode};
@@ -37,7 +39,17 @@ fn clean_type(t: &str) -> String {
     }
 }
 
-impl Runtime {
+/// Attachments.
+#[derive(Clone)]
+pub struct Files {
+    core: Arc<Core>,
+}
+
+impl Files {
+    pub fn new(core: Arc<Core>) -> Self {
+        Self { core }
+    }
+
     pub async fn upload_file(
         &self,
         p: &Principal,
@@ -50,7 +62,7 @@ impl Runtime {
         }
         let id = Uuid::now_v7();
         let key = format!("{}/{}", p.tenant.0.simple(), id.simple());
-        self.blobs.put(&key, bytes).await?;
+        self.core.blobs.put(&key, bytes).await?;
         let row = FileRow {
             id,
             name: clean_name(name),
@@ -59,12 +71,12 @@ impl Runtime {
             sha256: sha256_bytes_hex(bytes),
             storage_key: key.clone(),
             created_by: p.user.0,
-            created_at: self.clock.now(),
+            created_at: self.core.clock.now(),
         };
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         if let Err(e) = tx.insert_file(&row).await {
             drop(tx);
-            self.blobs.delete(&key).await.ok();
+            self.core.blobs.delete(&key).await.ok();
             return Err(e);
         }
         tx.commit().await?;
@@ -80,6 +92,7 @@ impl Runtime {
             .ok_or_else(|| Error::not_found("file"))?;
         tx.commit().await?;
         let bytes = self
+            .core
             .blobs
             .get(&row.storage_key)
             .await?

@@ -35,9 +35,15 @@ use ports::{BlobStore, Store};
 pub struct Runtime {
     core: Arc<Core>,
     pub(crate) access: access::Access,
+    pub(crate) auth: access::auth::Auth,
+    pub(crate) org_admin: access::admin::OrgAdmin,
+    pub(crate) audit: access::audit::Audit,
+    pub(crate) tenants: tenants::Tenants,
     pub(crate) records: records::Records,
-    pub(crate) login_throttle: access::auth::LoginThrottle,
-    pub(crate) key_cache: tenants::KeyCache,
+    pub(crate) metadata: metadata::Metadata,
+    pub(crate) jobs: jobs::Jobs,
+    pub(crate) files: files::Files,
+    pub(crate) views: saved_views::Views,
     /// Compiled rules per tenant and metadata version.
     pub(crate) rules: Arc<automation::RuleCache>,
 }
@@ -61,8 +67,25 @@ impl Runtime {
     ) -> Arc<Self> {
         let core = Arc::new(Core::new(store, blobs, clock, config));
         let access = access::Access::new(core.clone());
+        let keys = Arc::new(access::keys::KeyCache::default());
+        let audit = access::audit::Audit::new(core.clone());
+        let auth = access::auth::Auth::new(core.clone(), keys.clone(), audit.clone());
+        let org_admin = access::admin::OrgAdmin::new(core.clone(), keys);
+        let tenants = tenants::Tenants::new(core.clone());
+        let metadata = metadata::Metadata::new(core.clone());
         let records = records::Records::new(core.clone(), access.clone());
         let rules = Arc::new(automation::RuleCache::default());
+        let jobs = jobs::Jobs::new(core.clone());
+        let files = files::Files::new(core.clone());
+        let views = saved_views::Views::new(core.clone(), access.clone());
+        jobs.register(Arc::new(metadata::TypeChangeJob {
+            meta: metadata.clone(),
+        }));
+        jobs.register(Arc::new(automation::backfill::RollupBackfillJob {
+            core: core.clone(),
+            rules: rules.clone(),
+            path: records.path().clone(),
+        }));
         Arc::new_cyclic(|weak| {
             let hooks = records.path().hooks();
             hooks.register(Arc::new(flows::lock::FlowLockHook::new(weak.clone())));
@@ -72,9 +95,15 @@ impl Runtime {
             )));
             Self {
                 access,
+                auth,
+                org_admin,
+                audit,
+                tenants,
                 records,
-                login_throttle: access::auth::LoginThrottle::default(),
-                key_cache: tenants::KeyCache::default(),
+                metadata,
+                jobs,
+                files,
+                views,
                 rules,
                 core,
             }
@@ -89,6 +118,46 @@ impl Runtime {
     /// Access control: rights, data scope, field access.
     pub fn access(&self) -> &access::Access {
         &self.access
+    }
+
+    /// Sign-in, sessions and API keys.
+    pub fn auth(&self) -> &access::auth::Auth {
+        &self.auth
+    }
+
+    /// Users, departments, roles and permissions.
+    pub fn org_admin(&self) -> &access::admin::OrgAdmin {
+        &self.org_admin
+    }
+
+    /// The hash-chained audit log.
+    pub fn audit(&self) -> &access::audit::Audit {
+        &self.audit
+    }
+
+    /// Tenants and their settings.
+    pub fn tenants(&self) -> &tenants::Tenants {
+        &self.tenants
+    }
+
+    /// Objects and fields.
+    pub fn metadata(&self) -> &metadata::Metadata {
+        &self.metadata
+    }
+
+    /// The background job queue.
+    pub fn jobs(&self) -> &jobs::Jobs {
+        &self.jobs
+    }
+
+    /// Attachments.
+    pub fn files(&self) -> &files::Files {
+        &self.files
+    }
+
+    /// Saved list views.
+    pub fn views(&self) -> &saved_views::Views {
+        &self.views
     }
 
     /// The shared kernel: storage, clock, settings, tenant snapshots.

@@ -1,79 +1,16 @@
 //! Tenants, their first admin, and API-key authentication.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::Arc;
 
 use serde::Serialize;
 use uuid::Uuid;
-use weft_meta::{ApiKeyId, TenantId, UserId};
+use weft_meta::{TenantId, UserId};
 
-use crate::Runtime;
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::ids::{new_api_key, sha256_hex};
 use crate::ports::{ApiKeyRow, TxMode, UserRow};
-use crate::principal::{Principal, Source};
-
-/// Verified API keys of this process, by key hash: saves the key and user reads on every
-/// request (they were most of a cheap request's database round trips).
-#[derive(Default)]
-pub(crate) struct KeyCache {
-    entries: Mutex<HashMap<String, CachedKey>>,
-}
-
-struct CachedKey {
-    principal: Principal,
-    expires_at: Option<chrono::DateTime<chrono::Utc>>,
-    verified: Instant,
-}
-
-/// Entries kept before the cache starts over (bounds memory under key spraying; only valid
-/// keys are cached).
-const KEY_CACHE_MAX: usize = 10_000;
-
-impl KeyCache {
-    fn get(
-        &self,
-        hash: &str,
-        ttl: std::time::Duration,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Option<Principal> {
-        let map = self.entries.lock().ok()?;
-        let e = map.get(hash)?;
-        if e.verified.elapsed() >= ttl || e.expires_at.is_some_and(|x| x <= now) {
-            return None;
-        }
-        Some(e.principal.clone())
-    }
-
-    fn put(
-        &self,
-        hash: String,
-        principal: Principal,
-        expires_at: Option<chrono::DateTime<chrono::Utc>>,
-    ) {
-        if let Ok(mut map) = self.entries.lock() {
-            if map.len() >= KEY_CACHE_MAX {
-                map.clear();
-            }
-            map.insert(
-                hash,
-                CachedKey {
-                    principal,
-                    expires_at,
-                    verified: Instant::now(),
-                },
-            );
-        }
-    }
-
-    /// Forget every key of `tenant` (a key was revoked or a user disabled there).
-    pub(crate) fn forget_tenant(&self, tenant: TenantId) {
-        if let Ok(mut map) = self.entries.lock() {
-            map.retain(|_, e| e.principal.tenant != tenant);
-        }
-    }
-}
+use crate::principal::Principal;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TenantCreated {
@@ -84,7 +21,17 @@ pub struct TenantCreated {
     pub api_key: String,
 }
 
-impl Runtime {
+/// Tenants: provisioning and their settings.
+#[derive(Clone)]
+pub struct Tenants {
+    core: Arc<Core>,
+}
+
+impl Tenants {
+    pub fn new(core: Arc<Core>) -> Self {
+        Self { core }
+    }
+
     /// The tenant's settings: `{time_zone}`.
     pub async fn tenant_settings(&self, p: &Principal) -> Result<serde_json::Value> {
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
@@ -128,7 +75,7 @@ impl Runtime {
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.set_time_zone(name).await?;
         tx.commit().await?;
-        self.invalidate_meta(p.tenant);
+        self.core.invalidate_meta(p.tenant);
         self.tenant_settings(p).await
     }
 
@@ -147,9 +94,9 @@ impl Runtime {
                 "a tenant name is 1 to 100 characters",
             ));
         }
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         let tenant = TenantId::new();
-        self.store.create_tenant(tenant, name, now).await?;
+        self.core.store().create_tenant(tenant, name, now).await?;
         let user = UserId::new();
         let key = new_api_key();
         let mut tx = self.core.begin(tenant, TxMode::Write).await?;
@@ -186,54 +133,5 @@ impl Runtime {
             admin_user_id: user,
             api_key: key,
         })
-    }
-
-    /// Resolve a bearer API key to its principal. Unknown, revoked or expired keys and
-    /// disabled users all answer the same way.
-    pub async fn authenticate_api_key(&self, token: &str) -> Result<Principal> {
-        if !token.starts_with("wft_") || token.len() > 128 {
-            return Err(Error::Unauthenticated);
-        }
-        let hash = sha256_hex(token);
-        let now = self.clock.now();
-        if let Some(p) = self.key_cache.get(&hash, self.config.auth_ttl, now) {
-            return Ok(p);
-        }
-        let key = self
-            .store
-            .find_api_key(&hash)
-            .await?
-            .ok_or(Error::Unauthenticated)?;
-        if key.revoked_at.is_some() || key.expires_at.is_some_and(|e| e <= now) {
-            return Err(Error::Unauthenticated);
-        }
-        let mut tx = self.core.begin(key.tenant, TxMode::Read).await?;
-        let user = tx.user(key.user_id).await?.ok_or(Error::Unauthenticated)?;
-        tx.commit().await?;
-        if user.status != "active" {
-            return Err(Error::Unauthenticated);
-        }
-        // Last-used time is advisory: refresh it at most once a minute per key.
-        if key
-            .last_used_at
-            .is_none_or(|t| (now - t).num_seconds() >= 60)
-        {
-            let mut tx = self.core.begin(key.tenant, TxMode::Write).await?;
-            tx.touch_api_key(key.id, now).await?;
-            tx.commit().await?;
-        }
-        let p = Principal {
-            tenant: key.tenant,
-            user: UserId(user.id),
-            is_admin: user.is_admin,
-            department: user.primary_department,
-            source: Source::Api,
-            api_key: Some(ApiKeyId(key.id)),
-            cascade_depth: 0,
-            view_as: false,
-            session: None,
-        };
-        self.key_cache.put(hash, p.clone(), key.expires_at);
-        Ok(p)
     }
 }

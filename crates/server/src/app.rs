@@ -60,7 +60,7 @@ pub async fn serve(cfg: &Config, rt: Arc<Runtime>, banner: Option<String>) -> an
                 loop {
                     if let Ok(ts) = rt3.store().list_tenants().await {
                         for t in ts {
-                            if let Err(e) = rt3.seal_changes(t.id).await {
+                            if let Err(e) = rt3.audit().seal_changes(t.id).await {
                                 tracing::warn!(tenant.id = %t.id, error = %e, "sealing the change log failed");
                             }
                         }
@@ -78,7 +78,9 @@ pub async fn serve(cfg: &Config, rt: Arc<Runtime>, banner: Option<String>) -> an
                 rt4.automation_loop(w2, out, Duration::from_secs(1), stop3)
                     .await;
             });
-            rt2.job_loop(worker, Duration::from_secs(2), stop_rx).await;
+            rt2.jobs()
+                .job_loop(worker, Duration::from_secs(2), stop_rx)
+                .await;
             sealer.abort();
             let _ = flow_timers.await;
             let _ = automation.await;

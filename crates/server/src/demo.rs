@@ -93,6 +93,7 @@ pub async fn ensure_demo(
         }
         Err(_) => {
             let t = rt
+                .tenants()
                 .create_tenant("Demo Co. 演示公司", "Demo Admin", Some("admin@demo.weft"))
                 .await?;
             DemoCreds {
@@ -108,7 +109,8 @@ pub async fn ensure_demo(
     let app = read_app(app_dir)?;
     let p = Principal::system(creds.tenant_id, creds.admin_user_id);
     // The demo company is in China: `today()` in its rules is the date in Shanghai.
-    rt.update_tenant_settings(&p, &serde_json::json!({"time_zone": "Asia/Shanghai"}))
+    rt.tenants()
+        .update_tenant_settings(&p, &serde_json::json!({"time_zone": "Asia/Shanghai"}))
         .await?;
     let report = rt.install_app(&p, &app).await?;
     if !report.users_created.is_empty() {

@@ -159,6 +159,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     admin_email,
                 } => {
                     let t = rt
+                        .tenants()
                         .create_tenant(&name, &admin_name, admin_email.as_deref())
                         .await?;
                     println!("{}", serde_json::to_string_pretty(&t)?);
@@ -210,8 +211,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let mut bad = false;
             for t in tenants {
-                rt.seal_changes(t).await?;
-                let r = rt.verify_audit(t).await?;
+                rt.audit().seal_changes(t).await?;
+                let r = rt.audit().verify_audit(t).await?;
                 println!("{}", serde_json::to_string(&r)?);
                 bad |= !r.ok;
             }

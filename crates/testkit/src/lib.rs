@@ -212,6 +212,7 @@ impl TestApp {
             RuntimeConfig::default(),
         );
         let tenant = rt
+            .tenants()
             .create_tenant("Test Co.", "Admin", Some("admin@test.weft"))
             .await
             .expect("tenant");
@@ -237,6 +238,7 @@ impl TestApp {
     /// Another tenant on the same database, for isolation checks.
     pub async fn other_tenant(&self, name: &str) -> TenantCreated {
         self.rt
+            .tenants()
             .create_tenant(name, "Other Admin", None)
             .await
             .expect("tenant")

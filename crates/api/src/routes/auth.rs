@@ -55,6 +55,7 @@ pub async fn login(
         serde_json::from_value(b).map_err(|e| Error::one("", "invalid", e.to_string()))?;
     let ok = st
         .rt
+        .auth()
         .login(
             &b.email,
             &b.password,
@@ -77,7 +78,7 @@ pub async fn login(
     responses((status = 204, description = "Signed out")), security(("api_key" = [])))]
 #[post("/auth/logout")]
 pub async fn logout(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
-    st.rt.logout(&p).await?;
+    st.rt.auth().logout(&p).await?;
     Ok(HttpResponse::NoContent()
         .cookie(session_cookie("", 0))
         .finish())
@@ -98,6 +99,7 @@ pub async fn session(
     let csrf = match (p.session, req.cookie(SESSION_COOKIE)) {
         (Some(_), Some(c)) => st
             .rt
+            .auth()
             .authenticate_session(c.value())
             .await
             .ok()
@@ -136,7 +138,7 @@ pub async fn create_api_key(
     let b = body::json(payload, RECORD_LIMIT).await?;
     let b: NewKeyBody =
         serde_json::from_value(b).map_err(|e| Error::one("", "invalid", e.to_string()))?;
-    Ok(HttpResponse::Created().json(st.rt.create_api_key(&p, &b.name, b.user_id).await?))
+    Ok(HttpResponse::Created().json(st.rt.auth().create_api_key(&p, &b.name, b.user_id).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/api-keys", tag = "auth",
@@ -144,7 +146,7 @@ pub async fn create_api_key(
     security(("api_key" = [])))]
 #[get("/auth/api-keys")]
 pub async fn list_api_keys(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.list_api_keys(&p).await?))
+    Ok(HttpResponse::Ok().json(st.rt.auth().list_api_keys(&p).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/auth/api-keys/{id}", tag = "auth", params(("id" = String, Path)),
@@ -157,6 +159,6 @@ pub async fn revoke_api_key(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = Uuid::parse_str(&path).map_err(|_| Error::not_found("API key"))?;
-    st.rt.revoke_api_key(&p, id).await?;
+    st.rt.auth().revoke_api_key(&p, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -48,6 +48,7 @@ pub async fn upload_file(
         .unwrap_or("application/octet-stream");
     let row = st
         .rt
+        .files()
         .upload_file(&p, q.name.as_deref().unwrap_or("file"), ct, &bytes)
         .await?;
     Ok(HttpResponse::Created().json(FileInfo {
@@ -71,7 +72,7 @@ pub async fn download_file(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = Uuid::parse_str(&path).map_err(|_| Error::not_found("file"))?;
-    let (row, bytes) = st.rt.download_file(&p, id).await?;
+    let (row, bytes) = st.rt.files().download_file(&p, id).await?;
     let encoded: String = row
         .name
         .bytes()

@@ -17,7 +17,7 @@ use crate::error::{ApiResult, ErrorEnvelope};
     security(("api_key" = [])))]
 #[get("/meta/objects")]
 pub async fn list_objects(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.list_objects(&p).await?))
+    Ok(HttpResponse::Ok().json(st.rt.metadata().list_objects(&p).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/objects", tag = "metadata",
@@ -32,7 +32,7 @@ pub async fn create_object(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Created().json(st.rt.create_object(&p, &b).await?))
+    Ok(HttpResponse::Created().json(st.rt.metadata().create_object(&p, &b).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/meta/objects/{object}", tag = "metadata",
@@ -45,7 +45,7 @@ pub async fn get_object(
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.get_object(&p, &path).await?))
+    Ok(HttpResponse::Ok().json(st.rt.metadata().get_object(&p, &path).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/meta/objects/{object}", tag = "metadata",
@@ -61,7 +61,7 @@ pub async fn update_object(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.update_object(&p, &path, &b).await?))
+    Ok(HttpResponse::Ok().json(st.rt.metadata().update_object(&p, &path, &b).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -82,6 +82,7 @@ pub async fn delete_object(
     q: web::Query<DeleteObjectParams>,
 ) -> ApiResult<HttpResponse> {
     st.rt
+        .metadata()
         .delete_object(&p, &path, q.force.unwrap_or(false))
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -110,7 +111,7 @@ pub async fn object_schema(
         Some("patch") => WriteMode::Patch,
         Some(_) => return Err(Error::bad_request("bad_mode", "mode is create or patch").into()),
     };
-    Ok(HttpResponse::Ok().json(st.rt.object_schema(&p, &path, mode).await?))
+    Ok(HttpResponse::Ok().json(st.rt.metadata().object_schema(&p, &path, mode).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/meta/objects/{object}/history", tag = "metadata",
@@ -123,7 +124,7 @@ pub async fn object_history(
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.meta_history(&p, &path).await?))
+    Ok(HttpResponse::Ok().json(st.rt.metadata().meta_history(&p, &path).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/objects/{object}/fields", tag = "metadata",
@@ -139,7 +140,7 @@ pub async fn add_field(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Created().json(st.rt.add_field(&p, &path, &b).await?))
+    Ok(HttpResponse::Created().json(st.rt.metadata().add_field(&p, &path, &b).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/meta/objects/{object}/fields/{field}", tag = "metadata",
@@ -157,7 +158,12 @@ pub async fn update_field(
 ) -> ApiResult<HttpResponse> {
     let (object, field) = path.into_inner();
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.update_field(&p, &object, &field, &b).await?))
+    Ok(HttpResponse::Ok().json(
+        st.rt
+            .metadata()
+            .update_field(&p, &object, &field, &b)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -180,6 +186,7 @@ pub async fn delete_field(
     let (object, field) = path.into_inner();
     Ok(HttpResponse::Ok().json(
         st.rt
+            .metadata()
             .delete_field(&p, &object, &field, q.purge.unwrap_or(false))
             .await?,
     ))
@@ -196,7 +203,7 @@ pub async fn restore_field(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (object, field) = path.into_inner();
-    Ok(HttpResponse::Ok().json(st.rt.restore_field(&p, &object, &field).await?))
+    Ok(HttpResponse::Ok().json(st.rt.metadata().restore_field(&p, &object, &field).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -232,6 +239,7 @@ pub async fn change_field_type(
     };
     let out = st
         .rt
+        .metadata()
         .change_field_type(&p, &object, &field, &b, q.dry_run.unwrap_or(false), null)
         .await?;
     Ok(HttpResponse::Ok().json(out))
@@ -248,5 +256,5 @@ pub async fn get_job(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = Uuid::parse_str(&path).map_err(|_| Error::not_found("job"))?;
-    Ok(HttpResponse::Ok().json(st.rt.get_job(&p, id).await?))
+    Ok(HttpResponse::Ok().json(st.rt.jobs().get_job(&p, id).await?))
 }

@@ -20,7 +20,7 @@ fn id(s: &str, what: &str) -> Result<Uuid, Error> {
     responses((status = 200, description = "The user directory", body = Object)), security(("api_key" = [])))]
 #[get("/org/users")]
 pub async fn list_users(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.list_users(&p).await?))
+    Ok(HttpResponse::Ok().json(st.rt.org_admin().list_users(&p).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/org/users", tag = "org",
@@ -34,7 +34,7 @@ pub async fn create_user(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Created().json(st.rt.create_user(&p, &b).await?))
+    Ok(HttpResponse::Created().json(st.rt.org_admin().create_user(&p, &b).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/org/users/{id}", tag = "org", params(("id" = String, Path)),
@@ -51,7 +51,7 @@ pub async fn update_user(
 ) -> ApiResult<HttpResponse> {
     let uid = id(&path, "user")?;
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.update_user(&p, uid, &b).await?))
+    Ok(HttpResponse::Ok().json(st.rt.org_admin().update_user(&p, uid, &b).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -72,14 +72,19 @@ pub async fn manager_of(
     q: web::Query<ManagerParams>,
 ) -> ApiResult<HttpResponse> {
     let uid = id(&path, "user")?;
-    Ok(HttpResponse::Ok().json(st.rt.manager_of(&p, uid, q.level.unwrap_or(1)).await?))
+    Ok(HttpResponse::Ok().json(
+        st.rt
+            .org_admin()
+            .manager_of(&p, uid, q.level.unwrap_or(1))
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/org/departments", tag = "org",
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 #[get("/org/departments")]
 pub async fn list_departments(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.list_departments(&p).await?))
+    Ok(HttpResponse::Ok().json(st.rt.org_admin().list_departments(&p).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/org/departments", tag = "org",
@@ -93,7 +98,7 @@ pub async fn create_department(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Created().json(st.rt.save_department(&p, None, &b).await?))
+    Ok(HttpResponse::Created().json(st.rt.org_admin().save_department(&p, None, &b).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/org/departments/{id}", tag = "org", params(("id" = String, Path)),
@@ -109,7 +114,7 @@ pub async fn update_department(
 ) -> ApiResult<HttpResponse> {
     let did = id(&path, "department")?;
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.save_department(&p, Some(did), &b).await?))
+    Ok(HttpResponse::Ok().json(st.rt.org_admin().save_department(&p, Some(did), &b).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/org/departments/{id}", tag = "org", params(("id" = String, Path)),
@@ -122,6 +127,7 @@ pub async fn delete_department(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     st.rt
+        .org_admin()
         .delete_department(&p, id(&path, "department")?)
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -131,7 +137,7 @@ pub async fn delete_department(
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 #[get("/org/roles")]
 pub async fn list_roles(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.list_roles(&p).await?))
+    Ok(HttpResponse::Ok().json(st.rt.org_admin().list_roles(&p).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/org/roles", tag = "org",
@@ -145,7 +151,7 @@ pub async fn create_role(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Created().json(st.rt.save_role(&p, None, &b).await?))
+    Ok(HttpResponse::Created().json(st.rt.org_admin().save_role(&p, None, &b).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/org/roles/{id}", tag = "org", params(("id" = String, Path)),
@@ -161,7 +167,7 @@ pub async fn update_role(
 ) -> ApiResult<HttpResponse> {
     let rid = id(&path, "role")?;
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.save_role(&p, Some(rid), &b).await?))
+    Ok(HttpResponse::Ok().json(st.rt.org_admin().save_role(&p, Some(rid), &b).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/org/roles/{id}", tag = "org", params(("id" = String, Path)),
@@ -173,7 +179,10 @@ pub async fn delete_role(
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    st.rt.delete_role(&p, id(&path, "role")?).await?;
+    st.rt
+        .org_admin()
+        .delete_role(&p, id(&path, "role")?)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -202,7 +211,7 @@ pub async fn audit_log(
         before_seq: q.before,
         limit: q.limit.unwrap_or(100),
     };
-    Ok(HttpResponse::Ok().json(st.rt.audit_log(&p, &q).await?))
+    Ok(HttpResponse::Ok().json(st.rt.audit().audit_log(&p, &q).await?))
 }
 
 #[derive(Deserialize, IntoParams)]

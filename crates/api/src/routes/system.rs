@@ -40,7 +40,7 @@ pub async fn field_types(_st: web::Data<AppState>, Auth(_p): Auth) -> ApiResult<
     security(("api_key" = [])))]
 #[get("/tenant/settings")]
 pub async fn tenant_settings(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.tenant_settings(&p).await?))
+    Ok(HttpResponse::Ok().json(st.rt.tenants().tenant_settings(&p).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/tenant/settings", tag = "system",
@@ -55,5 +55,5 @@ pub async fn update_tenant_settings(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.update_tenant_settings(&p, &b).await?))
+    Ok(HttpResponse::Ok().json(st.rt.tenants().update_tenant_settings(&p, &b).await?))
 }

@@ -32,7 +32,7 @@ pub async fn list_views(
     Auth(p): Auth,
     q: web::Query<ViewListParams>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.list_views(&p, q.object.as_deref()).await?))
+    Ok(HttpResponse::Ok().json(st.rt.views().list_views(&p, q.object.as_deref()).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/views", tag = "views",
@@ -49,7 +49,7 @@ pub async fn create_view(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Created().json(st.rt.create_view(&p, &b).await?))
+    Ok(HttpResponse::Created().json(st.rt.views().create_view(&p, &b).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/views/{id}", tag = "views", params(("id" = String, Path)),
@@ -61,7 +61,7 @@ pub async fn get_view(
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.get_view(&p, view_id(&path)?).await?))
+    Ok(HttpResponse::Ok().json(st.rt.views().get_view(&p, view_id(&path)?).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/views/{id}", tag = "views", params(("id" = String, Path)),
@@ -79,7 +79,7 @@ pub async fn update_view(
 ) -> ApiResult<HttpResponse> {
     let id = view_id(&path)?;
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.update_view(&p, id, &b).await?))
+    Ok(HttpResponse::Ok().json(st.rt.views().update_view(&p, id, &b).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/views/{id}", tag = "views", params(("id" = String, Path)),
@@ -91,7 +91,7 @@ pub async fn delete_view(
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    st.rt.delete_view(&p, view_id(&path)?).await?;
+    st.rt.views().delete_view(&p, view_id(&path)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -3,6 +3,7 @@
 //! version in the same transaction, so all processes apply it on their next check.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
@@ -11,9 +12,10 @@ use weft_meta::Problem;
 
 use super::audit::Event;
 use super::auth::hash_password;
+use super::keys::KeyCache;
 use super::model::Permissions;
 use super::org::{Department, Role};
-use crate::Runtime;
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::metadata::parse_doc;
 use crate::ports::{Tx, TxMode, UserRow};
@@ -116,7 +118,18 @@ fn check_email(e: &str) -> Result<String> {
     Ok(e)
 }
 
-impl Runtime {
+/// Administration of the organization: users, departments, roles and their permissions.
+#[derive(Clone)]
+pub struct OrgAdmin {
+    core: Arc<Core>,
+    keys: Arc<KeyCache>,
+}
+
+impl OrgAdmin {
+    pub fn new(core: Arc<Core>, keys: Arc<KeyCache>) -> Self {
+        Self { core, keys }
+    }
+
     async fn org_change(
         &self,
         tx: &mut dyn Tx,
@@ -126,23 +139,24 @@ impl Runtime {
         detail: Json,
     ) -> Result<()> {
         tx.bump_access_version().await?;
-        self.audit(
-            tx,
-            Some(p.user.0),
-            Event {
-                action,
-                object: None,
-                record_id: Some(id),
-                detail,
-            },
-        )
-        .await?;
+        self.core
+            .audit(
+                tx,
+                Some(p.user.0),
+                Event {
+                    action,
+                    object: None,
+                    record_id: Some(id),
+                    detail,
+                },
+            )
+            .await?;
         Ok(())
     }
 
     /// The user directory (every user can read it for pickers).
     pub async fn list_users(&self, p: &Principal) -> Result<Json> {
-        let org = self.org(p.tenant).await?;
+        let org = self.core.org(p.tenant).await?;
         let mut users: Vec<&UserRow> = org.users.values().collect();
         users.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         Ok(json!({ "users": users.into_iter().map(|u| user_json(u, &org)).collect::<Vec<_>>() }))
@@ -228,7 +242,7 @@ impl Runtime {
             Some(e) => Some(check_email(&e)?),
             None => None,
         };
-        let org = self.org(p.tenant).await?;
+        let org = self.core.org(p.tenant).await?;
         if let Some(e) = &email
             && org
                 .users
@@ -265,7 +279,7 @@ impl Runtime {
             is_admin: input.is_admin.unwrap_or(false),
             password_hash,
             primary_department: depts.iter().find(|(_, p)| *p).map(|(d, _)| *d),
-            created_at: self.clock.now(),
+            created_at: self.core.clock.now(),
         };
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.insert_user(&user).await?;
@@ -280,15 +294,15 @@ impl Runtime {
         )
         .await?;
         tx.commit().await?;
-        self.invalidate_org(p.tenant);
-        let org = self.org(p.tenant).await?;
+        self.core.invalidate_org(p.tenant);
+        let org = self.core.org(p.tenant).await?;
         Ok(user_json(&user, &org))
     }
 
     pub async fn update_user(&self, p: &Principal, id: Uuid, body: &Json) -> Result<Json> {
         require_admin(p)?;
         let input: UserInput = parse_doc(body)?;
-        let org = self.org(p.tenant).await?;
+        let org = self.core.org(p.tenant).await?;
         let mut user = org
             .users
             .get(&id)
@@ -379,7 +393,7 @@ impl Runtime {
             Some(r) => Some(self.resolve_roles(&org, r)?),
             None => None,
         };
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.update_user(&user).await?;
         if let Some(d) = &depts {
@@ -401,15 +415,15 @@ impl Runtime {
         self.org_change(tx.as_mut(), p, action, id, Json::Object(changes))
             .await?;
         tx.commit().await?;
-        self.invalidate_org(p.tenant);
+        self.core.invalidate_org(p.tenant);
         // Cached principals carry admin flag and primary department: drop them on any change.
-        self.auth_revoked(p.tenant);
-        let org = self.org(p.tenant).await?;
+        self.keys.forget_tenant(p.tenant);
+        let org = self.core.org(p.tenant).await?;
         Ok(user_json(&user, &org))
     }
 
     pub async fn list_departments(&self, p: &Principal) -> Result<Json> {
-        let org = self.org(p.tenant).await?;
+        let org = self.core.org(p.tenant).await?;
         let mut ds: Vec<&Department> = org.departments.values().collect();
         ds.sort_by(|a, b| a.sort.cmp(&b.sort).then(a.name.cmp(&b.name)));
         let list: Vec<Json> = ds
@@ -430,7 +444,7 @@ impl Runtime {
     ) -> Result<Json> {
         require_admin(p)?;
         let input: DepartmentInput = parse_doc(body)?;
-        let org = self.org(p.tenant).await?;
+        let org = self.core.org(p.tenant).await?;
         let mut d = match id {
             Some(id) => org
                 .departments
@@ -489,7 +503,7 @@ impl Runtime {
             return Err(Error::Validation(problems));
         }
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
-        tx.upsert_department(&d, self.clock.now()).await?;
+        tx.upsert_department(&d, self.core.clock.now()).await?;
         let action = if id.is_some() {
             "org.department_updated"
         } else {
@@ -504,7 +518,7 @@ impl Runtime {
         )
         .await?;
         tx.commit().await?;
-        self.invalidate_org(p.tenant);
+        self.core.invalidate_org(p.tenant);
         Ok(
             json!({"id": d.id, "name": d.name, "parent_id": d.parent_id, "leader_id": d.leader_id, "sort": d.sort}),
         )
@@ -512,7 +526,7 @@ impl Runtime {
 
     pub async fn delete_department(&self, p: &Principal, id: Uuid) -> Result<()> {
         require_admin(p)?;
-        let org = self.org(p.tenant).await?;
+        let org = self.core.org(p.tenant).await?;
         if !org.departments.contains_key(&id) {
             return Err(Error::not_found("department"));
         }
@@ -527,12 +541,12 @@ impl Runtime {
         self.org_change(tx.as_mut(), p, "org.department_deleted", id, json!({}))
             .await?;
         tx.commit().await?;
-        self.invalidate_org(p.tenant);
+        self.core.invalidate_org(p.tenant);
         Ok(())
     }
 
     pub async fn list_roles(&self, p: &Principal) -> Result<Json> {
-        let org = self.org(p.tenant).await?;
+        let org = self.core.org(p.tenant).await?;
         let mut roles: Vec<&Role> = org.roles.values().collect();
         roles.sort_by(|a, b| a.key.cmp(&b.key));
         let list: Vec<Json> = roles
@@ -550,7 +564,7 @@ impl Runtime {
             }
             other => other,
         })?;
-        let meta = self.meta(p.tenant).await?;
+        let meta = self.core.meta(p.tenant).await?;
         let mut problems = Vec::new();
         for (o, g) in &perms.objects {
             let Some(obj) = meta.object(o) else {
@@ -581,7 +595,7 @@ impl Runtime {
     pub async fn save_role(&self, p: &Principal, id: Option<Uuid>, body: &Json) -> Result<Json> {
         require_admin(p)?;
         let input: RoleInput = parse_doc(body)?;
-        let org = self.org(p.tenant).await?;
+        let org = self.core.org(p.tenant).await?;
         let mut role = match id {
             Some(id) => org
                 .roles
@@ -626,7 +640,7 @@ impl Runtime {
             role.permissions = self.check_permissions(p, perms).await?;
         }
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
-        tx.upsert_role(&role, self.clock.now()).await?;
+        tx.upsert_role(&role, self.core.clock.now()).await?;
         let action = if id.is_some() {
             "org.role_updated"
         } else {
@@ -641,13 +655,13 @@ impl Runtime {
         )
         .await?;
         tx.commit().await?;
-        self.invalidate_org(p.tenant);
+        self.core.invalidate_org(p.tenant);
         Ok(role_json(&role, org.users_in_role(&role.key).len()))
     }
 
     pub async fn delete_role(&self, p: &Principal, id: Uuid) -> Result<()> {
         require_admin(p)?;
-        let org = self.org(p.tenant).await?;
+        let org = self.core.org(p.tenant).await?;
         let role = org.roles.get(&id).ok_or_else(|| Error::not_found("role"))?;
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.delete_role(id).await?;
@@ -660,13 +674,13 @@ impl Runtime {
         )
         .await?;
         tx.commit().await?;
-        self.invalidate_org(p.tenant);
+        self.core.invalidate_org(p.tenant);
         Ok(())
     }
 
     /// "Manager of user X at level N" (1 = direct manager).
     pub async fn manager_of(&self, p: &Principal, user: Uuid, level: u32) -> Result<Json> {
-        let org = self.org(p.tenant).await?;
+        let org = self.core.org(p.tenant).await?;
         if !org.users.contains_key(&user) {
             return Err(Error::not_found("user"));
         }
@@ -678,7 +692,7 @@ impl Runtime {
 
     /// Users holding a role (for rules and flows).
     pub async fn users_in_role(&self, tenant: weft_meta::TenantId, key: &str) -> Result<Vec<Uuid>> {
-        Ok(self.org(tenant).await?.users_in_role(key))
+        Ok(self.core.org(tenant).await?.users_in_role(key))
     }
 
     /// The leaders of departments (for rules and flows).
@@ -687,7 +701,7 @@ impl Runtime {
         tenant: weft_meta::TenantId,
         depts: &[Uuid],
     ) -> Result<Vec<Uuid>> {
-        let org = self.org(tenant).await?;
+        let org = self.core.org(tenant).await?;
         let mut out: Vec<Uuid> = depts
             .iter()
             .filter_map(|d| org.department_leader(*d))
@@ -700,7 +714,7 @@ impl Runtime {
     /// Object-level summary of who can do what (admin page).
     pub async fn role_matrix(&self, p: &Principal) -> Result<Json> {
         require_admin(p)?;
-        let org = self.org(p.tenant).await?;
+        let org = self.core.org(p.tenant).await?;
         let mut m: BTreeMap<String, Vec<Json>> = BTreeMap::new();
         for r in org.roles.values() {
             for (o, g) in &r.permissions.objects {

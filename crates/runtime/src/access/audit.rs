@@ -8,6 +8,8 @@
 //! the batch, so tampering with sealed change-log rows is detected too (rows written in the
 //! last few seconds before a seal are not yet covered).
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha256};
@@ -15,7 +17,7 @@ use uuid::Uuid;
 use weft_meta::TenantId;
 
 use super::ports::{AuditQuery, AuditRow};
-use crate::Runtime;
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::ports::{ChangeEntry, Tx, TxMode};
 use crate::principal::Principal;
@@ -112,7 +114,17 @@ pub async fn append(
     Ok(row)
 }
 
-impl Runtime {
+/// The tenant's audit log: reading, sealing the change log into it, verifying the chain.
+#[derive(Clone)]
+pub struct Audit {
+    core: Arc<Core>,
+}
+
+impl Audit {
+    pub fn new(core: Arc<Core>) -> Self {
+        Self { core }
+    }
+
     /// Append an event in its own transaction.
     pub async fn audit_now(
         &self,
@@ -121,7 +133,7 @@ impl Runtime {
         e: Event<'_>,
     ) -> Result<()> {
         let mut tx = self.core.begin(tenant, TxMode::Write).await?;
-        self.audit(tx.as_mut(), actor, e).await?;
+        self.core.audit(tx.as_mut(), actor, e).await?;
         tx.commit().await
     }
 
@@ -138,7 +150,7 @@ impl Runtime {
             let digest = changes_digest(&rows);
             let first = rows.first().map(|r| r.id);
             let last = rows.last().map(|r| r.id);
-            let entry = self
+            let entry = self.core
                 .audit(
                     tx.as_mut(),
                     None,

@@ -2,6 +2,8 @@
 //! integrations, login throttling. Passwords are argon2id (the crate's defaults: m = 19 MiB,
 //! t = 2, p = 1), hashed off the async workers and at most two at a time.
 
+use std::sync::Arc;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -15,9 +17,11 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 use weft_meta::{ApiKeyId, TenantId, UserId};
 
+use super::audit::Audit;
 use super::audit::Event;
+use super::keys::KeyCache;
 use super::ports::SessionRow;
-use crate::Runtime;
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::ids::{new_api_key, sha256_hex};
 use crate::ports::{ApiKeyRow, TxMode};
@@ -145,7 +149,25 @@ fn random_token() -> String {
     hex::encode(b)
 }
 
-impl Runtime {
+/// Sign-in, sessions and API keys.
+#[derive(Clone)]
+pub struct Auth {
+    pub(crate) core: Arc<Core>,
+    throttle: Arc<LoginThrottle>,
+    pub(crate) keys: Arc<KeyCache>,
+    audit: Audit,
+}
+
+impl Auth {
+    pub fn new(core: Arc<Core>, keys: Arc<KeyCache>, audit: Audit) -> Self {
+        Self {
+            core,
+            throttle: Arc::new(LoginThrottle::default()),
+            keys,
+            audit,
+        }
+    }
+
     /// Password login. `tenant` picks the organization when one email exists in several.
     pub async fn login(
         &self,
@@ -158,9 +180,9 @@ impl Runtime {
         if email.is_empty() || email.len() > 254 {
             return Err(Error::one("/email", "required", "enter your email"));
         }
-        self.login_throttle.check(&format!("ip:{client}"), 50)?;
-        self.login_throttle.check(&format!("email:{email}"), 5)?;
-        let mut candidates = self.store.find_logins(&email).await?;
+        self.throttle.check(&format!("ip:{client}"), 50)?;
+        self.throttle.check(&format!("email:{email}"), 5)?;
+        let mut candidates = self.core.store().find_logins(&email).await?;
         if let Some(t) = tenant {
             candidates.retain(|(tr, _)| tr.id == t);
         }
@@ -177,33 +199,35 @@ impl Runtime {
         )
         .await?;
         let Some((tenant_row, user)) = found.filter(|(_, u)| ok && u.status == "active") else {
-            self.login_throttle.fail(&format!("email:{email}"));
-            self.login_throttle.fail(&format!("ip:{client}"));
+            self.throttle.fail(&format!("email:{email}"));
+            self.throttle.fail(&format!("ip:{client}"));
             if let Some((t, u)) = self
-                .store
+                .core
+                .store()
                 .find_logins(&email)
                 .await?
                 .into_iter()
                 .find(|(t, _)| tenant.is_none_or(|x| x == t.id))
             {
-                self.audit_now(
-                    t.id,
-                    Some(u.id),
-                    Event {
-                        action: "auth.login_failed",
-                        object: None,
-                        record_id: None,
-                        detail: json!({"client": client}),
-                    },
-                )
-                .await?;
+                self.audit
+                    .audit_now(
+                        t.id,
+                        Some(u.id),
+                        Event {
+                            action: "auth.login_failed",
+                            object: None,
+                            record_id: None,
+                            detail: json!({"client": client}),
+                        },
+                    )
+                    .await?;
             } else {
                 tracing::info!(client, "login failed for an unknown email");
             }
             return Err(Error::Unauthenticated);
         };
-        self.login_throttle.clear(&format!("email:{email}"));
-        let now = self.clock.now();
+        self.throttle.clear(&format!("email:{email}"));
+        let now = self.core.clock.now();
         let token = random_token();
         let csrf = random_token();
         let mut tx = self.core.begin(tenant_row.id, TxMode::Write).await?;
@@ -218,17 +242,18 @@ impl Runtime {
             revoked_at: None,
         })
         .await?;
-        self.audit(
-            tx.as_mut(),
-            Some(user.id),
-            Event {
-                action: "auth.login",
-                object: None,
-                record_id: None,
-                detail: json!({"client": client}),
-            },
-        )
-        .await?;
+        self.core
+            .audit(
+                tx.as_mut(),
+                Some(user.id),
+                Event {
+                    action: "auth.login",
+                    object: None,
+                    record_id: None,
+                    detail: json!({"client": client}),
+                },
+            )
+            .await?;
         tx.commit().await?;
         Ok(LoginOk {
             token,
@@ -246,11 +271,12 @@ impl Runtime {
             return Err(Error::Unauthenticated);
         }
         let (tenant, s) = self
-            .store
+            .core
+            .store()
             .find_session(&sha256_hex(token))
             .await?
             .ok_or(Error::Unauthenticated)?;
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         if s.revoked_at.is_some()
             || s.expires_at <= now
             || (now - s.last_seen_at).num_seconds() > SESSION_IDLE
@@ -268,7 +294,7 @@ impl Runtime {
             tx.touch_session(s.id, now).await?;
             tx.commit().await?;
         }
-        let org = self.org(tenant).await?;
+        let org = self.core.org(tenant).await?;
         Ok((
             Principal {
                 tenant,
@@ -289,19 +315,20 @@ impl Runtime {
     pub async fn logout(&self, p: &Principal) -> Result<()> {
         let Some(sid) = p.session else { return Ok(()) };
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
-        tx.revoke_sessions(None, Some(sid), self.clock.now())
+        tx.revoke_sessions(None, Some(sid), self.core.clock.now())
             .await?;
-        self.audit(
-            tx.as_mut(),
-            Some(p.user.0),
-            Event {
-                action: "auth.logout",
-                object: None,
-                record_id: None,
-                detail: json!({}),
-            },
-        )
-        .await?;
+        self.core
+            .audit(
+                tx.as_mut(),
+                Some(p.user.0),
+                Event {
+                    action: "auth.logout",
+                    object: None,
+                    record_id: None,
+                    detail: json!({}),
+                },
+            )
+            .await?;
         tx.commit().await
     }
 
@@ -335,7 +362,7 @@ impl Runtime {
             name: name.to_owned(),
             prefix: key.chars().take(12).collect(),
             key_hash: sha256_hex(&key),
-            created_at: self.clock.now(),
+            created_at: self.core.clock.now(),
             last_used_at: None,
             revoked_at: None,
             expires_at: None,
@@ -345,17 +372,18 @@ impl Runtime {
             return Err(Error::one("/user_id", "not_found", "no such user"));
         }
         tx.insert_api_key(&row).await?;
-        self.audit(
-            tx.as_mut(),
-            Some(p.user.0),
-            Event {
-                action: "auth.key_created",
-                object: None,
-                record_id: Some(row.id),
-                detail: json!({"name": name, "user": owner, "prefix": row.prefix}),
-            },
-        )
-        .await?;
+        self.core
+            .audit(
+                tx.as_mut(),
+                Some(p.user.0),
+                Event {
+                    action: "auth.key_created",
+                    object: None,
+                    record_id: Some(row.id),
+                    detail: json!({"name": name, "user": owner, "prefix": row.prefix}),
+                },
+            )
+            .await?;
         tx.commit().await?;
         Ok(NewApiKey {
             id: row.id,
@@ -387,18 +415,19 @@ impl Runtime {
         if !keys.iter().any(|k| k.id == id) {
             return Err(Error::not_found("API key"));
         }
-        tx.revoke_api_key(id, self.clock.now()).await?;
-        self.audit(
-            tx.as_mut(),
-            Some(p.user.0),
-            Event {
-                action: "auth.key_revoked",
-                object: None,
-                record_id: Some(id),
-                detail: json!({}),
-            },
-        )
-        .await?;
+        tx.revoke_api_key(id, self.core.clock.now()).await?;
+        self.core
+            .audit(
+                tx.as_mut(),
+                Some(p.user.0),
+                Event {
+                    action: "auth.key_revoked",
+                    object: None,
+                    record_id: Some(id),
+                    detail: json!({}),
+                },
+            )
+            .await?;
         tx.commit().await?;
         self.auth_revoked(p.tenant);
         Ok(())
@@ -406,7 +435,7 @@ impl Runtime {
 
     /// Hook for credential caches: a key was revoked or a user disabled in `tenant`.
     pub(crate) fn auth_revoked(&self, tenant: TenantId) {
-        self.key_cache.forget_tenant(tenant);
+        self.keys.forget_tenant(tenant);
     }
 
     /// The key id of a principal, if it came from a key.

@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod keys;
 pub mod model;
 pub mod org;
 pub mod ports;

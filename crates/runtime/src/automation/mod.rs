@@ -16,6 +16,7 @@ pub mod engine;
 pub mod ports;
 
 pub(crate) mod after;
+pub(crate) mod backfill;
 mod before;
 mod dryrun;
 pub(crate) mod rollup;

@@ -234,18 +234,19 @@ impl Runtime {
         row: &RuleRow,
         action: &str,
     ) -> Result<()> {
-        self.audit(
-            tx,
-            Some(p.user.0),
-            crate::access::audit::Event {
-                action,
-                object: Some(&row.object),
-                record_id: Some(row.id),
-                detail: json!({"rule": row.api_name, "version": row.version, "kind": row.kind}),
-            },
-        )
-        .await
-        .map(|_| ())
+        self.core
+            .audit(
+                tx,
+                Some(p.user.0),
+                crate::access::audit::Event {
+                    action,
+                    object: Some(&row.object),
+                    record_id: Some(row.id),
+                    detail: json!({"rule": row.api_name, "version": row.version, "kind": row.kind}),
+                },
+            )
+            .await
+            .map(|_| ())
     }
 
     pub async fn create_rule(&self, p: &Principal, body: &Json) -> Result<Json> {

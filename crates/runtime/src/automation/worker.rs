@@ -60,7 +60,8 @@ impl Runtime {
     pub async fn run_automation_once(&self, out: &dyn Outbound, worker: &str) -> Result<usize> {
         let now = self.clock.now();
         let runs = self
-            .store
+            .core
+            .store()
             .claim_runs(worker, CLAIM, self.lease_secs(), now)
             .await?;
         let n = runs.len();
@@ -108,7 +109,8 @@ impl Runtime {
 
     pub(crate) async fn save_run(&self, run: &OutboxRow) -> Result<()> {
         let mut tx = self
-            .store
+            .core
+            .store()
             .begin(TenantId(run.tenant), TxMode::Write)
             .await?;
         tx.update_run(run).await?;
@@ -229,7 +231,8 @@ impl Runtime {
     ) -> std::result::Result<Uuid, String> {
         let e2s = |e: Error| e.to_string();
         let mut tx = self
-            .store
+            .core
+            .store()
             .begin(cx.p.tenant, TxMode::Write)
             .await
             .map_err(e2s)?;
@@ -260,7 +263,8 @@ impl Runtime {
             None => None,
         };
         let mut tx = self
-            .store
+            .core
+            .store()
             .begin(cx.p.tenant, TxMode::Read)
             .await
             .map_err(e2s)?;
@@ -502,7 +506,8 @@ impl Runtime {
                 }
                 let now = self.clock.now();
                 let mut tx = self
-                    .store
+                    .core
+                    .store()
                     .begin(cx.p.tenant, TxMode::Write)
                     .await
                     .map_err(e2s)?;
@@ -580,7 +585,8 @@ impl Runtime {
                     Err(e) => (false, None, None, Some(e.clone())),
                 };
                 let mut tx = self
-                    .store
+                    .core
+                    .store()
                     .begin(cx.p.tenant, TxMode::Write)
                     .await
                     .map_err(e2s)?;

@@ -103,7 +103,6 @@ impl TxCtx {
         self.tx.as_mut()
     }
 
-
     /// A compiled object of the snapshot, or not found.
     pub fn object(&self, name: &str) -> Result<Arc<CompiledObject>> {
         self.meta

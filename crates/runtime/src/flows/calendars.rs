@@ -521,17 +521,18 @@ impl Runtime {
         name: &str,
     ) -> Result<()> {
         tx.bump_rules_version().await?;
-        self.audit(
-            tx.as_mut(),
-            Some(p.user.0),
-            crate::access::audit::Event {
-                action,
-                object: None,
-                record_id: None,
-                detail: json!({ "name": name }),
-            },
-        )
-        .await?;
+        self.core
+            .audit(
+                tx.as_mut(),
+                Some(p.user.0),
+                crate::access::audit::Event {
+                    action,
+                    object: None,
+                    record_id: None,
+                    detail: json!({ "name": name }),
+                },
+            )
+            .await?;
         tx.commit().await?;
         self.invalidate_meta(p.tenant);
         Ok(())

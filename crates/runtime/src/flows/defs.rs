@@ -302,17 +302,18 @@ impl Runtime {
         row.latest_version = version;
         row.updated_at = now;
         tx.flow_def_put(&row).await?;
-        self.audit(
-            tx.as_mut(),
-            Some(p.user.0),
-            crate::access::audit::Event {
-                action: "flow.published",
-                object: None,
-                record_id: Some(v.id),
-                detail: json!({"key": key, "version": version, "hash": v.hash}),
-            },
-        )
-        .await?;
+        self.core
+            .audit(
+                tx.as_mut(),
+                Some(p.user.0),
+                crate::access::audit::Event {
+                    action: "flow.published",
+                    object: None,
+                    record_id: Some(v.id),
+                    detail: json!({"key": key, "version": version, "hash": v.hash}),
+                },
+            )
+            .await?;
         tx.commit().await?;
         Ok(version_json(&v, false))
     }

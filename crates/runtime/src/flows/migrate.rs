@@ -235,18 +235,19 @@ impl Runtime {
             .await?;
             applied += 1;
         }
-        self.audit(
-            tx.as_mut(),
-            Some(p.user.0),
-            crate::access::audit::Event {
-                action: "flow.migrated",
-                object: None,
-                record_id: Some(target.id),
-                detail: json!({"key": key, "to_version": target.version, "instances": applied,
+        self.core
+            .audit(
+                tx.as_mut(),
+                Some(p.user.0),
+                crate::access::audit::Event {
+                    action: "flow.migrated",
+                    object: None,
+                    record_id: Some(target.id),
+                    detail: json!({"key": key, "to_version": target.version, "instances": applied,
                                "mapping": b.mapping}),
-            },
-        )
-        .await?;
+                },
+            )
+            .await?;
         tx.commit().await?;
         Ok(
             json!({"dry_run": false, "flow": key, "to_version": target.version,

@@ -18,7 +18,8 @@ impl Runtime {
     pub async fn run_flow_timers(&self, worker: &str, limit: u32) -> Result<usize> {
         let now = self.clock.now();
         let claimed = self
-            .store
+            .core
+            .store()
             .claim_flow_timers(worker, limit, self.lease_secs(), now)
             .await?;
         let n = claimed.len();

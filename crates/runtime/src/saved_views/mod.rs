@@ -12,14 +12,17 @@
 
 pub mod ports;
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value as Json, json};
 use uuid::Uuid;
 use weft_meta::query::{Dir, parse_query};
 use weft_meta::{CompiledObject, FieldKind, Problem};
 
-use crate::Runtime;
+use crate::access::Access;
 use crate::access::Guard;
 use crate::access::model::Op;
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::ports::TxMode;
 use crate::principal::Principal;
@@ -424,7 +427,18 @@ fn read_input(body: &Json, create: bool, problems: &mut Vec<Problem>) -> Input {
     inp
 }
 
-impl Runtime {
+/// Saved list views.
+#[derive(Clone)]
+pub struct Views {
+    core: Arc<Core>,
+    access: Access,
+}
+
+impl Views {
+    pub fn new(core: Arc<Core>, access: Access) -> Self {
+        Self { core, access }
+    }
+
     /// The object (as a problem at `/object` when unknown) and the caller's guard on it,
     /// refusing callers who may not read it.
     async fn view_object(
@@ -432,7 +446,7 @@ impl Runtime {
         p: &Principal,
         name: &str,
     ) -> Result<Option<(std::sync::Arc<CompiledObject>, Guard)>> {
-        let meta = self.meta(p.tenant).await?;
+        let meta = self.core.meta(p.tenant).await?;
         let Some(obj) = meta.object(name).cloned() else {
             return Ok(None);
         };
@@ -455,7 +469,7 @@ impl Runtime {
         let v = v
             .filter(|v| v.shared || v.owner == p.user.0)
             .ok_or_else(nf)?;
-        let meta = self.meta(p.tenant).await?;
+        let meta = self.core.meta(p.tenant).await?;
         let obj = meta.object(&v.object).cloned().ok_or_else(nf)?;
         let g = self.access.guard(p, &v.object).await?;
         if !g.allows(Op::Read) {
@@ -466,7 +480,7 @@ impl Runtime {
 
     /// `GET /views?object=`: the caller's own views and the shared ones, with their defaults.
     pub async fn list_views(&self, p: &Principal, object: Option<&str>) -> Result<Json> {
-        let meta = self.meta(p.tenant).await?;
+        let meta = self.core.meta(p.tenant).await?;
         if let Some(o) = object
             && meta.object(o).is_none()
         {
@@ -572,7 +586,7 @@ impl Runtime {
         else {
             return Err(Error::Validation(problems));
         };
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         let row = ViewRow {
             id: Uuid::now_v7(),
             object: obj.api_name().to_owned(),
@@ -701,7 +715,7 @@ impl Runtime {
                 row.definition = d;
             }
             row.version = old.version + 1;
-            row.updated_at = self.clock.now();
+            row.updated_at = self.core.clock.now();
         }
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         if changes_view {

@@ -1,0 +1,125 @@
+//! Background jobs: durable rows claimed with a lease, run step by step, each step committing
+//! its progress with its effects so a crash resumes where it stopped.
+//!
+//! The jobs service owns the queue and the loop; capabilities register a [`JobHandler`] per
+//! job kind (metadata: field type changes; automation: roll-up backfills), so the queue knows
+//! nothing of what the jobs do.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+use uuid::Uuid;
+use weft_meta::TenantId;
+
+use crate::core::Core;
+use crate::error::{Error, Result};
+use crate::ports::{JobRow, TxMode};
+use crate::principal::Principal;
+
+const LEASE_SECS: i64 = 60;
+
+/// Runs the jobs of one kind. A step saves the job's progress in the transaction of its
+/// effects; returning an error leaves the job to be claimed again when its lease ends.
+#[async_trait]
+pub trait JobHandler: Send + Sync + 'static {
+    fn kind(&self) -> &'static str;
+    async fn run(&self, job: JobRow) -> Result<()>;
+}
+
+/// Save a job's status and progress on its own (a failure outside a step's transaction).
+pub(crate) async fn save_job(core: &Core, job: &JobRow) -> Result<()> {
+    let mut tx = core.begin_bare(TenantId(job.tenant), TxMode::Write).await?;
+    tx.update_job(job).await?;
+    tx.commit().await
+}
+
+/// The job queue.
+#[derive(Clone)]
+pub struct Jobs {
+    core: Arc<Core>,
+    handlers: Arc<RwLock<HashMap<&'static str, Arc<dyn JobHandler>>>>,
+}
+
+impl Jobs {
+    pub fn new(core: Arc<Core>) -> Self {
+        Self {
+            core,
+            handlers: Arc::default(),
+        }
+    }
+
+    /// Run jobs of `handler.kind()` with `handler`.
+    pub fn register(&self, handler: Arc<dyn JobHandler>) {
+        if let Ok(mut m) = self.handlers.write() {
+            m.insert(handler.kind(), handler);
+        }
+    }
+
+    /// Claim and run due jobs once; returns how many ran.
+    pub async fn run_jobs_once(&self, worker: &str) -> Result<usize> {
+        let now = self.core.clock.now();
+        let jobs = self
+            .core
+            .store()
+            .claim_jobs(worker, 4, LEASE_SECS, now)
+            .await?;
+        let n = jobs.len();
+        for job in jobs {
+            let id = job.id;
+            if let Err(e) = self.run_job(job).await {
+                tracing::warn!(job.id = %id, error = %e, "job step failed");
+            }
+        }
+        Ok(n)
+    }
+
+    /// Run jobs until `stop` resolves, polling every `every` or when signalled.
+    pub async fn job_loop(
+        &self,
+        worker: String,
+        every: Duration,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut stop = stop;
+        loop {
+            match self.run_jobs_once(&worker).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "job poll failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = self.core.job_signal.notified() => {}
+                _ = stop.changed() => { if *stop.borrow() { return; } }
+            }
+        }
+    }
+
+    async fn run_job(&self, job: JobRow) -> Result<()> {
+        let handler = self
+            .handlers
+            .read()
+            .ok()
+            .and_then(|m| m.get(job.kind.as_str()).cloned());
+        match handler {
+            Some(h) => h.run(job).await,
+            None => {
+                let mut j = job.clone();
+                j.status = "failed".into();
+                j.error = Some(format!("unknown job kind '{}'", job.kind));
+                save_job(&self.core, &j).await
+            }
+        }
+    }
+
+    /// A job's status and progress.
+    pub async fn get_job(&self, p: &Principal, id: Uuid) -> Result<Json> {
+        let mut tx = self.core.begin_bare(p.tenant, TxMode::Read).await?;
+        let job = tx.job(id).await?.ok_or_else(|| Error::not_found("job"))?;
+        tx.commit().await?;
+        serde_json::to_value(job).map_err(Error::internal)
+    }
+}

@@ -1,0 +1,358 @@
+//! Metadata changes at runtime: objects and fields created, changed and deleted through the
+//! API with no restart. Each change validates the whole document, alters storage and saves
+//! the new version with its revision in one transaction.
+
+mod fields;
+mod type_change;
+
+pub(crate) use type_change::TypeChangeJob;
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value as Json, json};
+use uuid::Uuid;
+use weft_meta::query::{CmpOp, Col, ColKind, Pred};
+use weft_meta::schema::write_schema;
+use weft_meta::value::convert;
+use weft_meta::{
+    ApiName, CompiledObject, FieldDef, FieldKind, ObjectDef, Problem, Value, WriteMode,
+    validate_object,
+};
+
+use crate::core::Core;
+use crate::error::{Error, Result};
+use crate::ports::{FetchOpts, JobRow, MetaRevision, Tx, TxMode};
+use crate::principal::Principal;
+
+pub const MAX_OBJECTS_PER_TENANT: usize = 1_000;
+
+/// Deserialize a document, reporting the JSON path of the first problem.
+pub fn parse_doc<T: DeserializeOwned>(v: &Json) -> Result<T> {
+    parse_doc_as(v, "invalid")
+}
+
+/// [`parse_doc`] with the problem's code (`flow.invalid`, `calendar.invalid`…).
+pub fn parse_doc_as<T: DeserializeOwned>(v: &Json, code: &str) -> Result<T> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        // serde_path_to_error writes `fields[3].api_name`; we answer with `/fields/3/api_name`.
+        let pointer = if path == "." {
+            String::new()
+        } else {
+            let segs: Vec<&str> = path
+                .split(['.', '[', ']'])
+                .filter(|s| !s.is_empty())
+                .collect();
+            format!("/{}", segs.join("/"))
+        };
+        Error::one(pointer, code, e.inner().to_string())
+    })
+}
+
+/// Unknown keys are an error, not silently dropped (see `weft_meta::strict`).
+fn reject_unknown(problems: Vec<Problem>) -> Result<()> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Validation(problems))
+    }
+}
+
+fn require_admin(p: &Principal) -> Result<()> {
+    if p.is_admin {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "admin_only",
+            "only tenant admins can change metadata",
+        ))
+    }
+}
+
+fn merge(base: &mut Json, patch: &Json) {
+    match (base, patch) {
+        (Json::Object(b), Json::Object(p)) => {
+            for (k, v) in p {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        (b, p) => *b = p.clone(),
+    }
+}
+
+/// Objects and fields, changed at runtime.
+#[derive(Clone)]
+pub struct Metadata {
+    pub(crate) core: Arc<Core>,
+}
+
+impl Metadata {
+    pub fn new(core: Arc<Core>) -> Self {
+        Self { core }
+    }
+
+    /// Save a metadata change and audit it, in the caller's transaction.
+    pub(crate) async fn save_meta(
+        &self,
+        tx: &mut dyn Tx,
+        def: &ObjectDef,
+        rev: &MetaRevision,
+        delete: bool,
+    ) -> Result<()> {
+        if delete {
+            tx.delete_object_doc(def, rev).await?;
+        } else {
+            tx.save_object(def, rev).await?;
+        }
+        self.core
+            .audit(
+                tx,
+                Some(rev.actor),
+                crate::access::audit::Event {
+                    action: &format!("meta.{}", rev.action),
+                    object: Some(def.api_name.as_str()),
+                    record_id: Some(rev.id),
+                    detail: json!({"version": def.version, "summary": rev.summary}),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    fn revision(
+        &self,
+        p: &Principal,
+        def: &ObjectDef,
+        action: &str,
+        summary: Json,
+    ) -> MetaRevision {
+        MetaRevision {
+            id: Uuid::now_v7(),
+            object_id: def.id.0,
+            object: def.api_name.to_string(),
+            version: def.version,
+            action: action.into(),
+            actor: p.user.0,
+            at: self.core.clock.now(),
+            summary,
+            doc: serde_json::to_value(def).unwrap_or(Json::Null),
+        }
+    }
+
+    /// Load the stored definition (deleted fields included) inside a write transaction.
+    async fn stored_def(&self, tx: &mut dyn Tx, name: &str) -> Result<ObjectDef> {
+        tx.load_objects()
+            .await?
+            .into_iter()
+            .find(|d| d.api_name.as_str() == name)
+            .ok_or_else(|| Error::not_found(format!("object '{name}'")))
+    }
+
+    async fn all_names(&self, tx: &mut dyn Tx) -> Result<Vec<String>> {
+        Ok(tx
+            .load_objects()
+            .await?
+            .into_iter()
+            .map(|d| d.api_name.to_string())
+            .collect())
+    }
+
+    pub async fn list_objects(&self, p: &Principal) -> Result<Json> {
+        let meta = self.core.meta(p.tenant).await?;
+        let objects: Vec<Json> = meta
+            .sorted()
+            .into_iter()
+            .map(|o| public_def(&o.def))
+            .collect();
+        Ok(json!({ "objects": objects, "version": meta.version }))
+    }
+
+    pub async fn get_object(&self, p: &Principal, name: &str) -> Result<Json> {
+        let obj = self.core.object(p.tenant, name).await?;
+        Ok(public_def(&obj.def))
+    }
+
+    pub async fn object_schema(&self, p: &Principal, name: &str, mode: WriteMode) -> Result<Json> {
+        let obj = self.core.object(p.tenant, name).await?;
+        Ok(write_schema(&obj.def, mode))
+    }
+
+    pub async fn create_object(&self, p: &Principal, body: &Json) -> Result<Json> {
+        require_admin(p)?;
+        reject_unknown(weft_meta::strict::object_unknown_keys(body))?;
+        let mut def: ObjectDef = parse_doc(body)?;
+        def.version = 1;
+        // Ids are the server's: a body copied from another object must not reuse (and so
+        // overwrite) that object's metadata row.
+        def.id = weft_meta::ObjectId::new();
+        for f in &mut def.fields {
+            f.id = weft_meta::FieldId::new();
+            f.deleted_at = None;
+            f.locked_by_job = None;
+        }
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
+        let names = self.all_names(tx.as_mut()).await?;
+        if names.iter().any(|n| n == def.api_name.as_str()) {
+            return Err(Error::one(
+                "/api_name",
+                "duplicate",
+                format!("an object '{}' exists", def.api_name),
+            ));
+        }
+        if names.len() >= MAX_OBJECTS_PER_TENANT {
+            return Err(Error::conflict(
+                "limit",
+                format!("at most {MAX_OBJECTS_PER_TENANT} objects per tenant"),
+            ));
+        }
+        let me = def.api_name.to_string();
+        let problems = validate_object(&def, &|t| t == me || names.iter().any(|n| n == t));
+        if !problems.is_empty() {
+            return Err(Error::Validation(problems));
+        }
+        let compiled = CompiledObject::compile(def.clone())
+            .map_err(|e| Error::one("", "invalid", e.to_string()))?;
+        reject_unknown(weft_meta::layout::condition_problems(&def, &compiled))?;
+        tx.create_object_storage(&def).await?;
+        let rev = self.revision(
+            p,
+            &def,
+            "create_object",
+            json!({"fields": def.fields.len()}),
+        );
+        self.save_meta(tx.as_mut(), &def, &rev, false).await?;
+        tx.commit().await?;
+        self.core.invalidate_meta(p.tenant);
+        Ok(public_def(&def))
+    }
+
+    /// Change an object's labels, description or name field.
+    pub async fn update_object(&self, p: &Principal, name: &str, patch: &Json) -> Result<Json> {
+        require_admin(p)?;
+        let Some(pm) = patch.as_object() else {
+            return Err(Error::one("", "type", "the body must be a JSON object"));
+        };
+        for k in pm.keys() {
+            if !matches!(
+                k.as_str(),
+                "label" | "plural_label" | "description" | "name_field" | "layout"
+            ) {
+                return Err(Error::one(
+                    format!("/{k}"),
+                    "read_only",
+                    "only label, plural_label, description, name_field and layout can be changed here",
+                ));
+            }
+        }
+        reject_unknown(weft_meta::strict::object_unknown_keys(patch))?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
+        let cur = self.stored_def(tx.as_mut(), name).await?;
+        let mut doc = serde_json::to_value(&cur).map_err(Error::internal)?;
+        merge(&mut doc, patch);
+        let mut def: ObjectDef = parse_doc(&doc)?;
+        def.version = cur.version + 1;
+        let names = self.all_names(tx.as_mut()).await?;
+        let problems = validate_object(&def, &|t| names.iter().any(|n| n == t));
+        if !problems.is_empty() {
+            return Err(Error::Validation(problems));
+        }
+        if def.layout.is_some() {
+            let compiled = CompiledObject::compile(def.clone())
+                .map_err(|e| Error::one("", "invalid", e.to_string()))?;
+            reject_unknown(weft_meta::layout::condition_problems(&def, &compiled))?;
+        }
+        let rev = self.revision(p, &def, "update_object", patch.clone());
+        self.save_meta(tx.as_mut(), &def, &rev, false).await?;
+        tx.commit().await?;
+        self.core.invalidate_meta(p.tenant);
+        Ok(public_def(&def))
+    }
+
+    /// Delete an object and its records. Refused while other objects point at it, and while
+    /// it has records unless `force`.
+    pub async fn delete_object(&self, p: &Principal, name: &str, force: bool) -> Result<()> {
+        require_admin(p)?;
+        let meta = self.core.meta(p.tenant).await?;
+        let obj = meta
+            .object(name)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("object '{name}'")))?;
+        for o in meta.objects.values() {
+            if o.api_name() == name {
+                continue;
+            }
+            if let Some(f) = o
+                .def
+                .fields
+                .iter()
+                .find(|f| f.kind.reference_target().map(|t| t.as_str()) == Some(name))
+            {
+                return Err(Error::conflict(
+                    "referenced",
+                    format!(
+                        "{}.{} points at this object; delete that field first",
+                        o.api_name(),
+                        f.name()
+                    ),
+                ));
+            }
+        }
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
+        let n = tx
+            .count_records(
+                &obj,
+                None,
+                None,
+                FetchOpts {
+                    include_deleted: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        if n > 0 && !force {
+            return Err(Error::conflict(
+                "not_empty",
+                format!("the object has {n} records; pass force=true to delete them with it"),
+            ));
+        }
+        let mut def = obj.def.clone();
+        def.version += 1;
+        tx.drop_object_storage(&def).await?;
+        let rev = self.revision(p, &def, "delete_object", json!({"records": n}));
+        self.save_meta(tx.as_mut(), &def, &rev, true).await?;
+        tx.commit().await?;
+        self.core.invalidate_meta(p.tenant);
+        Ok(())
+    }
+
+    pub async fn meta_history(&self, p: &Principal, name: &str) -> Result<Json> {
+        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
+        let revs = tx.meta_revisions(name, 200).await?;
+        tx.commit().await?;
+        Ok(json!({ "revisions": revs }))
+    }
+}
+
+/// The definition as clients see it: deleted fields are listed apart.
+pub fn public_def(def: &ObjectDef) -> Json {
+    let mut v = serde_json::to_value(def).unwrap_or(Json::Null);
+    if let Some(m) = v.as_object_mut() {
+        let (live, deleted): (Vec<&FieldDef>, Vec<&FieldDef>) =
+            def.fields.iter().partition(|f| f.is_live());
+        m.insert(
+            "fields".into(),
+            serde_json::to_value(live).unwrap_or(Json::Null),
+        );
+        m.insert(
+            "deleted_fields".into(),
+            serde_json::to_value(deleted).unwrap_or(Json::Null),
+        );
+    }
+    v
+}
+
+/// Api names are validated by type; this helper checks a path segment.
+pub fn api_name(s: &str) -> Result<ApiName> {
+    ApiName::parse(s).map_err(|e| Error::not_found(format!("object '{s}' ({e})")))
+}
