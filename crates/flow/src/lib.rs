@@ -21,7 +21,8 @@ pub mod state;
 pub use access::{Access, FieldAccess, field_access};
 pub use bpmn::{export_bpmn, import_bpmn};
 pub use command::{
-    AdminOp, CloseReason, Command, CommandError, Decision, Effect, NotifyKind, Transition,
+    AdminOp, CloseReason, Command, CommandError, Decision, Effect, ErrorKind, NotifyKind,
+    Transition,
 };
 pub use compile::{CompiledFlow, Problem, content_hash};
 pub use definition::Definition;

@@ -11,8 +11,8 @@ use support::*;
 use weft_flow::command::{AdminOp, CloseReason, NotifyKind};
 use weft_flow::definition::SignerPosition;
 use weft_flow::{
-    Command, CommandError, CompiledFlow, Decision, Definition, Effect, InstanceState, Status,
-    TaskStatus, apply, content_hash, plan_migration,
+    Command, CommandError, CompiledFlow, Decision, Definition, Effect, ErrorKind, InstanceState,
+    Status, TaskStatus, apply, content_hash, plan_migration,
 };
 
 fn big() -> Value {
@@ -623,7 +623,7 @@ fn s15_transfer_and_delegate() {
         decision: Decision::Approve,
         comment: None,
     });
-    assert_eq!(late.unwrap_err().http_status(), 403);
+    assert_eq!(late.unwrap_err().kind(), ErrorKind::Forbidden);
     let stranger = run.try_cmd(Command::Decide {
         task: b,
         actor: "bob".into(),
@@ -631,7 +631,7 @@ fn s15_transfer_and_delegate() {
         decision: Decision::Approve,
         comment: None,
     });
-    assert_eq!(stranger.unwrap_err().http_status(), 403);
+    assert_eq!(stranger.unwrap_err().kind(), ErrorKind::Forbidden);
 
     // Delegation: D decides as "D acting for A" (explicit delegate, and a standing delegate).
     let mut run = Run::started(compile(DEAL), small());
@@ -796,7 +796,7 @@ fn s18_withdraw() {
         actor: "bob".into(),
         comment: None,
     });
-    assert_eq!(stranger.unwrap_err().http_status(), 403);
+    assert_eq!(stranger.unwrap_err().kind(), ErrorKind::Forbidden);
     run.cmd(Command::Withdraw {
         actor: "alice".into(),
         comment: None,
@@ -821,8 +821,8 @@ fn s18_withdraw() {
         })
         .unwrap_err();
     assert_eq!(
-        (late.code(), late.http_status()),
-        ("flow.withdraw_not_allowed", 409)
+        (late.code(), late.kind()),
+        ("flow.withdraw_not_allowed", ErrorKind::Conflict)
     );
 
     // Timers of the withdrawn node are cancelled too.
@@ -1142,7 +1142,7 @@ fn s25_side_effects_are_idempotent_and_errors_become_incidents() {
         .id;
     run.cmd(Command::ActionFailed {
         ni: hook_ni,
-        error: "503".into(),
+        error: "receiver unavailable".into(),
         retryable: true,
     });
     let keys: Vec<(String, u32)> = run
@@ -1165,7 +1165,7 @@ fn s25_side_effects_are_idempotent_and_errors_become_incidents() {
     // A non-retryable failure without an error edge → incident, admin skip continues.
     run.cmd(Command::ActionFailed {
         ni: hook_ni,
-        error: "400".into(),
+        error: "receiver refused the payload".into(),
         retryable: false,
     });
     assert_eq!(run.status(), Status::Incident);
