@@ -1,11 +1,12 @@
 //! Checking triggers: their events and timing, and the actions they run.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::Value as Json;
 use weft_meta::{CompiledObject, FieldKind};
 
 use super::compile::{Checker, Compiled, CompiledAction, catalog};
-use super::types::{ActionDoc, AssignStrategy, Event, TriggerDoc};
+use super::types::{ActionDoc, AssignRoute, AssignStrategy, Event, TriggerDoc};
 use super::{Objects, RuleProblem};
 use crate::cron::{Cron, zone};
 use crate::{FieldCatalog, ScriptKind, TemplateKind};
@@ -151,37 +152,10 @@ fn compile_action(
                 ),
                 _ => {}
             }
-            if let Some(f) = open_filter
-                && let Err(ps) =
-                    weft_meta::query::parse_query(obj, &serde_json::json!({"filter": f}), &|_| {
-                        false
-                    })
-            {
-                for p in ps {
-                    c.push(&format!("{path}/open_filter{}", p.path), &p.code, p.message);
-                }
+            if let Some(f) = open_filter {
+                check_open_filter(c, obj, &path, f);
             }
-            for (ri, r) in routes.iter().enumerate() {
-                if r.users.is_empty() {
-                    c.push(
-                        &format!("{path}/routes/{ri}/users"),
-                        "required",
-                        "name the route's users",
-                    );
-                }
-                if r.when.is_empty() {
-                    c.push(
-                        &format!("{path}/routes/{ri}/when"),
-                        "required",
-                        "name at least one field and value",
-                    );
-                }
-                // `address.city`: a part of an address (or JSON) field.
-                for f in r.when.keys() {
-                    let top = f.split('.').next().unwrap_or(f);
-                    c.field(obj, &format!("{path}/routes/{ri}/when/{f}"), top);
-                }
-            }
+            check_routes(c, obj, &path, routes);
         }
         ActionDoc::Notify {
             users,
@@ -206,23 +180,7 @@ fn compile_action(
             method,
             headers,
         } => {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                c.push(&format!("{path}/url"), "url", "use an http(s) URL");
-            }
-            if let Some(m) = method
-                && !["POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str())
-            {
-                c.push(
-                    &format!("{path}/method"),
-                    "enum",
-                    "use POST, PUT, PATCH or DELETE",
-                );
-            }
-            for (k, v) in headers {
-                if let Some(msg) = bad_header(k, v) {
-                    c.push(&format!("{path}/headers/{k}"), "header", msg);
-                }
-            }
+            check_webhook_request(c, &path, url, method.as_deref(), headers);
             if !(*unsigned && secret.is_empty()) && secret.len() < 16 {
                 c.push(
                     &format!("{path}/secret"),
@@ -236,14 +194,7 @@ fn compile_action(
             }
         }
         ActionDoc::Email { to, subject, body } => {
-            if to.is_empty() {
-                c.push(&format!("{path}/to"), "required", "name the recipients");
-            }
-            for (j, addr) in to.iter().enumerate() {
-                if !addr.contains('@') || addr.contains(['\r', '\n', ',', '<', '>']) {
-                    c.push(&format!("{path}/to/{j}"), "email", "not an e-mail address");
-                }
-            }
+            check_recipients(c, &path, to);
             ca.templates.extend(c.template(
                 &format!("{path}/subject"),
                 subject,
@@ -254,6 +205,81 @@ fn compile_action(
         }
     }
     ca
+}
+
+/// `open_filter` of least-open assignment is a filter in the list language over the object.
+fn check_open_filter(c: &mut Checker<'_>, obj: &CompiledObject, path: &str, filter: &Json) {
+    if let Err(ps) =
+        weft_meta::query::parse_query(obj, &serde_json::json!({"filter": filter}), &|_| false)
+    {
+        for p in ps {
+            c.push(&format!("{path}/open_filter{}", p.path), &p.code, p.message);
+        }
+    }
+}
+
+/// Each route of by-field assignment names its users and at least one field of the object.
+fn check_routes(c: &mut Checker<'_>, obj: &CompiledObject, path: &str, routes: &[AssignRoute]) {
+    for (ri, r) in routes.iter().enumerate() {
+        if r.users.is_empty() {
+            c.push(
+                &format!("{path}/routes/{ri}/users"),
+                "required",
+                "name the route's users",
+            );
+        }
+        if r.when.is_empty() {
+            c.push(
+                &format!("{path}/routes/{ri}/when"),
+                "required",
+                "name at least one field and value",
+            );
+        }
+        // `address.city`: a part of an address (or JSON) field.
+        for f in r.when.keys() {
+            let top = f.split('.').next().unwrap_or(f);
+            c.field(obj, &format!("{path}/routes/{ri}/when/{f}"), top);
+        }
+    }
+}
+
+/// A webhook's URL scheme, method and extra headers.
+fn check_webhook_request(
+    c: &mut Checker<'_>,
+    path: &str,
+    url: &str,
+    method: Option<&str>,
+    headers: &BTreeMap<String, String>,
+) {
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        c.push(&format!("{path}/url"), "url", "use an http(s) URL");
+    }
+    if let Some(m) = method
+        && !["POST", "PUT", "PATCH", "DELETE"].contains(&m)
+    {
+        c.push(
+            &format!("{path}/method"),
+            "enum",
+            "use POST, PUT, PATCH or DELETE",
+        );
+    }
+    for (k, v) in headers {
+        if let Some(msg) = bad_header(k, v) {
+            c.push(&format!("{path}/headers/{k}"), "header", msg);
+        }
+    }
+}
+
+/// E-mail recipients: at least one, each a single address (no header injection).
+fn check_recipients(c: &mut Checker<'_>, path: &str, to: &[String]) {
+    if to.is_empty() {
+        c.push(&format!("{path}/to"), "required", "name the recipients");
+    }
+    for (j, addr) in to.iter().enumerate() {
+        if !addr.contains('@') || addr.contains(['\r', '\n', ',', '<', '>']) {
+            c.push(&format!("{path}/to/{j}"), "email", "not an e-mail address");
+        }
+    }
 }
 
 /// Compile the actions of a queued run against the current metadata (the worker).
