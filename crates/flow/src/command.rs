@@ -329,18 +329,33 @@ impl CommandError {
         }
     }
 
-    /// The HTTP status class the API should map this to.
-    pub fn http_status(&self) -> u16 {
+    /// What kind of refusal this is; the runtime maps each kind onto its own errors.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            CommandError::NotAssignee { .. } | CommandError::NotInitiator => 403,
+            CommandError::NotAssignee { .. } | CommandError::NotInitiator => ErrorKind::Forbidden,
             // The former holder of a transferred task no longer has it.
             CommandError::TaskClosed {
                 status: TaskStatus::Transferred,
                 ..
-            } => 403,
-            CommandError::TaskNotFound(_) | CommandError::IncidentNotFound(_) => 404,
-            CommandError::Invalid(_) | CommandError::InvalidReturnTarget(_) => 422,
-            _ => 409,
+            } => ErrorKind::Forbidden,
+            CommandError::TaskNotFound(_) | CommandError::IncidentNotFound(_) => {
+                ErrorKind::NotFound
+            }
+            CommandError::Invalid(_) | CommandError::InvalidReturnTarget(_) => ErrorKind::Invalid,
+            _ => ErrorKind::Conflict,
         }
     }
+}
+
+/// The kinds of [`CommandError`]: who is at fault and whether retrying later can help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The actor may not do this to the instance (not the assignee, not the initiator).
+    Forbidden,
+    /// The task or incident the command names does not exist.
+    NotFound,
+    /// The command is well-formed but the instance's current state refuses it.
+    Conflict,
+    /// The command itself is malformed (a bad argument or return target).
+    Invalid,
 }

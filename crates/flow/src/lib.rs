@@ -5,10 +5,11 @@
 //! command against an instance is `apply(flow, state, command, now, env) → (state, effects)`.
 //! The runtime persists the new state and the effects in one transaction guarded by `rev`.
 //! Conditions come in through [`ExprCompiler`] (the rhai sandbox lives in `weft-rules`), the
-//! org chart and business calendars through [`Environment`].
+//! org chart through [`Environment`], which counts business days on a [`Calendar`].
 
 pub mod access;
 pub mod bpmn;
+pub mod calendar;
 pub mod command;
 pub mod compile;
 pub mod definition;
@@ -20,8 +21,10 @@ pub mod state;
 
 pub use access::{Access, FieldAccess, field_access};
 pub use bpmn::{export_bpmn, import_bpmn};
+pub use calendar::{Calendar, CalendarDoc, Calendars};
 pub use command::{
-    AdminOp, CloseReason, Command, CommandError, Decision, Effect, NotifyKind, Transition,
+    AdminOp, CloseReason, Command, CommandError, Decision, Effect, ErrorKind, NotifyKind,
+    Transition,
 };
 pub use compile::{CompiledFlow, Problem, content_hash};
 pub use definition::Definition;

@@ -100,13 +100,13 @@ fn action_error_edge_after_retries() {
     let ni = run.state.nodes[0].id;
     run.cmd(Command::ActionFailed {
         ni,
-        error: "503".into(),
+        error: "receiver unavailable".into(),
         retryable: true,
     });
     assert!(run.last.iter().any(|e| matches!(e, Effect::RunAction { attempt: 2, not_before: Some(t), .. } if *t == t0() + Duration::minutes(1))));
     run.cmd(Command::ActionFailed {
         ni,
-        error: "503".into(),
+        error: "receiver unavailable".into(),
         retryable: true,
     });
     assert_eq!(

@@ -1,6 +1,8 @@
 //! Weft's rule engine: the one sandboxed rhai engine, rule scripts (conditions, validations,
-//! formulas, defaults) compiled once and evaluated against a write, formula ordering, and
-//! linted handlebars message templates.
+//! formulas, defaults) compiled once and evaluated against a write, formula ordering, linted
+//! handlebars message templates, the `weft.rule/1` rule documents checked and compiled
+//! against the tenant's objects ([`doc`]), and five-field cron schedules in a time zone
+//! ([`cron`]).
 //!
 //! Pure library: no I/O, no clock of its own (the caller passes `now`), no database.
 //! The script language is documented for tenant admins in this crate's `README.md`.
@@ -44,7 +46,9 @@
 //! ```
 
 mod catalog;
+pub mod cron;
 mod datetime;
+pub mod doc;
 mod eval;
 mod functions;
 mod limits;

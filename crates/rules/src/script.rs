@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{FieldCatalog, ScalarType};
 use crate::limits::MAX_SOURCE_LEN;
 use crate::sandbox::Sandbox;
-use crate::scan::{self, RefKind};
+use crate::scan::{self, RefKind, Reference};
 
 /// What a script is for, which fixes what its result means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -244,84 +244,14 @@ impl Sandbox {
         let mut bindings = Vec::new();
         let mut seen = BTreeSet::new();
         for r in &scanned.refs {
-            let var = scan::mangled(r.kind, &r.name);
-            let field_ty = catalog.get(&r.name);
-            let problem = |code, message| ScriptProblem {
-                line: r.line,
-                column: r.col,
-                code,
-                message,
-            };
-            let binding = match (r.kind, field_ty) {
-                (RefKind::User, _) if USER_FIELDS.contains(&r.name.as_str()) => {
-                    refs.user.insert(r.name.clone());
-                    Binding::User {
-                        attr: r.name.clone(),
+            match bind(r, catalog, &mut refs) {
+                Ok(binding) => {
+                    let var = scan::mangled(r.kind, &r.name);
+                    if seen.insert(var.clone()) {
+                        bindings.push((var, binding));
                     }
                 }
-                (RefKind::User, _) => {
-                    problems.push(problem(
-                        "unknown_field",
-                        format!(
-                            "user has no attribute `{}`; known: {}",
-                            r.name,
-                            USER_FIELDS.join(", ")
-                        ),
-                    ));
-                    continue;
-                }
-                (_, None) => {
-                    let hint = catalog
-                        .suggest(&r.name)
-                        .map(|s| format!(" (did you mean {s}?)"))
-                        .unwrap_or_default();
-                    problems.push(problem(
-                        "unknown_field",
-                        format!("unknown field `{}`{hint}", r.name),
-                    ));
-                    continue;
-                }
-                (RefKind::Record, Some(ty)) => {
-                    refs.record.insert(r.name.clone());
-                    Binding::Record {
-                        field: r.name.clone(),
-                        ty,
-                    }
-                }
-                (RefKind::Old, Some(ty)) => {
-                    refs.old.insert(r.name.clone());
-                    Binding::Old {
-                        field: r.name.clone(),
-                        ty,
-                    }
-                }
-                (RefKind::Changed, Some(ty)) => {
-                    refs.changed.insert(r.name.clone());
-                    Binding::Changed {
-                        field: r.name.clone(),
-                        ty,
-                    }
-                }
-                (RefKind::CurrencyOf, Some(ScalarType::Currency)) => {
-                    refs.currency_of.insert(r.name.clone());
-                    Binding::CurrencyOf {
-                        field: r.name.clone(),
-                    }
-                }
-                (RefKind::CurrencyOf, Some(ty)) => {
-                    problems.push(problem(
-                        "not_currency",
-                        format!(
-                            "currency_of(\"{}\"): the field is {}, not currency",
-                            r.name,
-                            ty.label()
-                        ),
-                    ));
-                    continue;
-                }
-            };
-            if seen.insert(var.clone()) {
-                bindings.push((var, binding));
+                Err(p) => problems.push(p),
             }
         }
         if refs.uses_old {
@@ -368,6 +298,83 @@ impl Sandbox {
                 bindings,
             }))),
         }
+    }
+}
+
+/// The binding of one reference found by the scan, recorded in `refs`; or why it cannot be
+/// bound (an unknown field or user attribute, `currency_of` on another type).
+fn bind(
+    r: &Reference,
+    catalog: &FieldCatalog,
+    refs: &mut ReferencedFields,
+) -> Result<Binding, ScriptProblem> {
+    let field_ty = catalog.get(&r.name);
+    let problem = |code, message| ScriptProblem {
+        line: r.line,
+        column: r.col,
+        code,
+        message,
+    };
+    match (r.kind, field_ty) {
+        (RefKind::User, _) if USER_FIELDS.contains(&r.name.as_str()) => {
+            refs.user.insert(r.name.clone());
+            Ok(Binding::User {
+                attr: r.name.clone(),
+            })
+        }
+        (RefKind::User, _) => Err(problem(
+            "unknown_field",
+            format!(
+                "user has no attribute `{}`; known: {}",
+                r.name,
+                USER_FIELDS.join(", ")
+            ),
+        )),
+        (_, None) => {
+            let hint = catalog
+                .suggest(&r.name)
+                .map(|s| format!(" (did you mean {s}?)"))
+                .unwrap_or_default();
+            Err(problem(
+                "unknown_field",
+                format!("unknown field `{}`{hint}", r.name),
+            ))
+        }
+        (RefKind::Record, Some(ty)) => {
+            refs.record.insert(r.name.clone());
+            Ok(Binding::Record {
+                field: r.name.clone(),
+                ty,
+            })
+        }
+        (RefKind::Old, Some(ty)) => {
+            refs.old.insert(r.name.clone());
+            Ok(Binding::Old {
+                field: r.name.clone(),
+                ty,
+            })
+        }
+        (RefKind::Changed, Some(ty)) => {
+            refs.changed.insert(r.name.clone());
+            Ok(Binding::Changed {
+                field: r.name.clone(),
+                ty,
+            })
+        }
+        (RefKind::CurrencyOf, Some(ScalarType::Currency)) => {
+            refs.currency_of.insert(r.name.clone());
+            Ok(Binding::CurrencyOf {
+                field: r.name.clone(),
+            })
+        }
+        (RefKind::CurrencyOf, Some(ty)) => Err(problem(
+            "not_currency",
+            format!(
+                "currency_of(\"{}\"): the field is {}, not currency",
+                r.name,
+                ty.label()
+            ),
+        )),
     }
 }
 

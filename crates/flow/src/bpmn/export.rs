@@ -6,7 +6,9 @@ use serde_json::json;
 
 use super::CRM_NS;
 use super::xml::Writer;
-use crate::definition::{AssigneeRule, Definition, Mode, NodeKind, TimerSpec, WaitUntil};
+use crate::definition::{
+    Approval, AssigneeRule, Definition, Mode, Node, NodeKind, TimerSpec, WaitUntil,
+};
 
 const BPMN: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
 
@@ -129,7 +131,28 @@ pub fn export_bpmn(def: &Definition) -> String {
     });
     ext(&mut w, "crm:definition", &header.to_string());
 
-    // Synthesized elements: outcome gateways after approvals, boundary events.
+    let syn = synthesize(def);
+    for n in &def.nodes {
+        write_node(&mut w, n);
+    }
+    write_synthetic(&mut w, def, &syn);
+    let flows = write_flows(&mut w, def, &syn.outcome_gw);
+    w.close("bpmn:process");
+    write_diagram(&mut w, def, &syn, &flows);
+    w.close("bpmn:definitions");
+    w.out
+}
+
+/// Elements BPMN needs that a definition does not name: an outcome gateway after each
+/// approval with a `rejected` edge, and boundary events for timers and action errors.
+struct Synthetic<'a> {
+    /// Approval node id → its outcome gateway's id.
+    outcome_gw: BTreeMap<&'a str, String>,
+    /// Boundary event id, the node it is attached to, and its timer (none: an error event).
+    boundary: Vec<(String, &'a str, Option<&'a TimerSpec>)>,
+}
+
+fn synthesize(def: &Definition) -> Synthetic<'_> {
     let mut outcome_gw: BTreeMap<&str, String> = BTreeMap::new();
     let mut boundary: Vec<(String, &str, Option<&TimerSpec>)> = Vec::new();
     for n in &def.nodes {
@@ -153,124 +176,141 @@ pub fn export_bpmn(def: &Definition) -> String {
             boundary.push((format!("{}__error", n.id), &n.id, None));
         }
     }
-
-    for n in &def.nodes {
-        let label = n.name.text().unwrap_or("").to_string();
-        let mut attrs: Vec<(&str, &str)> = vec![("id", &n.id)];
-        if !label.is_empty() {
-            attrs.push(("name", &label));
-        }
-        let node_json = serde_json::to_string(n).unwrap_or_default();
-        let (tag, default) = match &n.kind {
-            NodeKind::Start { .. } => ("bpmn:startEvent", None),
-            NodeKind::End { .. } => ("bpmn:endEvent", None),
-            NodeKind::Exclusive { default } => ("bpmn:exclusiveGateway", default.as_deref()),
-            NodeKind::Inclusive { default } => ("bpmn:inclusiveGateway", default.as_deref()),
-            NodeKind::Parallel {} => ("bpmn:parallelGateway", None),
-            NodeKind::Approval(_) => ("bpmn:userTask", None),
-            NodeKind::Cc { .. } => ("bpmn:sendTask", None),
-            NodeKind::Action { .. } => ("bpmn:serviceTask", None),
-            NodeKind::Wait { .. } => ("bpmn:intermediateCatchEvent", None),
-        };
-        if let Some(d) = default {
-            attrs.push(("default", d));
-        }
-        let (users, groups) = match &n.kind {
-            NodeKind::Approval(a) => {
-                let mut users = Vec::new();
-                let mut groups = Vec::new();
-                for r in &a.assignees {
-                    match r {
-                        AssigneeRule::Users { ids } => users.extend(ids.iter().cloned()),
-                        AssigneeRule::Role { role } => groups.push(role.clone()),
-                        _ => {}
-                    }
-                }
-                (users.join(","), groups.join(","))
-            }
-            _ => (String::new(), String::new()),
-        };
-        if !users.is_empty() {
-            attrs.push(("camunda:candidateUsers", &users));
-        }
-        if !groups.is_empty() {
-            attrs.push(("camunda:candidateGroups", &groups));
-        }
-        w.open(tag, &attrs);
-        ext(&mut w, "crm:node", &node_json);
-        match &n.kind {
-            NodeKind::End {
-                terminate: true, ..
-            } => w.empty("bpmn:terminateEventDefinition", &[]),
-            NodeKind::Approval(a) => {
-                let seq = if a.mode == Mode::Sequential {
-                    "true"
-                } else {
-                    "false"
-                };
-                let cond = match &a.mode {
-                    Mode::Any => Some("nrOfCompletedInstances >= 1".to_string()),
-                    Mode::Ratio { approve_ratio, .. } => {
-                        Some(format!("nrOfApproved / nrOfInstances >= {approve_ratio}"))
-                    }
-                    _ => None,
-                };
-                // One instance per resolved assignee (a runtime collection, as Camunda and
-                // SpiffWorkflow expect it); the veto/ratio rule itself lives in crm:node.
-                let item = format!("{}_assignee", n.id);
-                w.open(
-                    "bpmn:multiInstanceLoopCharacteristics",
-                    &[
-                        ("isSequential", seq),
-                        ("camunda:collection", "${assignees}"),
-                        ("camunda:elementVariable", "assignee"),
-                    ],
-                );
-                w.text_elem("bpmn:loopDataInputRef", &[], "assignees");
-                w.empty("bpmn:inputDataItem", &[("id", &item), ("name", "assignee")]);
-                if let Some(c) = cond {
-                    w.text_elem(
-                        "bpmn:completionCondition",
-                        &[("xsi:type", "bpmn:tFormalExpression")],
-                        &c,
-                    );
-                }
-                w.close("bpmn:multiInstanceLoopCharacteristics");
-            }
-            NodeKind::Wait { until, .. } => match until {
-                WaitUntil::Duration { duration, .. } => {
-                    w.open("bpmn:timerEventDefinition", &[]);
-                    w.text_elem(
-                        "bpmn:timeDuration",
-                        &[("xsi:type", "bpmn:tFormalExpression")],
-                        duration,
-                    );
-                    w.close("bpmn:timerEventDefinition");
-                }
-                WaitUntil::Field { field } => {
-                    w.open("bpmn:timerEventDefinition", &[]);
-                    w.text_elem(
-                        "bpmn:timeDate",
-                        &[("xsi:type", "bpmn:tFormalExpression")],
-                        &format!("record.{field}"),
-                    );
-                    w.close("bpmn:timerEventDefinition");
-                }
-                WaitUntil::Condition { when } => {
-                    w.open("bpmn:conditionalEventDefinition", &[]);
-                    w.text_elem(
-                        "bpmn:condition",
-                        &[("xsi:type", "bpmn:tFormalExpression"), ("language", "rhai")],
-                        &when.expr,
-                    );
-                    w.close("bpmn:conditionalEventDefinition");
-                }
-            },
-            _ => {}
-        }
-        w.close(tag);
+    Synthetic {
+        outcome_gw,
+        boundary,
     }
-    for (task, gw) in &outcome_gw {
+}
+
+/// One flow node with its crm extension, assignees and event definition.
+fn write_node(w: &mut Writer, n: &Node) {
+    let label = n.name.text().unwrap_or("").to_string();
+    let mut attrs: Vec<(&str, &str)> = vec![("id", &n.id)];
+    if !label.is_empty() {
+        attrs.push(("name", &label));
+    }
+    let node_json = serde_json::to_string(n).unwrap_or_default();
+    let (tag, default) = match &n.kind {
+        NodeKind::Start { .. } => ("bpmn:startEvent", None),
+        NodeKind::End { .. } => ("bpmn:endEvent", None),
+        NodeKind::Exclusive { default } => ("bpmn:exclusiveGateway", default.as_deref()),
+        NodeKind::Inclusive { default } => ("bpmn:inclusiveGateway", default.as_deref()),
+        NodeKind::Parallel {} => ("bpmn:parallelGateway", None),
+        NodeKind::Approval(_) => ("bpmn:userTask", None),
+        NodeKind::Cc { .. } => ("bpmn:sendTask", None),
+        NodeKind::Action { .. } => ("bpmn:serviceTask", None),
+        NodeKind::Wait { .. } => ("bpmn:intermediateCatchEvent", None),
+    };
+    if let Some(d) = default {
+        attrs.push(("default", d));
+    }
+    let (users, groups) = match &n.kind {
+        NodeKind::Approval(a) => {
+            let mut users = Vec::new();
+            let mut groups = Vec::new();
+            for r in &a.assignees {
+                match r {
+                    AssigneeRule::Users { ids } => users.extend(ids.iter().cloned()),
+                    AssigneeRule::Role { role } => groups.push(role.clone()),
+                    _ => {}
+                }
+            }
+            (users.join(","), groups.join(","))
+        }
+        _ => (String::new(), String::new()),
+    };
+    if !users.is_empty() {
+        attrs.push(("camunda:candidateUsers", &users));
+    }
+    if !groups.is_empty() {
+        attrs.push(("camunda:candidateGroups", &groups));
+    }
+    w.open(tag, &attrs);
+    ext(w, "crm:node", &node_json);
+    match &n.kind {
+        NodeKind::End {
+            terminate: true, ..
+        } => w.empty("bpmn:terminateEventDefinition", &[]),
+        NodeKind::Approval(a) => multi_instance(w, &n.id, a),
+        NodeKind::Wait { until, .. } => wait_definition(w, until),
+        _ => {}
+    }
+    w.close(tag);
+}
+
+/// An approval as a multi-instance task: one instance per resolved assignee.
+fn multi_instance(w: &mut Writer, node_id: &str, a: &Approval) {
+    let seq = if a.mode == Mode::Sequential {
+        "true"
+    } else {
+        "false"
+    };
+    let cond = match &a.mode {
+        Mode::Any => Some("nrOfCompletedInstances >= 1".to_string()),
+        Mode::Ratio { approve_ratio, .. } => {
+            Some(format!("nrOfApproved / nrOfInstances >= {approve_ratio}"))
+        }
+        _ => None,
+    };
+    // One instance per resolved assignee (a runtime collection, as Camunda and
+    // SpiffWorkflow expect it); the veto/ratio rule itself lives in crm:node.
+    let item = format!("{node_id}_assignee");
+    w.open(
+        "bpmn:multiInstanceLoopCharacteristics",
+        &[
+            ("isSequential", seq),
+            ("camunda:collection", "${assignees}"),
+            ("camunda:elementVariable", "assignee"),
+        ],
+    );
+    w.text_elem("bpmn:loopDataInputRef", &[], "assignees");
+    w.empty("bpmn:inputDataItem", &[("id", &item), ("name", "assignee")]);
+    if let Some(c) = cond {
+        w.text_elem(
+            "bpmn:completionCondition",
+            &[("xsi:type", "bpmn:tFormalExpression")],
+            &c,
+        );
+    }
+    w.close("bpmn:multiInstanceLoopCharacteristics");
+}
+
+/// What a wait node waits for, as a timer or conditional event definition.
+fn wait_definition(w: &mut Writer, until: &WaitUntil) {
+    match until {
+        WaitUntil::Duration { duration, .. } => {
+            w.open("bpmn:timerEventDefinition", &[]);
+            w.text_elem(
+                "bpmn:timeDuration",
+                &[("xsi:type", "bpmn:tFormalExpression")],
+                duration,
+            );
+            w.close("bpmn:timerEventDefinition");
+        }
+        WaitUntil::Field { field } => {
+            w.open("bpmn:timerEventDefinition", &[]);
+            w.text_elem(
+                "bpmn:timeDate",
+                &[("xsi:type", "bpmn:tFormalExpression")],
+                &format!("record.{field}"),
+            );
+            w.close("bpmn:timerEventDefinition");
+        }
+        WaitUntil::Condition { when } => {
+            w.open("bpmn:conditionalEventDefinition", &[]);
+            w.text_elem(
+                "bpmn:condition",
+                &[("xsi:type", "bpmn:tFormalExpression"), ("language", "rhai")],
+                &when.expr,
+            );
+            w.close("bpmn:conditionalEventDefinition");
+        }
+    }
+}
+
+/// The synthesized outcome gateways and boundary events.
+fn write_synthetic(w: &mut Writer, def: &Definition, syn: &Synthetic<'_>) {
+    for (task, gw) in &syn.outcome_gw {
         let default = def
             .edges
             .iter()
@@ -286,7 +326,7 @@ pub fn export_bpmn(def: &Definition) -> String {
             ],
         );
     }
-    for (id, attached, timer) in &boundary {
+    for (id, attached, timer) in &syn.boundary {
         match timer {
             Some(t) => {
                 let cancel = if t.interrupting { "true" } else { "false" };
@@ -300,7 +340,7 @@ pub fn export_bpmn(def: &Definition) -> String {
                         ("crm:timer", &t.id),
                     ],
                 );
-                timer_def(&mut w, t);
+                timer_def(w, t);
                 w.close("bpmn:boundaryEvent");
             }
             None => {
@@ -317,10 +357,17 @@ pub fn export_bpmn(def: &Definition) -> String {
             }
         }
     }
+}
 
-    // Sequence flows, rewired through the synthesized elements.
+/// Sequence flows, rewired through the synthesized elements; returns (id, source, target) of
+/// each for the diagram.
+fn write_flows(
+    w: &mut Writer,
+    def: &Definition,
+    outcome_gw: &BTreeMap<&str, String>,
+) -> Vec<(String, String, String)> {
     let mut flows: Vec<(String, String, String)> = Vec::new();
-    for (task, gw) in &outcome_gw {
+    for (task, gw) in outcome_gw {
         let id = format!("{task}__to_outcome");
         w.empty(
             "bpmn:sequenceFlow",
@@ -349,11 +396,7 @@ pub fn export_bpmn(def: &Definition) -> String {
             attrs.push(("name", &label));
         }
         w.open("bpmn:sequenceFlow", &attrs);
-        ext(
-            &mut w,
-            "crm:edge",
-            &serde_json::to_string(e).unwrap_or_default(),
-        );
+        ext(w, "crm:edge", &serde_json::to_string(e).unwrap_or_default());
         let cond = match (&e.when, e.on.as_deref()) {
             (Some(c), _) => Some(c.expr.clone()),
             (None, Some("approved")) if source != e.from => {
@@ -371,9 +414,17 @@ pub fn export_bpmn(def: &Definition) -> String {
         w.close("bpmn:sequenceFlow");
         flows.push((e.id.clone(), source, e.to.clone()));
     }
-    w.close("bpmn:process");
+    flows
+}
 
-    // BPMNDI.
+/// BPMNDI: a shape per element (the layout's positions, synthesized ones beside their node)
+/// and a straight edge per flow.
+fn write_diagram(
+    w: &mut Writer,
+    def: &Definition,
+    syn: &Synthetic<'_>,
+    flows: &[(String, String, String)],
+) {
     let pos = positions(def);
     let mut shapes: BTreeMap<String, (f64, f64, f64, f64)> = BTreeMap::new();
     for n in &def.nodes {
@@ -381,12 +432,12 @@ pub fn export_bpmn(def: &Definition) -> String {
         let (wd, ht) = size(&n.kind);
         shapes.insert(n.id.clone(), (x, y, wd, ht));
     }
-    for (task, gw) in &outcome_gw {
+    for (task, gw) in &syn.outcome_gw {
         if let Some(&(x, y, wd, ht)) = shapes.get(*task) {
             shapes.insert(gw.clone(), (x + wd + 40.0, y + ht / 2.0 - 25.0, 50.0, 50.0));
         }
     }
-    for (i, (id, attached, _)) in boundary.iter().enumerate() {
+    for (i, (id, attached, _)) in syn.boundary.iter().enumerate() {
         if let Some(&(x, y, _, ht)) = shapes.get(*attached) {
             shapes.insert(
                 id.clone(),
@@ -419,7 +470,7 @@ pub fn export_bpmn(def: &Definition) -> String {
         );
         w.close("bpmndi:BPMNShape");
     }
-    for (id, s, t) in &flows {
+    for (id, s, t) in flows {
         let (Some(a), Some(b)) = (shapes.get(s), shapes.get(t)) else {
             continue;
         };
@@ -439,6 +490,4 @@ pub fn export_bpmn(def: &Definition) -> String {
     }
     w.close("bpmndi:BPMNPlane");
     w.close("bpmndi:BPMNDiagram");
-    w.close("bpmn:definitions");
-    w.out
 }

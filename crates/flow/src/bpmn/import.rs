@@ -132,35 +132,8 @@ const IGNORED: &[&str] = &[
 #[allow(clippy::too_many_lines)] // issue 11: split pending
 pub fn import_bpmn(xml: &str) -> Result<Definition, Vec<Problem>> {
     let root = parse(xml).map_err(|m| vec![Problem::flow("bpmn.xml", m)])?;
-    if root.name != "definitions" {
-        return Err(vec![Problem::flow(
-            "bpmn.not_bpmn",
-            format!("root element is `{}`, expected `definitions`", root.name),
-        )]);
-    }
-    let processes: Vec<&Element> = root.children_named("process").collect();
+    let process = the_process(&root)?;
     let mut p = Vec::new();
-    let process = match processes
-        .iter()
-        .filter(|x| !x.children.is_empty())
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        [one] => **one,
-        [] => {
-            return Err(vec![Problem::flow(
-                "bpmn.no_process",
-                "the document has no process with elements",
-            )]);
-        }
-        _ => {
-            return Err(vec![Problem::flow(
-                "bpmn.multiple_processes",
-                "collaborations with several executable processes are not supported",
-            )]);
-        }
-    };
-
     let header: Header = match crm_json(process, "definition") {
         Some(j) => serde_json::from_str(j).unwrap_or_else(|e| {
             p.push(Problem::flow("bpmn.crm_extension", format!("process: {e}")));
@@ -179,15 +152,78 @@ pub fn import_bpmn(xml: &str) -> Result<Definition, Vec<Problem>> {
     };
 
     // Pass 1: classify elements.
-    let mut nodes: Vec<Node> = Vec::new();
-    let mut node_pos: HashMap<String, usize> = HashMap::new();
-    let mut boundary: HashMap<String, (String, Option<String>)> = HashMap::new(); // id → (attached, timer id | None = error)
-    let mut outcome_gw: HashMap<String, String> = HashMap::new(); // gateway id → task id
-    let mut flows: Vec<&Element> = Vec::new();
-    let mut gateways_plain: Vec<&Element> = Vec::new();
-    let mut standard_timers: Vec<(String, TimerSpec)> = Vec::new();
-
+    let mut im = Import::default();
     for el in &process.children {
+        im.classify(el, &mut p);
+    }
+    im.collapse_outcome_gateways();
+    im.attach_timers(&mut p);
+    // Pass 2: flows.
+    let edges = im.edges(&mut p);
+    let layout = layout(&root, &im.node_pos);
+
+    if !p.is_empty() {
+        return Err(p);
+    }
+    Ok(Definition {
+        schema: header.schema.unwrap_or_else(|| SCHEMA.to_string()),
+        key,
+        version: header.version,
+        name,
+        object: header.object,
+        trigger: header.trigger,
+        settings: header.settings,
+        nodes: im.nodes,
+        edges,
+        layout,
+    })
+}
+
+/// The one process with elements in a `definitions` document.
+fn the_process(root: &Element) -> Result<&Element, Vec<Problem>> {
+    if root.name != "definitions" {
+        return Err(vec![Problem::flow(
+            "bpmn.not_bpmn",
+            format!("root element is `{}`, expected `definitions`", root.name),
+        )]);
+    }
+    let processes: Vec<&Element> = root.children_named("process").collect();
+    match processes
+        .iter()
+        .filter(|x| !x.children.is_empty())
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [one] => Ok(**one),
+        [] => Err(vec![Problem::flow(
+            "bpmn.no_process",
+            "the document has no process with elements",
+        )]),
+        _ => Err(vec![Problem::flow(
+            "bpmn.multiple_processes",
+            "collaborations with several executable processes are not supported",
+        )]),
+    }
+}
+
+/// What pass 1 found in a process.
+#[derive(Default)]
+struct Import<'a> {
+    nodes: Vec<Node>,
+    node_pos: HashMap<String, usize>,
+    /// Boundary event id → (the node it is attached to, its timer id; none: an error event).
+    boundary: HashMap<String, (String, Option<String>)>,
+    /// Outcome gateway id → its approval task's id.
+    outcome_gw: HashMap<String, String>,
+    flows: Vec<&'a Element>,
+    gateways_plain: Vec<&'a Element>,
+    /// Timer boundaries of standard files, by the node they are attached to.
+    standard_timers: Vec<(String, TimerSpec)>,
+}
+
+impl<'a> Import<'a> {
+    /// Sort one child of the process into nodes, flows, synthesized and boundary elements.
+    fn classify(&mut self, el: &'a Element, p: &mut Vec<Problem>) {
         let id = el.attr("id").unwrap_or("").to_string();
         if let Some(why) = unsupported(&el.name) {
             let why = if el.name == "subProcess" && el.attr("triggeredByEvent") == Some("true") {
@@ -200,53 +236,36 @@ pub fn import_bpmn(xml: &str) -> Result<Definition, Vec<Problem>> {
                 "bpmn.unsupported",
                 format!("{}: {why}", el.name),
             ));
-            continue;
+            return;
         }
         if IGNORED.contains(&el.name.as_str()) {
-            continue;
+            return;
         }
         if el.name == "sequenceFlow" {
-            flows.push(el);
-            continue;
+            self.flows.push(el);
+            return;
         }
         if let Some(kind) = el.attr_ns("crm", "synthetic") {
             match kind {
                 "outcome" => {
                     let task = id.strip_suffix("__outcome").unwrap_or(&id).to_string();
-                    outcome_gw.insert(id.clone(), task);
+                    self.outcome_gw.insert(id.clone(), task);
                 }
                 "timer" | "error" => {
                     let attached = el.attr("attachedToRef").unwrap_or("").to_string();
-                    boundary.insert(
+                    self.boundary.insert(
                         id.clone(),
                         (attached, el.attr_ns("crm", "timer").map(str::to_string)),
                     );
                 }
                 _ => {}
             }
-            continue;
+            return;
         }
         let defs = event_definitions(el);
         if el.name == "boundaryEvent" {
-            let attached = el.attr("attachedToRef").unwrap_or("").to_string();
-            match defs.as_slice() {
-                ["timerEventDefinition"] => {
-                    let interrupting = el.attr("cancelActivity") != Some("false");
-                    standard_timers.push((attached.clone(), timer_spec(&id, el, interrupting)));
-                    boundary.insert(id.clone(), (attached, Some(id.clone())));
-                }
-                ["errorEventDefinition"] => {
-                    boundary.insert(id.clone(), (attached, None));
-                }
-                other => p.push(Problem::node(
-                    &id,
-                    "bpmn.unsupported",
-                    format!(
-                        "boundary event {other:?}: only timer and error boundaries are supported"
-                    ),
-                )),
-            }
-            continue;
+            self.boundary_event(el, &id, &defs, p);
+            return;
         }
         let node = match crm_json(el, "node") {
             Some(j) => match serde_json::from_str::<Node>(j) {
@@ -256,141 +275,182 @@ pub fn import_bpmn(xml: &str) -> Result<Definition, Vec<Problem>> {
                     None
                 }
             },
-            None => standard_node(el, &id, &defs, &mut p, &mut gateways_plain),
+            None => standard_node(el, &id, &defs, p, &mut self.gateways_plain),
         };
         if let Some(n) = node {
-            node_pos.insert(n.id.clone(), nodes.len());
-            nodes.push(n);
+            self.node_pos.insert(n.id.clone(), self.nodes.len());
+            self.nodes.push(n);
         }
     }
 
-    // Standard files: a plain exclusive gateway right after a user task whose flows test
-    // `outcome` is the task's outcome split; collapse it.
-    for gw in gateways_plain {
-        let gid = gw.attr("id").unwrap_or("");
-        let incoming: Vec<&&Element> = flows
-            .iter()
-            .filter(|f| f.attr("targetRef") == Some(gid))
-            .collect();
-        let outgoing: Vec<&&Element> = flows
-            .iter()
-            .filter(|f| f.attr("sourceRef") == Some(gid))
-            .collect();
-        let [only] = incoming.as_slice() else {
-            continue;
-        };
-        let src = only.attr("sourceRef").unwrap_or("");
-        let from_task = node_pos
-            .get(src)
-            .is_some_and(|&i| matches!(nodes[i].kind, NodeKind::Approval(_)));
-        let all_outcomes = outgoing.iter().all(|f| {
-            f.child("conditionExpression")
-                .is_some_and(|c| outcome_condition(&c.text).is_some())
-                || gw.attr("default") == f.attr("id")
-        });
-        if from_task && all_outcomes && !outgoing.is_empty() {
-            outcome_gw.insert(gid.to_string(), src.to_string());
-            if let Some(i) = node_pos.remove(gid) {
-                nodes.remove(i);
-                node_pos = nodes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| (n.id.clone(), i))
-                    .collect();
+    /// A boundary event of a standard file: a timer or an error catch on a task.
+    fn boundary_event(&mut self, el: &Element, id: &str, defs: &[&str], p: &mut Vec<Problem>) {
+        let attached = el.attr("attachedToRef").unwrap_or("").to_string();
+        match defs {
+            ["timerEventDefinition"] => {
+                let interrupting = el.attr("cancelActivity") != Some("false");
+                self.standard_timers
+                    .push((attached.clone(), timer_spec(id, el, interrupting)));
+                self.boundary
+                    .insert(id.to_string(), (attached, Some(id.to_string())));
             }
-        }
-    }
-
-    for (attached, spec) in standard_timers {
-        match node_pos.get(&attached).map(|&i| &mut nodes[i].kind) {
-            Some(NodeKind::Approval(a)) => {
-                if !a.timers.iter().any(|t| t.id == spec.id) {
-                    a.timers.push(spec);
-                }
+            ["errorEventDefinition"] => {
+                self.boundary.insert(id.to_string(), (attached, None));
             }
-            Some(NodeKind::Wait { timers, .. }) => {
-                if !timers.iter().any(|t| t.id == spec.id) {
-                    timers.push(spec);
-                }
-            }
-            _ => p.push(Problem::node(
-                &spec.id,
+            other => p.push(Problem::node(
+                id,
                 "bpmn.unsupported",
-                format!("timer boundary on `{attached}`: only user tasks can carry timers"),
+                format!("boundary event {other:?}: only timer and error boundaries are supported"),
             )),
         }
     }
 
-    // Pass 2: flows.
-    let mut edges = Vec::new();
-    let mut cond_count: HashMap<String, i32> = HashMap::new();
-    for f in flows {
-        let id = f.attr("id").unwrap_or("").to_string();
-        if f.attr_ns("crm", "synthetic").is_some() {
-            continue;
-        }
-        if let Some(j) = crm_json(f, "edge") {
-            match serde_json::from_str::<Edge>(j) {
-                Ok(e) => edges.push(e),
-                Err(e) => p.push(Problem::edge(&id, "bpmn.crm_extension", e.to_string())),
-            }
-            continue;
-        }
-        let src = f.attr("sourceRef").unwrap_or("").to_string();
-        let tgt = f.attr("targetRef").unwrap_or("").to_string();
-        if outcome_gw.contains_key(&tgt) {
-            continue; // task → its outcome gateway
-        }
-        let cond_text = f.child("conditionExpression").map(|c| c.text.clone());
-        let (from, on, when) = if let Some(task) = outcome_gw.get(&src) {
-            let on = cond_text
-                .as_deref()
-                .and_then(outcome_condition)
-                .unwrap_or("rejected");
-            (task.clone(), Some(on.to_string()), None)
-        } else if let Some((attached, timer)) = boundary.get(&src) {
-            let on = match timer {
-                Some(t) => format!("timer:{t}"),
-                None => "error".into(),
+    /// Standard files: a plain exclusive gateway right after a user task whose flows test
+    /// `outcome` is the task's outcome split; collapse it.
+    fn collapse_outcome_gateways(&mut self) {
+        for gw in std::mem::take(&mut self.gateways_plain) {
+            let gid = gw.attr("id").unwrap_or("");
+            let incoming: Vec<&&Element> = self
+                .flows
+                .iter()
+                .filter(|f| f.attr("targetRef") == Some(gid))
+                .collect();
+            let outgoing: Vec<&&Element> = self
+                .flows
+                .iter()
+                .filter(|f| f.attr("sourceRef") == Some(gid))
+                .collect();
+            let [only] = incoming.as_slice() else {
+                continue;
             };
-            (attached.clone(), Some(on), None)
-        } else {
-            let approval = node_pos
-                .get(&src)
-                .is_some_and(|&i| matches!(nodes[i].kind, NodeKind::Approval(_)));
-            let when = cond_text
-                .as_deref()
-                .map(|t| Condition::rhai(expression(t)))
-                .filter(|c| !c.expr.is_empty());
-            (src.clone(), approval.then(|| "approved".to_string()), when)
-        };
-        if !node_pos.contains_key(&from) || !node_pos.contains_key(&tgt) {
-            p.push(Problem::edge(
-                &id,
-                "bpmn.dangling_flow",
-                format!(
-                    "flow `{id}` connects `{src}` → `{tgt}`, which are not both imported nodes"
-                ),
-            ));
-            continue;
+            let src = only.attr("sourceRef").unwrap_or("");
+            let from_task = self
+                .node_pos
+                .get(src)
+                .is_some_and(|&i| matches!(self.nodes[i].kind, NodeKind::Approval(_)));
+            let all_outcomes = outgoing.iter().all(|f| {
+                f.child("conditionExpression")
+                    .is_some_and(|c| outcome_condition(&c.text).is_some())
+                    || gw.attr("default") == f.attr("id")
+            });
+            if from_task && all_outcomes && !outgoing.is_empty() {
+                self.outcome_gw.insert(gid.to_string(), src.to_string());
+                if let Some(i) = self.node_pos.remove(gid) {
+                    self.nodes.remove(i);
+                    self.node_pos = self
+                        .nodes
+                        .iter()
+                        .enumerate()
+                        .map(|(i, n)| (n.id.clone(), i))
+                        .collect();
+                }
+            }
         }
-        let order = when.as_ref().map(|_| {
-            let c = cond_count.entry(from.clone()).or_insert(0);
-            *c += 1;
-            *c
-        });
-        edges.push(Edge {
-            id,
-            from,
-            to: tgt,
-            order,
-            when,
-            on,
-            name: label(f),
-        });
     }
 
-    // BPMNDI positions of imported nodes.
+    /// Timer boundaries of standard files become timers of their approval or wait node.
+    fn attach_timers(&mut self, p: &mut Vec<Problem>) {
+        for (attached, spec) in std::mem::take(&mut self.standard_timers) {
+            match self
+                .node_pos
+                .get(&attached)
+                .map(|&i| &mut self.nodes[i].kind)
+            {
+                Some(NodeKind::Approval(a)) => {
+                    if !a.timers.iter().any(|t| t.id == spec.id) {
+                        a.timers.push(spec);
+                    }
+                }
+                Some(NodeKind::Wait { timers, .. }) => {
+                    if !timers.iter().any(|t| t.id == spec.id) {
+                        timers.push(spec);
+                    }
+                }
+                _ => p.push(Problem::node(
+                    &spec.id,
+                    "bpmn.unsupported",
+                    format!("timer boundary on `{attached}`: only user tasks can carry timers"),
+                )),
+            }
+        }
+    }
+
+    /// Edges from the sequence flows, rewired from synthesized elements to the nodes.
+    fn edges(&self, p: &mut Vec<Problem>) -> Vec<Edge> {
+        let mut edges = Vec::new();
+        let mut cond_count: HashMap<String, i32> = HashMap::new();
+        for f in &self.flows {
+            let id = f.attr("id").unwrap_or("").to_string();
+            if f.attr_ns("crm", "synthetic").is_some() {
+                continue;
+            }
+            if let Some(j) = crm_json(f, "edge") {
+                match serde_json::from_str::<Edge>(j) {
+                    Ok(e) => edges.push(e),
+                    Err(e) => p.push(Problem::edge(&id, "bpmn.crm_extension", e.to_string())),
+                }
+                continue;
+            }
+            let src = f.attr("sourceRef").unwrap_or("").to_string();
+            let tgt = f.attr("targetRef").unwrap_or("").to_string();
+            if self.outcome_gw.contains_key(&tgt) {
+                continue; // task → its outcome gateway
+            }
+            let cond_text = f.child("conditionExpression").map(|c| c.text.clone());
+            let (from, on, when) = if let Some(task) = self.outcome_gw.get(&src) {
+                let on = cond_text
+                    .as_deref()
+                    .and_then(outcome_condition)
+                    .unwrap_or("rejected");
+                (task.clone(), Some(on.to_string()), None)
+            } else if let Some((attached, timer)) = self.boundary.get(&src) {
+                let on = match timer {
+                    Some(t) => format!("timer:{t}"),
+                    None => "error".into(),
+                };
+                (attached.clone(), Some(on), None)
+            } else {
+                let approval = self
+                    .node_pos
+                    .get(&src)
+                    .is_some_and(|&i| matches!(self.nodes[i].kind, NodeKind::Approval(_)));
+                let when = cond_text
+                    .as_deref()
+                    .map(|t| Condition::rhai(expression(t)))
+                    .filter(|c| !c.expr.is_empty());
+                (src.clone(), approval.then(|| "approved".to_string()), when)
+            };
+            if !self.node_pos.contains_key(&from) || !self.node_pos.contains_key(&tgt) {
+                p.push(Problem::edge(
+                    &id,
+                    "bpmn.dangling_flow",
+                    format!(
+                        "flow `{id}` connects `{src}` → `{tgt}`, which are not both imported nodes"
+                    ),
+                ));
+                continue;
+            }
+            let order = when.as_ref().map(|_| {
+                let c = cond_count.entry(from.clone()).or_insert(0);
+                *c += 1;
+                *c
+            });
+            edges.push(Edge {
+                id,
+                from,
+                to: tgt,
+                order,
+                when,
+                on,
+                name: label(f),
+            });
+        }
+        edges
+    }
+}
+
+/// BPMNDI positions of imported nodes.
+fn layout(root: &Element, node_pos: &HashMap<String, usize>) -> BTreeMap<String, [f64; 2]> {
     let mut layout = BTreeMap::new();
     let mut shapes = Vec::new();
     root.descendants("BPMNShape", &mut shapes);
@@ -407,22 +467,7 @@ pub fn import_bpmn(xml: &str) -> Result<Definition, Vec<Problem>> {
             layout.insert(el.to_string(), [x, y]);
         }
     }
-
-    if !p.is_empty() {
-        return Err(p);
-    }
-    Ok(Definition {
-        schema: header.schema.unwrap_or_else(|| SCHEMA.to_string()),
-        key,
-        version: header.version,
-        name,
-        object: header.object,
-        trigger: header.trigger,
-        settings: header.settings,
-        nodes,
-        edges,
-        layout,
-    })
+    layout
 }
 
 /// Map a standard BPMN element (no crm extension) to a node.

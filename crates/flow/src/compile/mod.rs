@@ -2,6 +2,7 @@
 //! reporting every problem at once.
 
 mod checks;
+mod nodes;
 
 use std::collections::HashMap;
 use std::fmt;

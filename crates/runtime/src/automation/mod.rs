@@ -10,7 +10,6 @@
 //!
 //! Both run for every write source (UI, API, bulk, import, rules, flows, roll-ups).
 
-pub mod cron;
 pub mod doc;
 pub mod engine;
 pub mod ports;
@@ -25,6 +24,8 @@ mod service;
 mod worker;
 
 pub use engine::RuleCache;
+/// Five-field cron schedules are pure and live in `weft_rules`.
+pub use weft_rules::cron;
 pub use worker::sign_webhook;
 
 use std::sync::Arc;

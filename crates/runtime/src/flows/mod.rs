@@ -30,7 +30,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use uuid::Uuid;
-use weft_flow::{CommandError, CompiledFlow, Definition};
+use weft_flow::{CommandError, CompiledFlow, Definition, ErrorKind};
 use weft_meta::{Problem, TenantId};
 
 use crate::Runtime;
@@ -55,14 +55,14 @@ const CACHE_MAX: usize = 2_000;
 pub(crate) fn command_error(e: CommandError) -> Error {
     let code = e.code();
     let message = e.to_string();
-    match e.http_status() {
-        403 => Error::forbidden(code, message),
-        404 => Error::not_found(match e {
+    match e.kind() {
+        ErrorKind::Forbidden => Error::forbidden(code, message),
+        ErrorKind::NotFound => Error::not_found(match e {
             CommandError::IncidentNotFound(_) => "incident",
             _ => "task",
         }),
-        422 => Error::Validation(vec![Problem::new("", code, message)]),
-        _ => Error::conflict(code, message),
+        ErrorKind::Invalid => Error::Validation(vec![Problem::new("", code, message)]),
+        ErrorKind::Conflict => Error::conflict(code, message),
     }
 }
 
