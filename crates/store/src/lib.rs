@@ -12,9 +12,10 @@
 //! port (tenants, credential lookups); `tx/` is the tenant-bound `Tx` port split by capability;
 //! `access`, `automation`, `flows` and `saved_views` implement the feature ports; `records` and
 //! `filter` build record SQL; `ddl` the record tables; `claims` the leased cross-tenant
-//! claims.
+//! claims; `admin` creates and drops whole databases for tests and tools.
 
 mod access;
+pub mod admin;
 mod automation;
 mod blob;
 mod claims;
