@@ -5,7 +5,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use weft_runtime::Result;
 use weft_runtime::flows::ports::FlowCalendarRow;
 
-use super::get;
+use super::{get, insert_row};
 use crate::tx::SeaTx;
 
 const CALENDARS: &str = "flow_calendars";
@@ -54,18 +54,18 @@ pub(super) async fn put(tx: &SeaTx, row: &FlowCalendarRow) -> Result<()> {
     if tx.exec(&update).await? > 0 {
         return Ok(());
     }
-    let insert = Query::insert()
-        .into_table(CALENDARS)
-        .columns(std::iter::once("tenant_id").chain(CAL_COLS))
-        .values_panic([
-            Expr::val(tx.t()),
+    let insert = insert_row(
+        tx,
+        CALENDARS,
+        &CAL_COLS,
+        [
             Expr::val(row.name.as_str()),
             Expr::val(row.doc.clone()),
             Expr::val(row.updated_by),
             Expr::val(row.created_at),
             Expr::val(row.updated_at),
-        ])
-        .to_owned();
+        ],
+    )?;
     tx.exec(&insert).await?;
     Ok(())
 }

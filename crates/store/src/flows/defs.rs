@@ -6,7 +6,7 @@ use uuid::Uuid;
 use weft_runtime::flows::ports::{FlowDefRow, FlowVersionRow};
 use weft_runtime::{Error, Result};
 
-use super::get;
+use super::{get, insert_row};
 use crate::tx::SeaTx;
 
 const DEFS: &str = "flow_defs";
@@ -90,11 +90,11 @@ pub(super) async fn put_def(tx: &SeaTx, row: &FlowDefRow) -> Result<()> {
     if tx.exec(&update).await? > 0 {
         return Ok(());
     }
-    let insert = Query::insert()
-        .into_table(DEFS)
-        .columns(std::iter::once("tenant_id").chain(DEF_COLS))
-        .values_panic([
-            Expr::val(tx.t()),
+    let insert = insert_row(
+        tx,
+        DEFS,
+        &DEF_COLS,
+        [
             Expr::val(row.key.as_str()),
             Expr::val(row.object.as_str()),
             Expr::val(row.doc.clone()),
@@ -102,8 +102,8 @@ pub(super) async fn put_def(tx: &SeaTx, row: &FlowDefRow) -> Result<()> {
             Expr::val(row.updated_by),
             Expr::val(row.created_at),
             Expr::val(row.updated_at),
-        ])
-        .to_owned();
+        ],
+    )?;
     tx.exec(&insert).await?;
     Ok(())
 }
@@ -118,11 +118,11 @@ pub(super) async fn delete_def(tx: &SeaTx, key: &str) -> Result<bool> {
 }
 
 pub(super) async fn insert_version(tx: &SeaTx, row: &FlowVersionRow) -> Result<()> {
-    let q = Query::insert()
-        .into_table(VERSIONS)
-        .columns(std::iter::once("tenant_id").chain(VERSION_COLS))
-        .values_panic([
-            Expr::val(tx.t()),
+    let q = insert_row(
+        tx,
+        VERSIONS,
+        &VERSION_COLS,
+        [
             Expr::val(row.id),
             Expr::val(row.key.as_str()),
             Expr::val(row.version),
@@ -131,8 +131,8 @@ pub(super) async fn insert_version(tx: &SeaTx, row: &FlowVersionRow) -> Result<(
             Expr::val(row.doc.clone()),
             Expr::val(row.published_by),
             Expr::val(row.published_at),
-        ])
-        .to_owned();
+        ],
+    )?;
     // Versions are unique per (tenant, key, version): a concurrent publish loses here.
     tx.exec(&q).await.map_err(|e| match e {
         Error::Conflict { .. } => Error::conflict(

@@ -5,27 +5,18 @@ use uuid::Uuid;
 use weft_runtime::Result;
 use weft_runtime::flows::ports::FlowEventRow;
 
-use super::get;
+use super::{get, insert_row};
 use crate::tx::SeaTx;
 
 const EVENTS: &str = "flow_events";
 
 pub(super) async fn append(tx: &SeaTx, rows: &[FlowEventRow]) -> Result<()> {
     for r in rows {
-        let q = Query::insert()
-            .into_table(EVENTS)
-            .columns([
-                "tenant_id",
-                "instance_id",
-                "seq",
-                "at",
-                "actor",
-                "event",
-                "node",
-                "data",
-            ])
-            .values_panic([
-                Expr::val(tx.t()),
+        let q = insert_row(
+            tx,
+            EVENTS,
+            &["instance_id", "seq", "at", "actor", "event", "node", "data"],
+            [
                 Expr::val(r.instance_id),
                 Expr::val(r.seq),
                 Expr::val(r.at),
@@ -33,8 +24,8 @@ pub(super) async fn append(tx: &SeaTx, rows: &[FlowEventRow]) -> Result<()> {
                 Expr::val(r.event.as_str()),
                 Expr::val(r.node.clone()),
                 Expr::val(r.data.clone()),
-            ])
-            .to_owned();
+            ],
+        )?;
         tx.exec(&q).await?;
     }
     Ok(())

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use weft_runtime::Result;
 use weft_runtime::flows::ports::{FlowInstanceRow, InstanceFilter};
 
-use super::get;
+use super::{get, insert_row};
 use crate::tx::SeaTx;
 
 const INSTANCES: &str = "flow_instances";
@@ -65,11 +65,11 @@ fn active() -> Expr {
 }
 
 pub(super) async fn insert(tx: &SeaTx, r: &FlowInstanceRow) -> Result<()> {
-    let q = Query::insert()
-        .into_table(INSTANCES)
-        .columns(std::iter::once("tenant_id").chain(COLS))
-        .values_panic([
-            Expr::val(tx.t()),
+    let q = insert_row(
+        tx,
+        INSTANCES,
+        &COLS,
+        [
             Expr::val(r.id),
             Expr::val(r.version_id),
             Expr::val(r.flow_key.as_str()),
@@ -83,8 +83,8 @@ pub(super) async fn insert(tx: &SeaTx, r: &FlowInstanceRow) -> Result<()> {
             Expr::val(r.created_at),
             Expr::val(r.updated_at),
             Expr::val(r.ended_at),
-        ])
-        .to_owned();
+        ],
+    )?;
     tx.exec(&q).await?;
     Ok(())
 }

@@ -13,13 +13,14 @@ mod timers;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::QueryResult;
+use sea_orm::sea_query::{Expr, InsertStatement, Query};
 use serde_json::Value as Json;
 use uuid::Uuid;
-use weft_runtime::Result;
 use weft_runtime::flows::ports::{
     ClaimedTimer, FlowCalendarRow, FlowCcRow, FlowDefRow, FlowEventRow, FlowInstanceRow, FlowStore,
     FlowTaskRow, FlowTx, FlowVersionRow, InstanceFilter,
 };
+use weft_runtime::{Error, Result};
 
 use crate::SeaStore;
 use crate::errors::db;
@@ -27,6 +28,23 @@ use crate::tx::SeaTx;
 
 fn get<T: sea_orm::TryGetable>(r: &QueryResult, col: &str) -> Result<T> {
     r.try_get::<T>("", col).map_err(db)
+}
+
+/// An INSERT of one row of this tenant into `table`: `tenant_id`, then `cols` with `values`
+/// in the same order.
+fn insert_row(
+    tx: &SeaTx,
+    table: &'static str,
+    cols: &[&'static str],
+    values: impl IntoIterator<Item = Expr>,
+) -> Result<InsertStatement> {
+    let mut q = Query::insert();
+    q.into_table(table)
+        .columns(std::iter::once("tenant_id").chain(cols.iter().copied()));
+    // More or fewer values than columns is a bug in this crate, reported as internal.
+    q.values(std::iter::once(Expr::val(tx.t())).chain(values))
+        .map_err(Error::internal)?;
+    Ok(q)
 }
 
 #[async_trait]

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use weft_runtime::Result;
 use weft_runtime::flows::ports::{FlowCcRow, FlowTaskRow};
 
-use super::get;
+use super::{get, insert_row};
 use crate::tx::SeaTx;
 
 const TASKS: &str = "flow_tasks";
@@ -73,11 +73,11 @@ fn cc_row(r: &QueryResult) -> Result<FlowCcRow> {
 
 pub(super) async fn insert(tx: &SeaTx, rows: &[FlowTaskRow]) -> Result<()> {
     for r in rows {
-        let q = Query::insert()
-            .into_table(TASKS)
-            .columns(std::iter::once("tenant_id").chain(TASK_COLS))
-            .values_panic([
-                Expr::val(tx.t()),
+        let q = insert_row(
+            tx,
+            TASKS,
+            &TASK_COLS,
+            [
                 Expr::val(r.id),
                 Expr::val(r.instance_id),
                 Expr::val(r.task),
@@ -93,8 +93,8 @@ pub(super) async fn insert(tx: &SeaTx, rows: &[FlowTaskRow]) -> Result<()> {
                 Expr::val(r.record_id),
                 Expr::val(r.created_at),
                 Expr::val(r.closed_at),
-            ])
-            .to_owned();
+            ],
+        )?;
         tx.exec(&q).await?;
     }
     Ok(())
@@ -176,11 +176,11 @@ pub(super) async fn for_user(
 /// A re-applied step copies nobody twice: an existing entry is kept.
 pub(super) async fn insert_cc(tx: &SeaTx, rows: &[FlowCcRow]) -> Result<()> {
     for r in rows {
-        let q = Query::insert()
-            .into_table(CC)
-            .columns(std::iter::once("tenant_id").chain(CC_COLS))
-            .values_panic([
-                Expr::val(tx.t()),
+        let q = insert_row(
+            tx,
+            CC,
+            &CC_COLS,
+            [
                 Expr::val(r.user_id.as_str()),
                 Expr::val(r.instance_id),
                 Expr::val(r.node.as_str()),
@@ -188,9 +188,10 @@ pub(super) async fn insert_cc(tx: &SeaTx, rows: &[FlowCcRow]) -> Result<()> {
                 Expr::val(r.object.as_str()),
                 Expr::val(r.record_id),
                 Expr::val(r.created_at),
-            ])
-            .on_conflict(OnConflict::new().do_nothing().to_owned())
-            .to_owned();
+            ],
+        )?
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .to_owned();
         tx.exec(&q).await?;
     }
     Ok(())

@@ -8,7 +8,7 @@ use weft_meta::TenantId;
 use weft_runtime::Result;
 use weft_runtime::flows::ports::ClaimedTimer;
 
-use super::get;
+use super::{get, insert_row};
 use crate::SeaStore;
 use crate::claims::Claim;
 use crate::tx::SeaTx;
@@ -23,31 +23,25 @@ pub(super) async fn put(
     node: &str,
     due_at: DateTime<Utc>,
 ) -> Result<()> {
-    let q = Query::insert()
-        .into_table(TIMERS)
-        .columns([
-            "tenant_id",
-            "instance_id",
-            "timer",
-            "node",
-            "due_at",
-            "attempts",
-        ])
-        .values_panic([
-            Expr::val(tx.t()),
+    let q = insert_row(
+        tx,
+        TIMERS,
+        &["instance_id", "timer", "node", "due_at", "attempts"],
+        [
             Expr::val(instance),
             Expr::val(timer),
             Expr::val(node),
             Expr::val(due_at),
             Expr::Constant(0.into()),
-        ])
-        .on_conflict(
-            OnConflict::columns(["tenant_id", "instance_id", "timer"])
-                .update_columns(["due_at", "node"])
-                .value("lease_until", Expr::null())
-                .to_owned(),
-        )
-        .to_owned();
+        ],
+    )?
+    .on_conflict(
+        OnConflict::columns(["tenant_id", "instance_id", "timer"])
+            .update_columns(["due_at", "node"])
+            .value("lease_until", Expr::null())
+            .to_owned(),
+    )
+    .to_owned();
     tx.exec(&q).await?;
     Ok(())
 }

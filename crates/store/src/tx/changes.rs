@@ -14,18 +14,19 @@ use crate::errors::db;
 /// The next value of a counter, created at `start`: one upsert, so concurrent writers of
 /// one tenant serialize on the counter's row and never hand out a number twice.
 pub(super) async fn next_counter(tx: &SeaTx, key: &str, start: i64) -> Result<i64> {
-    let q = Query::insert()
-        .into_table(counters::Entity)
+    let mut q = Query::insert();
+    q.into_table(counters::Entity)
         .columns([
             counters::Column::TenantId,
             counters::Column::Key,
             counters::Column::Value,
         ])
-        .values_panic([
+        .values([
             Expr::val(tx.t()),
             Expr::val(key.to_owned()),
             Expr::val(start),
         ])
+        .map_err(Error::internal)?
         .on_conflict(
             OnConflict::columns([counters::Column::TenantId, counters::Column::Key])
                 .value(
@@ -34,8 +35,7 @@ pub(super) async fn next_counter(tx: &SeaTx, key: &str, start: i64) -> Result<i6
                 )
                 .to_owned(),
         )
-        .returning_col(counters::Column::Value)
-        .to_owned();
+        .returning_col(counters::Column::Value);
     let row = tx
         .one(&q)
         .await?
