@@ -2,11 +2,11 @@
 //! run log, webhook deliveries, notifications) and the cross-tenant outbox claim.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Statement, TryInsertResult,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TryInsertResult,
 };
 use uuid::Uuid;
 use weft_runtime::Result;
@@ -15,12 +15,14 @@ use weft_runtime::automation::ports::{
 };
 use weft_runtime::ports::Backend;
 
+use crate::claims::Claim;
 use crate::entities::{
-    automation_outbox as outbox, automation_rules as rules, notifications, tenants,
+    automation_outbox as outbox, automation_rules as rules, notifications,
     webhook_deliveries as deliveries,
 };
 use crate::errors::db;
 use crate::tx::SeaTx;
+use crate::tx::metadata::bump_meta_version;
 
 fn rule_row(m: rules::Model) -> RuleRow {
     RuleRow {
@@ -177,16 +179,7 @@ impl AutomationTx for SeaTx {
     }
 
     async fn bump_rules_version(&mut self) -> Result<()> {
-        tenants::Entity::update_many()
-            .col_expr(
-                tenants::Column::MetaVersion,
-                Expr::col(tenants::Column::MetaVersion).add(1),
-            )
-            .filter(self.tenant_row())
-            .exec(&self.txn)
-            .await
-            .map_err(db)?;
-        Ok(())
+        bump_meta_version(self).await
     }
 
     async fn enqueue_runs(&mut self, rows: &[OutboxRow]) -> Result<()> {
@@ -382,8 +375,8 @@ impl AutomationTx for SeaTx {
     }
 }
 
-/// Claim due runs of any tenant with a lease. A run is due when it is queued (or running
-/// with an expired lease: its worker died) and its `run_at` has come.
+/// Claim due runs of any tenant with a lease (see `crate::claims`). A run is due when it is
+/// queued (or running with an expired lease: its worker died) and its `run_at` has come.
 pub(crate) async fn claim_runs(
     c: &DatabaseConnection,
     backend: Backend,
@@ -392,57 +385,16 @@ pub(crate) async fn claim_runs(
     lease_secs: i64,
     now: DateTime<Utc>,
 ) -> Result<Vec<OutboxRow>> {
-    let until = now + Duration::seconds(lease_secs);
-    let cols = "tenant_id, id, rule_id, rule, object, record_id, event, payload, status, attempts, \
-                max_attempts, depth, idempotency_key, progress, error, run_at, lease_until, \
-                lease_owner, created_at, updated_at";
-    let stmt = match backend {
-        Backend::Postgres => Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            format!(
-                "UPDATE automation_outbox SET lease_until = $1, lease_owner = $2, \
-                   status = 'running', attempts = attempts + 1 \
-                 WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM automation_outbox \
-                   WHERE status IN ('queued', 'running') AND run_at <= $3 \
-                     AND (lease_until IS NULL OR lease_until < $3) \
-                   ORDER BY run_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
-                 RETURNING {cols}"
-            ),
-            [
-                until.into(),
-                worker.into(),
-                now.into(),
-                i64::from(limit).into(),
-            ],
-        ),
-        Backend::Sqlite => Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            format!(
-                "UPDATE automation_outbox SET lease_until = ?, lease_owner = ?, \
-                   status = 'running', attempts = attempts + 1 \
-                 WHERE rowid IN (SELECT rowid FROM automation_outbox \
-                   WHERE status IN ('queued', 'running') AND run_at <= ? \
-                     AND (lease_until IS NULL OR lease_until < ?) \
-                   ORDER BY run_at LIMIT ?) \
-                 RETURNING {cols}"
-            ),
-            [
-                until.into(),
-                worker.into(),
-                now.into(),
-                now.into(),
-                i64::from(limit).into(),
-            ],
-        ),
-    };
-    let rows = c.query_all_raw(stmt).await.map_err(db)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let m =
-            <outbox::Model as sea_orm::FromQueryResult>::from_query_result(&r, "").map_err(db)?;
-        out.push(outbox_row(m));
-    }
-    Ok(out)
+    let rows = Claim::runs()
+        .run(c, backend, worker, limit, lease_secs, now)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(outbox_row(
+                outbox::Model::from_query_result(r, "").map_err(db)?,
+            ))
+        })
+        .collect()
 }
 
 #[async_trait]

@@ -1,7 +1,7 @@
 //! The query plan's predicates as SQL conditions (sea-query), per backend.
 
 use sea_orm::sea_query::extension::postgres::PgExpr;
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, LikeExpr, Query, SimpleExpr};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
 use serde_json::Value as Json;
 use weft_meta::query::{CmpOp, Col, Dir, Pred, SortKey};
 use weft_meta::{CompiledObject, Value};
@@ -60,10 +60,12 @@ pub fn condition(n: &Names, obj: &CompiledObject, p: &Pred) -> Condition {
             negated,
         } => {
             if values.is_empty() {
+                // `x IN ()` is not SQL: an empty list matches nothing, its negation everything.
+                let one = Expr::Constant(1.into());
                 let always = if *negated {
-                    Expr::cust("1 = 1")
+                    one.eq(Expr::Constant(1.into()))
                 } else {
-                    Expr::cust("1 = 0")
+                    one.eq(Expr::Constant(0.into()))
                 };
                 return Condition::all().add(always);
             }
@@ -95,7 +97,8 @@ pub fn condition(n: &Names, obj: &CompiledObject, p: &Pred) -> Condition {
                 format!("%{}%", escape_like(text))
             };
             Condition::all().add(match n.backend {
-                // sea-query 1.0 renders `ILIKE ($1 ESCAPE …)`, which PostgreSQL rejects.
+                // A custom expression on purpose: sea-query 1.0 renders `ILIKE ($1 ESCAPE …)`,
+                // which PostgreSQL rejects (the value is still bound).
                 Backend::Postgres => Expr::cust_with_values(
                     format!("{} ILIKE $1 ESCAPE '\\'", ident(&c.name)),
                     [pat],
@@ -109,14 +112,14 @@ pub fn condition(n: &Names, obj: &CompiledObject, p: &Pred) -> Condition {
                 Condition::all()
                     .add(col(&c.name).contains(Expr::val(arr).cast_as(Alias::new("jsonb"))))
             }
+            // One EXISTS per value over the elements of the stored JSON array.
             Backend::Sqlite => values.iter().fold(Condition::all(), |cond, v| {
-                cond.add(Expr::cust_with_values(
-                    format!(
-                        "EXISTS (SELECT 1 FROM json_each({}) WHERE value = ?)",
-                        ident(&c.name)
-                    ),
-                    [v.clone()],
-                ))
+                let elements = Query::select()
+                    .expr(Expr::Constant(1.into()))
+                    .from_function(Func::cust("json_each").arg(col(&c.name)), "e")
+                    .and_where(Expr::col(("e", "value")).eq(v.as_str()))
+                    .to_owned();
+                cond.add(Expr::exists(elements))
             }),
         },
         Pred::LinkedTo { field, targets } => {

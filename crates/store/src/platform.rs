@@ -1,14 +1,24 @@
-//! Platform rows: entity <-> port type conversions and the cross-tenant job claim.
+//! The `Store` port: platform-level access before a tenant transaction (tenant provisioning,
+//! credential lookups, the cross-tenant job claim), and the entity <-> port row conversions
+//! shared with the tenant-bound ports.
 
-use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, QueryFilter, Set, TransactionTrait,
+};
 use weft_meta::TenantId;
 use weft_runtime::Result;
-use weft_runtime::ports::{ApiKeyRow, Backend, JobRow, UserRow};
+use weft_runtime::access::ports::SessionRow;
+use weft_runtime::ports::{ApiKeyRow, Backend, JobRow, Store, TenantRow, Tx, TxMode, UserRow};
 
-use crate::entities::{api_keys, jobs, users};
+use crate::claims::Claim;
+use crate::entities::{api_keys, audit_heads, jobs, sessions, tenants, users};
 use crate::errors::db;
-use crate::sqlvalue::sqlite_datetime;
+use crate::names::{Names, ident};
+use crate::store::{SeaStore, set_tenant_role};
+use crate::tx::SeaTx;
 
 pub fn api_key_row(m: api_keys::Model) -> ApiKeyRow {
     ApiKeyRow {
@@ -56,8 +66,7 @@ pub fn job_row(m: jobs::Model) -> JobRow {
     }
 }
 
-/// Claim due jobs with a lease. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes
-/// claim concurrently without taking the same row; SQLite has one writer.
+/// Claim due jobs with a lease (see `crate::claims`).
 pub async fn claim_jobs(
     c: &DatabaseConnection,
     backend: Backend,
@@ -66,48 +75,193 @@ pub async fn claim_jobs(
     lease_secs: i64,
     now: DateTime<Utc>,
 ) -> Result<Vec<JobRow>> {
-    let until = now + Duration::seconds(lease_secs);
-    let stmt = match backend {
-        Backend::Postgres => Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "UPDATE jobs SET lease_until = $1, lease_owner = $2, attempts = attempts + 1 \
-             WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM jobs \
-               WHERE status IN ('queued', 'running') AND run_at <= $3 \
-                 AND (lease_until IS NULL OR lease_until < $3) \
-               ORDER BY run_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
-             RETURNING tenant_id, id, kind, payload, status, progress, attempts, error, run_at, \
-               lease_until, lease_owner, created_by, created_at, updated_at",
-            [
-                until.into(),
-                worker.into(),
-                now.into(),
-                i64::from(limit).into(),
-            ],
-        ),
-        Backend::Sqlite => Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            "UPDATE jobs SET lease_until = ?, lease_owner = ?, attempts = attempts + 1 \
-             WHERE rowid IN (SELECT rowid FROM jobs \
-               WHERE status IN ('queued', 'running') AND run_at <= ? \
-                 AND (lease_until IS NULL OR lease_until < ?) \
-               ORDER BY run_at LIMIT ?) \
-             RETURNING tenant_id, id, kind, payload, status, progress, attempts, error, run_at, \
-               lease_until, lease_owner, created_by, created_at, updated_at",
-            [
-                until.into(),
-                worker.into(),
-                now.into(),
-                now.into(),
-                i64::from(limit).into(),
-            ],
-        ),
-    };
-    let _ = sqlite_datetime;
-    let rows = c.query_all_raw(stmt).await.map_err(db)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let m = <jobs::Model as sea_orm::FromQueryResult>::from_query_result(&r, "").map_err(db)?;
-        out.push(job_row(m));
+    let rows = Claim::jobs()
+        .run(c, backend, worker, limit, lease_secs, now)
+        .await?;
+    rows.iter()
+        .map(|r| Ok(job_row(jobs::Model::from_query_result(r, "").map_err(db)?)))
+        .collect()
+}
+
+fn tenant_row(m: tenants::Model) -> TenantRow {
+    TenantRow {
+        id: TenantId(m.id),
+        name: m.name,
+        db_key: m.db_key,
+        status: m.status,
+        created_at: m.created_at,
     }
-    Ok(out)
+}
+
+#[async_trait]
+impl Store for SeaStore {
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn begin(&self, tenant: TenantId, mode: TxMode) -> Result<Box<dyn Tx>> {
+        let key = self.tenant_key(tenant).await?;
+        let names = Names::new(self.backend, &key);
+        let txn = match (self.backend, mode) {
+            (Backend::Sqlite, TxMode::Write) => self
+                .writer
+                .begin_with_options(sea_orm::TransactionOptions {
+                    sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                })
+                .await
+                .map_err(db)?,
+            (Backend::Sqlite, TxMode::Read) => self.reader.begin().await.map_err(db)?,
+            (Backend::Postgres, _) => {
+                let txn = self.writer.begin().await.map_err(db)?;
+                set_tenant_role(&txn, &names, Some(tenant)).await?;
+                txn
+            }
+        };
+        Ok(Box::new(SeaTx::new(txn, tenant, names, self.app_filter)))
+    }
+
+    async fn create_tenant(
+        &self,
+        id: TenantId,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> Result<TenantRow> {
+        let key = id.0.simple().to_string();
+        let names = Names::new(self.backend, &key);
+        let txn = self.admin.begin().await.map_err(db)?;
+        let model = tenants::ActiveModel {
+            id: Set(id.0),
+            name: Set(name.to_owned()),
+            db_key: Set(key.clone()),
+            status: Set("active".into()),
+            meta_version: Set(0),
+            access_version: Set(0),
+            time_zone: Set("UTC".into()),
+            created_at: Set(at),
+        }
+        .insert(&txn)
+        .await
+        .map_err(db)?;
+        if self.backend == Backend::Postgres {
+            let role = ident(&names.role());
+            let schema = ident(&names.schema());
+            // Role and schema DDL: plain SQL from checked identifiers.
+            for sql in [
+                format!("CREATE ROLE {role} NOLOGIN IN ROLE weft_tenant"),
+                format!("GRANT {role} TO CURRENT_USER"),
+                format!("GRANT {role} TO weft_app"),
+                format!("CREATE SCHEMA {schema} AUTHORIZATION {role}"),
+            ] {
+                txn.execute_unprepared(&sql).await.map_err(db)?;
+            }
+        }
+        audit_heads::ActiveModel {
+            tenant_id: Set(id.0),
+            seq: Set(0),
+            hash: Set(weft_runtime::access::audit::GENESIS.to_owned()),
+        }
+        .insert(&txn)
+        .await
+        .map_err(db)?;
+        txn.commit().await.map_err(db)?;
+        if let Ok(mut m) = self.keys.write() {
+            m.insert(id, key);
+        }
+        Ok(tenant_row(model))
+    }
+
+    async fn tenant(&self, id: TenantId) -> Result<Option<TenantRow>> {
+        Ok(tenants::Entity::find_by_id(id.0)
+            .one(&self.admin)
+            .await
+            .map_err(db)?
+            .map(tenant_row))
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<TenantRow>> {
+        Ok(tenants::Entity::find()
+            .all(&self.admin)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(tenant_row)
+            .collect())
+    }
+
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRow>> {
+        let conn = if self.backend == Backend::Sqlite {
+            &self.reader
+        } else {
+            &self.admin
+        };
+        Ok(api_keys::Entity::find()
+            .filter(api_keys::Column::KeyHash.eq(key_hash))
+            .one(conn)
+            .await
+            .map_err(db)?
+            .map(api_key_row))
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease_secs: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<JobRow>> {
+        claim_jobs(&self.admin, self.backend, worker, limit, lease_secs, now).await
+    }
+
+    async fn find_session(&self, token_hash: &str) -> Result<Option<(TenantId, SessionRow)>> {
+        let conn = if self.backend == Backend::Sqlite {
+            &self.reader
+        } else {
+            &self.admin
+        };
+        Ok(sessions::Entity::find()
+            .filter(sessions::Column::TokenHash.eq(token_hash))
+            .one(conn)
+            .await
+            .map_err(db)?
+            .map(|s| {
+                (
+                    TenantId(s.tenant_id),
+                    SessionRow {
+                        id: s.id,
+                        user_id: s.user_id,
+                        token_hash: s.token_hash,
+                        csrf_token: s.csrf_token,
+                        created_at: s.created_at,
+                        last_seen_at: s.last_seen_at,
+                        expires_at: s.expires_at,
+                        revoked_at: s.revoked_at,
+                    },
+                )
+            }))
+    }
+
+    async fn find_logins(&self, email: &str) -> Result<Vec<(TenantRow, UserRow)>> {
+        let conn = if self.backend == Backend::Sqlite {
+            &self.reader
+        } else {
+            &self.admin
+        };
+        let us = users::Entity::find()
+            .filter(users::Column::Email.eq(email))
+            .all(conn)
+            .await
+            .map_err(db)?;
+        let mut out = Vec::with_capacity(us.len());
+        for u in us {
+            if let Some(t) = tenants::Entity::find_by_id(u.tenant_id)
+                .one(conn)
+                .await
+                .map_err(db)?
+            {
+                out.push((tenant_row(t), user_row(u)));
+            }
+        }
+        Ok(out)
+    }
 }

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
-    Alias, Expr, ExprTrait, LockType, NullOrdering, OnConflict, Order, Query, SelectStatement,
+    Alias, Asterisk, Expr, ExprTrait, LockType, NullOrdering, OnConflict, Order, Query,
+    SelectStatement,
 };
 use sea_orm::{ConnectionTrait, DbErr, QueryResult};
 use uuid::Uuid;
@@ -314,7 +315,7 @@ pub async fn count(
     opts: FetchOpts,
 ) -> Result<i64, DbErr> {
     let mut q = Query::select();
-    q.expr(Expr::cust("COUNT(*)"))
+    q.expr(Expr::col(Asterisk).count())
         .from(n.table_ref(obj.api_name()));
     deleted_filter(&mut q, opts);
     apply_filters(&mut q, n, obj, filter, extra);

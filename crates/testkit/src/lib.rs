@@ -8,7 +8,6 @@
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer, web};
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde_json::{Value as Json, json};
 use weft_api::AppState;
 use weft_meta::{TenantId, UserId};
@@ -86,14 +85,12 @@ impl TestDb {
             Backend::Postgres => {
                 let admin = pg_admin_url();
                 let name = format!("weft_test_{}", uuid::Uuid::now_v7().simple());
-                let conn = Database::connect(&admin).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL at {admin} is required for this test: {e}")
-                });
-                conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                weft_store::admin::create_database(&admin, &name)
                     .await
-                    .expect("create test database");
-                let _ = conn.close().await;
-                let url = replace_db(&admin, &name);
+                    .unwrap_or_else(|e| {
+                        panic!("PostgreSQL at {admin} is required for this test: {e}")
+                    });
+                let url = weft_store::admin::database_url(&admin, &name);
                 Self {
                     backend,
                     url,
@@ -105,25 +102,15 @@ impl TestDb {
     }
 }
 
-fn replace_db(url: &str, db: &str) -> String {
-    match url.rfind('/') {
-        Some(i) if i > "postgres://".len() => {
-            let (base, rest) = url.split_at(i);
-            let query = rest.find('?').map(|q| &rest[q..]).unwrap_or("");
-            format!("{base}/{db}{query}")
-        }
-        _ => format!("{url}/{db}"),
-    }
-}
-
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some(name) = self.pg_name.take() else {
             return;
         };
         let admin = pg_admin_url();
-        let url = self.url.clone();
-        // Drop the database and the tenant roles it created (roles are cluster-wide).
+        // Drop the database and the tenant roles it created (roles are cluster-wide) on a
+        // thread and runtime of its own: `drop` is synchronous and may run on a runtime's
+        // worker, where blocking on a future is not allowed.
         let _ = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -131,38 +118,7 @@ impl Drop for TestDb {
             else {
                 return;
             };
-            rt.block_on(async move {
-                let mut roles = Vec::new();
-                if let Ok(c) = Database::connect(&url).await {
-                    if let Ok(rows) = c
-                        .query_all_raw(Statement::from_string(
-                            DbBackend::Postgres,
-                            "SELECT db_key FROM tenants",
-                        ))
-                        .await
-                    {
-                        roles = rows
-                            .iter()
-                            .filter_map(|r| r.try_get_by_index::<String>(0).ok())
-                            .map(|k| format!("weft_t_{k}"))
-                            .collect();
-                    }
-                    let _ = c.close().await;
-                }
-                if let Ok(c) = Database::connect(&admin).await {
-                    let _ = c
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .await;
-                    for r in roles {
-                        let _ = c
-                            .execute_unprepared(&format!("DROP ROLE IF EXISTS \"{r}\""))
-                            .await;
-                    }
-                    let _ = c.close().await;
-                }
-            });
+            let _ = rt.block_on(weft_store::admin::drop_database(&admin, &name));
         })
         .join();
     }
@@ -530,6 +486,3 @@ pub fn backend_name(b: Backend) -> &'static str {
         Backend::Postgres => "postgres",
     }
 }
-
-#[allow(unused)]
-fn _db_backend(_: DbBackend) {}
