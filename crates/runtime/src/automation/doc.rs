@@ -9,7 +9,7 @@ pub use weft_rules::doc::{
 
 use uuid::Uuid;
 
-use crate::cache::TenantMeta;
+use crate::core::cache::TenantMeta;
 
 /// Check a rule document against the tenant's metadata and compile it. Every problem is
 /// reported at once.
