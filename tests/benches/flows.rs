@@ -72,8 +72,16 @@ async fn setup(b: Backend, n: usize) -> (TestApp, Vec<Client>) {
             "permissions": {"objects": {"deal": {"read": true, "create": true, "update": true, "scope": "all"}}}}))
         .await
         .unwrap();
-    app.rt.save_flow(&admin, None, &model()).await.unwrap();
-    app.rt.publish_flow(&admin, "bench").await.unwrap();
+    app.rt
+        .workflows()
+        .save_flow(&admin, None, &model())
+        .await
+        .unwrap();
+    app.rt
+        .workflows()
+        .publish_flow(&admin, "bench")
+        .await
+        .unwrap();
     let mut clients = vec![];
     for c in 0..CLIENTS {
         let mut ps = vec![];
@@ -126,6 +134,7 @@ async fn run_client(app: Arc<TestApp>, c: Client) -> usize {
                             "sales": [c.approvers[2].user.0]});
         let inst = app
             .rt
+            .workflows()
             .start_flow(
                 &c.initiator,
                 &json!({"flow": "bench", "record": rec, "chosen": chosen}),
@@ -134,10 +143,16 @@ async fn run_client(app: Arc<TestApp>, c: Client) -> usize {
             .unwrap();
         let mut last = json!(null);
         for a in &c.approvers {
-            let inbox = app.rt.flow_inbox(a, "todo", Some(1)).await.unwrap();
+            let inbox = app
+                .rt
+                .workflows()
+                .flow_inbox(a, "todo", Some(1))
+                .await
+                .unwrap();
             let task = Uuid::parse_str(inbox["items"][0]["id"].as_str().unwrap()).unwrap();
             last = app
                 .rt
+                .workflows()
                 .act_on_task(a, task, &json!({"action": "approve"}))
                 .await
                 .unwrap();

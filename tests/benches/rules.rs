@@ -166,7 +166,7 @@ async fn creates(b: Backend, n: usize) {
         .await
         .unwrap();
     for r in ten_rules("ruled") {
-        app.rt.create_rule(&p, &r).await.unwrap();
+        app.rt.automation().create_rule(&p, &r).await.unwrap();
     }
     let body = |i: usize| {
         json!({"name": format!("deal {i}"), "amount": "120000.00", "probability": 40,
@@ -251,6 +251,7 @@ async fn dry_run(b: Backend) {
     let s = Instant::now();
     let out = app
         .rt
+        .automation()
         .dry_run_rule(&p, &json!({"rule": rule, "limit": N, "samples": 5}))
         .await
         .unwrap();

@@ -129,7 +129,7 @@ async fn run(b: Backend, rows: u64) {
         }
     }
     let load = started.elapsed().as_secs_f64();
-    let org = app.rt.org(app.tenant.tenant_id).await.unwrap();
+    let org = app.rt.core().org(app.tenant.tenant_id).await.unwrap();
     let some_user = org.users.values().find(|u| !u.is_admin).unwrap().id;
     let mut user = Principal::system(app.tenant.tenant_id, weft_meta::UserId(some_user));
     user.is_admin = false;

@@ -18,7 +18,11 @@ async fn crm_with_users(
     HashMap<String, String>,
 ) {
     let app = TestApp::new(b).await;
-    app.rt.install_app(&app.admin(), &crm_app()).await.unwrap();
+    app.rt
+        .apps()
+        .install_app(&app.admin(), &crm_app())
+        .await
+        .unwrap();
     let s = app.serve().await;
     let users = s.get("/api/v1/org/users").await.body["users"]
         .as_array()
@@ -724,6 +728,7 @@ async fn audit_chain_detects_tampering(b: Backend) {
     // A sealed change-log row edited afterwards is caught too.
     let app2 = TestApp::new(b).await;
     app2.rt
+        .apps()
         .install_app(&app2.admin(), &crm_app())
         .await
         .unwrap();

@@ -595,12 +595,12 @@ async fn time_based_and_manual_triggers(b: Backend) {
     .await;
 
     // The last ticks (Sunday 09:00, last Monday 09:00) predate the rules: nothing fires.
-    assert_eq!(app.rt.run_schedules_once().await.unwrap(), 0);
+    assert_eq!(app.rt.automation().run_schedules_once().await.unwrap(), 0);
     // 09:30 on Monday: the date rule finds A (B is won); the weekly rule A and C.
     clock.set(at("2027-03-01T01:30:00Z"));
-    assert_eq!(app.rt.run_schedules_once().await.unwrap(), 3);
+    assert_eq!(app.rt.automation().run_schedules_once().await.unwrap(), 3);
     assert_eq!(
-        app.rt.run_schedules_once().await.unwrap(),
+        app.rt.automation().run_schedules_once().await.unwrap(),
         0,
         "a tick fires once"
     );
@@ -626,11 +626,11 @@ async fn time_based_and_manual_triggers(b: Backend) {
     assert_eq!(ticks[0]["input"]["records"], 1, "{:?}", ticks[0]);
     // The next day: the date rule looks at 03-05 (nothing); the weekly tick is still Monday's.
     clock.set(at("2027-03-02T01:30:00Z"));
-    assert_eq!(app.rt.run_schedules_once().await.unwrap(), 0);
+    assert_eq!(app.rt.automation().run_schedules_once().await.unwrap(), 0);
     // A week later, after days with no scheduler at all: next Monday's tick fires once.
     clock.set(at("2027-03-09T05:00:00Z"));
-    assert_eq!(app.rt.run_schedules_once().await.unwrap(), 2);
-    assert_eq!(app.rt.run_schedules_once().await.unwrap(), 0);
+    assert_eq!(app.rt.automation().run_schedules_once().await.unwrap(), 2);
+    assert_eq!(app.rt.automation().run_schedules_once().await.unwrap(), 0);
 
     // Manual: offered on the object, queued once per Idempotency-Key, runs as any run.
     let m = s.get("/api/v1/automation/manual/deal").await;

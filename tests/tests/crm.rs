@@ -9,14 +9,24 @@ use weft_testkit::{Backend, TestApp, crm_app, crm_app_full, dual, problems};
 
 async fn crm_example(b: Backend) {
     let app = TestApp::new(b).await;
-    let report = app.rt.install_app(&app.admin(), &crm_app()).await.unwrap();
+    let report = app
+        .rt
+        .apps()
+        .install_app(&app.admin(), &crm_app())
+        .await
+        .unwrap();
     assert_eq!(
         report.objects_created,
         ["account", "contact", "opportunity", "activity"]
     );
     assert_eq!(report.records_created, 17);
     // Installing twice changes nothing.
-    let again = app.rt.install_app(&app.admin(), &crm_app()).await.unwrap();
+    let again = app
+        .rt
+        .apps()
+        .install_app(&app.admin(), &crm_app())
+        .await
+        .unwrap();
     assert_eq!(again.records_created, 0);
     let s = app.serve().await;
 
@@ -147,7 +157,11 @@ async fn crm_example(b: Backend) {
 
 async fn auto_numbers_under_concurrency(b: Backend) {
     let app = TestApp::new(b).await;
-    app.rt.install_app(&app.admin(), &crm_app()).await.unwrap();
+    app.rt
+        .apps()
+        .install_app(&app.admin(), &crm_app())
+        .await
+        .unwrap();
     let s = app.serve().await;
     let futs = (0..40).map(|i| {
         let s = &s;
@@ -179,7 +193,11 @@ async fn auto_numbers_under_concurrency(b: Backend) {
 
 async fn unique_under_concurrency(b: Backend) {
     let app = TestApp::new(b).await;
-    app.rt.install_app(&app.admin(), &crm_app()).await.unwrap();
+    app.rt
+        .apps()
+        .install_app(&app.admin(), &crm_app())
+        .await
+        .unwrap();
     let s = app.serve().await;
     let acc = s.get("/api/v1/data/account?limit=1").await.body["records"][0]["id"].clone();
     let futs = (0..12).map(|i| {
@@ -215,6 +233,7 @@ async fn unique_under_concurrency(b: Backend) {
 async fn crm_approval_flow(b: Backend) {
     let app = TestApp::new(b).await;
     app.rt
+        .apps()
         .install_app(&app.admin(), &crm_app_full())
         .await
         .unwrap();

@@ -69,7 +69,11 @@ fn with_user_ids(v: &Json, ids: &HashMap<String, String>) -> Json {
 async fn crm_flagship_rules(b: Backend) {
     let clock = Arc::new(ManualClock::new(now()));
     let app = TestApp::with_clock(b, clock.clone()).await;
-    app.rt.install_app(&app.admin(), &crm_app()).await.unwrap();
+    app.rt
+        .apps()
+        .install_app(&app.admin(), &crm_app())
+        .await
+        .unwrap();
     let s = app.serve().await;
     let k = keys(&s).await;
     // org.json keys → user ids (users are known by their e-mail's local part here).
@@ -236,8 +240,8 @@ async fn crm_flagship_rules(b: Backend) {
     )
     .await;
     clock.set(tick + Duration::minutes(1));
-    assert_eq!(app.rt.run_schedules_once().await.unwrap(), 1);
-    assert_eq!(app.rt.run_schedules_once().await.unwrap(), 0);
+    assert_eq!(app.rt.automation().run_schedules_once().await.unwrap(), 1);
+    assert_eq!(app.rt.automation().run_schedules_once().await.unwrap(), 0);
     weft_testkit::drain_outbox(&app.rt, &out).await;
     let tasks = s
         .post(
@@ -270,7 +274,7 @@ async fn crm_flagship_rules(b: Backend) {
     let contacted = tick.date_naive().format("%Y-%m-%d").to_string();
     assert_eq!(q["last_contacted"], json!(contacted), "{q}");
     clock.set(tick + Duration::days(3) + Duration::minutes(1));
-    assert_eq!(app.rt.run_schedules_once().await.unwrap(), 1);
+    assert_eq!(app.rt.automation().run_schedules_once().await.unwrap(), 1);
     weft_testkit::drain_outbox(&app.rt, &out).await;
     let follow = s
         .post(

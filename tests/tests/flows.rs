@@ -754,13 +754,21 @@ async fn timers_fire_once(b: Backend) {
     let rec = deal(&w, 1).await;
     let inst = start(&w, "sla", &rec).await;
     // Nothing is due yet.
-    assert_eq!(w.app.rt.run_flow_timers("w1", 10).await.unwrap(), 0);
+    assert_eq!(
+        w.app
+            .rt
+            .workflows()
+            .run_flow_timers("w1", 10)
+            .await
+            .unwrap(),
+        0
+    );
     // The workers were down for 80 hours: on restart every due timer fires, each once.
     clock.advance(Duration::hours(80));
     for _ in 0..4 {
         let (r1, r2) = tokio::join!(
-            w.app.rt.run_flow_timers("w1", 10),
-            w.app.rt.run_flow_timers("w2", 10)
+            w.app.rt.workflows().run_flow_timers("w1", 10),
+            w.app.rt.workflows().run_flow_timers("w2", 10)
         );
         r1.unwrap();
         r2.unwrap();
@@ -777,7 +785,15 @@ async fn timers_fire_once(b: Backend) {
     assert!((1..=3).contains(&reminders), "{reminders} reminders: {h:?}");
     // Nothing left to fire for the cancelled node.
     clock.advance(Duration::hours(200));
-    assert_eq!(w.app.rt.run_flow_timers("w1", 10).await.unwrap(), 0);
+    assert_eq!(
+        w.app
+            .rt
+            .workflows()
+            .run_flow_timers("w1", 10)
+            .await
+            .unwrap(),
+        0
+    );
     approve(&w, "d", &inst).await;
     assert_eq!(view(&w, &inst).await["status"], "approved");
 }
@@ -962,15 +978,33 @@ async fn business_calendars(b: Backend) {
     // nor on Friday 9 October.
     clock.set(Utc.with_ymd_and_hms(2026, 10, 9, 23, 0, 0).unwrap());
     for _ in 0..3 {
-        w.app.rt.run_flow_timers("w1", 10).await.unwrap();
+        w.app
+            .rt
+            .workflows()
+            .run_flow_timers("w1", 10)
+            .await
+            .unwrap();
     }
     assert_eq!(view(&w, &inst).await["positions"], json!(["mgr"]));
     clock.set(due - Duration::seconds(1));
-    w.app.rt.run_flow_timers("w1", 10).await.unwrap();
+    w.app
+        .rt
+        .workflows()
+        .run_flow_timers("w1", 10)
+        .await
+        .unwrap();
     assert_eq!(view(&w, &inst).await["positions"], json!(["mgr"]));
     // Saturday 10 October 10:00 Beijing: the make-up working day, the timeout fires.
     clock.set(due);
-    assert_eq!(w.app.rt.run_flow_timers("w1", 10).await.unwrap(), 1);
+    assert_eq!(
+        w.app
+            .rt
+            .workflows()
+            .run_flow_timers("w1", 10)
+            .await
+            .unwrap(),
+        1
+    );
     let v = view(&w, &inst).await;
     assert_eq!(v["positions"], json!(["escalate"]), "{v}");
     assert!(task_of(&w, "d", &inst).await.is_some());
@@ -1886,8 +1920,8 @@ async fn two_processes_race(b: Backend) {
         let (pc, pf) = (as_user("c"), as_user("f1"));
         let body = json!({"action": "approve"});
         let (r1, r2) = tokio::join!(
-            w.app.rt.act_on_task(&pc, c, &body),
-            rt2.act_on_task(&pf, f, &body)
+            w.app.rt.workflows().act_on_task(&pc, c, &body),
+            rt2.workflows().act_on_task(&pf, f, &body)
         );
         r1.unwrap();
         r2.unwrap();
@@ -1924,8 +1958,8 @@ async fn two_processes_race(b: Backend) {
     }
     clock.set(t0 + Duration::hours(2));
     let (n1, n2) = tokio::join!(
-        w.app.rt.run_flow_timers("p1", 10),
-        rt2.run_flow_timers("p2", 10)
+        w.app.rt.workflows().run_flow_timers("p1", 10),
+        rt2.workflows().run_flow_timers("p2", 10)
     );
     assert_eq!(
         n1.unwrap() + n2.unwrap(),
@@ -1933,8 +1967,8 @@ async fn two_processes_race(b: Backend) {
         "each timer fired by one process"
     );
     let (n1, n2) = tokio::join!(
-        w.app.rt.run_flow_timers("p1", 10),
-        rt2.run_flow_timers("p2", 10)
+        w.app.rt.workflows().run_flow_timers("p1", 10),
+        rt2.workflows().run_flow_timers("p2", 10)
     );
     assert_eq!(n1.unwrap() + n2.unwrap(), 0);
     for inst in &insts {
@@ -1994,7 +2028,15 @@ async fn s13_inclusive_join(b: Backend) {
         assert!(task_of(&w, "c", &inst).await.is_none());
         if timer_first {
             clock.advance(Duration::hours(3));
-            assert_eq!(w.app.rt.run_flow_timers("w1", 10).await.unwrap(), 1);
+            assert_eq!(
+                w.app
+                    .rt
+                    .workflows()
+                    .run_flow_timers("w1", 10)
+                    .await
+                    .unwrap(),
+                1
+            );
             let v = view(&w, &inst).await;
             assert_eq!(events(&v, "join_fired"), 0, "a can still reach the join");
             assert!(task_of(&w, "b", &inst).await.is_none());
@@ -2005,7 +2047,15 @@ async fn s13_inclusive_join(b: Backend) {
             assert_eq!(events(&v, "join_fired"), 0, "b can still reach the join");
             assert_eq!(v["status"], "running");
             clock.advance(Duration::hours(3));
-            assert_eq!(w.app.rt.run_flow_timers("w1", 10).await.unwrap(), 1);
+            assert_eq!(
+                w.app
+                    .rt
+                    .workflows()
+                    .run_flow_timers("w1", 10)
+                    .await
+                    .unwrap(),
+                1
+            );
         }
         let v = view(&w, &inst).await;
         assert_eq!(events(&v, "join_fired"), 1, "{v}");
@@ -2026,7 +2076,15 @@ async fn s13_inclusive_join(b: Backend) {
     );
     // No timer is left behind for the finished branch.
     clock.advance(Duration::hours(5));
-    assert_eq!(w.app.rt.run_flow_timers("w1", 10).await.unwrap(), 0);
+    assert_eq!(
+        w.app
+            .rt
+            .workflows()
+            .run_flow_timers("w1", 10)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 /// s17: 退回 from one parallel branch to the start cancels the other branch's tasks and
@@ -2127,8 +2185,8 @@ async fn s21_reminder_cycle(b: Backend) {
         clock.set(t0 + Duration::hours(h));
         // Two workers race for each due timer.
         let (r1, r2) = tokio::join!(
-            w.app.rt.run_flow_timers("w1", 10),
-            w.app.rt.run_flow_timers("w2", 10)
+            w.app.rt.workflows().run_flow_timers("w1", 10),
+            w.app.rt.workflows().run_flow_timers("w2", 10)
         );
         r1.unwrap();
         r2.unwrap();
@@ -2146,11 +2204,24 @@ async fn s21_reminder_cycle(b: Backend) {
     let rec = deal(&w, 2).await;
     let inst = start(&w, "remind", &rec).await;
     clock.set(t0 + Duration::hours(24));
-    w.app.rt.run_flow_timers("w1", 10).await.unwrap();
+    w.app
+        .rt
+        .workflows()
+        .run_flow_timers("w1", 10)
+        .await
+        .unwrap();
     clock.set(t0 + Duration::hours(30));
     approve(&w, "mgr", &inst).await;
     clock.set(t0 + Duration::hours(200));
-    assert_eq!(w.app.rt.run_flow_timers("w1", 10).await.unwrap(), 0);
+    assert_eq!(
+        w.app
+            .rt
+            .workflows()
+            .run_flow_timers("w1", 10)
+            .await
+            .unwrap(),
+        0
+    );
     let v = view(&w, &inst).await;
     assert_eq!((v["status"].as_str(), reminders(&v)), (Some("approved"), 1));
 
@@ -2175,7 +2246,12 @@ async fn s21_reminder_cycle(b: Backend) {
     let inst = start(&w, "remind5", &rec).await;
     clock.set(t0 + Duration::hours(80));
     for _ in 0..3 {
-        w.app.rt.run_flow_timers("w1", 10).await.unwrap();
+        w.app
+            .rt
+            .workflows()
+            .run_flow_timers("w1", 10)
+            .await
+            .unwrap();
     }
     let v = view(&w, &inst).await;
     assert_eq!(reminders(&v), 1, "{v}");

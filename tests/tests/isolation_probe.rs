@@ -28,7 +28,7 @@ struct Other {
 async fn seed_other(app: &TestApp, s: &Server) -> (Server, Other) {
     let b = app.other_tenant("Tenant B").await;
     let pb = TestApp::principal_of(&b);
-    app.rt.install_app(&pb, &crm_app()).await.unwrap();
+    app.rt.apps().install_app(&pb, &crm_app()).await.unwrap();
     let t = s.with_key(&b.api_key);
     let canary = format!("CANARY-{}", uuid::Uuid::now_v7().simple());
     let acc = t
@@ -199,7 +199,11 @@ fn leaks(r: &Resp, o: &Other) -> Option<String> {
 
 async fn probe(app: TestApp, label: &str) {
     let s = app.serve().await;
-    app.rt.install_app(&app.admin(), &crm_app()).await.unwrap();
+    app.rt
+        .apps()
+        .install_app(&app.admin(), &crm_app())
+        .await
+        .unwrap();
     let (b, o) = seed_other(&app, &s).await;
     let b_before = (
         b.get("/api/v1/data/account?count=true&limit=1").await.body["total"].clone(),

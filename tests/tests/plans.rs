@@ -47,7 +47,12 @@ async fn indexed_filter_uses_index_at_1m(b: Backend) {
         .await
         .unwrap();
 
-    let obj = app.rt.object(app.tenant.tenant_id, "deal").await.unwrap();
+    let obj = app
+        .rt
+        .core()
+        .object(app.tenant.tenant_id, "deal")
+        .await
+        .unwrap();
     let idx = n.index("deal", "index:amount");
     for body in [
         json!({"filter": {"field": "amount", "op": "eq", "value": "500.00"}}),

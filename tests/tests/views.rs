@@ -12,7 +12,11 @@ use weft_testkit::{Backend, Server, TestApp, crm_app, dual, problems};
 /// The CRM app and one API key per demo user (keyed by the e-mail's local part).
 async fn crm_with_users(b: Backend) -> (TestApp, Server, HashMap<String, Server>) {
     let app = TestApp::new(b).await;
-    app.rt.install_app(&app.admin(), &crm_app()).await.unwrap();
+    app.rt
+        .apps()
+        .install_app(&app.admin(), &crm_app())
+        .await
+        .unwrap();
     let s = app.serve().await;
     let users = s.get("/api/v1/org/users").await.body["users"]
         .as_array()
@@ -550,6 +554,7 @@ async fn who_sees_and_changes_what(b: Backend) {
     // Another tenant's views do not exist here, whatever the id.
     let other = app.other_tenant("Tenant B").await;
     app.rt
+        .apps()
         .install_app(&TestApp::principal_of(&other), &crm_app())
         .await
         .unwrap();

@@ -90,14 +90,7 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> Result<Pr
             .ok()
             .and_then(|s| uuid::Uuid::parse_str(s.trim()).ok())
             .ok_or_else(|| Error::bad_request("bad_view_as", "X-Weft-View-As must be a user id"))?;
-        let org = state.rt.org(p.tenant).await?;
-        let u = org
-            .users
-            .get(&target)
-            .ok_or_else(|| Error::not_found("user"))?;
-        p.user = weft_meta::UserId(target);
-        p.is_admin = u.is_admin;
-        p.department = org.primary_department(target);
+        p = state.rt.auth().view_as(&p, target).await?;
         p.view_as = true;
     }
     Ok(p)

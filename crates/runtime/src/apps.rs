@@ -7,9 +7,16 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 
-use crate::Runtime;
+use std::sync::Arc;
+
+use crate::access::admin::OrgAdmin;
+use crate::automation::Automation;
+use crate::core::Core;
 use crate::error::{Error, Result};
+use crate::flows::Workflows;
+use crate::metadata::Metadata;
 use crate::principal::Principal;
+use crate::records::Records;
 
 /// An app package: object definitions and seed data, already read from disk.
 #[derive(Debug, Clone, Deserialize)]
@@ -99,11 +106,47 @@ fn resolve(v: &Json, refs: &HashMap<String, String>) -> Result<Json> {
     })
 }
 
-impl Runtime {
+/// App packages: objects, organization, rules, seed records and flows installed in one go.
+#[derive(Clone)]
+pub struct Apps {
+    core: Arc<Core>,
+    metadata: Metadata,
+    records: Records,
+    automation: Automation,
+    workflows: Workflows,
+    org_admin: OrgAdmin,
+}
+
+impl Apps {
+    pub fn new(
+        core: Arc<Core>,
+        metadata: Metadata,
+        records: Records,
+        automation: Automation,
+        workflows: Workflows,
+        org_admin: OrgAdmin,
+    ) -> Self {
+        Self {
+            core,
+            metadata,
+            records,
+            automation,
+            workflows,
+            org_admin,
+        }
+    }
+
     /// Install objects that do not exist yet, then the seed (only when an object was created,
     /// so installing twice does not duplicate records).
     pub async fn install_app(&self, p: &Principal, app: &AppPackage) -> Result<InstallReport> {
-        let existing: Vec<String> = self.meta(p.tenant).await?.objects.keys().cloned().collect();
+        let existing: Vec<String> = self
+            .core
+            .meta(p.tenant)
+            .await?
+            .objects
+            .keys()
+            .cloned()
+            .collect();
         let mut report = InstallReport {
             objects_created: vec![],
             objects_skipped: vec![],
@@ -138,7 +181,7 @@ impl Runtime {
         }
         let mut refs: HashMap<String, String> = HashMap::new();
         // Relative seed dates count from the runtime clock's today.
-        let today = self.clock.now().date_naive();
+        let today = self.core.clock.now().date_naive();
         if let Some(org) = &app.org {
             self.install_org(p, org, app.demo_password.as_deref(), &mut refs, &mut report)
                 .await?;
@@ -146,14 +189,17 @@ impl Runtime {
         for (i, rule) in app.rules.iter().enumerate() {
             // Rules name the app's users as `@user:<key>`.
             let rule = resolve(rule, &refs)?;
-            self.create_rule(p, &rule).await.map_err(|e| match e {
-                Error::Validation(ps) => Error::Validation(
-                    ps.into_iter()
-                        .map(|x| x.under(&format!("/rules/{i}")))
-                        .collect(),
-                ),
-                other => other,
-            })?;
+            self.automation
+                .create_rule(p, &rule)
+                .await
+                .map_err(|e| match e {
+                    Error::Validation(ps) => Error::Validation(
+                        ps.into_iter()
+                            .map(|x| x.under(&format!("/rules/{i}")))
+                            .collect(),
+                    ),
+                    other => other,
+                })?;
         }
         for batch in &app.seed {
             let mut bodies = Vec::with_capacity(batch.records.len());
@@ -201,8 +247,8 @@ impl Runtime {
                 .and_then(Json::as_str)
                 .unwrap_or_default()
                 .to_owned();
-            self.save_flow(p, None, flow).await?;
-            self.publish_flow(p, &key).await?;
+            self.workflows.save_flow(p, None, flow).await?;
+            self.workflows.publish_flow(p, &key).await?;
         }
         Ok(report)
     }

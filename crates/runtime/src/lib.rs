@@ -44,16 +44,9 @@ pub struct Runtime {
     pub(crate) jobs: jobs::Jobs,
     pub(crate) files: files::Files,
     pub(crate) views: saved_views::Views,
-    /// Compiled rules per tenant and metadata version.
-    pub(crate) rules: Arc<automation::RuleCache>,
-}
-
-impl std::ops::Deref for Runtime {
-    type Target = Core;
-
-    fn deref(&self) -> &Core {
-        &self.core
-    }
+    pub(crate) automation: automation::Automation,
+    pub(crate) workflows: flows::Workflows,
+    pub(crate) apps: apps::Apps,
 }
 
 impl Runtime {
@@ -86,6 +79,26 @@ impl Runtime {
             rules: rules.clone(),
             path: records.path().clone(),
         }));
+        let automation = automation::Automation::new(
+            core.clone(),
+            access.clone(),
+            records.clone(),
+            rules.clone(),
+        );
+        let workflows = flows::Workflows::new(
+            core.clone(),
+            access.clone(),
+            records.clone(),
+            flows::BusinessCalendars::new(core.clone()),
+        );
+        let apps = apps::Apps::new(
+            core.clone(),
+            metadata.clone(),
+            records.clone(),
+            automation.clone(),
+            workflows.clone(),
+            org_admin.clone(),
+        );
         Arc::new_cyclic(|weak| {
             let hooks = records.path().hooks();
             hooks.register(Arc::new(flows::lock::FlowLockHook::new(weak.clone())));
@@ -104,7 +117,9 @@ impl Runtime {
                 jobs,
                 files,
                 views,
-                rules,
+                automation,
+                workflows,
+                apps,
                 core,
             }
         })
@@ -158,6 +173,26 @@ impl Runtime {
     /// Saved list views.
     pub fn views(&self) -> &saved_views::Views {
         &self.views
+    }
+
+    /// Rules and automation.
+    pub fn automation(&self) -> &automation::Automation {
+        &self.automation
+    }
+
+    /// Workflows and approvals.
+    pub fn workflows(&self) -> &flows::Workflows {
+        &self.workflows
+    }
+
+    /// Business calendars for workflow timers.
+    pub fn calendars(&self) -> &flows::BusinessCalendars {
+        self.workflows.calendars()
+    }
+
+    /// App packages.
+    pub fn apps(&self) -> &apps::Apps {
+        &self.apps
     }
 
     /// The shared kernel: storage, clock, settings, tenant snapshots.

@@ -48,7 +48,7 @@ pub async fn serve(cfg: &Config, rt: Arc<Runtime>, banner: Option<String>) -> an
         let worker = format!("{}-{}", hostname(), std::process::id());
         let mut stop2 = stop_rx.clone();
         // Flow timers (timeouts, reminders, waits): leased, so several processes may run them.
-        let flow_timers = tokio::spawn(rt.clone().flow_timer_loop(
+        let flow_timers = tokio::spawn(rt.workflows().clone().flow_timer_loop(
             worker.clone(),
             Duration::from_secs(1),
             stop_rx.clone(),
@@ -58,12 +58,8 @@ pub async fn serve(cfg: &Config, rt: Arc<Runtime>, banner: Option<String>) -> an
             let sealer = tokio::spawn(async move {
                 // Seal the change log into the audit chain every few seconds.
                 loop {
-                    if let Ok(ts) = rt3.store().list_tenants().await {
-                        for t in ts {
-                            if let Err(e) = rt3.audit().seal_changes(t.id).await {
-                                tracing::warn!(tenant.id = %t.id, error = %e, "sealing the change log failed");
-                            }
-                        }
+                    if let Err(e) = rt3.audit().seal_all().await {
+                        tracing::warn!(error = %e, "listing tenants to seal failed");
                     }
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs(10)) => {}
@@ -75,7 +71,8 @@ pub async fn serve(cfg: &Config, rt: Arc<Runtime>, banner: Option<String>) -> an
             let (w2, stop3) = (worker.clone(), stop_rx.clone());
             let out = crate::outbound::channels(&cfg2);
             let automation = tokio::spawn(async move {
-                rt4.automation_loop(w2, out, Duration::from_secs(1), stop3)
+                rt4.automation()
+                    .automation_loop(w2, out, Duration::from_secs(1), stop3)
                     .await;
             });
             rt2.jobs()

@@ -112,7 +112,7 @@ pub async fn ensure_demo(
     rt.tenants()
         .update_tenant_settings(&p, &serde_json::json!({"time_zone": "Asia/Shanghai"}))
         .await?;
-    let report = rt.install_app(&p, &app).await?;
+    let report = rt.apps().install_app(&p, &app).await?;
     if !report.users_created.is_empty() {
         creds.users = report.users_created.clone();
         creds.password = app.demo_password.clone();

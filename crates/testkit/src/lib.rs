@@ -416,6 +416,7 @@ pub async fn drain_outbox(
 ) {
     for _ in 0..50 {
         if rt
+            .automation()
             .run_automation_once(out, "test-worker")
             .await
             .unwrap_or(0)

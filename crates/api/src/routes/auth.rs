@@ -94,8 +94,6 @@ pub async fn session(
     Auth(p): Auth,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let org = st.rt.org(p.tenant).await?;
-    let user = org.users.get(&p.user.0).cloned();
     let csrf = match (p.session, req.cookie(SESSION_COOKIE)) {
         (Some(_), Some(c)) => st
             .rt
@@ -106,15 +104,8 @@ pub async fn session(
             .map(|(_, csrf, _)| csrf),
         _ => None,
     };
-    let tenant = st.rt.store().tenant(p.tenant).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "user": user.map(|u| json!({"id": u.id, "name": u.name, "email": u.email, "is_admin": u.is_admin,
-            "departments": org.memberships.get(&u.id).map(|m| m.iter().map(|(d, _)| *d).collect::<Vec<_>>()).unwrap_or_default()})),
-        "tenant": tenant.map(|t| json!({"id": t.id, "name": t.name})),
-        "csrf_token": csrf,
-        "view_as": p.view_as,
-        "permissions": st.rt.access().my_permissions(&p).await?,
-    })))
+    let perms = st.rt.access().my_permissions(&p).await?;
+    Ok(HttpResponse::Ok().json(st.rt.auth().session(&p, csrf, perms).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

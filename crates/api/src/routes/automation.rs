@@ -31,7 +31,12 @@ pub async fn list_rules(
     Auth(p): Auth,
     q: web::Query<RuleListParams>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.list_rules(&p, q.object.as_deref()).await?))
+    Ok(HttpResponse::Ok().json(
+        st.rt
+            .automation()
+            .list_rules(&p, q.object.as_deref())
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/rules", tag = "automation",
@@ -47,7 +52,7 @@ pub async fn create_rule(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Created().json(st.rt.create_rule(&p, &b).await?))
+    Ok(HttpResponse::Created().json(st.rt.automation().create_rule(&p, &b).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/rules/check", tag = "automation",
@@ -62,7 +67,7 @@ pub async fn check_rule(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.check_rule(&p, &b).await?))
+    Ok(HttpResponse::Ok().json(st.rt.automation().check_rule(&p, &b).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/rules/dry-run", tag = "automation",
@@ -78,7 +83,7 @@ pub async fn dry_run_rule(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.dry_run_rule(&p, &b).await?))
+    Ok(HttpResponse::Ok().json(st.rt.automation().dry_run_rule(&p, &b).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/meta/rules/{id}", tag = "automation", params(("id" = String, Path, description = "Rule id or api_name")),
@@ -90,7 +95,7 @@ pub async fn get_rule(
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.get_rule(&p, &path).await?))
+    Ok(HttpResponse::Ok().json(st.rt.automation().get_rule(&p, &path).await?))
 }
 
 #[utoipa::path(patch, path = "/api/v1/meta/rules/{id}", tag = "automation", params(("id" = String, Path)),
@@ -106,7 +111,7 @@ pub async fn update_rule(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.update_rule(&p, &path, &b).await?))
+    Ok(HttpResponse::Ok().json(st.rt.automation().update_rule(&p, &path, &b).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/meta/rules/{id}", tag = "automation", params(("id" = String, Path)),
@@ -118,7 +123,7 @@ pub async fn delete_rule(
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    st.rt.delete_rule(&p, &path).await?;
+    st.rt.automation().delete_rule(&p, &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -140,6 +145,7 @@ pub async fn list_runs(
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(
         st.rt
+            .automation()
             .list_runs(&p, q.status.as_deref(), q.limit.unwrap_or(100))
             .await?,
     ))
@@ -156,7 +162,7 @@ pub async fn get_run(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let rid = id(&path, "run")?;
-    Ok(HttpResponse::Ok().json(st.rt.get_run(&p, rid).await?))
+    Ok(HttpResponse::Ok().json(st.rt.automation().get_run(&p, rid).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/automation/runs/{id}/retry", tag = "automation", params(("id" = String, Path)),
@@ -170,7 +176,7 @@ pub async fn retry_run(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let rid = id(&path, "run")?;
-    Ok(HttpResponse::Ok().json(st.rt.retry_run(&p, rid).await?))
+    Ok(HttpResponse::Ok().json(st.rt.automation().retry_run(&p, rid).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -187,7 +193,12 @@ pub async fn list_deliveries(
     Auth(p): Auth,
     q: web::Query<LimitParams>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.list_deliveries(&p, q.limit.unwrap_or(100)).await?))
+    Ok(HttpResponse::Ok().json(
+        st.rt
+            .automation()
+            .list_deliveries(&p, q.limit.unwrap_or(100))
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/automation/deliveries/{id}/resend", tag = "automation", params(("id" = String, Path)),
@@ -201,7 +212,7 @@ pub async fn resend_delivery(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let did = id(&path, "delivery")?;
-    Ok(HttpResponse::Accepted().json(st.rt.resend_delivery(&p, did).await?))
+    Ok(HttpResponse::Accepted().json(st.rt.automation().resend_delivery(&p, did).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -222,6 +233,7 @@ pub async fn list_notifications(
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(
         st.rt
+            .automation()
             .list_notifications(&p, q.unread.unwrap_or(false), q.limit.unwrap_or(50))
             .await?,
     ))
@@ -237,7 +249,7 @@ pub async fn mark_notification_read(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let nid = id(&path, "notification")?;
-    Ok(HttpResponse::Ok().json(st.rt.mark_notification_read(&p, nid).await?))
+    Ok(HttpResponse::Ok().json(st.rt.automation().mark_notification_read(&p, nid).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/automation/manual/{object}", tag = "automation",
@@ -251,7 +263,7 @@ pub async fn list_manual_actions(
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.manual_actions(&p, &path).await?))
+    Ok(HttpResponse::Ok().json(st.rt.automation().manual_actions(&p, &path).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/automation/manual/{object}/{id}/{rule}", tag = "automation",
@@ -276,6 +288,7 @@ pub async fn run_manual_action(
         .map(|v| v.to_str().unwrap_or_default().trim().to_owned());
     Ok(HttpResponse::Accepted().json(
         st.rt
+            .automation()
             .run_manual(&p, &object, rid, &rule, key.as_deref())
             .await?,
     ))

@@ -23,7 +23,7 @@ fn id(s: &str, what: &str) -> Result<Uuid, Error> {
     security(("api_key" = [])))]
 #[get("/meta/flows")]
 pub async fn list_flows(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.list_flows(&p).await?))
+    Ok(HttpResponse::Ok().json(st.rt.workflows().list_flows(&p).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/flows", tag = "flows",
@@ -39,7 +39,7 @@ pub async fn create_flow(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Created().json(st.rt.save_flow(&p, None, &b).await?))
+    Ok(HttpResponse::Created().json(st.rt.workflows().save_flow(&p, None, &b).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/meta/flows/{key}", tag = "flows", params(("key" = String, Path)),
@@ -51,7 +51,7 @@ pub async fn get_flow(
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.get_flow(&p, &path).await?))
+    Ok(HttpResponse::Ok().json(st.rt.workflows().get_flow(&p, &path).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/meta/flows/{key}", tag = "flows", params(("key" = String, Path)),
@@ -67,7 +67,7 @@ pub async fn update_flow(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.save_flow(&p, Some(&path), &b).await?))
+    Ok(HttpResponse::Ok().json(st.rt.workflows().save_flow(&p, Some(&path), &b).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/meta/flows/{key}", tag = "flows", params(("key" = String, Path)),
@@ -80,7 +80,7 @@ pub async fn delete_flow(
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    st.rt.delete_flow(&p, &path).await?;
+    st.rt.workflows().delete_flow(&p, &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -94,7 +94,7 @@ pub async fn validate_flow(
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.validate_flow(&p, &path).await?))
+    Ok(HttpResponse::Ok().json(st.rt.workflows().validate_flow(&p, &path).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/flows/{key}/publish", tag = "flows", params(("key" = String, Path)),
@@ -107,7 +107,7 @@ pub async fn publish_flow(
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(st.rt.publish_flow(&p, &path).await?))
+    Ok(HttpResponse::Created().json(st.rt.workflows().publish_flow(&p, &path).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/meta/flows/{key}/versions", tag = "flows", params(("key" = String, Path)),
@@ -119,7 +119,7 @@ pub async fn flow_versions(
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.list_flow_versions(&p, &path).await?))
+    Ok(HttpResponse::Ok().json(st.rt.workflows().list_flow_versions(&p, &path).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/flows/{key}/migrate", tag = "flows", params(("key" = String, Path)),
@@ -136,7 +136,12 @@ pub async fn migrate_instances(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.migrate_flow_instances(&p, &path, &b).await?))
+    Ok(HttpResponse::Ok().json(
+        st.rt
+            .workflows()
+            .migrate_flow_instances(&p, &path, &b)
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/meta/calendars", tag = "flows",
@@ -145,7 +150,7 @@ pub async fn migrate_instances(
     security(("api_key" = [])))]
 #[get("/meta/calendars")]
 pub async fn list_calendars(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.list_calendars(&p).await?))
+    Ok(HttpResponse::Ok().json(st.rt.calendars().list_calendars(&p).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/meta/calendars/{name}", tag = "flows", params(("name" = String, Path)),
@@ -157,7 +162,7 @@ pub async fn get_calendar(
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.get_calendar(&p, &path).await?))
+    Ok(HttpResponse::Ok().json(st.rt.calendars().get_calendar(&p, &path).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/meta/calendars/{name}", tag = "flows", params(("name" = String, Path)),
@@ -173,7 +178,7 @@ pub async fn put_calendar(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    let (row, created) = st.rt.put_calendar(&p, &path, &b).await?;
+    let (row, created) = st.rt.calendars().put_calendar(&p, &path, &b).await?;
     Ok(if created {
         HttpResponse::Created().json(row)
     } else {
@@ -191,7 +196,7 @@ pub async fn delete_calendar(
     Auth(p): Auth,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    st.rt.delete_calendar(&p, &path).await?;
+    st.rt.calendars().delete_calendar(&p, &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -208,7 +213,7 @@ pub async fn start_instance(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, RECORD_LIMIT).await?;
-    Ok(HttpResponse::Created().json(st.rt.start_flow(&p, &b).await?))
+    Ok(HttpResponse::Created().json(st.rt.workflows().start_flow(&p, &b).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -236,9 +241,19 @@ pub async fn list_instances(
             return Err(Error::bad_request("bad_query", "`record` needs `object`").into());
         };
         let id = Uuid::parse_str(rec).map_err(|_| Error::not_found("record"))?;
-        return Ok(HttpResponse::Ok().json(st.rt.record_flow_instances(&p, object, id).await?));
+        return Ok(HttpResponse::Ok().json(
+            st.rt
+                .workflows()
+                .record_flow_instances(&p, object, id)
+                .await?,
+        ));
     }
-    Ok(HttpResponse::Ok().json(st.rt.list_flow_instances(&p, q.status.as_deref()).await?))
+    Ok(HttpResponse::Ok().json(
+        st.rt
+            .workflows()
+            .list_flow_instances(&p, q.status.as_deref())
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/flows/instances/{id}", tag = "flows", params(("id" = String, Path)),
@@ -252,7 +267,7 @@ pub async fn get_instance(
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = id(&path, "flow instance")?;
-    Ok(HttpResponse::Ok().json(st.rt.flow_instance_view(&p, id).await?))
+    Ok(HttpResponse::Ok().json(st.rt.workflows().flow_instance_view(&p, id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/flows/instances/{id}/actions", tag = "flows", params(("id" = String, Path)),
@@ -270,7 +285,7 @@ pub async fn act_on_instance(
 ) -> ApiResult<HttpResponse> {
     let id = id(&path, "flow instance")?;
     let b = body::json(payload, RECORD_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.act_on_instance(&p, id, &b).await?))
+    Ok(HttpResponse::Ok().json(st.rt.workflows().act_on_instance(&p, id, &b).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -289,7 +304,7 @@ pub async fn startable_flows(
     Auth(p): Auth,
     q: web::Query<StartableParams>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(st.rt.startable_flows(&p, &q.object).await?))
+    Ok(HttpResponse::Ok().json(st.rt.workflows().startable_flows(&p, &q.object).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -310,7 +325,7 @@ pub async fn list_tasks(
     q: web::Query<TasksParams>,
 ) -> ApiResult<HttpResponse> {
     let which = q.which.as_deref().unwrap_or("todo");
-    Ok(HttpResponse::Ok().json(st.rt.flow_inbox(&p, which, q.limit).await?))
+    Ok(HttpResponse::Ok().json(st.rt.workflows().flow_inbox(&p, which, q.limit).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/flows/tasks/{id}/actions", tag = "flows", params(("id" = String, Path)),
@@ -328,7 +343,7 @@ pub async fn act_on_task(
 ) -> ApiResult<HttpResponse> {
     let id = id(&path, "task")?;
     let b = body::json(payload, RECORD_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.act_on_task(&p, id, &b).await?))
+    Ok(HttpResponse::Ok().json(st.rt.workflows().act_on_task(&p, id, &b).await?))
 }
 
 /// Register the flow routes inside `/api/v1`.

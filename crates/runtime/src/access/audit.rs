@@ -137,6 +137,17 @@ impl Audit {
         tx.commit().await
     }
 
+    /// Seal every tenant's change log (the sealer loop of `weft serve`); a tenant that fails
+    /// is logged and skipped.
+    pub async fn seal_all(&self) -> Result<()> {
+        for t in self.core.store.list_tenants().await? {
+            if let Err(e) = self.seal_changes(t.id).await {
+                tracing::warn!(tenant.id = %t.id, error = %e, "sealing the change log failed");
+            }
+        }
+        Ok(())
+    }
+
     /// Seal change-log rows into the chain, in batches; returns how many rows were sealed.
     pub async fn seal_changes(&self, tenant: TenantId) -> Result<u64> {
         let mut total = 0;

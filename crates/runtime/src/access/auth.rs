@@ -158,7 +158,88 @@ pub struct Auth {
     audit: Audit,
 }
 
+/// The signed-in user as the web app shows them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SessionUser {
+    pub id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub is_admin: bool,
+    /// The departments the user belongs to.
+    pub departments: Vec<Uuid>,
+}
+
+/// The tenant a session belongs to.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SessionTenant {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// Who is signed in, where, and with which token for state-changing requests.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    pub user: Option<SessionUser>,
+    pub tenant: Option<SessionTenant>,
+    /// Send back as `X-CSRF-Token` on state-changing requests made with the session cookie.
+    pub csrf_token: Option<String>,
+    /// True while an admin views the app as another user (read-only).
+    pub view_as: bool,
+    pub permissions: super::MyPermissions,
+}
+
 impl Auth {
+    /// An admin's principal narrowed to another user of the tenant, for "view as" (read-only).
+    pub async fn view_as(&self, p: &Principal, target: Uuid) -> Result<Principal> {
+        let org = self.core.org(p.tenant).await?;
+        let u = org
+            .users
+            .get(&target)
+            .ok_or_else(|| Error::not_found("user"))?;
+        let mut v = p.clone();
+        v.user = UserId(target);
+        v.is_admin = u.is_admin;
+        v.department = org.primary_department(target);
+        Ok(v)
+    }
+
+    /// The session view for the web app; `csrf` is the token of the session cookie, if any.
+    pub async fn session(
+        &self,
+        p: &Principal,
+        csrf: Option<String>,
+        permissions: super::MyPermissions,
+    ) -> Result<SessionView> {
+        let org = self.core.org(p.tenant).await?;
+        let user = org.users.get(&p.user.0).map(|u| SessionUser {
+            id: u.id,
+            name: u.name.clone(),
+            email: u.email.clone(),
+            is_admin: u.is_admin,
+            departments: org
+                .memberships
+                .get(&u.id)
+                .map(|m| m.iter().map(|(d, _)| *d).collect())
+                .unwrap_or_default(),
+        });
+        let tenant = self
+            .core
+            .store
+            .tenant(p.tenant)
+            .await?
+            .map(|t| SessionTenant {
+                id: t.id.0,
+                name: t.name,
+            });
+        Ok(SessionView {
+            user,
+            tenant,
+            csrf_token: csrf,
+            view_as: p.view_as,
+            permissions,
+        })
+    }
+
     pub fn new(core: Arc<Core>, keys: Arc<KeyCache>, audit: Audit) -> Self {
         Self {
             core,

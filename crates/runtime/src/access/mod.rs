@@ -220,30 +220,74 @@ impl Access {
     }
 
     /// Effective rights of the principal on every object, for the UI.
-    pub async fn my_permissions(&self, p: &Principal) -> Result<serde_json::Value> {
+    pub async fn my_permissions(&self, p: &Principal) -> Result<MyPermissions> {
         let meta = self.core.meta(p.tenant).await?;
-        let mut objects = serde_json::Map::new();
+        let mut objects = std::collections::BTreeMap::new();
         for o in meta.sorted() {
             let g = self.guard(p, o.api_name()).await?;
-            let mut fields = serde_json::Map::new();
-            for f in o.live_fields() {
-                let a = match g.field(f.name()) {
-                    FieldAccess::Edit => "edit",
-                    FieldAccess::Read => "read",
-                    FieldAccess::Hidden => "hidden",
-                };
-                fields.insert(f.name().to_owned(), serde_json::Value::String(a.into()));
-            }
+            let fields = o
+                .live_fields()
+                .map(|f| {
+                    let a = match g.field(f.name()) {
+                        FieldAccess::Edit => FieldRight::Edit,
+                        FieldAccess::Read => FieldRight::Read,
+                        FieldAccess::Hidden => FieldRight::Hidden,
+                    };
+                    (f.name().to_owned(), a)
+                })
+                .collect();
             objects.insert(
                 o.api_name().to_owned(),
-                serde_json::json!({
-                    "create": g.allows(Op::Create), "read": g.allows(Op::Read), "update": g.allows(Op::Update),
-                    "delete": g.allows(Op::Delete), "export": g.allows(Op::Export), "import": g.allows(Op::Import),
-                    "scope": if g.unrestricted { Some(Scope::All) } else { g.grant.scope },
-                    "fields": fields,
-                }),
+                ObjectRights {
+                    create: g.allows(Op::Create),
+                    read: g.allows(Op::Read),
+                    update: g.allows(Op::Update),
+                    delete: g.allows(Op::Delete),
+                    export: g.allows(Op::Export),
+                    import: g.allows(Op::Import),
+                    scope: if g.unrestricted {
+                        Some(Scope::All)
+                    } else {
+                        g.grant.scope
+                    },
+                    fields,
+                },
             );
         }
-        Ok(serde_json::json!({ "is_admin": p.is_admin && !p.view_as, "objects": objects }))
+        Ok(MyPermissions {
+            is_admin: p.is_admin && !p.view_as,
+            objects,
+        })
     }
+}
+
+/// What the signed-in user may do to a field.
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldRight {
+    Edit,
+    Read,
+    Hidden,
+}
+
+/// The signed-in user's rights on one object.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ObjectRights {
+    pub create: bool,
+    pub read: bool,
+    pub update: bool,
+    pub delete: bool,
+    pub export: bool,
+    pub import: bool,
+    /// Which rows the user reaches; absent when the user has no grant.
+    #[schema(value_type = Option<String>)]
+    pub scope: Option<Scope>,
+    pub fields: std::collections::BTreeMap<String, FieldRight>,
+}
+
+/// The signed-in user's effective rights on every object, for the UI.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct MyPermissions {
+    pub is_admin: bool,
+    pub objects: std::collections::BTreeMap<String, ObjectRights>,
 }

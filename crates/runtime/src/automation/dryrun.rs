@@ -2,6 +2,7 @@
 //! records the caller can read, in one read-only transaction, and report what would happen.
 //! Nothing is written and nothing is sent.
 
+use super::Automation;
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value as Json, json};
@@ -11,7 +12,6 @@ use weft_rules::{Sandbox, render};
 use super::before::{is_blank, to_value};
 use super::doc::{self, ActionDoc, Compiled, CompiledRule};
 use super::engine::{Input, stored_docs};
-use crate::Runtime;
 use crate::access::model::Op;
 use crate::error::{Error, Result};
 use crate::json::{record_json, value_json};
@@ -22,10 +22,10 @@ const PAGE: u32 = 1_000;
 const DEFAULT_LIMIT: u64 = 10_000;
 const MAX_LIMIT: u64 = 100_000;
 
-impl Runtime {
+impl Automation {
     #[allow(clippy::too_many_lines)] // issue 11: split pending
     pub async fn dry_run_rule(&self, p: &Principal, body: &Json) -> Result<Json> {
-        let meta = self.meta(p.tenant).await?;
+        let meta = self.core.meta(p.tenant).await?;
         let doc = match (
             body.get("rule"),
             body.get("api_name").and_then(Json::as_str),
@@ -89,8 +89,8 @@ impl Runtime {
             .ok_or_else(|| Error::not_found("object"))?;
         let g = self.access.guard(p, &doc.object).await?;
         g.require(Op::Read, &doc.object)?;
-        let user = self.user_map(p).await;
-        let now = self.clock.now();
+        let user = super::engine::user_map(&*self.core.org(p.tenant).await?, p);
+        let now = self.core.clock.now();
         let sandbox = Sandbox::shared();
 
         let mut scanned = 0u64;
@@ -133,7 +133,7 @@ impl Runtime {
                     old: None,
                     user: user.clone(),
                     now,
-                    tz: self.tz_of(p.tenant),
+                    tz: self.core.tz_of(p.tenant),
                 };
                 match self.dry_one(&obj, &rule, row, &input, sandbox) {
                     Ok(None) => {}

@@ -1,5 +1,6 @@
 //! The compiled rules of a tenant, cached per metadata version, and the evaluation inputs.
 
+use super::Automation;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -11,7 +12,6 @@ use weft_rules::{CompiledScript, EvalContext, formula_order};
 
 use super::doc::{Compiled, CompiledRule, RuleDoc, RuleProblem, check};
 use super::ports::RuleRow;
-use crate::Runtime;
 use crate::access::org::OrgSnapshot;
 use crate::core::cache::TenantMeta;
 use crate::error::Result;
@@ -242,8 +242,8 @@ pub(crate) fn user_map(org: &OrgSnapshot, p: &Principal) -> Map<String, Json> {
     m
 }
 
-impl Runtime {
-    /// Transitional: the rule set through a bare transaction.
+impl Automation {
+    /// The rule set, loaded in the caller's transaction on a cache miss.
     pub(crate) async fn rules_for(
         &self,
         tx: &mut dyn Tx,
@@ -254,14 +254,6 @@ impl Runtime {
 
     pub(crate) fn forget_rules(&self, tenant: TenantId) {
         self.rules.forget(tenant);
-    }
-
-    /// Transitional: `user.*` from the cached organization.
-    pub(crate) async fn user_map(&self, p: &Principal) -> Map<String, Json> {
-        match self.org_in_tx(p.tenant).await {
-            Ok(org) => user_map(&org, p),
-            Err(_) => user_map(&OrgSnapshot::default(), p),
-        }
     }
 }
 

@@ -13,6 +13,7 @@
 //! **Manual** rules (`on: ["manual"]`) are run by a user on one record; the run is queued
 //! with the user as actor and executes like any other run.
 
+use super::Automation;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Map, Value as Json, json};
 use uuid::Uuid;
@@ -24,7 +25,6 @@ use super::cron::{Cron, zone};
 use super::doc::{Compiled, Event, RuleBody, RuleDoc, TriggerDoc};
 use super::engine::{Input, row_map};
 use super::ports::{OutboxRow, RuleRow};
-use crate::Runtime;
 use crate::access::model::Op;
 use crate::error::{Error, Result};
 use crate::ports::{FetchOpts, TxMode};
@@ -108,13 +108,13 @@ pub fn next_tick(t: &TriggerDoc, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     best
 }
 
-impl Runtime {
+impl Automation {
     /// One pass of the scheduler over every tenant's schedule and date rules; returns the
     /// number of runs queued. Called by the worker loop; tests call it with a manual clock.
     pub async fn run_schedules_once(&self) -> Result<usize> {
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         let mut queued = 0;
-        for (tenant, row) in self.store.timed_rules().await? {
+        for (tenant, row) in self.core.store().timed_rules().await? {
             let Ok(doc) = serde_json::from_value::<RuleDoc>(row.doc.clone()) else {
                 continue;
             };
@@ -144,7 +144,7 @@ impl Runtime {
             }
         }
         if queued > 0 {
-            self.job_signal.notify_waiters();
+            self.core.job_signal.notify_waiters();
         }
         Ok(queued)
     }
@@ -158,8 +158,8 @@ impl Runtime {
         event: Event,
         tick: DateTime<Utc>,
     ) -> Result<usize> {
-        let now = self.clock.now();
-        let meta = self.meta(tenant).await?;
+        let now = self.core.clock.now();
+        let meta = self.core.meta(tenant).await?;
         let Some(obj) = meta.object(&doc.object).cloned() else {
             return Ok(0);
         };
@@ -222,7 +222,7 @@ impl Runtime {
                         old: None,
                         user: Map::new(),
                         now,
-                        tz: self.tz_of(tenant),
+                        tz: self.core.tz_of(tenant),
                     };
                     match sandbox.eval_bool(c, &input.ctx()) {
                         Ok(true) => ("queued", None),
@@ -235,7 +235,7 @@ impl Runtime {
                 }
             };
             runs.push(super::after::run_row(
-                self.clock.now(),
+                self.core.clock.now(),
                 &p,
                 &obj,
                 &rule,
@@ -263,7 +263,7 @@ impl Runtime {
 
     /// The manual rules a user may run on records of `object`: `[{rule, label}]`.
     pub async fn manual_actions(&self, p: &Principal, object: &str) -> Result<Json> {
-        let meta = self.meta(p.tenant).await?;
+        let meta = self.core.meta(p.tenant).await?;
         if meta.object(object).is_none() {
             return Err(Error::not_found(format!("object '{object}'")));
         }
@@ -306,7 +306,7 @@ impl Runtime {
         rule_name: &str,
         request_key: Option<&str>,
     ) -> Result<Json> {
-        let meta = self.meta(p.tenant).await?;
+        let meta = self.core.meta(p.tenant).await?;
         let obj = meta
             .object(object)
             .cloned()
@@ -345,9 +345,9 @@ impl Runtime {
             let input = Input {
                 record: row_map(&obj, &rec, None),
                 old: None,
-                user: self.user_map(p).await,
-                now: self.clock.now(),
-                tz: self.tz_of(p.tenant),
+                user: super::engine::user_map(&tx.org, p),
+                now: self.core.clock.now(),
+                tz: self.core.tz_of(p.tenant),
             };
             match Sandbox::shared().eval_bool(c, &input.ctx()) {
                 Ok(true) => {}
@@ -372,7 +372,7 @@ impl Runtime {
         let mut actor = p.clone();
         actor.source = Source::Rule;
         let run = super::after::run_row(
-            self.clock.now(),
+            self.core.clock.now(),
             &actor,
             &obj,
             &rule,
@@ -386,7 +386,7 @@ impl Runtime {
         );
         let fresh = tx.enqueue_run_once(&run).await?;
         tx.commit().await?;
-        self.job_signal.notify_waiters();
+        self.core.job_signal.notify_waiters();
         Ok(json!({
             "run": if fresh { json!(run.id) } else { Json::Null },
             "idempotency_key": run.idempotency_key,

@@ -1,13 +1,13 @@
 //! Rule administration (`/meta/rules…`), the run log and webhook deliveries
 //! (`/automation/…`), and in-app notifications (`/notifications…`).
 
+use super::Automation;
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
 use super::doc::{self, Compiled, RuleDoc, RuleProblem};
 use super::engine::{RuleSet, stored_docs};
 use super::ports::{NotificationRow, OutboxRow, RuleRow};
-use crate::Runtime;
 use crate::error::{Error, Result};
 use crate::ports::TxMode;
 use crate::principal::Principal;
@@ -94,7 +94,7 @@ fn invalid(ps: Vec<RuleProblem>) -> Error {
     Error::Validation(ps.into_iter().map(RuleProblem::into_problem).collect())
 }
 
-impl Runtime {
+impl Automation {
     /// Parse and check a document against the tenant's current metadata and the other
     /// rules (formula cycles). `replacing` is the id of the rule being replaced.
     async fn check_doc(
@@ -107,7 +107,7 @@ impl Runtime {
             Ok(d) => d,
             Err(ps) => return Ok(Err(ps)),
         };
-        let meta = self.meta(p.tenant).await?;
+        let meta = self.core.meta(p.tenant).await?;
         let id = replacing.unwrap_or_else(Uuid::now_v7);
         let compiled = match doc::check(&meta, &doc, id, 0, p.user.0) {
             Ok(c) => c,
@@ -195,7 +195,7 @@ impl Runtime {
         // A roll-up added to (or changed over) existing data is backfilled by a resumable
         // job; writes from now on keep it exact themselves.
         let job = if row.kind == "rollup" && row.active {
-            let now = self.clock.now();
+            let now = self.core.clock.now();
             let job = crate::ports::JobRow {
                 id: Uuid::now_v7(),
                 tenant: p.tenant.0,
@@ -215,10 +215,10 @@ impl Runtime {
             None
         };
         tx.commit().await?;
-        self.invalidate_meta(p.tenant);
+        self.core.invalidate_meta(p.tenant);
         self.forget_rules(p.tenant);
         if job.is_some() {
-            self.job_signal.notify_waiters();
+            self.core.job_signal.notify_waiters();
         }
         let mut out = rule_json(&row);
         if let (Some(j), Some(m)) = (job, out.as_object_mut()) {
@@ -252,7 +252,7 @@ impl Runtime {
     pub async fn create_rule(&self, p: &Principal, body: &Json) -> Result<Json> {
         admin(p)?;
         let doc = self.check_doc(p, body, None).await?.map_err(invalid)?;
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         let row = RuleRow {
             id: Uuid::now_v7(),
             api_name: doc.api_name.clone(),
@@ -290,7 +290,7 @@ impl Runtime {
             version: cur.version + 1,
             doc: serde_json::to_value(&doc).map_err(Error::internal)?,
             updated_by: p.user.0,
-            updated_at: self.clock.now(),
+            updated_at: self.core.clock.now(),
             ..cur
         };
         self.store_rule(p, row).await
@@ -308,7 +308,7 @@ impl Runtime {
         self.audit_rule(tx.as_mut(), p, &cur, "rule.deleted")
             .await?;
         tx.commit().await?;
-        self.invalidate_meta(p.tenant);
+        self.core.invalidate_meta(p.tenant);
         self.forget_rules(p.tenant);
         Ok(())
     }
@@ -343,7 +343,7 @@ impl Runtime {
                 format!("the run is {}; only failed runs are retried", run.status),
             ));
         }
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         run.status = "queued".into();
         run.attempts = 0;
         run.run_at = now;
@@ -352,7 +352,7 @@ impl Runtime {
         run.updated_at = now;
         tx.update_run(&run).await?;
         tx.commit().await?;
-        self.job_signal.notify_waiters();
+        self.core.job_signal.notify_waiters();
         Ok(run_json(&run))
     }
 
@@ -381,7 +381,7 @@ impl Runtime {
             .get(d.action_index as usize)
             .cloned()
             .ok_or_else(|| Error::not_found("webhook action"))?;
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         let mut payload = orig.payload.clone();
         payload["actions"] = json!([action]);
         payload["effect_keys"] = json!({"0": d.idempotency_key});
@@ -405,7 +405,7 @@ impl Runtime {
         };
         tx.enqueue_runs(std::slice::from_ref(&run)).await?;
         tx.commit().await?;
-        self.job_signal.notify_waiters();
+        self.core.job_signal.notify_waiters();
         Ok(run_json(&run))
     }
 
@@ -433,7 +433,7 @@ impl Runtime {
         }
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let ok = tx
-            .mark_notification_read(p.user.0, id, self.clock.now())
+            .mark_notification_read(p.user.0, id, self.core.clock.now())
             .await?;
         tx.commit().await?;
         if !ok {

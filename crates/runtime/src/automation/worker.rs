@@ -5,6 +5,7 @@
 //! notifications are unique on it, webhooks send it as `Idempotency-Key`, e-mails derive
 //! their `Message-ID` from it.
 
+use super::Automation;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +20,6 @@ use weft_rules::{Sandbox, render};
 use super::doc::{ActionDoc, AssignStrategy, CompiledAction, compile_actions};
 use super::engine::Input;
 use super::ports::{DeliveryRow, EmailMessage, Outbound, OutboxRow, WebhookRequest};
-use crate::Runtime;
 use crate::error::{Error, Result};
 use crate::ports::TxMode;
 use crate::principal::{Principal, Source};
@@ -55,14 +55,14 @@ struct RunCtx<'a> {
     results: Map<String, Json>,
 }
 
-impl Runtime {
+impl Automation {
     /// Claim due runs once and execute them; returns how many were claimed.
     pub async fn run_automation_once(&self, out: &dyn Outbound, worker: &str) -> Result<usize> {
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         let runs = self
             .core
             .store()
-            .claim_runs(worker, CLAIM, self.lease_secs(), now)
+            .claim_runs(worker, CLAIM, self.core.lease_secs(), now)
             .await?;
         let n = runs.len();
         for run in runs {
@@ -101,7 +101,7 @@ impl Runtime {
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
-                _ = self.job_signal.notified() => {}
+                _ = self.core.job_signal.notified() => {}
                 _ = stop.changed() => { if *stop.borrow() { return; } }
             }
         }
@@ -118,7 +118,7 @@ impl Runtime {
     }
 
     async fn finish(&self, mut run: OutboxRow, error: Option<String>) -> Result<()> {
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         run.lease_until = None;
         run.lease_owner = None;
         run.updated_at = now;
@@ -150,7 +150,7 @@ impl Runtime {
                 return self.finish(run, Some(format!("bad actions: {e}"))).await;
             }
         };
-        let meta = self.meta(tenant).await?;
+        let meta = self.core.meta(tenant).await?;
         let Some(obj) = meta.object(&run.object).cloned() else {
             run.attempts = run.max_attempts;
             let msg = format!("object '{}' no longer exists", run.object);
@@ -189,7 +189,7 @@ impl Runtime {
                     .unwrap_or_default(),
                 old: run.payload["old"].as_object().cloned(),
                 user: Map::new(),
-                now: self.clock.now(),
+                now: self.core.clock.now(),
                 tz: meta.tz,
             },
             results: run.progress["results"]
@@ -210,7 +210,7 @@ impl Runtime {
                     done.push(i as u64);
                     cx.results.insert(i.to_string(), res);
                     run.progress = json!({"done": done, "results": cx.results});
-                    run.updated_at = self.clock.now();
+                    run.updated_at = self.core.clock.now();
                     self.save_run(&run).await?;
                 }
                 Err(e) => {
@@ -481,7 +481,7 @@ impl Runtime {
                     to.push(o);
                 }
                 if !roles.is_empty() {
-                    let org = self.org(cx.p.tenant).await.map_err(e2s)?;
+                    let org = self.core.org(cx.p.tenant).await.map_err(e2s)?;
                     let wanted: Vec<Uuid> = org
                         .roles
                         .values()
@@ -504,7 +504,7 @@ impl Runtime {
                         }
                     }
                 }
-                let now = self.clock.now();
+                let now = self.core.clock.now();
                 let mut tx = self
                     .core
                     .store()
@@ -602,7 +602,7 @@ impl Runtime {
                     error: error.clone(),
                     request_body: body,
                     response_excerpt: excerpt,
-                    at: self.clock.now(),
+                    at: self.core.clock.now(),
                 })
                 .await
                 .map_err(e2s)?;

@@ -186,29 +186,6 @@ impl Core {
         }
     }
 
-    /// Transitional: the cached metadata of any age, for code that still receives a bare
-    /// `Tx` instead of a [`TxCtx`].
-    pub(crate) async fn meta_in_tx(&self, tenant: TenantId) -> Result<Arc<TenantMeta>> {
-        match self.meta.any(tenant) {
-            Some(m) => Ok(m),
-            None => self.meta(tenant).await,
-        }
-    }
-
-    /// Transitional: the cached organization of any age (see [`Core::meta_in_tx`]).
-    pub(crate) async fn org_in_tx(&self, tenant: TenantId) -> Result<Arc<OrgSnapshot>> {
-        let cached = self
-            .orgs
-            .map
-            .read()
-            .ok()
-            .and_then(|m| m.get(&tenant).map(|(s, _)| s.clone()));
-        match cached {
-            Some(s) => Ok(s),
-            None => self.org(tenant).await,
-        }
-    }
-
     /// Append an audit event inside `tx` (every service records its security-relevant changes
     /// in the transaction that makes them).
     pub async fn audit(

@@ -5,6 +5,7 @@
 //! automation outbox in the same transaction: signed, retried with backoff, logged and
 //! resendable like a rule's webhook; withdrawing the instance skips runs not yet claimed.
 
+use super::Workflows;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value as Json, json};
 use weft_flow::definition::Action;
@@ -16,7 +17,6 @@ use crate::automation::ports::OutboxRow;
 
 use super::env::{catalog, scalar_type};
 use super::exec::{InstCtx, system_guard};
-use crate::Runtime;
 use crate::core::TxCtx;
 use crate::error::{Error, Result};
 use crate::json::record_json;
@@ -52,7 +52,7 @@ fn values_body(
     values_body_for(obj, obj, exprs, record, now)
 }
 
-impl Runtime {
+impl Workflows {
     #[allow(clippy::too_many_lines)] // issue 11: split pending
     pub(crate) async fn run_flow_action(
         &self,
@@ -230,7 +230,7 @@ impl Runtime {
                     ..OutboxRow::fresh(now)
                 };
                 tx.enqueue_runs(std::slice::from_ref(&run)).await?;
-                self.job_signal.notify_waiters();
+                self.core.job_signal.notify_waiters();
                 Ok(ActionOutcome {
                     event: "action.queued",
                     data: json!({"kind": "webhook", "method": method, "url": url,
@@ -304,7 +304,7 @@ pub(crate) fn render_text(src: &str, data: &Json) -> std::result::Result<String,
     render(&t, data).map_err(|e| e.to_string())
 }
 
-impl Runtime {
+impl Workflows {
     /// `{record, flow: {key, instance}}` for a workflow's templates.
     pub(crate) async fn flow_template_data(
         &self,

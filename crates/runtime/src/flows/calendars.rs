@@ -9,7 +9,7 @@
 //! (the behaviour before calendars existed).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Value as Json, json};
 use weft_meta::{Problem, TenantId};
@@ -19,7 +19,7 @@ pub use weft_flow::calendar::{BUILTIN, Calendar, CalendarDoc, Calendars};
 
 use super::ports::FlowCalendarRow;
 use super::require_admin;
-use crate::Runtime;
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::metadata::parse_doc_as;
 use crate::ports::TxMode;
@@ -28,9 +28,20 @@ use crate::principal::Principal;
 /// The tenant's calendars with the metadata version they were loaded at.
 type Cached = (i64, Arc<Calendars>);
 
-fn cache() -> &'static Mutex<HashMap<TenantId, Cached>> {
-    static CACHE: OnceLock<Mutex<HashMap<TenantId, Cached>>> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+/// Business calendars: the admin service and the per-tenant cache the timers read.
+#[derive(Clone)]
+pub struct BusinessCalendars {
+    core: Arc<Core>,
+    cache: Arc<Mutex<HashMap<TenantId, Cached>>>,
+}
+
+impl BusinessCalendars {
+    pub fn new(core: Arc<Core>) -> Self {
+        Self {
+            core,
+            cache: Arc::default(),
+        }
+    }
 }
 
 const CACHE_MAX: usize = 10_000;
@@ -40,11 +51,12 @@ fn row_json(r: &FlowCalendarRow) -> Json {
            "created_at": r.created_at, "updated_at": r.updated_at})
 }
 
-impl Runtime {
+impl BusinessCalendars {
     /// The tenant's calendars (cached per metadata version). Call outside a transaction.
-    pub(crate) async fn calendars(&self, tenant: TenantId) -> Result<Arc<Calendars>> {
-        let version = self.meta(tenant).await?.version;
-        if let Some((_, c)) = cache()
+    pub(crate) async fn for_tenant(&self, tenant: TenantId) -> Result<Arc<Calendars>> {
+        let version = self.core.meta(tenant).await?.version;
+        if let Some((_, c)) = self
+            .cache
             .lock()
             .ok()
             .and_then(|m| m.get(&tenant).cloned())
@@ -70,7 +82,7 @@ impl Runtime {
             }
         }
         let c = Arc::new(Calendars::new(map));
-        if let Ok(mut m) = cache().lock() {
+        if let Ok(mut m) = self.cache.lock() {
             if m.len() >= CACHE_MAX {
                 m.clear();
             }
@@ -124,7 +136,7 @@ impl Runtime {
         if !problems.is_empty() {
             return Err(Error::Validation(problems));
         }
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let existing = tx.flow_calendar(name).await?;
         let row = FlowCalendarRow {
@@ -175,7 +187,7 @@ impl Runtime {
     }
 }
 
-impl Runtime {
+impl BusinessCalendars {
     /// The end of a calendar change: caches reload (calendars are cached per metadata
     /// version), the audit log records it, the transaction commits.
     async fn calendar_changed(
@@ -199,7 +211,7 @@ impl Runtime {
             )
             .await?;
         tx.commit().await?;
-        self.invalidate_meta(p.tenant);
+        self.core.invalidate_meta(p.tenant);
         Ok(())
     }
 }

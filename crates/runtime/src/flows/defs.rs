@@ -1,6 +1,7 @@
 //! `/meta/flows`: draft definitions, validation (every problem at once), publishing immutable
 //! versions and listing them. Admin only.
 
+use super::Workflows;
 use std::collections::BTreeSet;
 
 use serde_json::{Value as Json, json};
@@ -11,7 +12,6 @@ use weft_meta::Problem;
 
 use super::ports::{FlowDefRow, FlowVersionRow};
 use super::require_admin;
-use crate::Runtime;
 use crate::error::{Error, Result};
 use crate::metadata::parse_doc_as;
 use crate::ports::TxMode;
@@ -71,7 +71,7 @@ fn version_json(v: &FlowVersionRow, with_doc: bool) -> Json {
     j
 }
 
-impl Runtime {
+impl Workflows {
     pub async fn list_flows(&self, p: &Principal) -> Result<Json> {
         require_admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
@@ -114,7 +114,7 @@ impl Runtime {
         }
         def.version = 0;
         let doc = serde_json::to_value(&def).map_err(Error::internal)?;
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let existing = tx.flow_def(&def.key).await?;
         match (key, &existing) {
@@ -211,8 +211,8 @@ impl Runtime {
         }
         // Refresh the metadata cache first (no transaction is held here), so the definition
         // is checked against the object as it is now.
-        self.meta(p.tenant).await?;
-        let compiled = match self.compile_definition(p.tenant, def.clone()).await {
+        let meta = self.core.meta(p.tenant).await?;
+        let compiled = match super::compile_definition(&meta, def.clone()) {
             Ok(c) => Some(c),
             Err(ps) => {
                 problems.extend(ps);
@@ -220,7 +220,7 @@ impl Runtime {
             }
         };
         // Business calendars must exist (tenant calendars or the built-in).
-        let calendars = self.calendars(p.tenant).await?;
+        let calendars = self.calendars.for_tenant(p.tenant).await?;
         let unknown: Vec<Json> = super::calendars::referenced(def)
             .into_iter()
             .filter(|(_, name)| !calendars.knows(name))
@@ -280,7 +280,7 @@ impl Runtime {
                     .collect(),
             ));
         }
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let mut row = tx
             .flow_def(key)

@@ -1,6 +1,7 @@
 //! The command path: start an instance, act on a task or an instance. One transaction per
 //! command, compare-and-swap on `rev`, internal retry on conflict.
 
+use super::Workflows;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -17,7 +18,6 @@ use weft_meta::TenantId;
 use super::env::OrgEnv;
 use super::ports::{FlowCcRow, FlowEventRow, FlowInstanceRow, FlowTaskRow};
 use super::{command_error, require_admin};
-use crate::Runtime;
 use crate::access::Guard;
 use crate::access::model::Op;
 use crate::core::TxCtx;
@@ -224,7 +224,7 @@ impl InstCtx {
     }
 }
 
-impl Runtime {
+impl Workflows {
     /// Start an instance of the latest published version of a flow on a record.
     pub async fn start_flow(&self, p: &Principal, body: &Json) -> Result<Json> {
         if p.view_as {
@@ -243,10 +243,10 @@ impl Runtime {
                 ));
             }
         }
-        let meta = self.meta(p.tenant).await?;
-        let now = self.clock.now();
-        let org = self.org(p.tenant).await?;
-        let calendars = self.calendars(p.tenant).await?;
+        let meta = self.core.meta(p.tenant).await?;
+        let now = self.core.clock.now();
+        let org = self.core.org(p.tenant).await?;
+        let calendars = self.calendars.for_tenant(p.tenant).await?;
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let def = tx
             .flow_def(&b.flow)
@@ -290,9 +290,7 @@ impl Runtime {
             ));
         }
         let record = record_json(&obj, &row, None, &|_| true);
-        let flow = self
-            .compiled_flow(p.tenant, tx.as_mut(), version.id)
-            .await?;
+        let flow = self.compiled_flow(&mut tx, version.id).await?;
         let id = Uuid::now_v7();
         let user = org.users.get(&p.user.0);
         let attrs = json!({"id": p.user.0.to_string(),
@@ -546,13 +544,13 @@ impl Runtime {
         cmd: &Command,
         fired_timer: Option<i32>,
     ) -> Result<InstanceState> {
-        let org = self.org(tenant).await?;
-        let calendars = self.calendars(tenant).await?;
+        let org = self.core.org(tenant).await?;
+        let calendars = self.calendars.for_tenant(tenant).await?;
         let env = OrgEnv { org, calendars };
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let now = self.clock.now();
+            let now = self.core.clock.now();
             let mut tx = self.core.begin(tenant, TxMode::Write).await?;
             let row = tx
                 .flow_instance(id)
@@ -560,9 +558,7 @@ impl Runtime {
                 .ok_or_else(|| Error::not_found("flow instance"))?;
             let state: InstanceState = serde_json::from_value(row.state.clone())
                 .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
-            let flow = self
-                .compiled_flow(tenant, tx.as_mut(), row.version_id)
-                .await?;
+            let flow = self.compiled_flow(&mut tx, row.version_id).await?;
             let t =
                 weft_flow::apply(&flow, &state, cmd.clone(), now, &env).map_err(command_error)?;
             if t.state.rev == state.rev {
@@ -835,9 +831,7 @@ impl Runtime {
                     node,
                     template,
                 } => {
-                    let text = self
-                        .notice_text(tx.as_mut(), ctx, *kind, template.as_deref())
-                        .await;
+                    let text = self.notice_text(tx, ctx, *kind, template.as_deref()).await;
                     let n = self
                         .notify_users(tx.as_mut(), ctx, users, &text, &fx_key, now)
                         .await?;
@@ -865,7 +859,7 @@ impl Runtime {
                         });
                     }
                     let text = self
-                        .notice_text(tx.as_mut(), ctx, NotifyKind::Cc, template.as_deref())
+                        .notice_text(tx, ctx, NotifyKind::Cc, template.as_deref())
                         .await;
                     let n = self
                         .notify_users(tx.as_mut(), ctx, users, &text, &fx_key, now)
@@ -967,7 +961,7 @@ fn state_summary(id: Uuid, st: &InstanceState) -> Json {
            "open_tasks": st.open_tasks().map(|t| json!({"task": t.id, "user": t.user})).collect::<Vec<_>>()})
 }
 
-impl Runtime {
+impl Workflows {
     /// Feed a record's current values to the running instances on it (`only`: one of them):
     /// wait conditions are re-checked, and an admin retry sees data fixed since. Each
     /// instance changes in its own command transaction, after the record write committed.
@@ -987,7 +981,7 @@ impl Runtime {
         records: &[Uuid],
         only: Option<Uuid>,
     ) -> Result<()> {
-        let meta = self.meta(tenant).await?;
+        let meta = self.core.meta(tenant).await?;
         let mut tx = self.core.begin(tenant, TxMode::Read).await?;
         let mut todo = Vec::new();
         for &record in records {
@@ -1030,20 +1024,19 @@ pub(crate) fn system_guard(user: Uuid) -> Guard {
     Guard::system(user)
 }
 
-impl Runtime {
+impl Workflows {
     /// The text of a workflow notice: its template rendered over the record, or a default
     /// line per kind (Chinese first, then English) when it has none or it fails to render.
     async fn notice_text(
         &self,
-        tx: &mut dyn Tx,
+        tx: &mut TxCtx,
         ctx: &InstCtx,
         kind: NotifyKind,
         template: Option<&str>,
     ) -> String {
-        if let Some(t) = template
-            && let Ok(meta) = self.meta_in_tx(ctx.tenant).await
-        {
-            let data = self.flow_template_data(tx, &meta, ctx).await;
+        if let Some(t) = template {
+            let meta = tx.meta.clone();
+            let data = self.flow_template_data(tx.as_mut(), &meta, ctx).await;
             match super::actions::render_text(t, &data) {
                 Ok(s) if !s.trim().is_empty() => return s,
                 Ok(_) => {}

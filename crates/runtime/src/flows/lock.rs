@@ -8,6 +8,7 @@
 //! writer's own changes. After the write commits, the instances on the records it saw get
 //! `RecordChanged` (later conditions read current values, waits re-check).
 
+use super::Workflows;
 use std::collections::BTreeSet;
 use std::sync::Weak;
 
@@ -53,7 +54,9 @@ impl WriteHook for FlowLockHook {
         let Some(rt) = self.rt.upgrade() else {
             return Ok(vec![]);
         };
-        rt.flow_write_check(cx, p, obj, row.id, row.values).await?;
+        rt.workflows
+            .flow_write_check(cx, p, obj, row.id, row.values)
+            .await?;
         Ok(vec![])
     }
 
@@ -65,13 +68,13 @@ impl WriteHook for FlowLockHook {
             return;
         };
         let ids: Vec<Uuid> = under.0.iter().copied().collect();
-        if let Err(e) = rt.flow_records_changed(tenant, &ids, None).await {
+        if let Err(e) = rt.workflows.flow_records_changed(tenant, &ids, None).await {
             tracing::warn!(error = %e, "flow instances not told of record changes");
         }
     }
 }
 
-impl Runtime {
+impl Workflows {
     /// Refuse changes to a record under approval beyond what the current node opens.
     pub(crate) async fn flow_write_check(
         &self,
@@ -95,9 +98,7 @@ impl Runtime {
             }
             let state: InstanceState = serde_json::from_value(inst.state.clone())
                 .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
-            let flow = self
-                .compiled_flow(p.tenant, cx.tx(), inst.version_id)
-                .await?;
+            let flow = self.compiled_flow(cx, inst.version_id).await?;
             let fa = weft_flow::field_access(&flow, &state, Some(&me));
             let locked: Vec<&str> = changed
                 .keys()

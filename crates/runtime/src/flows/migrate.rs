@@ -5,6 +5,7 @@
 //! finished instance) rejects the whole request with every problem, and a concurrent change
 //! to any instance (revision check) rolls everything back.
 
+use super::Workflows;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -16,7 +17,6 @@ use weft_meta::Problem;
 use super::exec::status_str;
 use super::ports::{FlowEventRow, FlowInstanceRow};
 use super::require_admin;
-use crate::Runtime;
 use crate::error::{Error, Result};
 use crate::metadata::parse_doc;
 use crate::ports::TxMode;
@@ -47,7 +47,7 @@ struct Planned {
     result: std::result::Result<InstanceState, Vec<weft_flow::Problem>>,
 }
 
-impl Runtime {
+impl Workflows {
     #[allow(clippy::too_many_lines)] // issue 11: split pending
     pub async fn migrate_flow_instances(
         &self,
@@ -75,8 +75,8 @@ impl Runtime {
             ));
         }
         // Compiling versions inside the transaction uses the cached metadata: refresh first.
-        self.meta(p.tenant).await?;
-        let now = self.clock.now();
+        self.core.meta(p.tenant).await?;
+        let now = self.core.clock.now();
         let mode = if b.dry_run {
             TxMode::Read
         } else {
@@ -126,14 +126,12 @@ impl Runtime {
                 .filter(|r| r.version_id != target.id)
                 .collect(),
         };
-        let new = self.compiled_flow(p.tenant, tx.as_mut(), target.id).await?;
+        let new = self.compiled_flow(&mut tx, target.id).await?;
         let mut planned = Vec::with_capacity(rows.len());
         for row in rows {
             let state: InstanceState = serde_json::from_value(row.state.clone())
                 .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
-            let old = self
-                .compiled_flow(p.tenant, tx.as_mut(), row.version_id)
-                .await?;
+            let old = self.compiled_flow(&mut tx, row.version_id).await?;
             let result = weft_flow::plan_migration(&old, &new, &state, &b.mapping);
             planned.push(Planned {
                 old_rev: row.rev,

@@ -27,26 +27,60 @@ mod timers;
 mod views;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
 use weft_flow::{CommandError, CompiledFlow, Definition, ErrorKind};
-use weft_meta::{Problem, TenantId};
+use weft_meta::Problem;
 
-use crate::Runtime;
+use crate::access::Access;
+use crate::core::Core;
+use crate::core::TenantMeta;
+use crate::core::TxCtx;
 use crate::error::{Error, Result};
-use crate::ports::Tx;
+use crate::records::Records;
+pub use calendars::BusinessCalendars;
 
 pub use exec::TaskAction;
 pub use ports::{FlowStore, FlowTx};
 
 /// Compiled published versions, by version id and the tenant's time zone (conditions'
 /// `today()` is the date there). Versions are immutable and ids are globally unique (UUIDv7),
-/// so one process-wide cache is exact; it is bounded by clearing when full.
+/// so the cache is exact; it is bounded by clearing when full.
 type CacheKey = (Uuid, chrono_tz::Tz);
-fn cache() -> &'static Mutex<HashMap<CacheKey, Arc<CompiledFlow>>> {
-    static CACHE: OnceLock<Mutex<HashMap<CacheKey, Arc<CompiledFlow>>>> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+type FlowCache = Mutex<HashMap<CacheKey, Arc<CompiledFlow>>>;
+
+/// Workflows and approvals: definitions and versions, instances and their commands, the
+/// task inbox, timers, the record lock and the instance views.
+#[derive(Clone)]
+pub struct Workflows {
+    pub(crate) core: Arc<Core>,
+    pub(crate) access: Access,
+    pub(crate) records: Records,
+    pub(crate) calendars: BusinessCalendars,
+    compiled: Arc<FlowCache>,
+}
+
+impl Workflows {
+    pub fn new(
+        core: Arc<Core>,
+        access: Access,
+        records: Records,
+        calendars: BusinessCalendars,
+    ) -> Self {
+        Self {
+            core,
+            access,
+            records,
+            calendars,
+            compiled: Arc::default(),
+        }
+    }
+
+    /// Business calendars (shared with the timers).
+    pub fn calendars(&self) -> &BusinessCalendars {
+        &self.calendars
+    }
 }
 
 const CACHE_MAX: usize = 2_000;
@@ -77,25 +111,24 @@ pub(crate) fn require_admin(p: &crate::Principal) -> Result<()> {
     }
 }
 
-impl Runtime {
+impl Workflows {
     /// The compiled graph of a published version (compiled once per process).
     pub(crate) async fn compiled_flow(
         &self,
-        tenant: TenantId,
-        tx: &mut dyn Tx,
+        cx: &mut TxCtx,
         version_id: Uuid,
     ) -> Result<Arc<CompiledFlow>> {
-        let key = (version_id, self.tz_of(tenant));
-        if let Some(f) = cache().lock().ok().and_then(|m| m.get(&key).cloned()) {
+        let key = (version_id, cx.meta.tz);
+        if let Some(f) = self.compiled.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(f);
         }
-        let v = tx
+        let v = cx
             .flow_version(version_id)
             .await?
             .ok_or_else(|| Error::internal(format!("flow version {version_id} missing")))?;
         let def: Definition = serde_json::from_value(v.doc)
             .map_err(|e| Error::internal(format!("stored flow version unreadable: {e}")))?;
-        let flow = Arc::new(self.compile_definition(tenant, def).await.map_err(|ps| {
+        let flow = Arc::new(compile_definition(&cx.meta, def).map_err(|ps| {
             Error::internal(format!(
                 "published flow no longer compiles: {}",
                 ps.iter()
@@ -104,7 +137,7 @@ impl Runtime {
                     .join("; ")
             ))
         })?);
-        if let Ok(mut m) = cache().lock() {
+        if let Ok(mut m) = self.compiled.lock() {
             if m.len() >= CACHE_MAX {
                 m.clear();
             }
@@ -112,29 +145,24 @@ impl Runtime {
         }
         Ok(flow)
     }
+}
 
-    /// Compile a definition against its object's fields.
-    pub(crate) async fn compile_definition(
-        &self,
-        tenant: TenantId,
-        def: Definition,
-    ) -> std::result::Result<CompiledFlow, Vec<weft_flow::Problem>> {
-        // Called inside transactions (compiling a stored version on a cache miss): use the
-        // cached metadata rather than a second pool connection.
-        let meta = self.meta_in_tx(tenant).await.ok();
-        let obj = meta.as_ref().and_then(|m| m.object(&def.object).cloned());
-        let Some(obj) = obj else {
-            return Err(vec![weft_flow::Problem {
-                node: None,
-                edge: None,
-                code: "flow.object_unknown",
-                message: format!("object '{}' does not exist", def.object),
-            }]);
-        };
-        let compiler = env::RulesCompiler {
-            catalog: env::catalog(&obj),
-            tz: meta.as_ref().map(|m| m.tz).unwrap_or(chrono_tz::Tz::UTC),
-        };
-        CompiledFlow::compile(def, &compiler)
-    }
+/// Compile a definition against its object's fields in the tenant's metadata.
+pub(crate) fn compile_definition(
+    meta: &TenantMeta,
+    def: Definition,
+) -> std::result::Result<CompiledFlow, Vec<weft_flow::Problem>> {
+    let Some(obj) = meta.object(&def.object) else {
+        return Err(vec![weft_flow::Problem {
+            node: None,
+            edge: None,
+            code: "flow.object_unknown",
+            message: format!("object '{}' does not exist", def.object),
+        }]);
+    };
+    let compiler = env::RulesCompiler {
+        catalog: env::catalog(obj),
+        tz: meta.tz,
+    };
+    CompiledFlow::compile(def, &compiler)
 }

@@ -4,23 +4,22 @@
 //! expires and another worker fires the timer — once, because the engine ignores a timer it
 //! no longer holds. After a restart every missed timer is simply due, and fires once.
 
-use std::sync::Arc;
+use super::Workflows;
 use std::time::Duration;
 
 use weft_flow::Command;
 
-use crate::Runtime;
 use crate::error::{Error, Result};
 use crate::ports::TxMode;
 
-impl Runtime {
+impl Workflows {
     /// Fire up to `limit` due timers; returns how many were handled.
     pub async fn run_flow_timers(&self, worker: &str, limit: u32) -> Result<usize> {
-        let now = self.clock.now();
+        let now = self.core.clock.now();
         let claimed = self
             .core
             .store()
-            .claim_flow_timers(worker, limit, self.lease_secs(), now)
+            .claim_flow_timers(worker, limit, self.core.lease_secs(), now)
             .await?;
         let n = claimed.len();
         for t in claimed {
@@ -55,7 +54,7 @@ impl Runtime {
 
     /// The timer loop of `weft serve`: poll every `every` until `stop` turns true.
     pub async fn flow_timer_loop(
-        self: Arc<Self>,
+        self,
         worker: String,
         every: Duration,
         mut stop: tokio::sync::watch::Receiver<bool>,

@@ -1,13 +1,13 @@
 //! Read side: the inboxes (待我审批 / 我发起的 / 抄送我的), one instance with its graph,
 //! position, tasks and timeline, and the admin list of running and incident instances.
 
+use super::Workflows;
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 use weft_flow::InstanceState;
 
 use super::ports::{FlowInstanceRow, FlowTaskRow, InstanceFilter};
 use super::require_admin;
-use crate::Runtime;
 use crate::error::{Error, Result};
 use crate::ports::TxMode;
 use crate::principal::Principal;
@@ -31,11 +31,11 @@ fn instance_json(i: &FlowInstanceRow) -> Json {
            "updated_at": i.updated_at, "ended_at": i.ended_at})
 }
 
-impl Runtime {
+impl Workflows {
     /// The published flows a user may start on records of `object` (read access needed):
     /// `{flows: [{key, name, version}]}` — what the record page offers as 提交审批.
     pub async fn startable_flows(&self, p: &Principal, object: &str) -> Result<Json> {
-        if self.meta(p.tenant).await?.object(object).is_none() {
+        if self.core.meta(p.tenant).await?.object(object).is_none() {
             return Err(Error::not_found(format!("object '{object}'")));
         }
         let g = self.access.guard(p, object).await?;
@@ -210,7 +210,7 @@ impl Runtime {
         object: &str,
         record: Uuid,
     ) -> Result<()> {
-        let meta = self.meta(p.tenant).await?;
+        let meta = self.core.meta(p.tenant).await?;
         let obj = meta
             .object(object)
             .cloned()
