@@ -535,6 +535,97 @@ async fn rollups_stay_exact(b: Backend) {
     assert!(h.body.to_string().contains("\"rule\""), "{}", h.body);
 }
 
+/// A roll-up change is a write like any other (issue 11): the parent's formulas run over the
+/// new value, its triggers see the change, and a roll-up over the parent's roll-up follows.
+async fn rollups_run_the_parent_rules(b: Backend) {
+    let (_app, s, _clock) = setup(b).await;
+    for (object, field, kind) in [
+        ("account", "pipeline_x2", "decimal"),
+        ("account", "task_total", "integer"),
+        ("deal", "tasks", "integer"),
+    ] {
+        let mut f = json!({"api_name": field, "type": kind, "label": {"en": field}});
+        if kind == "decimal" {
+            f["precision"] = json!(16);
+            f["scale"] = json!(2);
+        }
+        let r = s
+            .post(&format!("/api/v1/meta/objects/{object}/fields"), f)
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    rule(
+        &s,
+        json!({"api_name": "pipeline", "object": "account", "kind": "rollup", "field": "pipeline",
+        "child": "deal", "via": "account", "op": "sum", "of": "amount"}),
+    )
+    .await;
+    rule(
+        &s,
+        json!({"api_name": "x2", "object": "account", "kind": "formula", "field": "pipeline_x2",
+        "expression": "if is_blank(record.pipeline) { () } else { record.pipeline * 2 }"}),
+    )
+    .await;
+    rule(&s, json!({"api_name": "pipeline_moved", "object": "account", "kind": "trigger",
+        "on": ["update"], "fields": ["pipeline"],
+        "actions": [{"type": "notify", "owner": true, "title": "Pipeline of {{record.name}} moved", "body": "<p>{{record.pipeline}}</p>"}]}))
+    .await;
+    rule(
+        &s,
+        json!({"api_name": "deal_tasks", "object": "deal", "kind": "rollup", "field": "tasks",
+        "child": "task", "via": "deal", "op": "count"}),
+    )
+    .await;
+    rule(&s, json!({"api_name": "task_total", "object": "account", "kind": "rollup", "field": "task_total",
+        "child": "deal", "via": "account", "op": "sum", "of": "tasks"}))
+    .await;
+
+    let a = s.create("account", json!({"name": "Acme"})).await;
+    let a = a["id"].as_str().unwrap().to_owned();
+    let acc = format!("/api/v1/data/account/{a}");
+    assert!(runs(&s).await.is_empty());
+    let d = s
+        .create("deal", json!({"name": "d", "account": a, "amount": "1000"}))
+        .await;
+    let got = s.get(&acc).await.body;
+    assert_eq!(got["pipeline"], "1000.00", "{got}");
+    assert_eq!(
+        got["pipeline_x2"], "2000.00",
+        "a formula over a roll-up: {got}"
+    );
+    let queued = runs(&s).await;
+    assert_eq!(queued.len(), 1, "a trigger on a roll-up change: {queued:?}");
+    assert_eq!(queued[0]["rule"], "pipeline_moved", "{queued:?}");
+
+    // A change that leaves the roll-up as it was fires nothing.
+    let dp = format!("/api/v1/data/deal/{}", d["id"].as_str().unwrap());
+    let r = s.patch(&dp, json!({"note": "n"})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(runs(&s).await.len(), 1);
+
+    // A roll-up of a roll-up: tasks → deal.tasks → account.task_total.
+    let d_id = d["id"].as_str().unwrap();
+    let t1 = s.create("task", json!({"name": "t1", "deal": d_id})).await;
+    s.create("task", json!({"name": "t2", "deal": d_id})).await;
+    assert_eq!(s.get(&dp).await.body["tasks"], 2);
+    assert_eq!(s.get(&acc).await.body["task_total"], 2);
+    let r = s
+        .delete(&format!("/api/v1/data/task/{}", t1["id"].as_str().unwrap()))
+        .await;
+    assert!(r.status < 300, "{}", r.body);
+    assert_eq!(s.get(&dp).await.body["tasks"], 1);
+    let got = s.get(&acc).await.body;
+    assert_eq!(got["task_total"], 1, "{got}");
+    // The deal's amount moving re-runs the account's formula too.
+    s.patch(&dp, json!({"amount": "1500"})).await;
+    let got = s.get(&acc).await.body;
+    assert_eq!(
+        (got["pipeline"].clone(), got["pipeline_x2"].clone()),
+        (json!("1500.00"), json!("3000.00"))
+    );
+    assert_eq!(runs(&s).await.len(), 2);
+}
+
 fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339(s)
         .unwrap()
@@ -912,4 +1003,5 @@ dual!(
     guards_stop_loops_and_unsafe_targets,
     dry_run_changes_nothing,
     rollups_stay_exact,
+    rollups_run_the_parent_rules,
 );

@@ -132,24 +132,17 @@ struct Acks {
     total: AtomicUsize,
 }
 
-#[allow(clippy::too_many_lines)] // issue 11: split pending
-async fn case(b: Backend) {
-    let db = TestDb::new(b).await;
-    let admin = tenant(&db, "Crash Steps Co.");
-    let port = free_port();
-    let mut child = start(&db, port).await;
-    let api = Api {
-        c: reqwest::Client::new(),
-        base: format!("http://127.0.0.1:{port}/api/v1"),
-    };
+/// The object, an approver with an API key, the published flow and the records; returns the
+/// approver's key and the record ids.
+async fn prepare(api: &Api, admin: &str) -> (String, Vec<String>) {
     let (s, _) = api
-        .post(&admin, "/meta/objects", weft_testkit::simple_object("deal"))
+        .post(admin, "/meta/objects", weft_testkit::simple_object("deal"))
         .await
         .unwrap();
     assert_eq!(s, 201);
     let (s, u) = api
         .post(
-            &admin,
+            admin,
             "/org/users",
             json!({"name": "Approver", "email": "ap@crash.test", "is_admin": true}),
         )
@@ -159,7 +152,7 @@ async fn case(b: Backend) {
     let uid = u["id"].as_str().unwrap().to_owned();
     let (s, k) = api
         .post(
-            &admin,
+            admin,
             "/auth/api-keys",
             json!({"name": "ap", "user_id": uid}),
         )
@@ -183,10 +176,10 @@ async fn case(b: Backend) {
         {"id": "e4", "from": "count", "to": "end", "on": "done"}
       ]
     });
-    let (s, v) = api.post(&admin, "/meta/flows", flow).await.unwrap();
+    let (s, v) = api.post(admin, "/meta/flows", flow).await.unwrap();
     assert_eq!(s, 201, "{v}");
     let (s, v) = api
-        .post(&admin, "/meta/flows/approve_once/publish", json!({}))
+        .post(admin, "/meta/flows/approve_once/publish", json!({}))
         .await
         .unwrap();
     assert_eq!(s, 201, "{v}");
@@ -194,7 +187,7 @@ async fn case(b: Backend) {
     for i in 0..RECORDS {
         let (s, d) = api
             .post(
-                &admin,
+                admin,
                 "/data/deal",
                 json!({"name": format!("d{i}"), "qty": 0}),
             )
@@ -203,6 +196,19 @@ async fn case(b: Backend) {
         assert_eq!(s, 201, "{d}");
         recs.push(d["id"].as_str().unwrap().to_owned());
     }
+    (approver, recs)
+}
+
+async fn case(b: Backend) {
+    let db = TestDb::new(b).await;
+    let admin = tenant(&db, "Crash Steps Co.");
+    let port = free_port();
+    let mut child = start(&db, port).await;
+    let api = Api {
+        c: reqwest::Client::new(),
+        base: format!("http://127.0.0.1:{port}/api/v1"),
+    };
+    let (approver, recs) = prepare(&api, &admin).await;
 
     // 1,000 steps from eight clients; SIGKILL once half of them are acknowledged.
     let acks = Arc::new(Acks {
@@ -250,14 +256,24 @@ async fn case(b: Backend) {
         started.iter().filter(|x| **x).count(),
         approved.iter().filter(|x| **x).count()
     );
-    // 0 lost, 0 twice: every acknowledged start has its one instance, every acknowledged
-    // approval its decision; no record has two instances.
+    check_acknowledged(&api, &admin, &recs, &started, &approved).await;
+    finish(&api, &admin, &approver, &recs).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// 0 lost, 0 twice: every acknowledged start has its one instance, every acknowledged
+/// approval its decision; no record has two instances.
+async fn check_acknowledged(
+    api: &Api,
+    admin: &str,
+    recs: &[String],
+    started: &[bool],
+    approved: &[bool],
+) {
     for (i, rec) in recs.iter().enumerate() {
         let v = api
-            .get(
-                &admin,
-                &format!("/flows/instances?object=deal&record={rec}"),
-            )
+            .get(admin, &format!("/flows/instances?object=deal&record={rec}"))
             .await;
         let list = v["instances"].as_array().unwrap();
         assert!(
@@ -272,27 +288,28 @@ async fn case(b: Backend) {
             let st = &list[0]["status"];
             assert!(
                 st != "running" && st != "incident"
-                    || open_task(&api, &admin, list[0]["id"].as_str().unwrap())
+                    || open_task(api, admin, list[0]["id"].as_str().unwrap())
                         .await
                         .is_none(),
                 "acknowledged approval of record {i} lost: {v}"
             );
         }
     }
-    // Finish what was not acknowledged: start where no instance exists, approve open tasks.
+}
+
+/// Finish what was not acknowledged (start where no instance exists, approve open tasks);
+/// then every record ends counted exactly once.
+async fn finish(api: &Api, admin: &str, approver: &str, recs: &[String]) {
     for rec in recs.iter() {
         let v = api
-            .get(
-                &admin,
-                &format!("/flows/instances?object=deal&record={rec}"),
-            )
+            .get(admin, &format!("/flows/instances?object=deal&record={rec}"))
             .await;
         let inst = match v["instances"].as_array().unwrap().first() {
             Some(x) => x["id"].as_str().unwrap().to_owned(),
             None => {
                 let (s, x) = api
                     .post(
-                        &admin,
+                        admin,
                         "/flows/instances",
                         json!({"flow": "approve_once", "record": rec}),
                     )
@@ -302,10 +319,10 @@ async fn case(b: Backend) {
                 x["id"].as_str().unwrap().to_owned()
             }
         };
-        if let Some(t) = open_task(&api, &admin, &inst).await {
+        if let Some(t) = open_task(api, admin, &inst).await {
             let (s, x) = api
                 .post(
-                    &approver,
+                    approver,
                     &format!("/flows/tasks/{t}/actions"),
                     json!({"action": "approve"}),
                 )
@@ -318,12 +335,9 @@ async fn case(b: Backend) {
     let deadline = Instant::now() + Duration::from_secs(120);
     for (i, rec) in recs.iter().enumerate() {
         loop {
-            let d = api.get(&admin, &format!("/data/deal/{rec}")).await;
+            let d = api.get(admin, &format!("/data/deal/{rec}")).await;
             let v = api
-                .get(
-                    &admin,
-                    &format!("/flows/instances?object=deal&record={rec}"),
-                )
+                .get(admin, &format!("/flows/instances?object=deal&record={rec}"))
                 .await;
             let list = v["instances"].as_array().unwrap();
             assert_eq!(list.len(), 1, "record {i}: {v}");
@@ -340,8 +354,6 @@ async fn case(b: Backend) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

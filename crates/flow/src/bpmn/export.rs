@@ -99,7 +99,6 @@ fn ext(w: &mut Writer, tag: &str, json: &str) {
 }
 
 /// Export a definition as BPMN 2.0 XML (with BPMNDI and crm extensions).
-#[allow(clippy::too_many_lines)] // issue 11: split pending
 pub fn export_bpmn(def: &Definition) -> String {
     let mut w = Writer::default();
     w.out

@@ -129,7 +129,6 @@ const IGNORED: &[&str] = &[
 
 /// Import a BPMN 2.0 document (our export, or bpmn.io / Camunda Modeler files) for the
 /// supported subset. Every unsupported element is reported.
-#[allow(clippy::too_many_lines)] // issue 11: split pending
 pub fn import_bpmn(xml: &str) -> Result<Definition, Vec<Problem>> {
     let root = parse(xml).map_err(|m| vec![Problem::flow("bpmn.xml", m)])?;
     let process = the_process(&root)?;
