@@ -2,7 +2,7 @@
 // operation of crates/api/openapi.json at least once against a live `weft demo`, and every
 // response must (1) have a status the document lists for the operation, (2) parse, and (3)
 // match the schema the document gives that status. Fails when an operation in the document is
-// not exercised. Run by scripts/contract (WEFT_BASE, WEFT_KEY: the demo's URL and API key).
+// not exercised. Run by scripts/contract (CONTRACT_BASE, CONTRACT_KEY: the demo's URL and API key).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
@@ -16,8 +16,8 @@ interface Operation { operationId: string; parameters?: Param[]; requestBody?: {
 const doc = JSON.parse(readFileSync(resolve(__dirname, '../../crates/api/openapi.json'), 'utf8')) as {
   paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Json> };
 };
-const base = process.env.WEFT_BASE ?? 'http://127.0.0.1:8080';
-const key = process.env.WEFT_KEY ?? '';
+const base = process.env.CONTRACT_BASE ?? 'http://127.0.0.1:8080';
+const key = process.env.CONTRACT_KEY ?? '';
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 type Method = (typeof METHODS)[number];
 
@@ -25,7 +25,7 @@ const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true
 ajv.addSchema({ $id: 'doc', components: doc.components } as Json);
 const resolveRefs = (s: Json): Json => JSON.parse(JSON.stringify(s).replaceAll('"#/components/', '"doc#/components/'));
 
-interface Seen { op: string; method: string; path: string; status: number; problem?: string }
+interface Seen { op: string; method: string; path: string; status: number; problem?: string; note?: string }
 const seen: Seen[] = [];
 const byTemplate = new Map<string, { path: string; method: string; op: Operation }>();
 for (const [path, item] of Object.entries(doc.paths)) {
@@ -52,6 +52,7 @@ client.use({
     const text = await response.clone().text();
     let body: unknown;
     try { body = JSON.parse(text); } catch { rec.problem = `body does not parse as JSON: ${text.slice(0, 120)}`; return; }
+    if (response.status >= 300) rec.note = ((body as { error?: { code?: string; message?: string } }).error?.message ?? '').slice(0, 100);
     if (schema && !ajv.validate(resolveRefs(schema), body)) rec.problem = `schema mismatch: ${ajv.errorsText(ajv.errors)}`;
   },
 });
@@ -144,14 +145,16 @@ async function call(method: Method, template: string): Promise<unknown> {
     // TODO(typed-api): the document declares many query parameters `in: path`; sent as query.
     else if (p.in === 'query' || p.in === 'path') { const v = queryFor(template, p.name); if (v !== undefined) query[p.name] = v; }
   }
-  const init: Json = { params: { path, query } };
+  // Read every body as text (CSV and file downloads too); the middleware checks it against the document.
+  const init: Json = { params: { path, query }, parseAs: 'text' };
   const content = Object.keys(op.requestBody?.content ?? {});
   if (content.includes('application/octet-stream')) {
     Object.assign(init, { body: 'contract bytes', bodySerializer: (b: unknown) => b, headers: { 'Content-Type': 'text/plain' } });
   } else if (content.length) init.body = bodyFor(template, method);
   if (template.endsWith('/automation/manual/{object}/{id}/{rule}')) init.headers = { 'Idempotency-Key': `contract-${now}` };
   const r = await (client.request as (m: string, u: string, i: Json) => Promise<{ data?: unknown; response: Response }>)(method, template, init);
-  return r.response.ok ? r.data : undefined;
+  if (!r.response.ok || typeof r.data !== 'string' || !r.response.headers.get('content-type')?.includes('json')) return undefined;
+  try { return JSON.parse(r.data); } catch { return undefined; }
 }
 
 const get = async (template: string) => (await call('get', template)) as Json | undefined;
@@ -203,7 +206,11 @@ test('every operation in the document is called by the generated client and answ
   const missing = [...byTemplate.values()].map((t) => t.op.operationId).filter((op) => !exercised.has(op));
   const problems = seen.filter((s) => s.problem).map((s) => `${s.op} ${s.method} ${s.path} → ${s.status}: ${s.problem}`);
   const no2xx = [...exercised].filter((op) => !seen.some((s) => s.op === op && s.status < 300));
-  console.log(`inventory: ${exercised.size}/${byTemplate.size} operations exercised, ${seen.length} calls; never 2xx: ${no2xx.sort().join(', ') || 'none'}`);
+  console.log(`inventory: ${exercised.size}/${byTemplate.size} operations exercised, ${seen.length} calls, ${no2xx.length} never answered 2xx:`);
+  for (const op of no2xx.sort()) {
+    const last = seen.filter((s) => s.op === op).pop();
+    console.log(`  ${op}: ${last?.status} ${last?.note ?? ''}`);
+  }
   for (const p of [...new Set(problems)]) console.log(`  problem: ${p}`);
   expect(missing, 'operations in the document the inventory did not call').toEqual([]);
   expect([...new Set(problems)], 'responses that do not match the document').toEqual([]);
