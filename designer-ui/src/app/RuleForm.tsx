@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'react';
 import { Button, Card, Checkbox, Col, Form, Input, InputNumber, Mentions, Row, Select, Space, Switch, Typography } from 'antd';
 import { DeleteOutlined, PlusOutlined } from '@ant-design/icons';
-import { request } from '../lib/api';
+import { api } from '../lib/api';
 import type { RuleProblem } from '../lib/api';
 import { lbl } from '../lib/i18n';
 import type { FieldDef, ObjectDef } from '../lib/types';
@@ -84,8 +84,8 @@ export function parseValueText(s: string): unknown {
 function useRoles(): string[] {
   const [roles, setRoles] = useState<string[]>([]);
   useEffect(() => {
-    request<unknown>('GET', '/org/roles').then((r) => {
-      const rows = (Array.isArray(r) ? r : (r as { roles?: unknown[] })?.roles ?? []) as { key?: string }[];
+    api.roles().then((r) => {
+      const rows = Array.isArray(r) ? r : r.roles ?? [];
       setRoles(rows.map((x) => x.key ?? '').filter(Boolean));
     }).catch(() => setRoles([]));
   }, []);

@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { Button, Checkbox, DatePicker, Input, InputNumber, Select, Space, Tag, TimePicker, Upload, message } from 'antd';
 import { PaperClipOutlined, UploadOutlined } from '@ant-design/icons';
 import dayjs from 'dayjs';
-import { api, request, uploadFile } from '../lib/api';
+import { api, uploadFile } from '../lib/api';
 import type { FileRef } from '../lib/api';
 import { lbl, t } from '../lib/i18n';
 import type { FieldDef, ObjectDef, RecordData, SelectOption } from '../lib/types';
@@ -119,8 +119,8 @@ const orgCache = new Map<string, Promise<OrgEntry[]>>();
 function loadOrg(kind: 'users' | 'departments'): Promise<OrgEntry[]> {
   let p = orgCache.get(kind);
   if (!p) {
-    p = request<unknown>('GET', `/org/${kind}`).then((r) => {
-      const list = (Array.isArray(r) ? r : (r as Record<string, OrgEntry[] | undefined>)[kind] ?? []) as OrgEntry[];
+    p = (kind === 'users' ? api.users() : api.departments()).then((r) => {
+      const list = Array.isArray(r) ? r : (r as Record<string, OrgEntry[] | undefined>)[kind] ?? [];
       return list.map((u) => ({ id: u.id, name: u.name, status: u.status }));
     }).catch(() => []);
     orgCache.set(kind, p);

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { Alert, Button, Drawer, Input, InputNumber, Modal, Popover, Radio, Select, Space, Switch, Table, Tag, Typography } from 'antd';
 import { BranchesOutlined, ClockCircleOutlined, CloseOutlined, PlusOutlined, SendOutlined, ThunderboltOutlined, UserOutlined } from '@ant-design/icons';
 import { lbl, useLang } from '../lib/i18n';
-import { ApiError, api, request } from '../lib/api';
+import { ApiError, api } from '../lib/api';
 import type { Problem } from '../lib/types';
 import { useApp } from '../app/ctx';
 import { addBranch, emptyFlow, findNode, fromDefinition, insertNode, makeNode, removeBranch, removeNode, toDefinition, updateBranch, updateNode, validate } from './tree';
@@ -29,7 +29,7 @@ export default function FlowDesigner() {
   const [flows, setFlows] = useState<{ key: string; latest_version?: number | null; definition?: { name?: { zh?: string; en?: string } } }[]>([]);
   const [lost, setLost] = useState<string[]>([]);
   const [versions, setVersions] = useState<FlowVersion[] | null>(null);
-  const loadFlows = () => { request<{ flows: typeof flows }>('GET', '/meta/flows').then((r) => setFlows(r.flows)).catch(() => setFlows([])); };
+  const loadFlows = () => { api.flows().then((r) => setFlows(r.flows)).catch(() => setFlows([])); };
   useEffect(loadFlows, []);
   /** Edit a stored definition: the draft of `key`, or one of its published versions. */
   const openDefinition = (def: Parameters<typeof fromDefinition>[0]) => {
@@ -39,13 +39,13 @@ export default function FlowDesigner() {
   const openFlow = async (key: string) => {
     if (key === '__new__') { setTree(emptyFlow('approval', order.includes('opportunity') ? 'opportunity' : order[0] ?? '')); setLost([]); setServer(null); return; }
     try {
-      const r = await request<{ definition: Parameters<typeof fromDefinition>[0] }>('GET', `/meta/flows/${encodeURIComponent(key)}`);
+      const r = await api.flow<Parameters<typeof fromDefinition>[0]>(key);
       openDefinition(r.definition);
     } catch (e) { setServer({ ok: false, text: [e instanceof Error ? e.message : String(e)] }); }
   };
   const showVersions = async () => {
     try {
-      const r = await request<{ versions: FlowVersion[] }>('GET', `/meta/flows/${encodeURIComponent(tree.key)}/versions`);
+      const r = await api.flowVersions<FlowVersion>(tree.key);
       setVersions(r.versions);
     } catch (e) {
       setServer({ ok: false, text: [e instanceof ApiError && e.status === 404 ? L('这个流程还没有保存过', 'This flow has not been saved yet') : e instanceof Error ? e.message : String(e)] });
