@@ -608,9 +608,11 @@ export const tests = [
     const node = (id) => tree.getByTestId(`inst-node-${id}`);
     await node('director').waitFor();
     assert.equal(await node('director').getAttribute('data-state'), 'current');
+    await node('director').getByTestId('inst-open').getByText(/王总监/).waitFor();
     assert.match(await node('director').getByTestId('inst-open').textContent(), /王总监/);
     assert.equal(await node('manager').getAttribute('data-state'), 'skipped', 'the small-deal branch is not taken');
     assert.equal(await node('start').getAttribute('data-state'), 'done');
+    await node('start').getByText(/张销售/).first().waitFor();
     assert.match(await node('start').textContent(), /张销售/);
     assert.equal(await node('cc_finance').getAttribute('data-state'), 'skipped', 'finance approves instead of being copied');
     assert.equal(await node('mark').getAttribute('data-state'), 'pending');
@@ -648,6 +650,7 @@ export const tests = [
     await node('director').waitFor();
     assert.equal(await node('director').getAttribute('data-state'), 'done');
     assert.equal(await node('director').getAttribute('data-outcome'), 'approved');
+    await node('director').getByTestId('inst-act').first().getByText('王总监 Wang').waitFor();
     assert.match(await node('director').getByTestId('inst-act').first().textContent(), /王总监 Wang 同意 \d\d-\d\d \d\d:\d\d“同意，大单优先排产”/);
     assert.equal(await node('mark').getAttribute('data-state'), 'done');
     assert.equal(await node('manager').getAttribute('data-state'), 'skipped');

@@ -60,7 +60,9 @@ export default function InstanceTree({ inst }: { inst: InstanceView }) {
   const states = useMemo(() => nodeStates(inst, tree), [inst, tree]);
   const byId = useMemo(() => new Map(nodes.map((n) => [n.id, n])), [nodes]);
   if (!nodes.length) return <Typography.Text type="secondary">{L('没有流程图', 'No flow graph')}</Typography.Text>;
-  const who = (u: string | null) => (u ? names.get(u) ?? u.slice(0, 8) : L('系统', 'system'));
+  // Users see names, never ids: until the directory has loaded (or for a user no longer in
+  // it) a neutral placeholder stands in.
+  const who = (u: string | null) => (u ? names.get(u) ?? (names.size ? L('已删除的用户', 'removed user') : '…') : L('系统', 'system'));
 
   const card = (id: string) => {
     const n = byId.get(id) as GNode;
