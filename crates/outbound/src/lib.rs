@@ -44,9 +44,18 @@ pub struct OutboundConfig {
     pub allow_loopback: bool,
     /// Let webhooks reach private, link-local and other non-public ranges.
     pub allow_private: bool,
+    /// The whole request, connect to last byte read.
     pub timeout: Duration,
+    /// Connecting (TCP and TLS) to a receiver.
+    pub connect_timeout: Duration,
     pub smtp: Option<SmtpConfig>,
 }
+
+/// At most this much of a receiver's response is read; the connection is dropped beyond it,
+/// so a receiver answering with gigabytes costs this much memory and no more.
+pub const RESPONSE_CAP: usize = 64 * 1024;
+/// How much of the kept response is stored with the delivery (characters).
+pub const EXCERPT_CHARS: usize = 512;
 
 impl Default for OutboundConfig {
     fn default() -> Self {
@@ -54,6 +63,7 @@ impl Default for OutboundConfig {
             allow_loopback: false,
             allow_private: false,
             timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(3),
             smtp: None,
         }
     }
@@ -215,6 +225,7 @@ impl Outbound for Channels {
             .tls_backend_preconfigured(tls_config())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(self.cfg.timeout)
+            .connect_timeout(self.cfg.connect_timeout)
             .no_proxy()
             .resolve(&host, addr)
             .build()
@@ -230,8 +241,11 @@ impl Outbound for Channels {
             .await
             .map_err(|e| format!("request failed: {e}"))?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        let excerpt: String = text.chars().take(512).collect();
+        let kept = read_capped(resp, RESPONSE_CAP).await;
+        let excerpt: String = String::from_utf8_lossy(&kept)
+            .chars()
+            .take(EXCERPT_CHARS)
+            .collect();
         Ok(WebhookResponse { status, excerpt })
     }
 
@@ -250,6 +264,22 @@ impl Outbound for Channels {
         transport.send(m).await.map_err(|e| format!("SMTP: {e}"))?;
         Ok(())
     }
+}
+
+/// The first `cap` bytes of a response body, read chunk by chunk; the rest is never read
+/// (dropping the response closes the connection). A body that breaks off keeps what came.
+async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Vec<u8> {
+    let mut kept = Vec::new();
+    while kept.len() < cap {
+        match resp.chunk().await {
+            Ok(Some(c)) => {
+                let room = cap - kept.len();
+                kept.extend_from_slice(&c[..c.len().min(room)]);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -291,6 +321,57 @@ mod tests {
         assert_eq!(first[0], 0x16, "a TLS handshake record");
         assert_eq!(first[1], 3, "TLS major version 3");
         assert!(res.is_err(), "no TLS server answered: {res:?}");
+    }
+
+    /// A receiver answering with 256 MiB: 64 KiB are read, the connection is dropped, and the
+    /// receiver manages to write only a small part of its answer.
+    #[tokio::test]
+    async fn responses_are_capped() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let server = tokio::spawn(async move {
+            let (mut sock, _) = l.accept().await.expect("accept");
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            let total: u64 = 256 * 1024 * 1024;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {total}\r\n\r\n"
+            );
+            let _ = sock.write_all(head.as_bytes()).await;
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut sent: u64 = 0;
+            while sent < total {
+                match tokio::time::timeout(Duration::from_secs(2), sock.write_all(&chunk)).await {
+                    Ok(Ok(())) => sent += chunk.len() as u64,
+                    _ => break,
+                }
+            }
+            sent
+        });
+        let ch = Channels::new(OutboundConfig {
+            allow_loopback: true,
+            timeout: Duration::from_secs(20),
+            ..OutboundConfig::default()
+        });
+        let res = ch
+            .post_webhook(&WebhookRequest {
+                method: "POST".into(),
+                url: format!("http://127.0.0.1:{port}/hook"),
+                body: "{}".into(),
+                headers: vec![],
+            })
+            .await
+            .expect("delivered");
+        let sent = server.await.expect("server");
+        assert_eq!(res.status, 200);
+        assert_eq!(res.excerpt.len(), EXCERPT_CHARS);
+        assert!(
+            sent < 32 * 1024 * 1024,
+            "the client kept reading: the receiver wrote {sent} bytes"
+        );
     }
 
     #[test]
