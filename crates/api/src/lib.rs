@@ -10,6 +10,7 @@ pub mod error;
 pub mod limits;
 pub mod openapi;
 pub mod routes;
+pub mod schemas;
 pub mod ui;
 
 use std::sync::Arc;

@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::error::{ErrorBody, ErrorDetail, ErrorEnvelope};
-use crate::routes::{auth, data, files, meta, org, system};
+use crate::routes::{auth, data, files, meta, org, system, views};
 
 struct Security;
 
@@ -23,6 +23,50 @@ impl Modify for Security {
                         .build(),
                 ),
             );
+        }
+    }
+}
+
+/// Every operation with a security requirement documents 401 with the error envelope: the
+/// credentials are missing, wrong, expired or revoked.
+struct Unauthorized;
+
+impl Modify for Unauthorized {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                if !secured || op.responses.responses.contains_key("401") {
+                    continue;
+                }
+                let resp = ResponseBuilder::new()
+                    .description("Not signed in: no, a wrong, an expired or a revoked credential")
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                                "ErrorEnvelope",
+                            ))))
+                            .build(),
+                    )
+                    .build();
+                op.responses
+                    .responses
+                    .insert("401".to_owned(), RefOr::T(resp));
+            }
         }
     }
 }
@@ -45,15 +89,18 @@ impl Modify for Security {
         org::list_users, org::create_user, org::update_user, org::manager_of, org::list_departments,
         org::create_department, org::update_department, org::delete_department, org::list_roles, org::create_role,
         org::update_role, org::delete_role, org::audit_log, org::explain,
+        views::list_views, views::create_view, views::get_view, views::update_view, views::delete_view,
     ),
-    components(schemas(ErrorEnvelope, ErrorBody, ErrorDetail, data::BulkBody, data::BulkResult,
-        data::RecordPage, files::FileInfo, auth::LoginBody, auth::NewKeyBody)),
+    components(schemas(ErrorEnvelope, ErrorBody, ErrorDetail, data::BulkBody, files::FileInfo,
+        auth::LoginBody, auth::NewKeyBody)),
     modifiers(&Security),
     tags((name = "records", description = "Create, read, update, delete and query records"),
          (name = "metadata", description = "Objects and fields, changed at runtime"),
          (name = "files", description = "Attachment uploads"),
          (name = "auth", description = "Sign-in, sessions and API keys"),
          (name = "org", description = "Users, departments, roles, audit log and access explanations"),
+         (name = "views", description = "Saved list views: filter, sort, columns and mode of an object's list, \
+            personal or shared"),
          (name = "system", description = "Health and identity"))
 )]
 pub struct ApiDoc;
@@ -68,6 +115,6 @@ pub fn full() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::routes::automation::AutomationDoc::openapi());
     doc.merge(crate::routes::flows::FlowsDoc::openapi());
-    doc.merge(crate::routes::views::ViewsDoc::openapi());
+    Unauthorized.modify(&mut doc);
     doc
 }

@@ -8,6 +8,7 @@ pub mod automation;
 pub mod clock;
 pub mod config;
 pub mod core;
+pub mod docs;
 pub mod error;
 pub mod files;
 pub mod flows;

@@ -86,32 +86,52 @@ pub struct ChangeEntry {
 }
 
 /// A stored metadata revision: who changed which object how.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MetaRevision {
+    /// The revision's id.
     pub id: Uuid,
+    /// The object's id.
     pub object_id: Uuid,
+    /// The object's API name.
     pub object: String,
+    /// The object version this revision produced.
     pub version: i64,
     /// create_object | update_object | add_field | update_field | delete_field | restore_field
     /// | purge_field | change_field_type | delete_object
     pub action: String,
+    /// Who made the change.
     pub actor: Uuid,
+    /// When.
     pub at: DateTime<Utc>,
+    /// What changed, per action (e.g. `{field, type}`).
+    #[schema(value_type = Object)]
     pub summary: Json,
+    /// The whole object definition after the change.
+    #[schema(value_type = crate::docs::ObjectDefinition)]
     pub doc: Json,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobRow {
+    /// The job's id.
     pub id: Uuid,
+    /// The tenant it runs for.
     pub tenant: Uuid,
+    /// What it does, e.g. `change_field_type`.
     pub kind: String,
+    /// Its input, per kind.
+    #[schema(value_type = Object)]
     pub payload: Json,
     /// queued | running | done | failed
     pub status: String,
+    /// How far it got, per kind (e.g. `{phase, done, failed}`).
+    #[schema(value_type = Object)]
     pub progress: Json,
+    /// Runs started so far.
     pub attempts: i32,
+    /// Why it failed.
     pub error: Option<String>,
+    /// Who queued it.
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -22,6 +22,13 @@ pub struct TenantCreated {
 }
 
 /// Tenants: provisioning and their settings.
+/// A tenant's settings.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct TenantSettings {
+    /// IANA time zone, e.g. `Asia/Shanghai`: `today()` in rules and formulas is the date there.
+    pub time_zone: String,
+}
+
 #[derive(Clone)]
 pub struct Tenants {
     core: Arc<Core>,
@@ -33,11 +40,11 @@ impl Tenants {
     }
 
     /// The tenant's settings: `{time_zone}`.
-    pub async fn tenant_settings(&self, p: &Principal) -> Result<serde_json::Value> {
+    pub async fn tenant_settings(&self, p: &Principal) -> Result<TenantSettings> {
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
-        let tz = tx.time_zone().await?;
+        let time_zone = tx.time_zone().await?;
         tx.commit().await?;
-        Ok(serde_json::json!({ "time_zone": tz }))
+        Ok(TenantSettings { time_zone })
     }
 
     /// Change the tenant's settings (admins). `time_zone` is an IANA name such as
@@ -47,7 +54,7 @@ impl Tenants {
         &self,
         p: &Principal,
         body: &serde_json::Value,
-    ) -> Result<serde_json::Value> {
+    ) -> Result<TenantSettings> {
         crate::flows::require_admin(p)?;
         let Some(m) = body.as_object() else {
             return Err(Error::one("", "type", "the body must be a JSON object"));

@@ -3,7 +3,6 @@
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use weft_meta::TenantId;
@@ -13,6 +12,9 @@ use crate::AppState;
 use crate::auth::{Auth, SESSION_COOKIE};
 use crate::body::{self, RECORD_LIMIT};
 use crate::error::{ApiResult, ErrorEnvelope};
+use crate::schemas::{LoginResult, LoginUser};
+use weft_runtime::access::auth::{NewApiKey, SessionView};
+use weft_runtime::access::views::ApiKeyList;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,7 +43,7 @@ fn session_cookie(value: &str, max_age: i64) -> Cookie<'static> {
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginBody,
-    responses((status = 200, description = "Signed in; sets the session cookie; returns the CSRF token", body = Object),
+    responses((status = 200, description = "Signed in; sets the session cookie; returns the CSRF token", body = LoginResult),
               (status = 401, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
               (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 #[post("/auth/login")]
@@ -68,10 +70,15 @@ pub async fn login(
             &ok.token,
             weft_runtime::access::auth::SESSION_ABSOLUTE,
         ))
-        .json(
-            json!({"user": {"id": ok.user_id, "name": ok.user_name, "is_admin": ok.is_admin},
-            "tenant_id": ok.tenant_id, "csrf_token": ok.csrf_token}),
-        ))
+        .json(LoginResult {
+            user: LoginUser {
+                id: ok.user_id.0,
+                name: ok.user_name,
+                is_admin: ok.is_admin,
+            },
+            tenant_id: ok.tenant_id.0,
+            csrf_token: ok.csrf_token,
+        }))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
@@ -85,7 +92,7 @@ pub async fn logout(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpRes
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/session", tag = "auth",
-    responses((status = 200, description = "Who is signed in, the CSRF token, and their permissions", body = Object),
+    responses((status = 200, description = "Who is signed in, the CSRF token, and their permissions", body = SessionView),
               (status = 401, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/auth/session")]
@@ -117,7 +124,7 @@ pub struct NewKeyBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/api-keys", tag = "auth", request_body = NewKeyBody,
-    responses((status = 201, description = "The key, shown once", body = Object), (status = 403, body = ErrorEnvelope),
+    responses((status = 201, description = "The key, shown once", body = NewApiKey), (status = 403, body = ErrorEnvelope),
               (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/auth/api-keys")]
@@ -133,7 +140,7 @@ pub async fn create_api_key(
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/api-keys", tag = "auth",
-    responses((status = 200, description = "Keys (secrets are never shown again)", body = Object)),
+    responses((status = 200, description = "Keys (secrets are never shown again)", body = ApiKeyList)),
     security(("api_key" = [])))]
 #[get("/auth/api-keys")]
 pub async fn list_api_keys(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {

@@ -13,6 +13,11 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::body::{self, BULK_LIMIT, RECORD_LIMIT};
 use crate::error::{ApiResult, ErrorEnvelope};
+use crate::schemas::{QueryBody, TransferBody};
+use weft_runtime::docs::{Record, RecordInput};
+use weft_runtime::records::{
+    BulkOutcome, DeleteOutcome, History, Purged, RecordPage, Relationships, Restored,
+};
 
 fn record_id(s: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(s).map_err(|_| Error::not_found("record"))
@@ -52,26 +57,8 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct BulkResult {
-    pub succeeded: usize,
-    pub failed: usize,
-    /// Per record, in request order: `{ok: true, record}` or `{ok: false, errors}`.
-    #[schema(value_type = Vec<Object>)]
-    pub results: Vec<Json>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RecordPage {
-    #[schema(value_type = Vec<Object>)]
-    pub records: Vec<Json>,
-    /// Pass as `cursor` to get the next page; null on the last page.
-    pub next_cursor: Option<String>,
-    /// Present when `count` was requested.
-    pub total: Option<i64>,
-}
-
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Sort keys, comma separated; `-` for descending (e.g. `-amount,name`).
     pub sort: Option<String>,
@@ -87,6 +74,7 @@ pub struct ListParams {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExpandParams {
     /// Lookup fields to embed under `_expand`, comma separated.
     pub expand: Option<String>,
@@ -137,8 +125,8 @@ fn list_body(q: &ListParams) -> Result<Json, Error> {
 #[utoipa::path(post, path = "/api/v1/data/{object}", tag = "records",
     params(("object" = String, Path, description = "Object API name"),
            ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
-    request_body(content = Object, description = "Field values"),
-    responses((status = 201, description = "Created record", body = Object),
+    request_body(content = RecordInput, description = "Field values"),
+    responses((status = 201, description = "Created record", body = Record),
               (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
               (status = 409, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
               (status = 422, body = ErrorEnvelope)),
@@ -200,7 +188,7 @@ pub async fn list_records(
 
 #[utoipa::path(post, path = "/api/v1/data/{object}/query", tag = "records",
     params(("object" = String, Path, description = "Object API name")),
-    request_body(content = Object, description = "`{filter, sort, limit, cursor, fields, expand, count}`"),
+    request_body(content = QueryBody, description = "`{filter, sort, limit, cursor, fields, expand, count}`"),
     responses((status = 200, body = RecordPage), (status = 400, body = ErrorEnvelope),
               (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
@@ -228,7 +216,7 @@ fn bulk_body(v: Json) -> Result<BulkBody, Error> {
 #[utoipa::path(post, path = "/api/v1/data/{object}/bulk", tag = "records",
     params(("object" = String, Path, description = "Object API name")),
     request_body = BulkBody,
-    responses((status = 200, body = BulkResult), (status = 404, body = ErrorEnvelope),
+    responses((status = 200, body = BulkOutcome), (status = 404, body = ErrorEnvelope),
               (status = 413, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/data/{object}/bulk")]
@@ -250,7 +238,7 @@ pub async fn bulk_create(
 #[utoipa::path(patch, path = "/api/v1/data/{object}/bulk", tag = "records",
     params(("object" = String, Path, description = "Object API name")),
     request_body = BulkBody,
-    responses((status = 200, body = BulkResult), (status = 404, body = ErrorEnvelope),
+    responses((status = 200, body = BulkOutcome), (status = 404, body = ErrorEnvelope),
               (status = 413, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[patch("/data/{object}/bulk")]
@@ -287,7 +275,7 @@ pub async fn recycle_bin(
 
 #[utoipa::path(get, path = "/api/v1/data/{object}/{id}", tag = "records",
     params(("object" = String, Path), ("id" = String, Path, description = "Record id"), ExpandParams),
-    responses((status = 200, description = "The record; ETag carries its version", body = Object),
+    responses((status = 200, description = "The record; ETag carries its version", body = Record),
               (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/data/{object}/{id}")]
@@ -311,8 +299,8 @@ pub async fn get_record(
 #[utoipa::path(patch, path = "/api/v1/data/{object}/{id}", tag = "records",
     params(("object" = String, Path), ("id" = String, Path),
            ("If-Match" = Option<String>, Header, description = "The version you last read; 412 when stale")),
-    request_body(content = Object, description = "Fields to change"),
-    responses((status = 200, body = Object), (status = 400, body = ErrorEnvelope),
+    request_body(content = RecordInput, description = "Fields to change"),
+    responses((status = 200, body = Record), (status = 400, body = ErrorEnvelope),
               (status = 404, body = ErrorEnvelope), (status = 412, body = ErrorEnvelope),
               (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
@@ -335,7 +323,7 @@ pub async fn update_record(
 
 #[utoipa::path(delete, path = "/api/v1/data/{object}/{id}", tag = "records",
     params(("object" = String, Path), ("id" = String, Path), ("If-Match" = Option<String>, Header)),
-    responses((status = 200, description = "Moved to the recycle bin (with cascades)", body = Object),
+    responses((status = 200, description = "Moved to the recycle bin (with cascades)", body = DeleteOutcome),
               (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
               (status = 412, body = ErrorEnvelope)),
     security(("api_key" = [])))]
@@ -358,7 +346,7 @@ pub async fn delete_record(
 
 #[utoipa::path(post, path = "/api/v1/data/{object}/{id}/restore", tag = "records",
     params(("object" = String, Path), ("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    responses((status = 200, body = Restored), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/data/{object}/{id}/restore")]
 pub async fn restore_record(
@@ -377,7 +365,7 @@ pub async fn restore_record(
 
 #[utoipa::path(delete, path = "/api/v1/data/{object}/{id}/purge", tag = "records",
     params(("object" = String, Path), ("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    responses((status = 200, body = Purged), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[delete("/data/{object}/{id}/purge")]
 pub async fn purge_record(
@@ -390,13 +378,14 @@ pub async fn purge_record(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryParams {
     pub limit: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/v1/data/{object}/{id}/history", tag = "records",
     params(("object" = String, Path), ("id" = String, Path), HistoryParams),
-    responses((status = 200, description = "Change log, newest first", body = Object), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, description = "Change log, newest first", body = History), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/data/{object}/{id}/history")]
 pub async fn record_history(
@@ -416,7 +405,7 @@ pub async fn record_history(
 
 #[utoipa::path(get, path = "/api/v1/data/{object}/{id}/related", tag = "records",
     params(("object" = String, Path), ("id" = String, Path)),
-    responses((status = 200, description = "Objects that point here, with counts", body = Object),
+    responses((status = 200, description = "Objects that point here, with counts", body = Relationships),
               (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/data/{object}/{id}/related")]
@@ -458,8 +447,8 @@ pub async fn related_records(
 
 #[utoipa::path(post, path = "/api/v1/data/{object}/{id}/transfer", tag = "records",
     params(("object" = String, Path), ("id" = String, Path)),
-    request_body(content = Object, description = "{owner, department?}: the new owner (and department; by default the owner's primary one)"),
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+    request_body(content = TransferBody, description = "{owner, department?}: the new owner (and department; by default the owner's primary one)"),
+    responses((status = 200, body = Record), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
               (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/data/{object}/{id}/transfer")]

@@ -13,6 +13,7 @@ use crate::body::{self, FILE_LIMIT};
 use crate::error::{ApiResult, ErrorEnvelope};
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadParams {
     /// The file name to keep (e.g. `合同.pdf`).
     pub name: Option<String>,

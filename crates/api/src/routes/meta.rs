@@ -11,9 +11,13 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::body::{self, META_LIMIT};
 use crate::error::{ApiResult, ErrorEnvelope};
+use crate::schemas::ObjectPatch;
+use weft_runtime::docs::{FieldDefinition, JsonSchemaDoc, ObjectDefinition};
+use weft_runtime::metadata::{FieldRemoved, MetaHistory, ObjectList, TypeChange};
+use weft_runtime::ports::JobRow;
 
 #[utoipa::path(get, path = "/api/v1/meta/objects", tag = "metadata",
-    responses((status = 200, description = "All objects of the tenant", body = Object)),
+    responses((status = 200, description = "All objects of the tenant", body = ObjectList)),
     security(("api_key" = [])))]
 #[get("/meta/objects")]
 pub async fn list_objects(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
@@ -21,8 +25,8 @@ pub async fn list_objects(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<H
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/objects", tag = "metadata",
-    request_body(content = Object, description = "An object definition (`weft.object/1`) with its fields"),
-    responses((status = 201, body = Object), (status = 400, body = ErrorEnvelope),
+    request_body(content = ObjectDefinition, description = "An object definition (`weft.object/1`) with its fields"),
+    responses((status = 201, body = ObjectDefinition), (status = 400, body = ErrorEnvelope),
               (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/meta/objects")]
@@ -37,7 +41,7 @@ pub async fn create_object(
 
 #[utoipa::path(get, path = "/api/v1/meta/objects/{object}", tag = "metadata",
     params(("object" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, body = ObjectDefinition), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/meta/objects/{object}")]
 pub async fn get_object(
@@ -50,8 +54,8 @@ pub async fn get_object(
 
 #[utoipa::path(patch, path = "/api/v1/meta/objects/{object}", tag = "metadata",
     params(("object" = String, Path)),
-    request_body(content = Object, description = "label, plural_label, description, name_field, layout (sections of fields)"),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    request_body(content = ObjectPatch, description = "label, plural_label, description, name_field, layout (sections of fields)"),
+    responses((status = 200, body = ObjectDefinition), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[patch("/meta/objects/{object}")]
 pub async fn update_object(
@@ -65,6 +69,7 @@ pub async fn update_object(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteObjectParams {
     /// Delete the object even when it has records.
     pub force: Option<bool>,
@@ -89,6 +94,7 @@ pub async fn delete_object(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SchemaParams {
     /// `create` (default) or `patch`.
     pub mode: Option<String>,
@@ -96,7 +102,7 @@ pub struct SchemaParams {
 
 #[utoipa::path(get, path = "/api/v1/meta/objects/{object}/schema", tag = "metadata",
     params(("object" = String, Path), SchemaParams),
-    responses((status = 200, description = "JSON Schema (2020-12) of record writes", body = Object),
+    responses((status = 200, description = "JSON Schema (2020-12) of record writes", body = JsonSchemaDoc),
               (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/meta/objects/{object}/schema")]
@@ -116,7 +122,7 @@ pub async fn object_schema(
 
 #[utoipa::path(get, path = "/api/v1/meta/objects/{object}/history", tag = "metadata",
     params(("object" = String, Path)),
-    responses((status = 200, description = "Metadata revisions, newest first", body = Object)),
+    responses((status = 200, description = "Metadata revisions, newest first", body = MetaHistory)),
     security(("api_key" = [])))]
 #[get("/meta/objects/{object}/history")]
 pub async fn object_history(
@@ -129,8 +135,8 @@ pub async fn object_history(
 
 #[utoipa::path(post, path = "/api/v1/meta/objects/{object}/fields", tag = "metadata",
     params(("object" = String, Path)),
-    request_body(content = Object, description = "A field definition"),
-    responses((status = 201, body = Object), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    request_body(content = FieldDefinition, description = "A field definition"),
+    responses((status = 201, body = FieldDefinition), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/meta/objects/{object}/fields")]
 pub async fn add_field(
@@ -145,8 +151,8 @@ pub async fn add_field(
 
 #[utoipa::path(patch, path = "/api/v1/meta/objects/{object}/fields/{field}", tag = "metadata",
     params(("object" = String, Path), ("field" = String, Path)),
-    request_body(content = Object, description = "Options to change (label, required, unique, options…)"),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope),
+    request_body(content = FieldDefinition, description = "Options to change (label, required, unique, options…)"),
+    responses((status = 200, body = FieldDefinition), (status = 404, body = ErrorEnvelope),
               (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[patch("/meta/objects/{object}/fields/{field}")]
@@ -167,6 +173,7 @@ pub async fn update_field(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteFieldParams {
     /// Purge an already deleted field: its data is dropped for good.
     pub purge: Option<bool>,
@@ -174,7 +181,7 @@ pub struct DeleteFieldParams {
 
 #[utoipa::path(delete, path = "/api/v1/meta/objects/{object}/fields/{field}", tag = "metadata",
     params(("object" = String, Path), ("field" = String, Path), DeleteFieldParams),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    responses((status = 200, body = FieldRemoved), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[delete("/meta/objects/{object}/fields/{field}")]
 pub async fn delete_field(
@@ -194,7 +201,7 @@ pub async fn delete_field(
 
 #[utoipa::path(post, path = "/api/v1/meta/objects/{object}/fields/{field}/restore", tag = "metadata",
     params(("object" = String, Path), ("field" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, body = FieldDefinition), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/meta/objects/{object}/fields/{field}/restore")]
 pub async fn restore_field(
@@ -207,6 +214,7 @@ pub async fn restore_field(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChangeTypeParams {
     /// Only count the values that would not convert.
     pub dry_run: Option<bool>,
@@ -216,8 +224,8 @@ pub struct ChangeTypeParams {
 
 #[utoipa::path(post, path = "/api/v1/meta/objects/{object}/fields/{field}/change-type", tag = "metadata",
     params(("object" = String, Path), ("field" = String, Path), ChangeTypeParams),
-    request_body(content = Object, description = "The field's new type and options"),
-    responses((status = 200, description = "Dry-run counts, or the job that rewrites the column", body = Object),
+    request_body(content = FieldDefinition, description = "The field's new type and options"),
+    responses((status = 200, description = "Dry-run counts, or the job that rewrites the column", body = TypeChange),
               (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/meta/objects/{object}/fields/{field}/change-type")]
@@ -247,7 +255,7 @@ pub async fn change_field_type(
 
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "metadata",
     params(("id" = String, Path)),
-    responses((status = 200, description = "Job status and progress", body = Object), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, description = "Job status and progress", body = JobRow), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/jobs/{id}")]
 pub async fn get_job(

@@ -11,21 +11,27 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::body::{self, META_LIMIT};
 use crate::error::{ApiResult, ErrorEnvelope};
+use crate::schemas::{DepartmentBody, RoleBody, UserBody};
+use weft_runtime::access::audit::AuditPage;
+use weft_runtime::access::views::{
+    DepartmentList, DepartmentView, ManagerChain, RoleList, RoleView, UserList, UserView,
+};
+use weft_runtime::records::AccessExplanation;
 
 fn id(s: &str, what: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(s).map_err(|_| Error::not_found(what.to_owned()))
 }
 
 #[utoipa::path(get, path = "/api/v1/org/users", tag = "org",
-    responses((status = 200, description = "The user directory", body = Object)), security(("api_key" = [])))]
+    responses((status = 200, description = "The user directory", body = UserList)), security(("api_key" = [])))]
 #[get("/org/users")]
 pub async fn list_users(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(st.rt.org_admin().list_users(&p).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/org/users", tag = "org",
-    request_body(content = Object, description = "{name, email, mobile, password, is_admin, departments: [{id, primary}], roles: [key]}"),
-    responses((status = 201, body = Object), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    request_body(content = UserBody, description = "{name, email, mobile, password, is_admin, departments: [{id, primary}], roles: [key]}"),
+    responses((status = 201, body = UserView), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/org/users")]
 pub async fn create_user(
@@ -38,8 +44,8 @@ pub async fn create_user(
 }
 
 #[utoipa::path(patch, path = "/api/v1/org/users/{id}", tag = "org", params(("id" = String, Path)),
-    request_body(content = Object, description = "Any of the create fields; status active|disabled"),
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+    request_body(content = UserBody, description = "Any of the create fields; status active|disabled"),
+    responses((status = 200, body = UserView), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
               (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[patch("/org/users/{id}")]
@@ -55,13 +61,14 @@ pub async fn update_user(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ManagerParams {
     /// 1 = direct manager.
     pub level: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/v1/org/users/{id}/manager", tag = "org", params(("id" = String, Path), ManagerParams),
-    responses((status = 200, description = "The manager at the level, and the chain below it", body = Object),
+    responses((status = 200, description = "The manager at the level, and the chain below it", body = ManagerChain),
               (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/org/users/{id}/manager")]
@@ -81,15 +88,15 @@ pub async fn manager_of(
 }
 
 #[utoipa::path(get, path = "/api/v1/org/departments", tag = "org",
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = DepartmentList)), security(("api_key" = [])))]
 #[get("/org/departments")]
 pub async fn list_departments(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(st.rt.org_admin().list_departments(&p).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/org/departments", tag = "org",
-    request_body(content = Object, description = "{name, parent_id, leader_id, sort}"),
-    responses((status = 201, body = Object), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    request_body(content = DepartmentBody, description = "{name, parent_id, leader_id, sort}"),
+    responses((status = 201, body = DepartmentView), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/org/departments")]
 pub async fn create_department(
@@ -102,8 +109,8 @@ pub async fn create_department(
 }
 
 #[utoipa::path(patch, path = "/api/v1/org/departments/{id}", tag = "org", params(("id" = String, Path)),
-    request_body(content = Object, description = "{name, parent_id, leader_id, sort}"),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    request_body(content = DepartmentBody, description = "{name, parent_id, leader_id, sort}"),
+    responses((status = 200, body = DepartmentView), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[patch("/org/departments/{id}")]
 pub async fn update_department(
@@ -134,15 +141,15 @@ pub async fn delete_department(
 }
 
 #[utoipa::path(get, path = "/api/v1/org/roles", tag = "org",
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = RoleList)), security(("api_key" = [])))]
 #[get("/org/roles")]
 pub async fn list_roles(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(st.rt.org_admin().list_roles(&p).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/org/roles", tag = "org",
-    request_body(content = Object, description = "{key, label, description, permissions: {objects: {<object>: {create, read, update, delete, export, import, scope: own|department|department_tree|all, fields: {<field>: edit|read|hidden}}}}}"),
-    responses((status = 201, body = Object), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    request_body(content = RoleBody, description = "{key, label, description, permissions: {objects: {<object>: {create, read, update, delete, export, import, scope: own|department|department_tree|all, fields: {<field>: edit|read|hidden}}}}}"),
+    responses((status = 201, body = RoleView), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/org/roles")]
 pub async fn create_role(
@@ -155,8 +162,8 @@ pub async fn create_role(
 }
 
 #[utoipa::path(patch, path = "/api/v1/org/roles/{id}", tag = "org", params(("id" = String, Path)),
-    request_body(content = Object, description = "label, description, permissions"),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    request_body(content = RoleBody, description = "label, description, permissions"),
+    responses((status = 200, body = RoleView), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[patch("/org/roles/{id}")]
 pub async fn update_role(
@@ -187,6 +194,7 @@ pub async fn delete_role(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Action prefix, e.g. `auth.` or `meta.`.
     pub action: Option<String>,
@@ -197,7 +205,7 @@ pub struct AuditParams {
 }
 
 #[utoipa::path(get, path = "/api/v1/audit", tag = "org", params(AuditParams),
-    responses((status = 200, description = "Audit entries, newest first", body = Object), (status = 403, body = ErrorEnvelope)),
+    responses((status = 200, description = "Audit entries, newest first", body = AuditPage), (status = 403, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/audit")]
 pub async fn audit_log(
@@ -215,6 +223,7 @@ pub async fn audit_log(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExplainParams {
     pub user: Uuid,
     pub object: String,
@@ -222,7 +231,7 @@ pub struct ExplainParams {
 }
 
 #[utoipa::path(get, path = "/api/v1/access/explain", tag = "org", params(ExplainParams),
-    responses((status = 200, description = "Why the user can (not) see or change the object or record", body = Object),
+    responses((status = 200, description = "Why the user can (not) see or change the object or record", body = AccessExplanation),
               (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/access/explain")]

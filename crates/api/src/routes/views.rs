@@ -3,7 +3,7 @@
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
+use utoipa::IntoParams;
 use uuid::Uuid;
 use weft_runtime::Error;
 
@@ -11,19 +11,22 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::body::{self, META_LIMIT};
 use crate::error::{ApiResult, ErrorEnvelope};
+use crate::schemas::ViewBody;
+use weft_runtime::saved_views::{SavedView, SavedViewList};
 
 fn view_id(s: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(s).map_err(|_| Error::not_found("view"))
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ViewListParams {
     /// Only the views of this object.
     pub object: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/views", tag = "views", params(ViewListParams),
-    responses((status = 200, description = "`{views: [...], default_view}`: the caller's own views and the shared ones", body = Object),
+    responses((status = 200, description = "`{views: [...], default_view}`: the caller's own views and the shared ones", body = SavedViewList),
               (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/views")]
@@ -36,10 +39,10 @@ pub async fn list_views(
 }
 
 #[utoipa::path(post, path = "/api/v1/views", tag = "views",
-    request_body(content = Object, description = "`{object, name, shared?, default?, definition: {filter?, sort?, \
+    request_body(content = ViewBody, description = "`{object, name, shared?, default?, definition: {filter?, sort?, \
         columns?, page_size?, mode? (list | kanban | calendar), group_field?}}`; filter and sort in the query \
         language of `POST /data/{object}/query`. Only tenant admins create shared views."),
-    responses((status = 201, body = Object), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+    responses((status = 201, body = SavedView), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
               (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/views")]
@@ -53,7 +56,7 @@ pub async fn create_view(
 }
 
 #[utoipa::path(get, path = "/api/v1/views/{id}", tag = "views", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, body = SavedView), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/views/{id}")]
 pub async fn get_view(
@@ -65,9 +68,9 @@ pub async fn get_view(
 }
 
 #[utoipa::path(patch, path = "/api/v1/views/{id}", tag = "views", params(("id" = String, Path)),
-    request_body(content = Object, description = "Any of `name`, `shared`, `definition` (replaced whole), \
+    request_body(content = ViewBody, description = "Any of `name`, `shared`, `definition` (replaced whole), \
         `default` (the caller's default view of the object), `version` (refused with 409 when stale)"),
-    responses((status = 200, body = Object), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+    responses((status = 200, body = SavedView), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
               (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[patch("/views/{id}")]
@@ -103,12 +106,3 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(update_view)
         .service(delete_view);
 }
-
-/// This module's part of the OpenAPI document (merged in `openapi.rs`).
-#[derive(OpenApi)]
-#[openapi(
-    paths(list_views, create_view, get_view, update_view, delete_view),
-    tags((name = "views", description = "Saved list views: filter, sort, columns and mode of an object's list, \
-        personal or shared"))
-)]
-pub struct ViewsDoc;

@@ -15,6 +15,10 @@ use super::auth::hash_password;
 use super::keys::KeyCache;
 use super::model::Permissions;
 use super::org::{Department, Role};
+use super::views::{
+    DepartmentList, DepartmentView, ManagerChain, ManagerLevel, RoleGrant, RoleList, RoleMatrix,
+    RoleView, UserList, UserView,
+};
 use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::metadata::parse_doc;
@@ -73,7 +77,7 @@ pub struct RoleInput {
     pub permissions: Option<Json>,
 }
 
-fn user_json(u: &UserRow, org: &super::org::OrgSnapshot) -> Json {
+fn user_json(u: &UserRow, org: &super::org::OrgSnapshot) -> UserView {
     let depts: Vec<Json> = org
         .memberships
         .get(&u.id)
@@ -93,16 +97,24 @@ fn user_json(u: &UserRow, org: &super::org::OrgSnapshot) -> Json {
                 .collect()
         })
         .unwrap_or_default();
-    json!({
+    UserView(json!({
         "id": u.id, "name": u.name, "email": u.email, "mobile": u.mobile, "status": u.status,
         "is_admin": u.is_admin, "departments": depts, "roles": roles, "has_password": u.password_hash.is_some(),
         "created_at": weft_meta::value::datetime_string(&u.created_at),
-    })
+    }))
 }
 
-fn role_json(r: &Role, members: usize) -> Json {
-    json!({"id": r.id, "key": r.key, "label": r.label, "description": r.description,
-        "permissions": r.permissions, "members": members})
+fn role_json(r: &Role, members: usize) -> RoleView {
+    RoleView(
+        json!({"id": r.id, "key": r.key, "label": r.label, "description": r.description,
+        "permissions": r.permissions, "members": members}),
+    )
+}
+
+fn department_view(d: &Department) -> DepartmentView {
+    DepartmentView(
+        json!({"id": d.id, "name": d.name, "parent_id": d.parent_id, "leader_id": d.leader_id, "sort": d.sort}),
+    )
 }
 
 fn check_email(e: &str) -> Result<String> {
@@ -155,11 +167,13 @@ impl OrgAdmin {
     }
 
     /// The user directory (every user can read it for pickers).
-    pub async fn list_users(&self, p: &Principal) -> Result<Json> {
+    pub async fn list_users(&self, p: &Principal) -> Result<UserList> {
         let org = self.core.org(p.tenant).await?;
         let mut users: Vec<&UserRow> = org.users.values().collect();
         users.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-        Ok(json!({ "users": users.into_iter().map(|u| user_json(u, &org)).collect::<Vec<_>>() }))
+        Ok(UserList {
+            users: users.into_iter().map(|u| user_json(u, &org)).collect(),
+        })
     }
 
     fn resolve_roles(&self, org: &super::org::OrgSnapshot, refs: &[String]) -> Result<Vec<Uuid>> {
@@ -222,7 +236,7 @@ impl OrgAdmin {
         }
     }
 
-    pub async fn create_user(&self, p: &Principal, body: &Json) -> Result<Json> {
+    pub async fn create_user(&self, p: &Principal, body: &Json) -> Result<UserView> {
         require_admin(p)?;
         let input: UserInput = parse_doc(body)?;
         let name = input
@@ -299,7 +313,7 @@ impl OrgAdmin {
         Ok(user_json(&user, &org))
     }
 
-    pub async fn update_user(&self, p: &Principal, id: Uuid, body: &Json) -> Result<Json> {
+    pub async fn update_user(&self, p: &Principal, id: Uuid, body: &Json) -> Result<UserView> {
         require_admin(p)?;
         let input: UserInput = parse_doc(body)?;
         let org = self.core.org(p.tenant).await?;
@@ -422,18 +436,19 @@ impl OrgAdmin {
         Ok(user_json(&user, &org))
     }
 
-    pub async fn list_departments(&self, p: &Principal) -> Result<Json> {
+    pub async fn list_departments(&self, p: &Principal) -> Result<DepartmentList> {
         let org = self.core.org(p.tenant).await?;
         let mut ds: Vec<&Department> = org.departments.values().collect();
         ds.sort_by(|a, b| a.sort.cmp(&b.sort).then(a.name.cmp(&b.name)));
-        let list: Vec<Json> = ds
+        let departments = ds
             .into_iter()
             .map(|d| {
-                json!({"id": d.id, "name": d.name, "parent_id": d.parent_id, "leader_id": d.leader_id, "sort": d.sort,
-                    "members": org.members(d.id, false).len()})
+                let mut v = department_view(d);
+                v.0["members"] = json!(org.members(d.id, false).len());
+                v
             })
             .collect();
-        Ok(json!({ "departments": list }))
+        Ok(DepartmentList { departments })
     }
 
     pub async fn save_department(
@@ -441,7 +456,7 @@ impl OrgAdmin {
         p: &Principal,
         id: Option<Uuid>,
         body: &Json,
-    ) -> Result<Json> {
+    ) -> Result<DepartmentView> {
         require_admin(p)?;
         let input: DepartmentInput = parse_doc(body)?;
         let org = self.core.org(p.tenant).await?;
@@ -519,9 +534,7 @@ impl OrgAdmin {
         .await?;
         tx.commit().await?;
         self.core.invalidate_org(p.tenant);
-        Ok(
-            json!({"id": d.id, "name": d.name, "parent_id": d.parent_id, "leader_id": d.leader_id, "sort": d.sort}),
-        )
+        Ok(department_view(&d))
     }
 
     pub async fn delete_department(&self, p: &Principal, id: Uuid) -> Result<()> {
@@ -545,15 +558,15 @@ impl OrgAdmin {
         Ok(())
     }
 
-    pub async fn list_roles(&self, p: &Principal) -> Result<Json> {
+    pub async fn list_roles(&self, p: &Principal) -> Result<RoleList> {
         let org = self.core.org(p.tenant).await?;
         let mut roles: Vec<&Role> = org.roles.values().collect();
         roles.sort_by(|a, b| a.key.cmp(&b.key));
-        let list: Vec<Json> = roles
+        let list: Vec<RoleView> = roles
             .into_iter()
             .map(|r| role_json(r, org.users_in_role(&r.key).len()))
             .collect();
-        Ok(json!({ "roles": list }))
+        Ok(RoleList { roles: list })
     }
 
     /// Check a permissions document against the tenant's objects and fields.
@@ -592,7 +605,12 @@ impl OrgAdmin {
         }
     }
 
-    pub async fn save_role(&self, p: &Principal, id: Option<Uuid>, body: &Json) -> Result<Json> {
+    pub async fn save_role(
+        &self,
+        p: &Principal,
+        id: Option<Uuid>,
+        body: &Json,
+    ) -> Result<RoleView> {
         require_admin(p)?;
         let input: RoleInput = parse_doc(body)?;
         let org = self.core.org(p.tenant).await?;
@@ -679,15 +697,22 @@ impl OrgAdmin {
     }
 
     /// "Manager of user X at level N" (1 = direct manager).
-    pub async fn manager_of(&self, p: &Principal, user: Uuid, level: u32) -> Result<Json> {
+    pub async fn manager_of(&self, p: &Principal, user: Uuid, level: u32) -> Result<ManagerChain> {
         let org = self.core.org(p.tenant).await?;
         if !org.users.contains_key(&user) {
             return Err(Error::not_found("user"));
         }
-        let chain: Vec<Json> = (1..=level.clamp(1, 20))
-            .map(|l| json!({"level": l, "user_id": org.manager_of(user, l)}))
+        let chain = (1..=level.clamp(1, 20))
+            .map(|l| ManagerLevel {
+                level: l,
+                user_id: org.manager_of(user, l),
+            })
             .collect();
-        Ok(json!({ "user_id": user, "manager": org.manager_of(user, level), "chain": chain }))
+        Ok(ManagerChain {
+            user_id: user,
+            manager: org.manager_of(user, level),
+            chain,
+        })
     }
 
     /// Users holding a role (for rules and flows).
@@ -712,17 +737,18 @@ impl OrgAdmin {
     }
 
     /// Object-level summary of who can do what (admin page).
-    pub async fn role_matrix(&self, p: &Principal) -> Result<Json> {
+    pub async fn role_matrix(&self, p: &Principal) -> Result<RoleMatrix> {
         require_admin(p)?;
         let org = self.core.org(p.tenant).await?;
-        let mut m: BTreeMap<String, Vec<Json>> = BTreeMap::new();
+        let mut m: BTreeMap<String, Vec<RoleGrant>> = BTreeMap::new();
         for r in org.roles.values() {
             for (o, g) in &r.permissions.objects {
-                m.entry(o.clone())
-                    .or_default()
-                    .push(json!({"role": r.key, "grant": g}));
+                m.entry(o.clone()).or_default().push(RoleGrant {
+                    role: r.key.clone(),
+                    grant: json!(g),
+                });
             }
         }
-        Ok(json!({ "objects": m }))
+        Ok(RoleMatrix { objects: m })
     }
 }

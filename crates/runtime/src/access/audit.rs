@@ -238,7 +238,7 @@ impl Audit {
     }
 
     /// Audit entries for admins, newest first.
-    pub async fn audit_log(&self, p: &Principal, q: &AuditQuery) -> Result<Json> {
+    pub async fn audit_log(&self, p: &Principal, q: &AuditQuery) -> Result<AuditPage> {
         if !p.is_admin || p.view_as {
             return Err(Error::forbidden(
                 "admin_only",
@@ -248,8 +248,14 @@ impl Audit {
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let mut q = q.clone();
         q.limit = q.limit.clamp(1, 500);
-        let rows = tx.audit_page(&q).await?;
+        let entries = tx.audit_page(&q).await?;
         tx.commit().await?;
-        Ok(json!({ "entries": rows }))
+        Ok(AuditPage { entries })
     }
+}
+
+/// A page of the audit log, newest first.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    pub entries: Vec<super::ports::AuditRow>,
 }

@@ -134,10 +134,12 @@ pub struct LoginOk {
     pub is_admin: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A new API key.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NewApiKey {
     pub id: Uuid,
     pub name: String,
+    /// The key's first characters, to recognise it.
     pub prefix: String,
     /// Shown once; only its hash is stored.
     pub key: String,
@@ -474,18 +476,25 @@ impl Auth {
         })
     }
 
-    pub async fn list_api_keys(&self, p: &Principal) -> Result<serde_json::Value> {
+    pub async fn list_api_keys(&self, p: &Principal) -> Result<super::views::ApiKeyList> {
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let keys = tx
             .api_keys(if p.is_admin { None } else { Some(p.user.0) })
             .await?;
         tx.commit().await?;
-        let out: Vec<_> = keys
+        let keys = keys
             .into_iter()
-            .map(|k| json!({"id": k.id, "name": k.name, "prefix": k.prefix, "user_id": k.user_id, "created_at": k.created_at,
-                "last_used_at": k.last_used_at, "revoked_at": k.revoked_at}))
+            .map(|k| super::views::ApiKeyView {
+                id: k.id,
+                name: k.name,
+                prefix: k.prefix,
+                user_id: k.user_id,
+                created_at: k.created_at,
+                last_used_at: k.last_used_at,
+                revoked_at: k.revoked_at,
+            })
             .collect();
-        Ok(json!({ "keys": out }))
+        Ok(super::views::ApiKeyList { keys })
     }
 
     pub async fn revoke_api_key(&self, p: &Principal, id: Uuid) -> Result<()> {

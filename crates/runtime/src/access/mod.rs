@@ -13,6 +13,7 @@ pub mod keys;
 pub mod model;
 pub mod org;
 pub mod ports;
+pub mod views;
 
 use std::sync::Arc;
 

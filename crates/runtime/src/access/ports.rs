@@ -24,17 +24,24 @@ pub struct SessionRow {
 }
 
 /// One entry of the hash-chained audit log.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditRow {
+    /// Position in the tenant's chain (pass as `before` to page).
     pub seq: i64,
     pub id: Uuid,
     pub at: DateTime<Utc>,
+    /// Who acted; null for the system.
     pub actor: Option<Uuid>,
+    /// e.g. `auth.login`, `org.user_created`.
     pub action: String,
     pub object: Option<String>,
     pub record_id: Option<Uuid>,
+    /// Per action.
+    #[schema(value_type = Object)]
     pub detail: Json,
+    /// The previous entry's hash.
     pub prev_hash: String,
+    /// SHA-256 over this entry and `prev_hash`.
     pub hash: String,
 }
 

@@ -10,7 +10,6 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::Value as Json;
 use uuid::Uuid;
 use weft_meta::TenantId;
 
@@ -116,10 +115,10 @@ impl Jobs {
     }
 
     /// A job's status and progress.
-    pub async fn get_job(&self, p: &Principal, id: Uuid) -> Result<Json> {
+    pub async fn get_job(&self, p: &Principal, id: Uuid) -> Result<JobRow> {
         let mut tx = self.core.begin_bare(p.tenant, TxMode::Read).await?;
         let job = tx.job(id).await?.ok_or_else(|| Error::not_found("job"))?;
         tx.commit().await?;
-        serde_json::to_value(job).map_err(Error::internal)
+        Ok(job)
     }
 }

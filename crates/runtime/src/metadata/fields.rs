@@ -6,7 +6,12 @@ use weft_meta::{FieldDef, Problem};
 use super::*;
 
 impl Metadata {
-    pub async fn add_field(&self, p: &Principal, name: &str, body: &Json) -> Result<Json> {
+    pub async fn add_field(
+        &self,
+        p: &Principal,
+        name: &str,
+        body: &Json,
+    ) -> Result<FieldDefinition> {
         require_admin(p)?;
         reject_unknown(weft_meta::strict::field_unknown_keys(body, "", None))?;
         let mut field: FieldDef = parse_doc(body)?;
@@ -52,7 +57,9 @@ impl Metadata {
         self.save_meta(tx.as_mut(), &def, &rev, false).await?;
         tx.commit().await?;
         self.core.invalidate_meta(p.tenant);
-        serde_json::to_value(&field).map_err(Error::internal)
+        serde_json::to_value(&field)
+            .map(FieldDefinition)
+            .map_err(Error::internal)
     }
 
     /// Change a field's label, help, flags, default and type options. The type itself changes
@@ -63,7 +70,7 @@ impl Metadata {
         name: &str,
         field: &str,
         patch: &Json,
-    ) -> Result<Json> {
+    ) -> Result<FieldDefinition> {
         require_admin(p)?;
         if patch
             .get("api_name")
@@ -202,7 +209,9 @@ impl Metadata {
         self.save_meta(tx.as_mut(), &def, &rev, false).await?;
         tx.commit().await?;
         self.core.invalidate_meta(p.tenant);
-        serde_json::to_value(&new).map_err(Error::internal)
+        serde_json::to_value(&new)
+            .map(FieldDefinition)
+            .map_err(Error::internal)
     }
 
     /// Delete (hide) a field, keeping its data until purged; or purge a deleted field.
@@ -212,7 +221,7 @@ impl Metadata {
         name: &str,
         field: &str,
         purge: bool,
-    ) -> Result<Json> {
+    ) -> Result<FieldRemoved> {
         require_admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let cur = self.stored_def(tx.as_mut(), name).await?;
@@ -261,10 +270,18 @@ impl Metadata {
         self.save_meta(tx.as_mut(), &def, &rev, false).await?;
         tx.commit().await?;
         self.core.invalidate_meta(p.tenant);
-        Ok(json!({"field": field, "action": action}))
+        Ok(FieldRemoved {
+            field: field.to_owned(),
+            action: action.to_owned(),
+        })
     }
 
-    pub async fn restore_field(&self, p: &Principal, name: &str, field: &str) -> Result<Json> {
+    pub async fn restore_field(
+        &self,
+        p: &Principal,
+        name: &str,
+        field: &str,
+    ) -> Result<FieldDefinition> {
         require_admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let cur = self.stored_def(tx.as_mut(), name).await?;
@@ -280,6 +297,8 @@ impl Metadata {
         self.save_meta(tx.as_mut(), &def, &rev, false).await?;
         tx.commit().await?;
         self.core.invalidate_meta(p.tenant);
-        serde_json::to_value(&def.fields[idx]).map_err(Error::internal)
+        serde_json::to_value(&def.fields[idx])
+            .map(FieldDefinition)
+            .map_err(Error::internal)
     }
 }

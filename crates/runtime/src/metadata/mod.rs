@@ -4,6 +4,12 @@
 
 mod fields;
 mod type_change;
+mod views;
+
+pub use views::{
+    ConversionSample, FieldRemoved, MetaHistory, ObjectList, TypeChange, TypeChangeDryRun,
+    TypeChangeStarted,
+};
 
 pub(crate) use type_change::TypeChangeJob;
 
@@ -21,6 +27,7 @@ use weft_meta::{
 };
 
 use crate::core::Core;
+use crate::docs::{FieldDefinition, JsonSchemaDoc, ObjectDefinition};
 use crate::error::{Error, Result};
 use crate::ports::{FetchOpts, JobRow, MetaRevision, Tx, TxMode};
 use crate::principal::Principal;
@@ -158,27 +165,35 @@ impl Metadata {
             .collect())
     }
 
-    pub async fn list_objects(&self, p: &Principal) -> Result<Json> {
+    pub async fn list_objects(&self, p: &Principal) -> Result<ObjectList> {
         let meta = self.core.meta(p.tenant).await?;
-        let objects: Vec<Json> = meta
+        let objects = meta
             .sorted()
             .into_iter()
-            .map(|o| public_def(&o.def))
+            .map(|o| ObjectDefinition(public_def(&o.def)))
             .collect();
-        Ok(json!({ "objects": objects, "version": meta.version }))
+        Ok(ObjectList {
+            objects,
+            version: meta.version,
+        })
     }
 
-    pub async fn get_object(&self, p: &Principal, name: &str) -> Result<Json> {
+    pub async fn get_object(&self, p: &Principal, name: &str) -> Result<ObjectDefinition> {
         let obj = self.core.object(p.tenant, name).await?;
-        Ok(public_def(&obj.def))
+        Ok(ObjectDefinition(public_def(&obj.def)))
     }
 
-    pub async fn object_schema(&self, p: &Principal, name: &str, mode: WriteMode) -> Result<Json> {
+    pub async fn object_schema(
+        &self,
+        p: &Principal,
+        name: &str,
+        mode: WriteMode,
+    ) -> Result<JsonSchemaDoc> {
         let obj = self.core.object(p.tenant, name).await?;
-        Ok(write_schema(&obj.def, mode))
+        Ok(JsonSchemaDoc(write_schema(&obj.def, mode)))
     }
 
-    pub async fn create_object(&self, p: &Principal, body: &Json) -> Result<Json> {
+    pub async fn create_object(&self, p: &Principal, body: &Json) -> Result<ObjectDefinition> {
         require_admin(p)?;
         reject_unknown(weft_meta::strict::object_unknown_keys(body))?;
         let mut def: ObjectDef = parse_doc(body)?;
@@ -224,11 +239,16 @@ impl Metadata {
         self.save_meta(tx.as_mut(), &def, &rev, false).await?;
         tx.commit().await?;
         self.core.invalidate_meta(p.tenant);
-        Ok(public_def(&def))
+        Ok(ObjectDefinition(public_def(&def)))
     }
 
     /// Change an object's labels, description or name field.
-    pub async fn update_object(&self, p: &Principal, name: &str, patch: &Json) -> Result<Json> {
+    pub async fn update_object(
+        &self,
+        p: &Principal,
+        name: &str,
+        patch: &Json,
+    ) -> Result<ObjectDefinition> {
         require_admin(p)?;
         let Some(pm) = patch.as_object() else {
             return Err(Error::one("", "type", "the body must be a JSON object"));
@@ -266,7 +286,7 @@ impl Metadata {
         self.save_meta(tx.as_mut(), &def, &rev, false).await?;
         tx.commit().await?;
         self.core.invalidate_meta(p.tenant);
-        Ok(public_def(&def))
+        Ok(ObjectDefinition(public_def(&def)))
     }
 
     /// Delete an object and its records. Refused while other objects point at it, and while
@@ -326,11 +346,11 @@ impl Metadata {
         Ok(())
     }
 
-    pub async fn meta_history(&self, p: &Principal, name: &str) -> Result<Json> {
+    pub async fn meta_history(&self, p: &Principal, name: &str) -> Result<MetaHistory> {
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
-        let revs = tx.meta_revisions(name, 200).await?;
+        let revisions = tx.meta_revisions(name, 200).await?;
         tx.commit().await?;
-        Ok(json!({ "revisions": revs }))
+        Ok(MetaHistory { revisions })
     }
 }
 

@@ -21,7 +21,7 @@ impl Metadata {
         body: &Json,
         dry_run: bool,
         on_invalid_null: bool,
-    ) -> Result<Json> {
+    ) -> Result<TypeChange> {
         require_admin(p)?;
         reject_unknown(weft_meta::strict::field_unknown_keys(body, "", None))?;
         let obj = self.core.object(p.tenant, name).await?;
@@ -97,17 +97,21 @@ impl Metadata {
                     if convert(&old, &new, v).is_none() {
                         failed += 1;
                         if samples.len() < 20 {
-                            samples.push(
-                                json!({"id": id, "value": crate::json::value_json(&obj, field, v)}),
-                            );
+                            samples.push(ConversionSample {
+                                id: *id,
+                                value: crate::json::value_json(&obj, field, v),
+                            });
                         }
                     }
                 }
             }
             tx.commit().await?;
-            return Ok(json!({
-                "dry_run": true, "values": total, "convertible": total - failed,
-                "not_convertible": failed, "samples": samples
+            return Ok(TypeChange::DryRun(TypeChangeDryRun {
+                dry_run: true,
+                values: total,
+                convertible: total - failed,
+                not_convertible: failed,
+                samples,
             }));
         }
         let job_id = Uuid::now_v7();
@@ -142,7 +146,10 @@ impl Metadata {
         tx.commit().await?;
         self.core.invalidate_meta(p.tenant);
         self.core.job_signal.notify_waiters();
-        Ok(json!({"dry_run": false, "job": job_id}))
+        Ok(TypeChange::Started(TypeChangeStarted {
+            dry_run: false,
+            job: job_id,
+        }))
     }
 }
 

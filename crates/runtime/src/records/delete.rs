@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value as Json, json};
+use serde_json::json;
 use uuid::Uuid;
 use weft_meta::{CompiledObject, FieldDef, FieldKind, OnDelete};
 
@@ -11,13 +11,17 @@ use super::hooks::{AfterSave, WriteOp};
 use super::path::{load_multi_links, load_one};
 use crate::access::model::Op;
 use crate::core::cache::TenantMeta;
+use crate::docs::Record;
 use crate::error::{Error, Result};
 use crate::ports::{ChangeEntry, FetchOpts, Tx, TxMode, UpdateMeta};
 use crate::principal::Principal;
 
-#[derive(Debug, Clone, serde::Serialize)]
+/// What a delete moved to the recycle bin.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct DeleteOutcome {
+    /// Records deleted, cascades included.
     pub deleted: usize,
+    /// The delete batch: restoring the record restores everything in it.
     pub batch: Uuid,
     /// Records deleted by cascade, per object.
     pub cascaded: std::collections::BTreeMap<String, usize>,
@@ -189,8 +193,29 @@ pub(super) async fn delete(
     Ok(out)
 }
 
+/// A restore: how many records came back (the batch) and the record itself.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Restored {
+    /// Records restored, the whole delete batch.
+    pub restored: u64,
+    /// The restored record.
+    pub record: Record,
+}
+
+/// A purge: how many records were removed for good.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Purged {
+    /// Records removed, the whole delete batch.
+    pub purged: u64,
+}
+
 /// Restore a deleted record and everything deleted with it (same batch).
-pub(super) async fn restore(r: &Records, p: &Principal, object: &str, id: Uuid) -> Result<Json> {
+pub(super) async fn restore(
+    r: &Records,
+    p: &Principal,
+    object: &str,
+    id: Uuid,
+) -> Result<Restored> {
     let meta = r.core.meta(p.tenant).await?;
     let obj = meta
         .object(object)
@@ -286,13 +311,16 @@ pub(super) async fn restore(r: &Records, p: &Principal, object: &str, id: Uuid) 
     tx.append_changes(&changes).await?;
     let row = load_one(tx.as_mut(), &obj, id, FetchOpts::default(), None).await?;
     r.path.commit(tx).await?;
-    Ok(
-        json!({"restored": restored, "record": crate::json::record_json(&obj, &row, None, &|f| g.can_see(f))}),
-    )
+    Ok(Restored {
+        restored,
+        record: Record(crate::json::record_json(&obj, &row, None, &|f| {
+            g.can_see(f)
+        })),
+    })
 }
 
 /// Remove a deleted record for good, with the records deleted in its batch.
-pub(super) async fn purge(r: &Records, p: &Principal, object: &str, id: Uuid) -> Result<Json> {
+pub(super) async fn purge(r: &Records, p: &Principal, object: &str, id: Uuid) -> Result<Purged> {
     let meta = r.core.meta(p.tenant).await?;
     let obj = meta
         .object(object)
@@ -360,7 +388,7 @@ pub(super) async fn purge(r: &Records, p: &Principal, object: &str, id: Uuid) ->
     }
     tx.append_changes(&changes).await?;
     r.path.commit(tx).await?;
-    Ok(json!({ "purged": purged }))
+    Ok(Purged { purged })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -26,15 +26,18 @@ use uuid::Uuid;
 use weft_meta::value::to_json;
 use weft_meta::{CompiledObject, Problem, Value};
 
-pub use delete::DeleteOutcome;
+pub use delete::{DeleteOutcome, Purged, Restored};
 pub use hooks::{AfterSave, BeforeSave, Hooks, WriteHook, WriteOp};
 pub use path::{Change, WritePath};
+pub use query::{Relationship, Relationships};
+pub use transfer::{AccessExplanation, ExplainStep, ExplainedRights, ExplainedUser, RecordAccess};
 pub use transfer::{EXPORT_MAX_ROWS, csv_cell};
 
 pub(crate) use path::load_one;
 
 use crate::access::Access;
 use crate::core::Core;
+use crate::docs::{ProblemView, Record};
 use crate::error::Result;
 use crate::principal::Principal;
 
@@ -64,7 +67,7 @@ pub struct Fetched {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RecordPage {
     /// Records in the object's JSON form (`GET /meta/objects/{name}/schema`).
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Record>)]
     pub records: Vec<Json>,
     /// Pass as `cursor` to get the next page; null on the last page.
     pub next_cursor: Option<String>,
@@ -76,20 +79,26 @@ pub struct RecordPage {
 /// The outcome of a bulk call: per-record results in request order.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BulkOutcome {
+    /// Records written.
     pub succeeded: usize,
+    /// Records refused.
     pub failed: usize,
+    /// Per record, in request order.
     pub results: Vec<BulkItem>,
 }
 
 /// One record of a bulk call: `{ok: true, record}` or `{ok: false, errors}`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BulkItem {
+    /// Whether this record was written.
     pub ok: bool,
+    /// The written record (when `ok`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Record>)]
     pub record: Option<Json>,
+    /// What is wrong with this record (when not `ok`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<ProblemView>)]
     pub errors: Vec<Problem>,
 }
 
@@ -114,19 +123,24 @@ impl BulkItem {
 /// A record's change log, newest first.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct History {
+    /// Changes, newest first.
     pub changes: Vec<ChangeView>,
 }
 
 /// One change of a record: who, through which channel, when, and the fields before and after.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChangeView {
+    /// The change's id.
     pub id: Uuid,
     /// create | update | delete | restore | purge
     pub op: String,
+    /// The user who made the change.
     pub actor: Uuid,
     /// ui | api | import | rule | flow | system
     pub source: String,
+    /// When (RFC 3339).
     pub at: String,
+    /// The record version this change produced.
     pub version: i64,
     /// `{field: [old, new]}`; on create only new values.
     #[schema(value_type = Object)]
@@ -198,8 +212,10 @@ impl Records {
         id: Uuid,
         body: &Json,
         if_match: Option<i64>,
-    ) -> Result<Json> {
-        write::update(self, p, object, id, body, if_match).await
+    ) -> Result<Record> {
+        write::update(self, p, object, id, body, if_match)
+            .await
+            .map(Record)
     }
 
     /// PATCH many records; each body carries its `id` (and optionally `version`).
@@ -225,12 +241,12 @@ impl Records {
     }
 
     /// Restore a deleted record and everything deleted with it (same batch).
-    pub async fn restore(&self, p: &Principal, object: &str, id: Uuid) -> Result<Json> {
+    pub async fn restore(&self, p: &Principal, object: &str, id: Uuid) -> Result<Restored> {
         delete::restore(self, p, object, id).await
     }
 
     /// Remove a deleted record for good.
-    pub async fn purge(&self, p: &Principal, object: &str, id: Uuid) -> Result<Json> {
+    pub async fn purge(&self, p: &Principal, object: &str, id: Uuid) -> Result<Purged> {
         delete::purge(self, p, object, id).await
     }
 
@@ -274,7 +290,12 @@ impl Records {
     }
 
     /// The relationships pointing at an object, with counts for one record.
-    pub async fn relationships(&self, p: &Principal, object: &str, id: Uuid) -> Result<Json> {
+    pub async fn relationships(
+        &self,
+        p: &Principal,
+        object: &str,
+        id: Uuid,
+    ) -> Result<Relationships> {
         query::relationships(self, p, object, id).await
     }
 
@@ -286,8 +307,10 @@ impl Records {
         object: &str,
         id: Uuid,
         body: &Json,
-    ) -> Result<Json> {
-        transfer::transfer(self, p, object, id, body).await
+    ) -> Result<Record> {
+        transfer::transfer(self, p, object, id, body)
+            .await
+            .map(Record)
     }
 
     /// Matching records as CSV (UTF-8 with BOM, so spreadsheet programs read Chinese text).
@@ -302,7 +325,7 @@ impl Records {
         user: Uuid,
         object: &str,
         record: Option<Uuid>,
-    ) -> Result<Json> {
+    ) -> Result<AccessExplanation> {
         transfer::explain_access(self, p, user, object, record).await
     }
 

@@ -1,6 +1,6 @@
 //! Record lists: filtered, sorted, cursor-paged queries, related lists and the recycle bin.
 
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 use uuid::Uuid;
 use weft_meta::query::{
     CmpOp, Col, ColKind, Pred, QueryPlan, cursor_value, encode_cursor, parse_query,
@@ -16,6 +16,30 @@ use crate::error::{Error, Result};
 use crate::json::record_json;
 use crate::ports::{FetchOpts, RecordRow, TxMode};
 use crate::principal::Principal;
+
+/// The relationships pointing at an object, with counts for one record.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Relationships {
+    /// One entry per (child object, lookup field) the caller can read.
+    pub relationships: Vec<Relationship>,
+}
+
+/// A child object's lookup field that points at the record.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Relationship {
+    /// The child object's API name.
+    pub object: String,
+    /// The child's lookup field.
+    pub field: String,
+    /// The child object's plural label (or its label).
+    #[schema(value_type = crate::docs::LabelView)]
+    pub label: weft_meta::Label,
+    /// The lookup field's label.
+    #[schema(value_type = crate::docs::LabelView)]
+    pub field_label: weft_meta::Label,
+    /// Child records (in the caller's scope) pointing at this record.
+    pub count: i64,
+}
 
 /// A row's value for a sort column, system columns included.
 fn row_value(row: &RecordRow, name: &str) -> Value {
@@ -186,7 +210,7 @@ pub(super) async fn relationships(
     p: &Principal,
     object: &str,
     id: Uuid,
-) -> Result<Json> {
+) -> Result<Relationships> {
     let meta = r.core.meta(p.tenant).await?;
     let obj = meta
         .object(object)
@@ -234,15 +258,19 @@ pub(super) async fn relationships(
             let n = tx
                 .count_records(child, None, scoped.as_ref(), FetchOpts::default())
                 .await?;
-            out.push(json!({
-                "object": child.api_name(),
-                "field": f.name(),
-                "label": child.def.plural_label.clone().unwrap_or_else(|| child.def.label.clone()),
-                "field_label": f.label,
-                "count": n
-            }));
+            out.push(Relationship {
+                object: child.api_name().to_owned(),
+                field: f.name().to_owned(),
+                label: child
+                    .def
+                    .plural_label
+                    .clone()
+                    .unwrap_or_else(|| child.def.label.clone()),
+                field_label: f.label.clone(),
+                count: n,
+            });
         }
     }
     tx.commit().await?;
-    Ok(json!({ "relationships": out }))
+    Ok(Relationships { relationships: out })
 }

@@ -15,6 +15,99 @@ use crate::json::record_json;
 use crate::ports::{FetchOpts, TxMode};
 use crate::principal::Principal;
 
+/// Why a user can (or cannot) see or change records of an object.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AccessExplanation {
+    /// The user the explanation is for.
+    pub user: ExplainedUser,
+    /// The object's API name.
+    pub object: String,
+    /// The user's rights on the object.
+    pub can: ExplainedRights,
+    /// Which records the user reaches; null without a grant.
+    pub scope: Option<Scope>,
+    /// Per live field, in the object's order: `edit`, `read` or `hidden`.
+    #[schema(value_type = std::collections::BTreeMap<String, FieldAccess>)]
+    pub fields: indexmap::IndexMap<String, FieldAccess>,
+    /// The record asked about (null when none was).
+    pub record: Option<RecordAccess>,
+    /// The steps of the decision, in order.
+    pub chain: Vec<ExplainStep>,
+}
+
+/// The user in an access explanation.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ExplainedUser {
+    pub id: Uuid,
+    pub name: String,
+    pub is_admin: bool,
+    /// active | disabled
+    pub status: String,
+    /// The user's role names.
+    pub roles: Vec<String>,
+    /// The user's departments.
+    pub departments: Vec<Uuid>,
+}
+
+/// Object operations a user may perform.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ExplainedRights {
+    pub create: bool,
+    pub read: bool,
+    pub update: bool,
+    pub delete: bool,
+    pub export: bool,
+    pub import: bool,
+}
+
+/// One record's access for the explained user.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct RecordAccess {
+    pub id: Uuid,
+    pub owner: Uuid,
+    pub department: Option<Uuid>,
+    /// Whether the record is in the user's scope.
+    pub visible: bool,
+    pub can_update: bool,
+    pub can_delete: bool,
+}
+
+/// One step of an access decision.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct ExplainStep {
+    /// user | admin | roles | role | record
+    pub step: String,
+    /// allow | deny (absent on `role` steps)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// Why, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// On a `roles` step: the user's roles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// On a `role` step: the role that grants access.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// On a `role` step: what it grants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grants: Option<String>,
+    /// On a `role` step: its scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+}
+
+impl ExplainStep {
+    fn decided(step: &str, allow: bool, why: impl Into<String>) -> Self {
+        Self {
+            step: step.into(),
+            result: Some(if allow { "allow" } else { "deny" }.into()),
+            why: Some(why.into()),
+            ..Self::default()
+        }
+    }
+}
+
 pub const EXPORT_MAX_ROWS: usize = 100_000;
 
 /// One CSV cell: RFC 4180 quoting, and a leading `'` on text that a spreadsheet would run as
@@ -215,7 +308,7 @@ pub(super) async fn explain_access(
     user: Uuid,
     object: &str,
     record: Option<Uuid>,
-) -> Result<Json> {
+) -> Result<AccessExplanation> {
     if !p.is_admin || p.view_as {
         return Err(Error::forbidden(
             "admin_only",
@@ -235,31 +328,39 @@ pub(super) async fn explain_access(
     let access = org.access(user);
     let mut chain = Vec::new();
     if !u.status.eq("active") {
-        chain.push(json!({"step": "user", "result": "deny", "why": "the user is disabled"}));
+        chain.push(ExplainStep::decided("user", false, "the user is disabled"));
     }
     if u.is_admin {
-        chain.push(
-            json!({"step": "admin", "result": "allow", "why": "tenant admins have every right"}),
-        );
+        chain.push(ExplainStep::decided(
+            "admin",
+            true,
+            "tenant admins have every right",
+        ));
     } else if !access.objects.contains_key(object) {
-        chain.push(json!({"step": "roles", "result": "deny", "why": format!("no role of the user grants anything on {object} (deny by default)"), "roles": access.roles}));
+        chain.push(ExplainStep {
+            roles: Some(access.roles.clone()),
+            ..ExplainStep::decided(
+                "roles",
+                false,
+                format!("no role of the user grants anything on {object} (deny by default)"),
+            )
+        });
     } else {
         for (role, scope) in &g.grant.sources {
-            chain.push(json!({"step": "role", "role": role, "grants": "read", "scope": scope}));
+            chain.push(ExplainStep {
+                step: "role".into(),
+                role: Some(role.clone()),
+                grants: Some("read".into()),
+                scope: Some(*scope),
+                ..ExplainStep::default()
+            });
         }
     }
-    let fields: serde_json::Map<String, Json> = obj
+    let fields = obj
         .live_fields()
-        .map(|f| {
-            let a = match g.field(f.name()) {
-                FieldAccess::Edit => "edit",
-                FieldAccess::Read => "read",
-                FieldAccess::Hidden => "hidden",
-            };
-            (f.name().to_owned(), json!(a))
-        })
+        .map(|f| (f.name().to_owned(), g.field(f.name())))
         .collect();
-    let mut rec = Json::Null;
+    let mut rec = None;
     if let Some(rid) = record {
         let mut tx = r.core.begin(p.tenant, TxMode::Read).await?;
         let row = load_one(tx.as_mut(), &obj, rid, FetchOpts::default(), None).await?;
@@ -289,23 +390,41 @@ pub(super) async fn explain_access(
         } else {
             "the record belongs to a department below one of the user's departments".to_owned()
         };
-        chain.push(
-            json!({"step": "record", "result": if visible { "allow" } else { "deny" }, "why": why}),
-        );
-        rec = json!({
-            "id": rid, "owner": row.owner, "department": row.department, "visible": visible,
-            "can_update": visible && g.allows(Op::Update), "can_delete": visible && g.allows(Op::Delete),
+        chain.push(ExplainStep::decided("record", visible, why));
+        rec = Some(RecordAccess {
+            id: rid,
+            owner: row.owner,
+            department: row.department,
+            visible,
+            can_update: visible && g.allows(Op::Update),
+            can_delete: visible && g.allows(Op::Delete),
         });
     }
-    Ok(json!({
-        "user": {"id": user, "name": u.name, "is_admin": u.is_admin, "status": u.status, "roles": access.roles,
-                 "departments": access.departments},
-        "object": object,
-        "can": {"create": g.allows(Op::Create), "read": g.allows(Op::Read), "update": g.allows(Op::Update),
-                "delete": g.allows(Op::Delete), "export": g.allows(Op::Export), "import": g.allows(Op::Import)},
-        "scope": if g.unrestricted { Some(Scope::All) } else { g.grant.scope },
-        "fields": fields,
-        "record": rec,
-        "chain": chain,
-    }))
+    Ok(AccessExplanation {
+        user: ExplainedUser {
+            id: user,
+            name: u.name.clone(),
+            is_admin: u.is_admin,
+            status: u.status.clone(),
+            roles: access.roles.clone(),
+            departments: access.departments.clone(),
+        },
+        object: object.to_owned(),
+        can: ExplainedRights {
+            create: g.allows(Op::Create),
+            read: g.allows(Op::Read),
+            update: g.allows(Op::Update),
+            delete: g.allows(Op::Delete),
+            export: g.allows(Op::Export),
+            import: g.allows(Op::Import),
+        },
+        scope: if g.unrestricted {
+            Some(Scope::All)
+        } else {
+            g.grant.scope
+        },
+        fields,
+        record: rec,
+        chain,
+    })
 }

@@ -11,6 +11,10 @@
 //! left out and `restricted: true`; so are parts naming fields deleted since it was saved.
 
 pub mod ports;
+mod views;
+
+use views::view_json;
+pub use views::{SavedView, SavedViewList};
 
 use std::sync::Arc;
 
@@ -313,30 +317,6 @@ fn visible_definition(def: &Json, obj: &CompiledObject, g: &Guard) -> (Json, boo
     (out, restricted)
 }
 
-fn view_json(v: &ViewRow, obj: &CompiledObject, g: &Guard, me: Uuid, default: bool) -> Json {
-    let (definition, restricted) = visible_definition(&v.definition, obj, g);
-    let editable = if v.shared {
-        manages_shared(g)
-    } else {
-        v.owner == me
-    };
-    json!({
-        "id": v.id,
-        "object": v.object,
-        "name": v.name,
-        "shared": v.shared,
-        "owner": v.owner,
-        "mine": v.owner == me,
-        "editable": editable,
-        "default": default,
-        "restricted": restricted,
-        "definition": definition,
-        "version": v.version,
-        "created_at": v.created_at,
-        "updated_at": v.updated_at,
-    })
-}
-
 /// The fields of a create or update body.
 struct Input {
     name: Option<String>,
@@ -479,7 +459,7 @@ impl Views {
     }
 
     /// `GET /views?object=`: the caller's own views and the shared ones, with their defaults.
-    pub async fn list_views(&self, p: &Principal, object: Option<&str>) -> Result<Json> {
+    pub async fn list_views(&self, p: &Principal, object: Option<&str>) -> Result<SavedViewList> {
         let meta = self.core.meta(p.tenant).await?;
         if let Some(o) = object
             && meta.object(o).is_none()
@@ -521,11 +501,14 @@ impl Views {
                 .find(|(ob, id)| ob == o && rows.iter().any(|v| v.id == *id))
                 .map(|(_, id)| *id)
         });
-        Ok(json!({ "views": out, "default_view": default_view }))
+        Ok(SavedViewList {
+            views: out,
+            default_view,
+        })
     }
 
     /// `GET /views/{id}`.
-    pub async fn get_view(&self, p: &Principal, id: Uuid) -> Result<Json> {
+    pub async fn get_view(&self, p: &Principal, id: Uuid) -> Result<SavedView> {
         let (v, obj, g) = self.visible_view(p, id).await?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let defaults = tx.default_views(p.user.0).await?;
@@ -535,7 +518,7 @@ impl Views {
     }
 
     /// `POST /views`.
-    pub async fn create_view(&self, p: &Principal, body: &Json) -> Result<Json> {
+    pub async fn create_view(&self, p: &Principal, body: &Json) -> Result<SavedView> {
         writes_allowed(p)?;
         let mut problems = Vec::new();
         let inp = read_input(body, true, &mut problems);
@@ -659,7 +642,7 @@ impl Views {
     /// `PATCH /views/{id}`: rename, share or unshare, replace the definition, set or clear
     /// the caller's default. Only the owner changes a personal view; only admins change a
     /// shared one (anyone who sees a view may make it their default).
-    pub async fn update_view(&self, p: &Principal, id: Uuid, body: &Json) -> Result<Json> {
+    pub async fn update_view(&self, p: &Principal, id: Uuid, body: &Json) -> Result<SavedView> {
         writes_allowed(p)?;
         let (old, obj, g) = self.visible_view(p, id).await?;
         let mut problems = Vec::new();
