@@ -154,12 +154,11 @@ async fn run_client(app: Arc<TestApp>, c: Client) -> usize {
                 other => panic!("no open task: {other:?}"),
             };
             last = Some(
-                app
-                .rt
-                .workflows()
-                .act_on_task(a, task, &json!({"action": "approve"}))
-                .await
-                .unwrap(),
+                app.rt
+                    .workflows()
+                    .act_on_task(a, task, &json!({"action": "approve"}))
+                    .await
+                    .unwrap(),
             );
         }
         assert_eq!(

@@ -201,7 +201,10 @@ impl AutomationTx for SeaTx {
 
     async fn skip_queued_runs(&mut self, key_prefix: &str, reason: &str) -> Result<u64> {
         let res = outbox::Entity::update_many()
-            .col_expr(outbox::Column::Status, Expr::val(RunStatus::Skipped.as_str()))
+            .col_expr(
+                outbox::Column::Status,
+                Expr::val(RunStatus::Skipped.as_str()),
+            )
             .col_expr(outbox::Column::Error, Expr::val(reason.to_owned()))
             .filter(self.tf(outbox::Column::TenantId))
             .filter(outbox::Column::Status.eq(RunStatus::Queued.as_str()))
@@ -398,9 +401,7 @@ pub(crate) async fn claim_runs(
         .run(c, backend, worker, limit, lease_secs, now)
         .await?;
     rows.iter()
-        .map(|r| {
-            outbox_row(outbox::Model::from_query_result(r, "").map_err(db)?)
-        })
+        .map(|r| outbox_row(outbox::Model::from_query_result(r, "").map_err(db)?))
         .collect()
 }
 

@@ -233,7 +233,8 @@ impl Automation {
             users,
             open_filter,
             routes,
-        } = &ca.doc else {
+        } = &ca.doc
+        else {
             return Err("not this action".into());
         };
         let record_id = cx.run.record_id;
@@ -245,9 +246,7 @@ impl Automation {
                 self.round_robin(cx, &format!("rule:{}:rr:{i}", cx.run.rule), users)
                     .await?
             }
-            AssignStrategy::LeastOpen => {
-                self.least_open(cx, users, open_filter.as_ref()).await?
-            }
+            AssignStrategy::LeastOpen => self.least_open(cx, users, open_filter.as_ref()).await?,
             AssignStrategy::ByField => {
                 let hit = routes.iter().position(|r| {
                     r.when.iter().all(|(f, want)| {
@@ -297,7 +296,8 @@ impl Automation {
             roles,
             owner,
             ..
-        } = &ca.doc else {
+        } = &ca.doc
+        else {
             return Err("not this action".into());
         };
         let record_id = cx.run.record_id;
@@ -382,7 +382,8 @@ impl Automation {
             method,
             headers,
             ..
-        } = &ca.doc else {
+        } = &ca.doc
+        else {
             return Err("not this action".into());
         };
         let e2s = |e: Error| e.to_string();

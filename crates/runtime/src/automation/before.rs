@@ -192,7 +192,13 @@ pub(crate) fn run_before(
         }
     }
     problems.extend(check_conditions(
-        o, &input, &new_row, values, row.old, row.derived, idx,
+        o,
+        &input,
+        &new_row,
+        values,
+        row.old,
+        row.derived,
+        idx,
     ));
     problems
 }

@@ -224,16 +224,12 @@ impl Workflows {
         // Expressions read the instance's record.
         let src = meta.object(&ctx.object).cloned();
         let rec = match &src {
-            Some(so) => crate::records::load_one(
-                tx.as_mut(),
-                so,
-                ctx.record_id,
-                FetchOpts::default(),
-                None,
-            )
-            .await
-            .ok()
-            .map(|r| record_json(so, &r, None, &|_| true)),
+            Some(so) => {
+                crate::records::load_one(tx.as_mut(), so, ctx.record_id, FetchOpts::default(), None)
+                    .await
+                    .ok()
+                    .map(|r| record_json(so, &r, None, &|_| true))
+            }
             None => None,
         };
         let empty = Map::new();

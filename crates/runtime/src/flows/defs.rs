@@ -11,10 +11,10 @@ use weft_flow::definition::{AssigneeRule, NodeKind};
 use weft_meta::Problem;
 
 use super::ports::{FlowDefRow, FlowVersionRow};
+use super::require_admin;
 use super::view_types::{
     DefProblem, FlowDefView, FlowList, FlowValidation, FlowVersionList, FlowVersionView,
 };
-use super::require_admin;
 use crate::error::{Error, Result};
 use crate::metadata::parse_doc_as;
 use crate::ports::TxMode;
@@ -276,7 +276,10 @@ impl Workflows {
                 ok: true,
                 problems: vec![],
             },
-            Err(problems) => FlowValidation { ok: false, problems },
+            Err(problems) => FlowValidation {
+                ok: false,
+                problems,
+            },
         })
     }
 

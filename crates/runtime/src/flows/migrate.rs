@@ -17,8 +17,8 @@ use weft_meta::Problem;
 
 use super::exec::status_str;
 use super::ports::{FlowEventRow, FlowInstanceRow, FlowVersionRow};
-use super::view_types::{FlowProblem, MigrationItem, MigrationReport};
 use super::require_admin;
+use super::view_types::{FlowProblem, MigrationItem, MigrationReport};
 use crate::error::{Error, Result};
 use crate::metadata::parse_doc;
 use crate::ports::{Tx, TxMode};
