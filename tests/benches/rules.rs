@@ -256,10 +256,10 @@ async fn dry_run(b: Backend) {
         .await
         .unwrap();
     let took = s.elapsed().as_secs_f64();
-    assert_eq!(out["scanned"], N as u64, "{out}");
+    assert_eq!(out.scanned, N as u64, "{out:?}");
     println!(
         "dry run on {b:?}: {N} records (loaded through the write path in {load:.1} s) scanned in {took:.2} s, {} matched, {} side effects",
-        out["matched"], out["side_effects"]
+        out.matched, out.side_effects
     );
 }
 

@@ -11,7 +11,8 @@ use sea_orm::{
 use uuid::Uuid;
 use weft_runtime::Result;
 use weft_runtime::automation::ports::{
-    AutomationStore, AutomationTx, DeliveryRow, NotificationRow, OutboxRow, RuleRow,
+    AutomationStore, AutomationTx, DeliveryRow, NotificationRow, OutboxPayload, OutboxRow, RuleRow,
+    RunStatus,
 };
 use weft_runtime::ports::Backend;
 
@@ -40,8 +41,14 @@ fn rule_row(m: rules::Model) -> RuleRow {
     }
 }
 
-pub(crate) fn outbox_row(m: outbox::Model) -> OutboxRow {
-    OutboxRow {
+/// A stored run. Its status column holds a [`RunStatus`] name; its payload and progress
+/// columns the JSON of [`OutboxPayload`] and [`RunProgress`] (a payload that no longer reads
+/// is kept as [`OutboxPayload::Unreadable`], progress that does not as empty progress).
+pub(crate) fn outbox_row(m: outbox::Model) -> Result<OutboxRow> {
+    let status = RunStatus::parse(&m.status).ok_or_else(|| {
+        weft_runtime::Error::internal(format!("run {} has an unknown status '{}'", m.id, m.status))
+    })?;
+    Ok(OutboxRow {
         id: m.id,
         tenant: m.tenant_id,
         rule_id: m.rule_id,
@@ -49,24 +56,25 @@ pub(crate) fn outbox_row(m: outbox::Model) -> OutboxRow {
         object: m.object,
         record_id: m.record_id,
         event: m.event,
-        payload: m.payload,
-        status: m.status,
+        payload: serde_json::from_value(m.payload.clone())
+            .unwrap_or(OutboxPayload::Unreadable(m.payload)),
+        status,
         attempts: m.attempts,
         max_attempts: m.max_attempts,
         depth: m.depth,
         idempotency_key: m.idempotency_key,
-        progress: m.progress,
+        progress: serde_json::from_value(m.progress).unwrap_or_default(),
         error: m.error,
         run_at: m.run_at,
         lease_until: m.lease_until,
         lease_owner: m.lease_owner,
         created_at: m.created_at,
         updated_at: m.updated_at,
-    }
+    })
 }
 
-fn outbox_model(tenant: Uuid, r: &OutboxRow) -> outbox::Model {
-    outbox::Model {
+fn outbox_model(tenant: Uuid, r: &OutboxRow) -> Result<outbox::Model> {
+    Ok(outbox::Model {
         tenant_id: tenant,
         id: r.id,
         rule_id: r.rule_id,
@@ -74,20 +82,20 @@ fn outbox_model(tenant: Uuid, r: &OutboxRow) -> outbox::Model {
         object: r.object.clone(),
         record_id: r.record_id,
         event: r.event.clone(),
-        payload: r.payload.clone(),
-        status: r.status.clone(),
+        payload: serde_json::to_value(&r.payload).map_err(weft_runtime::Error::internal)?,
+        status: r.status.as_str().to_owned(),
         attempts: r.attempts,
         max_attempts: r.max_attempts,
         depth: r.depth,
         idempotency_key: r.idempotency_key.clone(),
-        progress: r.progress.clone(),
+        progress: serde_json::to_value(&r.progress).map_err(weft_runtime::Error::internal)?,
         error: r.error.clone(),
         run_at: r.run_at,
         lease_until: r.lease_until,
         lease_owner: r.lease_owner.clone(),
         created_at: r.created_at,
         updated_at: r.updated_at,
-    }
+    })
 }
 
 fn delivery_row(m: deliveries::Model) -> DeliveryRow {
@@ -193,10 +201,13 @@ impl AutomationTx for SeaTx {
 
     async fn skip_queued_runs(&mut self, key_prefix: &str, reason: &str) -> Result<u64> {
         let res = outbox::Entity::update_many()
-            .col_expr(outbox::Column::Status, Expr::val("skipped"))
+            .col_expr(
+                outbox::Column::Status,
+                Expr::val(RunStatus::Skipped.as_str()),
+            )
             .col_expr(outbox::Column::Error, Expr::val(reason.to_owned()))
             .filter(self.tf(outbox::Column::TenantId))
-            .filter(outbox::Column::Status.eq("queued"))
+            .filter(outbox::Column::Status.eq(RunStatus::Queued.as_str()))
             .filter(outbox::Column::IdempotencyKey.starts_with(key_prefix))
             .exec(&self.txn)
             .await
@@ -208,7 +219,7 @@ impl AutomationTx for SeaTx {
     // conflict as `TryInsertResult::Conflicted`, which is what this insert needs.
     #[allow(deprecated)]
     async fn enqueue_run_once(&mut self, r: &OutboxRow) -> Result<bool> {
-        let am = outbox_model(self.t(), r).into_active_model().reset_all();
+        let am = outbox_model(self.t(), r)?.into_active_model().reset_all();
         let res = outbox::Entity::insert(am)
             .on_conflict(
                 OnConflict::columns([outbox::Column::TenantId, outbox::Column::IdempotencyKey])
@@ -225,34 +236,35 @@ impl AutomationTx for SeaTx {
     async fn update_run(&mut self, r: &OutboxRow) -> Result<()> {
         // The primary key leads with this transaction's tenant: the update cannot reach
         // another tenant's row.
-        let am = outbox_model(self.t(), r).into_active_model().reset_all();
+        let am = outbox_model(self.t(), r)?.into_active_model().reset_all();
         am.update(&self.txn).await.map_err(db)?;
         Ok(())
     }
 
     async fn run(&mut self, id: Uuid) -> Result<Option<OutboxRow>> {
-        Ok(outbox::Entity::find()
+        outbox::Entity::find()
             .filter(self.tf(outbox::Column::TenantId))
             .filter(outbox::Column::Id.eq(id))
             .one(&self.txn)
             .await
             .map_err(db)?
-            .map(outbox_row))
+            .map(outbox_row)
+            .transpose()
     }
 
-    async fn runs(&mut self, status: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>> {
+    async fn runs(&mut self, status: Option<RunStatus>, limit: u32) -> Result<Vec<OutboxRow>> {
         let mut q = outbox::Entity::find().filter(self.tf(outbox::Column::TenantId));
         if let Some(s) = status {
-            q = q.filter(outbox::Column::Status.eq(s));
+            q = q.filter(outbox::Column::Status.eq(s.as_str()));
         }
-        Ok(q.order_by_desc(outbox::Column::Id)
+        q.order_by_desc(outbox::Column::Id)
             .limit(u64::from(limit))
             .all(&self.txn)
             .await
             .map_err(db)?
             .into_iter()
             .map(outbox_row)
-            .collect())
+            .collect()
     }
 
     async fn insert_delivery(&mut self, r: &DeliveryRow) -> Result<()> {
@@ -389,11 +401,7 @@ pub(crate) async fn claim_runs(
         .run(c, backend, worker, limit, lease_secs, now)
         .await?;
     rows.iter()
-        .map(|r| {
-            Ok(outbox_row(
-                outbox::Model::from_query_result(r, "").map_err(db)?,
-            ))
-        })
+        .map(|r| outbox_row(outbox::Model::from_query_result(r, "").map_err(db)?))
         .collect()
 }
 

@@ -10,10 +10,14 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, Iterable, QueryResult};
 use weft_runtime::Result;
+use weft_runtime::automation::ports::RunStatus;
 use weft_runtime::ports::Backend;
 
 use crate::entities::{automation_outbox, jobs};
 use crate::errors::db;
+
+/// The outbox states a claim picks up (as in the table's index on (status, run_at)).
+const RUN_DUE: &[&str] = &[RunStatus::Queued.as_str(), RunStatus::Running.as_str()];
 
 /// What one kind of claim takes.
 pub(crate) struct Claim {
@@ -48,8 +52,8 @@ impl Claim {
             table: "automation_outbox",
             key: &["tenant_id", "id"],
             due: "run_at",
-            statuses: &["queued", "running"],
-            claimed_status: Some("running"),
+            statuses: RUN_DUE,
+            claimed_status: Some(RunStatus::Running.as_str()),
             returning: automation_outbox::Column::iter()
                 .map(IntoIden::into_iden)
                 .collect(),

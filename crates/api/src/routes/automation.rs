@@ -3,9 +3,18 @@
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
+use std::collections::HashMap;
+
+use serde_json::Value as Json;
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 use weft_runtime::Error;
+use weft_runtime::automation::ports::{DeliveryRow, RunProgress, RunStatus};
+use weft_runtime::automation::views::{
+    DeliveryList, DryRunReport, ManualAction, ManualActions, ManualRun, NotificationList,
+    NotificationRead, NotificationView, RuleCheck, RuleList, RuleProblemView, RuleView, RunList,
+    RunView,
+};
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -16,6 +25,41 @@ fn id(s: &str, what: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(s).map_err(|_| Error::not_found(what.to_owned()))
 }
 
+/// A rule document (`weft.rule/1`), as the OpenAPI document describes it: the common keys,
+/// and the settings of its kind (read and checked by the runtime, every problem at its path).
+#[derive(Deserialize, ToSchema)]
+pub struct RuleDocument {
+    /// `weft.rule/1` (the default).
+    pub format: Option<String>,
+    pub api_name: String,
+    /// The object the rule belongs to (for roll-ups: the parent holding the field).
+    pub object: String,
+    /// validation | formula | default | required | read_only | trigger | rollup
+    pub kind: String,
+    pub label: Option<String>,
+    pub description: Option<String>,
+    /// Default true.
+    pub active: Option<bool>,
+    /// The kind's settings: `condition`, `message`, `field`, `expression`, `on`, `fields`,
+    /// `transition`, `actions`, `cron`, `timezone`, `date`, `button`, `run_as`, …
+    #[serde(flatten)]
+    pub settings: HashMap<String, Json>,
+}
+
+/// `POST /meta/rules/dry-run`: a draft (`rule`) or a saved rule (`api_name`).
+#[derive(Deserialize, ToSchema)]
+pub struct DryRunBody {
+    pub rule: Option<RuleDocument>,
+    pub api_name: Option<String>,
+    /// A filter in the query language, over the records to try.
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<Json>,
+    /// Records to scan (1..=100000, default 10000).
+    pub limit: Option<u64>,
+    /// Samples to return (≤ 50, default 5).
+    pub samples: Option<u64>,
+}
+
 #[derive(Deserialize, IntoParams)]
 pub struct RuleListParams {
     /// Only the rules of this object.
@@ -23,7 +67,7 @@ pub struct RuleListParams {
 }
 
 #[utoipa::path(get, path = "/api/v1/meta/rules", tag = "automation", params(RuleListParams),
-    responses((status = 200, description = "The tenant's rules", body = Object), (status = 403, body = ErrorEnvelope)),
+    responses((status = 200, description = "The tenant's rules", body = RuleList), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/meta/rules")]
 pub async fn list_rules(
@@ -40,10 +84,9 @@ pub async fn list_rules(
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/rules", tag = "automation",
-    request_body(content = Object, description = "A rule document (`weft.rule/1`): api_name, object, kind \
+    request_body(content = RuleDocument, description = "A rule document (`weft.rule/1`): api_name, object, kind \
         (validation | formula | default | required | read_only | trigger | rollup) and its settings"),
-    responses((status = 201, body = Object), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
-              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    responses((status = 201, description = "The saved rule", body = RuleView), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/meta/rules")]
 pub async fn create_rule(
@@ -56,9 +99,8 @@ pub async fn create_rule(
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/rules/check", tag = "automation",
-    request_body(content = Object, description = "A rule document to check without saving"),
-    responses((status = 200, description = "`{ok, problems: [{path, code, message, line, column}]}`", body = Object),
-              (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
+    request_body(content = RuleDocument, description = "A rule document to check without saving"),
+    responses((status = 200, description = "Every problem, with line and column", body = RuleCheck), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/meta/rules/check")]
 pub async fn check_rule(
@@ -71,10 +113,10 @@ pub async fn check_rule(
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/rules/dry-run", tag = "automation",
-    request_body(content = Object, description = "`{rule: <document>}` or `{api_name}`, with optional `filter` \
+    request_body(content = DryRunBody, description = "`{rule: <document>}` or `{api_name}`, with optional `filter` \
         (the query filter language), `limit` (records, ≤ 100000) and `samples` (≤ 50)"),
-    responses((status = 200, description = "Match count, sample diffs and the actions that would fire; nothing is changed or sent", body = Object),
-              (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    responses((status = 200, description = "Match count, sample diffs and the actions that would fire; nothing is changed or sent", body = DryRunReport),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/meta/rules/dry-run")]
 pub async fn dry_run_rule(
@@ -87,7 +129,7 @@ pub async fn dry_run_rule(
 }
 
 #[utoipa::path(get, path = "/api/v1/meta/rules/{id}", tag = "automation", params(("id" = String, Path, description = "Rule id or api_name")),
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, description = "The rule", body = RuleView), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/meta/rules/{id}")]
 pub async fn get_rule(
@@ -99,9 +141,8 @@ pub async fn get_rule(
 }
 
 #[utoipa::path(patch, path = "/api/v1/meta/rules/{id}", tag = "automation", params(("id" = String, Path)),
-    request_body(content = Object, description = "The whole new rule document (a new version)"),
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    request_body(content = RuleDocument, description = "The whole new rule document (a new version)"),
+    responses((status = 200, description = "The saved rule", body = RuleView), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[patch("/meta/rules/{id}")]
 pub async fn update_rule(
@@ -115,7 +156,7 @@ pub async fn update_rule(
 }
 
 #[utoipa::path(delete, path = "/api/v1/meta/rules/{id}", tag = "automation", params(("id" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[delete("/meta/rules/{id}")]
 pub async fn delete_rule(
@@ -129,13 +170,13 @@ pub async fn delete_rule(
 
 #[derive(Deserialize, IntoParams)]
 pub struct RunListParams {
-    /// queued | running | done | failed | skipped
-    pub status: Option<String>,
+    /// Only runs in this state.
+    pub status: Option<RunStatus>,
     pub limit: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/v1/automation/runs", tag = "automation", params(RunListParams),
-    responses((status = 200, description = "The run log, newest first", body = Object), (status = 403, body = ErrorEnvelope)),
+    responses((status = 200, description = "The run log, newest first", body = RunList), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/automation/runs")]
 pub async fn list_runs(
@@ -146,14 +187,14 @@ pub async fn list_runs(
     Ok(HttpResponse::Ok().json(
         st.rt
             .automation()
-            .list_runs(&p, q.status.as_deref(), q.limit.unwrap_or(100))
+            .list_runs(&p, q.status, q.limit.unwrap_or(100))
             .await?,
     ))
 }
 
 #[utoipa::path(get, path = "/api/v1/automation/runs/{id}", tag = "automation", params(("id" = String, Path)),
-    responses((status = 200, description = "A run: inputs, progress, outcome and webhook deliveries", body = Object),
-              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, description = "A run: inputs, progress, outcome and webhook deliveries", body = RunView),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/automation/runs/{id}")]
 pub async fn get_run(
@@ -166,8 +207,7 @@ pub async fn get_run(
 }
 
 #[utoipa::path(post, path = "/api/v1/automation/runs/{id}/retry", tag = "automation", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-              (status = 409, body = ErrorEnvelope)),
+    responses((status = 200, description = "The run, queued again", body = RunView), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/automation/runs/{id}/retry")]
 pub async fn retry_run(
@@ -185,7 +225,7 @@ pub struct LimitParams {
 }
 
 #[utoipa::path(get, path = "/api/v1/automation/deliveries", tag = "automation", params(LimitParams),
-    responses((status = 200, description = "Webhook delivery log, newest first", body = Object), (status = 403, body = ErrorEnvelope)),
+    responses((status = 200, description = "Webhook delivery log, newest first", body = DeliveryList), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/automation/deliveries")]
 pub async fn list_deliveries(
@@ -202,8 +242,8 @@ pub async fn list_deliveries(
 }
 
 #[utoipa::path(post, path = "/api/v1/automation/deliveries/{id}/resend", tag = "automation", params(("id" = String, Path)),
-    responses((status = 202, description = "A new run that sends the same body with the same idempotency key", body = Object),
-              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    responses((status = 202, description = "A new run that sends the same body with the same idempotency key", body = RunView),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/automation/deliveries/{id}/resend")]
 pub async fn resend_delivery(
@@ -223,7 +263,7 @@ pub struct NotificationParams {
 }
 
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "automation", params(NotificationParams),
-    responses((status = 200, description = "The caller's in-app notifications, newest first", body = Object)),
+    responses((status = 200, description = "The caller's in-app notifications, newest first", body = NotificationList), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/notifications")]
 pub async fn list_notifications(
@@ -240,7 +280,7 @@ pub async fn list_notifications(
 }
 
 #[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "automation", params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, description = "Marked read", body = NotificationRead), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/notifications/{id}/read")]
 pub async fn mark_notification_read(
@@ -254,8 +294,8 @@ pub async fn mark_notification_read(
 
 #[utoipa::path(get, path = "/api/v1/automation/manual/{object}", tag = "automation",
     params(("object" = String, Path)),
-    responses((status = 200, description = "`{actions: [{rule, label, allowed}]}`: the manual rules of the object", body = Object),
-              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, description = "The manual rules of the object", body = ManualActions),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/automation/manual/{object}")]
 pub async fn list_manual_actions(
@@ -269,9 +309,8 @@ pub async fn list_manual_actions(
 #[utoipa::path(post, path = "/api/v1/automation/manual/{object}/{id}/{rule}", tag = "automation",
     params(("object" = String, Path), ("id" = String, Path), ("rule" = String, Path),
            ("Idempotency-Key" = Option<String>, Header, description = "A retried request with the same key queues nothing new")),
-    responses((status = 202, description = "`{run, idempotency_key, replayed}`: the queued run", body = Object),
-              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
-              (status = 422, body = ErrorEnvelope)),
+    responses((status = 202, description = "The queued run", body = ManualRun),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/automation/manual/{object}/{id}/{rule}")]
 pub async fn run_manual_action(
@@ -321,6 +360,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     paths(list_rules, create_rule, check_rule, dry_run_rule, get_rule, update_rule, delete_rule,
         list_runs, get_run, retry_run, list_deliveries, resend_delivery, list_notifications,
         mark_notification_read, list_manual_actions, run_manual_action),
+    components(schemas(RuleDocument, DryRunBody, RuleView, RuleList, RuleCheck, RuleProblemView,
+        DryRunReport, RunView, RunList, RunStatus, RunProgress, DeliveryRow, DeliveryList,
+        NotificationView, NotificationList, NotificationRead, ManualAction, ManualActions, ManualRun)),
     tags((name = "automation", description = "Rules (validation, formulas, defaults, triggers, roll-ups), \
         dry runs, the automation run log, webhook deliveries and in-app notifications"))
 )]

@@ -4,9 +4,18 @@
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
+use std::collections::HashMap;
+
+use serde_json::Value as Json;
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 use weft_runtime::Error;
+use weft_runtime::flows::view_types::{
+    CalendarList, CalendarView, CcEntry, CcView, DefProblem, FlowDefView, FlowList, FlowProblem,
+    FlowValidation, FlowVersionList, FlowVersionView, GraphNode, Inbox, InboxItem, InstanceDetail,
+    InstanceGraph, InstanceList, InstanceSummary, InstanceView, MigrationItem, MigrationReport,
+    OpenTask, StartableFlow, StartableFlows, StartedInstance, TaskView, TimelineEntry,
+};
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -17,9 +26,155 @@ fn id(s: &str, what: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(s).map_err(|_| Error::not_found(what.to_owned()))
 }
 
+// Request bodies as the OpenAPI document describes them. The handlers read the bounded body
+// and the runtime parses it (every problem at its JSON pointer); these types document it.
+
+/// A flow definition (`crm.workflow/1`, see crates/flow/README.md).
+#[derive(Deserialize, ToSchema)]
+pub struct FlowDefinition {
+    /// `crm.workflow/1`.
+    pub format: Option<String>,
+    /// 1-64 characters of a-z, 0-9 and _, starting with a letter.
+    pub key: String,
+    /// The object whose records run through the flow.
+    pub object: String,
+    /// A label: text, or text per language.
+    #[schema(value_type = Option<Object>)]
+    pub name: Option<Json>,
+    /// Nodes: start, approval, handle, cc, condition and parallel gateways, timers, actions,
+    /// end.
+    #[schema(value_type = Vec<Object>)]
+    pub nodes: Vec<Json>,
+    /// Edges between nodes, with conditions on gateway branches.
+    #[schema(value_type = Vec<Object>)]
+    pub edges: Vec<Json>,
+    /// Other settings (variables, layout, notices).
+    #[serde(flatten)]
+    pub settings: HashMap<String, Json>,
+}
+
+/// `POST /meta/flows/{key}/migrate`.
+#[derive(Deserialize, ToSchema)]
+pub struct MigrateBody {
+    /// Target version (default: the latest).
+    pub to_version: Option<i32>,
+    /// Old node id → new node id; unmapped nodes keep their id.
+    pub mapping: Option<HashMap<String, String>>,
+    /// Default: every running or incident instance on another version.
+    pub instances: Option<Vec<Uuid>>,
+    /// Report only (default false).
+    pub dry_run: Option<bool>,
+}
+
+/// A business calendar.
+#[derive(Deserialize, ToSchema)]
+pub struct CalendarBody {
+    /// Must match the URL.
+    pub name: String,
+    pub label: Option<String>,
+    /// An IANA time zone, e.g. `Asia/Shanghai`.
+    pub time_zone: String,
+    /// ISO weekdays off (1 = Monday … 7 = Sunday); default [6, 7].
+    pub weekend: Option<Vec<u8>>,
+    /// Days off: `YYYY-MM-DD` or a range `YYYY-MM-DD/YYYY-MM-DD`.
+    pub holidays: Option<Vec<String>>,
+    /// Make-up working days (调休), `YYYY-MM-DD`.
+    pub workdays: Option<Vec<String>>,
+}
+
+/// `POST /flows/instances`: start a flow on a record.
+#[derive(Deserialize, ToSchema)]
+pub struct StartBody {
+    /// The flow's key.
+    pub flow: String,
+    pub record: Uuid,
+    /// Users the initiator chose, per node that lets the initiator choose.
+    pub chosen: Option<HashMap<String, Vec<Uuid>>>,
+    /// Small scalar variables for conditions.
+    #[schema(value_type = Option<Object>)]
+    pub vars: Option<Json>,
+}
+
+/// Where added signers go (加签).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SignerPlace {
+    Before,
+    After,
+    Parallel,
+}
+
+/// What a user does to a task: `{"action": "<kind>", …}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum TaskActionBody {
+    Approve {
+        comment: Option<String>,
+    },
+    Reject {
+        comment: Option<String>,
+    },
+    /// 退回 to an earlier node.
+    Return {
+        to_node: String,
+        comment: Option<String>,
+    },
+    /// 转交.
+    Transfer {
+        to: Uuid,
+        comment: Option<String>,
+    },
+    /// 委托.
+    Delegate {
+        to: Uuid,
+    },
+    /// 加签: 1 to 20 users.
+    AddSigner {
+        position: SignerPlace,
+        users: Vec<Uuid>,
+        comment: Option<String>,
+    },
+    Comment {
+        text: String,
+    },
+    /// Resubmit after 退回 to the start.
+    Resubmit {},
+}
+
+/// What a user does to an instance: `{"action": "<kind>", …}`; `retry`, `skip` and
+/// `cancel` are for admins.
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum InstanceActionBody {
+    /// 撤回 by the initiator.
+    Withdraw {
+        comment: Option<String>,
+    },
+    /// 催办.
+    Urge {
+        comment: Option<String>,
+    },
+    Comment {
+        text: String,
+    },
+    /// Re-run the node an incident is parked on.
+    Retry {
+        incident: u32,
+    },
+    /// Move past an incident (optionally along `edge`).
+    Skip {
+        incident: u32,
+        edge: Option<String>,
+    },
+    /// Terminate the instance.
+    Cancel {
+        reason: Option<String>,
+    },
+}
+
 #[utoipa::path(get, path = "/api/v1/meta/flows", tag = "flows",
-    responses((status = 200, description = "Flow drafts with their latest published version", body = Object),
-              (status = 403, body = ErrorEnvelope)),
+    responses((status = 200, description = "Flow drafts with their latest published version", body = FlowList),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/meta/flows")]
 pub async fn list_flows(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
@@ -27,10 +182,9 @@ pub async fn list_flows(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<Htt
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/flows", tag = "flows",
-    request_body(content = Object, description = "A flow definition (`crm.workflow/1`, see crates/flow/README.md)"),
-    responses((status = 201, body = Object), (status = 400, body = ErrorEnvelope),
-              (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
-              (status = 422, body = ErrorEnvelope)),
+    request_body(content = FlowDefinition, description = "A flow definition (`crm.workflow/1`, see crates/flow/README.md)"),
+    responses((status = 201, description = "The saved draft", body = FlowDefView),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/meta/flows")]
 pub async fn create_flow(
@@ -43,7 +197,8 @@ pub async fn create_flow(
 }
 
 #[utoipa::path(get, path = "/api/v1/meta/flows/{key}", tag = "flows", params(("key" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, description = "The draft", body = FlowDefView),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/meta/flows/{key}")]
 pub async fn get_flow(
@@ -55,9 +210,9 @@ pub async fn get_flow(
 }
 
 #[utoipa::path(put, path = "/api/v1/meta/flows/{key}", tag = "flows", params(("key" = String, Path)),
-    request_body(content = Object, description = "The whole draft definition"),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope),
-              (status = 422, body = ErrorEnvelope)),
+    request_body(content = FlowDefinition, description = "The whole draft definition"),
+    responses((status = 200, description = "The saved draft", body = FlowDefView),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[put("/meta/flows/{key}")]
 pub async fn update_flow(
@@ -71,8 +226,8 @@ pub async fn update_flow(
 }
 
 #[utoipa::path(delete, path = "/api/v1/meta/flows/{key}", tag = "flows", params(("key" = String, Path)),
-    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorEnvelope),
-              (status = 409, body = ErrorEnvelope)),
+    responses((status = 204, description = "Deleted"),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[delete("/meta/flows/{key}")]
 pub async fn delete_flow(
@@ -85,8 +240,8 @@ pub async fn delete_flow(
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/flows/{key}/validate", tag = "flows", params(("key" = String, Path)),
-    responses((status = 200, description = "`{ok, problems: [{path, node, edge, code, message}]}` — every problem at once", body = Object),
-              (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, description = "Every problem of the draft at once", body = FlowValidation),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/meta/flows/{key}/validate")]
 pub async fn validate_flow(
@@ -98,8 +253,8 @@ pub async fn validate_flow(
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/flows/{key}/publish", tag = "flows", params(("key" = String, Path)),
-    responses((status = 201, description = "The new immutable version (running instances keep theirs)", body = Object),
-              (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    responses((status = 201, description = "The new immutable version (running instances keep theirs)", body = FlowVersionView),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/meta/flows/{key}/publish")]
 pub async fn publish_flow(
@@ -111,7 +266,8 @@ pub async fn publish_flow(
 }
 
 #[utoipa::path(get, path = "/api/v1/meta/flows/{key}/versions", tag = "flows", params(("key" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, description = "The published versions, with their definitions", body = FlowVersionList),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/meta/flows/{key}/versions")]
 pub async fn flow_versions(
@@ -123,10 +279,9 @@ pub async fn flow_versions(
 }
 
 #[utoipa::path(post, path = "/api/v1/meta/flows/{key}/migrate", tag = "flows", params(("key" = String, Path)),
-    request_body(content = Object, description = "`{to_version?: n (default latest), mapping?: {old node: new node}, instances?: [uuid] (default every running or incident instance on an older version), dry_run?: bool}`"),
-    responses((status = 200, description = "`{dry_run, to_version, applied, instances: [{id, from_version, ok, positions, problems}]}`; applying is all-or-nothing", body = Object),
-              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    request_body(content = MigrateBody, description = "`{to_version?: n (default latest), mapping?: {old node: new node}, instances?: [uuid] (default every running or incident instance on an older version), dry_run?: bool}`"),
+    responses((status = 200, description = "Per instance: where it moves or why it cannot; applying is all-or-nothing", body = MigrationReport),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/meta/flows/{key}/migrate")]
 pub async fn migrate_instances(
@@ -145,8 +300,8 @@ pub async fn migrate_instances(
 }
 
 #[utoipa::path(get, path = "/api/v1/meta/calendars", tag = "flows",
-    responses((status = 200, description = "`{calendars: [{name, calendar, ...}], builtin: [name]}`", body = Object),
-              (status = 403, body = ErrorEnvelope)),
+    responses((status = 200, description = "The tenant's calendars and the built-in ones", body = CalendarList),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/meta/calendars")]
 pub async fn list_calendars(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
@@ -154,7 +309,8 @@ pub async fn list_calendars(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult
 }
 
 #[utoipa::path(get, path = "/api/v1/meta/calendars/{name}", tag = "flows", params(("name" = String, Path)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, description = "The calendar", body = CalendarView),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/meta/calendars/{name}")]
 pub async fn get_calendar(
@@ -166,9 +322,9 @@ pub async fn get_calendar(
 }
 
 #[utoipa::path(put, path = "/api/v1/meta/calendars/{name}", tag = "flows", params(("name" = String, Path)),
-    request_body(content = Object, description = "`{name, label?, time_zone, weekend?: [1-7] (default [6, 7]), holidays?: [\"YYYY-MM-DD\" | \"YYYY-MM-DD/YYYY-MM-DD\"], workdays?: [\"YYYY-MM-DD\"] (调休 make-up working days)}`"),
-    responses((status = 200, description = "Replaced", body = Object), (status = 201, description = "Created", body = Object),
-              (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    request_body(content = CalendarBody, description = "`{name, label?, time_zone, weekend?: [1-7] (default [6, 7]), holidays?: [\"YYYY-MM-DD\" | \"YYYY-MM-DD/YYYY-MM-DD\"], workdays?: [\"YYYY-MM-DD\"] (调休 make-up working days)}`"),
+    responses((status = 200, description = "Replaced", body = CalendarView), (status = 201, description = "Created", body = CalendarView),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[put("/meta/calendars/{name}")]
 pub async fn put_calendar(
@@ -187,8 +343,8 @@ pub async fn put_calendar(
 }
 
 #[utoipa::path(delete, path = "/api/v1/meta/calendars/{name}", tag = "flows", params(("name" = String, Path)),
-    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorEnvelope),
-              (status = 409, body = ErrorEnvelope)),
+    responses((status = 204, description = "Deleted"),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[delete("/meta/calendars/{name}")]
 pub async fn delete_calendar(
@@ -201,10 +357,9 @@ pub async fn delete_calendar(
 }
 
 #[utoipa::path(post, path = "/api/v1/flows/instances", tag = "flows",
-    request_body(content = Object, description = "`{flow: key, record: uuid, chosen?: {node: [user]}, vars?: {}}`"),
-    responses((status = 201, description = "The started instance", body = Object),
-              (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
-              (status = 422, body = ErrorEnvelope)),
+    request_body(content = StartBody, description = "`{flow: key, record: uuid, chosen?: {node: [user]}, vars?: {}}`"),
+    responses((status = 201, description = "The started instance", body = StartedInstance),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/flows/instances")]
 pub async fn start_instance(
@@ -227,8 +382,8 @@ pub struct InstancesParams {
 }
 
 #[utoipa::path(get, path = "/api/v1/flows/instances", tag = "flows", params(InstancesParams),
-    responses((status = 200, description = "Admin view of instances by status; or, with `object` and `record`, the record's approvals for anyone who may read it", body = Object),
-              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, description = "Admin view of instances by status; or, with `object` and `record`, the record's approvals for anyone who may read it", body = InstanceList),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/flows/instances")]
 pub async fn list_instances(
@@ -257,8 +412,8 @@ pub async fn list_instances(
 }
 
 #[utoipa::path(get, path = "/api/v1/flows/instances/{id}", tag = "flows", params(("id" = String, Path)),
-    responses((status = 200, description = "Status, graph with the current position, tasks, CC and timeline", body = Object),
-              (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, description = "Status, graph with the current position, tasks, CC and timeline", body = InstanceDetail),
+              (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/flows/instances/{id}")]
 pub async fn get_instance(
@@ -271,10 +426,9 @@ pub async fn get_instance(
 }
 
 #[utoipa::path(post, path = "/api/v1/flows/instances/{id}/actions", tag = "flows", params(("id" = String, Path)),
-    request_body(content = Object, description = "`{action: withdraw|urge|comment, comment?, text?}`; admins also `retry {incident}`, `skip {incident, edge?}`, `cancel {reason?}`"),
-    responses((status = 200, body = Object), (status = 403, body = ErrorEnvelope),
-              (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
-              (status = 422, body = ErrorEnvelope)),
+    request_body(content = InstanceActionBody, description = "`{action: withdraw|urge|comment, comment?, text?}`; admins also `retry {incident}`, `skip {incident, edge?}`, `cancel {reason?}`"),
+    responses((status = 200, description = "The instance after the action", body = InstanceSummary),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/flows/instances/{id}/actions")]
 pub async fn act_on_instance(
@@ -295,8 +449,8 @@ pub struct StartableParams {
 }
 
 #[utoipa::path(get, path = "/api/v1/flows/startable", tag = "flows", params(StartableParams),
-    responses((status = 200, description = "`{flows: [{key, name, version}]}`: published flows of the object", body = Object),
-              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, description = "Published flows of the object the caller may start", body = StartableFlows),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/flows/startable")]
 pub async fn startable_flows(
@@ -316,7 +470,8 @@ pub struct TasksParams {
 }
 
 #[utoipa::path(get, path = "/api/v1/flows/tasks", tag = "flows", params(TasksParams),
-    responses((status = 200, description = "`{box, items}`", body = Object), (status = 400, body = ErrorEnvelope)),
+    responses((status = 200, description = "An inbox: todo, done, started or cc", body = Inbox),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/flows/tasks")]
 pub async fn list_tasks(
@@ -329,10 +484,9 @@ pub async fn list_tasks(
 }
 
 #[utoipa::path(post, path = "/api/v1/flows/tasks/{id}/actions", tag = "flows", params(("id" = String, Path)),
-    request_body(content = Object, description = "`{action: approve|reject|return|transfer|delegate|add_signer|comment|resubmit, comment?, to_node?, to?, position?: before|after|parallel, users?, text?}`"),
-    responses((status = 200, description = "The instance after the action", body = Object),
-              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    request_body(content = TaskActionBody, description = "`{action: approve|reject|return|transfer|delegate|add_signer|comment|resubmit, comment?, to_node?, to?, position?: before|after|parallel, users?, text?}`"),
+    responses((status = 200, description = "The instance after the action", body = InstanceSummary),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/flows/tasks/{id}/actions")]
 pub async fn act_on_task(
@@ -377,6 +531,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         flow_versions, start_instance, list_instances, get_instance, act_on_instance, list_tasks,
         act_on_task, startable_flows, migrate_instances, list_calendars, get_calendar, put_calendar,
         delete_calendar),
+    components(schemas(FlowDefinition, MigrateBody, CalendarBody, StartBody, SignerPlace,
+        TaskActionBody, InstanceActionBody, CalendarList, CalendarView, CcEntry, CcView, DefProblem,
+        FlowDefView, FlowList, FlowProblem, FlowValidation, FlowVersionList, FlowVersionView,
+        GraphNode, Inbox, InboxItem, InstanceDetail, InstanceGraph, InstanceList, InstanceSummary,
+        InstanceView, MigrationItem, MigrationReport, OpenTask, StartableFlow, StartableFlows,
+        StartedInstance, TaskView, TimelineEntry)),
     tags((name = "flows", description = "Approval flows: definitions, versions, instances, inboxes and task actions"))
 )]
 pub struct FlowsDoc;

@@ -1,14 +1,14 @@
 //! After-save triggers: matched in the write transaction and queued in the outbox of the
 //! same transaction, so a write and the work it triggers commit (or roll back) together.
 
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 use weft_meta::{CompiledObject, Value};
 use weft_rules::Sandbox;
 
 use super::doc::{Compiled, CompiledRule, Event, TriggerDoc};
 use super::engine::user_map;
 use super::engine::{Input, ObjectRules, row_map};
-use super::ports::OutboxRow;
+use super::ports::{OutboxPayload, OutboxRow, RunInput, RunStatus};
 use super::{AfterSave, MAX_CASCADE_DEPTH, WriteOp};
 use crate::core::TxCtx;
 use crate::error::Result;
@@ -96,7 +96,7 @@ pub(crate) async fn enqueue_triggers(
             if !event_matches(doc, obj, event, row.old, row.new) {
                 continue;
             }
-            let mut status = "queued";
+            let mut status = RunStatus::Queued;
             let mut error = None;
             if let Some(cond) = condition {
                 if user.is_none() {
@@ -113,13 +113,13 @@ pub(crate) async fn enqueue_triggers(
                     Ok(true) => {}
                     Ok(false) => continue,
                     Err(e) => {
-                        status = "failed";
+                        status = RunStatus::Failed;
                         error = Some(format!("the condition could not run: {e}"));
                     }
                 }
             }
-            if p.cascade_depth >= MAX_CASCADE_DEPTH && status == "queued" {
-                status = "skipped";
+            if p.cascade_depth >= MAX_CASCADE_DEPTH && status == RunStatus::Queued {
+                status = RunStatus::Skipped;
                 error = Some(format!(
                     "cascade depth limit ({MAX_CASCADE_DEPTH}) reached: rules kept triggering each other"
                 ));
@@ -147,7 +147,7 @@ pub(crate) fn run_row(
     event: Event,
     cur: &RecordRow,
     old: Option<&RecordRow>,
-    status: &str,
+    status: RunStatus,
     error: Option<String>,
     stamp: Option<String>,
 ) -> OutboxRow {
@@ -172,16 +172,19 @@ pub(crate) fn run_row(
         object: obj.api_name().to_owned(),
         record_id: Some(cur.id),
         event: ev.into(),
-        payload: json!({
-            "record": row_map(obj, cur, None),
-            "old": old.map(|o| row_map(obj, o, None)),
-            "actor": p.user.0,
-            "source": p.source.as_str(),
-            "rule_version": r.version,
-            "run_as": doc.run_as.unwrap_or(r.created_by),
-            "actions": doc.actions,
-        }),
-        status: status.into(),
+        payload: OutboxPayload::Run(Box::new(RunInput {
+            record: Some(row_map(obj, cur, None)),
+            old: old.map(|o| row_map(obj, o, None)),
+            actor: p.user.0,
+            source: p.source.as_str().into(),
+            rule_version: Some(r.version),
+            run_as: doc.run_as.unwrap_or(r.created_by),
+            flow_instance: None,
+            actions: doc.actions.clone(),
+            effect_keys: Default::default(),
+            event: None,
+        })),
+        status,
         max_attempts: doc
             .max_attempts
             .map(|n| n as i32)

@@ -77,23 +77,22 @@ fn failed(index: Option<usize>, field: Option<&str>, rule: &str, e: &EvalError) 
     )
 }
 
-/// Before-save rules of one object for one row: rule defaults, formulas, conditional
-/// read-only and required, validations. Returns the problems found (empty = go on).
-#[allow(clippy::too_many_lines)] // issue 11: split pending
-pub(crate) fn run_before(
+/// The row as it will be saved (the old row with the written values over it) and the
+/// rules' input over it.
+fn start_row(
     cx: &TxCtx,
     p: &Principal,
     obj: &CompiledObject,
     o: &ObjectRules,
-    row: BeforeSave<'_>,
-) -> Vec<Problem> {
+    id: uuid::Uuid,
+    old: Option<&RecordRow>,
+    values: &Values,
+) -> (RecordRow, Input) {
     let now = cx.now;
-    let idx = row.index;
-    let derived = row.derived;
-    let mut new_row = match row.old {
+    let mut new_row = match old {
         Some(old) => old.clone(),
         None => RecordRow {
-            id: row.id,
+            id,
             version: 0,
             owner: p.user.0,
             department: p.department,
@@ -107,7 +106,7 @@ pub(crate) fn run_before(
             values: Values::new(),
         },
     };
-    for (k, v) in row.values.iter() {
+    for (k, v) in values.iter() {
         new_row.values.insert(k.clone(), v.clone());
     }
     let fields = Some(o.reads.as_slice());
@@ -116,13 +115,27 @@ pub(crate) fn run_before(
     } else {
         Map::new()
     };
-    let mut input = Input {
+    let input = Input {
         record: row_map(obj, &new_row, fields),
-        old: row.old.map(|r| row_map(obj, r, fields)),
+        old: old.map(|r| row_map(obj, r, fields)),
         user,
         now,
         tz: cx.meta.tz,
     };
+    (new_row, input)
+}
+
+/// Before-save rules of one object for one row: rule defaults, formulas, conditional
+/// read-only and required, validations. Returns the problems found (empty = go on).
+pub(crate) fn run_before(
+    cx: &TxCtx,
+    p: &Principal,
+    obj: &CompiledObject,
+    o: &ObjectRules,
+    row: BeforeSave<'_>,
+) -> Vec<Problem> {
+    let idx = row.index;
+    let (mut new_row, mut input) = start_row(cx, p, obj, o, row.id, row.old, row.values);
     let sandbox = Sandbox::shared();
     let mut problems = Vec::new();
     let values: &mut Values = row.values;
@@ -178,7 +191,32 @@ pub(crate) fn run_before(
             Err(e) => problems.push(failed(idx, Some(field), &r.doc.api_name, &e)),
         }
     }
-    if let Some(old) = row.old
+    problems.extend(check_conditions(
+        o,
+        &input,
+        &new_row,
+        values,
+        row.old,
+        row.derived,
+        idx,
+    ));
+    problems
+}
+
+/// Conditional read-only and required fields, and validations, over the row as it will be
+/// saved.
+fn check_conditions(
+    o: &ObjectRules,
+    input: &Input,
+    new_row: &RecordRow,
+    values: &Values,
+    old: Option<&RecordRow>,
+    derived: bool,
+    idx: Option<usize>,
+) -> Vec<Problem> {
+    let sandbox = Sandbox::shared();
+    let mut problems = Vec::new();
+    if let Some(old) = old
         && !derived
     {
         for r in &o.read_only {

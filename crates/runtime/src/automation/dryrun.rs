@@ -18,50 +18,55 @@ use crate::json::{record_json, value_json};
 use crate::ports::{FetchOpts, TxMode};
 use crate::principal::Principal;
 
+use super::views::DryRunReport;
+
 const PAGE: u32 = 1_000;
 const DEFAULT_LIMIT: u64 = 10_000;
 const MAX_LIMIT: u64 = 100_000;
 
+/// What a dry run has seen so far.
+#[derive(Default)]
+struct Scan {
+    scanned: u64,
+    matched: u64,
+    errors: u64,
+    samples: Vec<Json>,
+    error_samples: Vec<Json>,
+    would_fire: BTreeMap<String, u64>,
+}
+
+/// `limit` (records to scan) and `samples` (samples to keep) of a dry-run body.
+fn dry_run_limits(body: &Json) -> Result<(u64, usize)> {
+    let limit = match body.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(v) => v
+            .as_u64()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| Error::one("/limit", "range", format!("an integer 1..={MAX_LIMIT}")))?,
+    };
+    let samples_max = body
+        .get("samples")
+        .and_then(Json::as_u64)
+        .unwrap_or(5)
+        .min(50) as usize;
+    Ok((limit, samples_max))
+}
+
+fn under_rule(ps: Vec<doc::RuleProblem>) -> Error {
+    Error::Validation(
+        ps.into_iter()
+            .map(|x| x.into_problem().under("/rule"))
+            .collect(),
+    )
+}
+
 impl Automation {
-    #[allow(clippy::too_many_lines)] // issue 11: split pending
-    pub async fn dry_run_rule(&self, p: &Principal, body: &Json) -> Result<Json> {
+    /// Evaluate a draft (`rule`) or saved (`api_name`) rule over the records the caller can
+    /// read (`filter`, at most `limit`), and report what would happen.
+    pub async fn dry_run_rule(&self, p: &Principal, body: &Json) -> Result<DryRunReport> {
         let meta = self.core.meta(p.tenant).await?;
-        let doc = match (
-            body.get("rule"),
-            body.get("api_name").and_then(Json::as_str),
-        ) {
-            (Some(d), _) => doc::parse(d).map_err(|ps| {
-                Error::Validation(
-                    ps.into_iter()
-                        .map(|x| x.into_problem().under("/rule"))
-                        .collect(),
-                )
-            })?,
-            (None, Some(name)) => {
-                let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
-                let rows = tx.load_rules().await?;
-                tx.commit().await?;
-                stored_docs(&rows)
-                    .into_iter()
-                    .find(|(d, ..)| d.api_name == name)
-                    .map(|(d, ..)| d)
-                    .ok_or_else(|| Error::not_found("rule"))?
-            }
-            _ => {
-                return Err(Error::one(
-                    "/rule",
-                    "required",
-                    "send a rule document in \"rule\" or a saved rule's \"api_name\"",
-                ));
-            }
-        };
-        let rule = doc::check(&meta, &doc, uuid::Uuid::nil(), 0, p.user.0).map_err(|ps| {
-            Error::Validation(
-                ps.into_iter()
-                    .map(|x| x.into_problem().under("/rule"))
-                    .collect(),
-            )
-        })?;
+        let doc = self.dry_run_doc(p, body).await?;
+        let rule = doc::check(&meta, &doc, uuid::Uuid::nil(), 0, p.user.0).map_err(under_rule)?;
         if matches!(rule.compiled, Compiled::Rollup { .. }) {
             return Err(Error::one(
                 "/rule/kind",
@@ -69,20 +74,7 @@ impl Automation {
                 "roll-ups have no dry run; their values are recomputed exactly on every write",
             ));
         }
-        let limit = match body.get("limit") {
-            None => DEFAULT_LIMIT,
-            Some(v) => v
-                .as_u64()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| {
-                    Error::one("/limit", "range", format!("an integer 1..={MAX_LIMIT}"))
-                })?,
-        };
-        let samples_max = body
-            .get("samples")
-            .and_then(Json::as_u64)
-            .unwrap_or(5)
-            .min(50) as usize;
+        let (limit, samples_max) = dry_run_limits(body)?;
         let obj = meta
             .object(&doc.object)
             .cloned()
@@ -93,12 +85,7 @@ impl Automation {
         let now = self.core.clock.now();
         let sandbox = Sandbox::shared();
 
-        let mut scanned = 0u64;
-        let mut matched = 0u64;
-        let mut errors = 0u64;
-        let mut samples = Vec::new();
-        let mut error_samples = Vec::new();
-        let mut would_fire: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let mut scan = Scan::default();
         let mut cursor: Option<String> = None;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         'pages: loop {
@@ -120,10 +107,10 @@ impl Automation {
                 break;
             };
             for row in &rows {
-                if scanned >= limit {
+                if scan.scanned >= limit {
                     break 'pages;
                 }
-                scanned += 1;
+                scan.scanned += 1;
                 let record = match record_json(&obj, row, None, &|f| g.can_see(f)) {
                     Json::Object(m) => m,
                     _ => Map::new(),
@@ -135,29 +122,8 @@ impl Automation {
                     now,
                     tz: self.core.tz_of(p.tenant),
                 };
-                match self.dry_one(&obj, &rule, row, &input, sandbox) {
-                    Ok(None) => {}
-                    Ok(Some(mut sample)) => {
-                        matched += 1;
-                        if let Compiled::Trigger { actions, .. } = &rule.compiled {
-                            for a in actions {
-                                *would_fire.entry(a.doc.type_name()).or_default() += 1;
-                            }
-                            if samples.len() < samples_max {
-                                sample["actions"] = json!(self.describe_actions(&rule, &input));
-                            }
-                        }
-                        if samples.len() < samples_max {
-                            samples.push(sample);
-                        }
-                    }
-                    Err(e) => {
-                        errors += 1;
-                        if error_samples.len() < samples_max {
-                            error_samples.push(json!({"id": row.id, "error": e}));
-                        }
-                    }
-                }
+                let outcome = self.dry_one(&obj, &rule, row, &input, sandbox);
+                self.tally(&mut scan, &rule, &input, row.id, outcome, samples_max);
             }
             if rows.len() < PAGE as usize {
                 break;
@@ -165,19 +131,82 @@ impl Automation {
             cursor = Some(encode_cursor(&[], &[], last));
         }
         tx.commit().await?;
-        Ok(json!({
-            "rule": doc.api_name,
-            "kind": doc.body.kind(),
-            "object": doc.object,
-            "scanned": scanned,
-            "matched": matched,
-            "errors": errors,
-            "samples": samples,
-            "error_samples": error_samples,
-            "actions_would_fire": would_fire,
-            "truncated": scanned >= limit,
-            "side_effects": 0,
-        }))
+        Ok(DryRunReport {
+            rule: doc.api_name,
+            kind: doc.body.kind().into(),
+            object: doc.object,
+            truncated: scan.scanned >= limit,
+            scanned: scan.scanned,
+            matched: scan.matched,
+            errors: scan.errors,
+            samples: scan.samples,
+            error_samples: scan.error_samples,
+            actions_would_fire: scan.would_fire,
+            side_effects: 0,
+        })
+    }
+
+    /// The rule document of a dry run: sent as `rule`, or a saved rule's `api_name`.
+    async fn dry_run_doc(&self, p: &Principal, body: &Json) -> Result<doc::RuleDoc> {
+        match (
+            body.get("rule"),
+            body.get("api_name").and_then(Json::as_str),
+        ) {
+            (Some(d), _) => doc::parse(d).map_err(under_rule),
+            (None, Some(name)) => {
+                let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
+                let rows = tx.load_rules().await?;
+                tx.commit().await?;
+                stored_docs(&rows)
+                    .into_iter()
+                    .find(|(d, ..)| d.api_name == name)
+                    .map(|(d, ..)| d)
+                    .ok_or_else(|| Error::not_found("rule"))
+            }
+            _ => Err(Error::one(
+                "/rule",
+                "required",
+                "send a rule document in \"rule\" or a saved rule's \"api_name\"",
+            )),
+        }
+    }
+
+    /// Count one record's outcome and keep it as a sample while there is room.
+    fn tally(
+        &self,
+        scan: &mut Scan,
+        rule: &CompiledRule,
+        input: &Input,
+        id: uuid::Uuid,
+        outcome: std::result::Result<Option<Json>, String>,
+        samples_max: usize,
+    ) {
+        match outcome {
+            Ok(None) => {}
+            Ok(Some(mut sample)) => {
+                scan.matched += 1;
+                if let Compiled::Trigger { actions, .. } = &rule.compiled {
+                    for a in actions {
+                        *scan
+                            .would_fire
+                            .entry(a.doc.type_name().to_owned())
+                            .or_default() += 1;
+                    }
+                    if scan.samples.len() < samples_max {
+                        sample["actions"] = json!(self.describe_actions(rule, input));
+                    }
+                }
+                if scan.samples.len() < samples_max {
+                    scan.samples.push(sample);
+                }
+            }
+            Err(e) => {
+                scan.errors += 1;
+                if scan.error_samples.len() < samples_max {
+                    scan.error_samples.push(json!({"id": id, "error": e}));
+                }
+            }
+        }
     }
 
     /// One record: `Some(sample)` when the rule would act on it.

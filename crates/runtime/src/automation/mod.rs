@@ -14,6 +14,7 @@ pub mod doc;
 pub mod engine;
 pub mod ports;
 
+mod actions;
 pub(crate) mod after;
 pub(crate) mod backfill;
 mod before;
@@ -21,6 +22,7 @@ mod dryrun;
 pub(crate) mod rollup;
 pub mod schedule;
 mod service;
+pub mod views;
 mod worker;
 
 pub use engine::RuleCache;

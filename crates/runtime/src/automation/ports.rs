@@ -5,10 +5,13 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use serde_json::Value as Json;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
 use uuid::Uuid;
 
+use super::doc::ActionDoc;
 use crate::error::Result;
 
 /// A stored rule document.
@@ -27,9 +30,133 @@ pub struct RuleRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The state of a run in the outbox (stored as its snake-case name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Waiting for a worker (or for its retry time).
+    Queued,
+    /// Claimed by a worker with a lease.
+    Running,
+    Done,
+    /// Failed for good (attempts exhausted, or not retryable).
+    Failed,
+    /// Not run: cascade limit reached, or its workflow instance ended.
+    Skipped,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 5] = [
+        RunStatus::Queued,
+        RunStatus::Running,
+        RunStatus::Done,
+        RunStatus::Failed,
+        RunStatus::Skipped,
+    ];
+
+    /// The stored (and wire) name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Done => "done",
+            RunStatus::Failed => "failed",
+            RunStatus::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The inputs of a rule's (or a workflow's) run: the record as written, the record before,
+/// who wrote it, and the actions to run (tagged by `type`: `update_record`,
+/// `update_related`, `create_record`, `assign_owner`, `notify`, `webhook`, `email`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunInput {
+    pub record: Option<Map<String, Json>>,
+    pub old: Option<Map<String, Json>>,
+    pub actor: Uuid,
+    /// Where the write came from (`ui`, `api`, `rule`, `flow`, …).
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_version: Option<i64>,
+    /// The user the actions run as.
+    pub run_as: Uuid,
+    /// The workflow instance whose action node queued this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_instance: Option<Uuid>,
+    pub actions: Vec<ActionDoc>,
+    /// Effect keys kept from an earlier run (a resend, a workflow's step), by action index;
+    /// other actions use `<run key>:<index>`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub effect_keys: BTreeMap<String, String>,
+    /// The original event of a resend (so the webhook body is the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+}
+
+impl RunInput {
+    /// The effect key of action `i`, if one was kept from an earlier run.
+    pub fn effect_key(&self, i: usize) -> Option<&str> {
+        self.effect_keys.get(&i.to_string()).map(String::as_str)
+    }
+}
+
+/// What a schedule or date tick found (the tick's own outbox row, which claims the tick).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TickInfo {
+    pub tick: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanned: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<bool>,
+}
+
+/// An outbox row's payload, stored as JSON in the shape of its variant (no tag: the stored
+/// shapes predate the type, and `Run` and `Tick` have disjoint required keys).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OutboxPayload {
+    Run(Box<RunInput>),
+    Tick(TickInfo),
+    /// A stored payload that no longer reads as either (e.g. an action type since removed):
+    /// kept as is, so saving the row does not lose it; the worker fails such a run.
+    Unreadable(Json),
+}
+
+impl OutboxPayload {
+    pub fn run(&self) -> Option<&RunInput> {
+        match self {
+            OutboxPayload::Run(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// Which actions of a run are done and what each returned, by index (`{"done": [0, 1],
+/// "results": {"0": …}}`), so a retry resumes after them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RunProgress {
+    #[serde(default)]
+    pub done: Vec<u64>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub results: Map<String, Json>,
+}
+
 /// One triggered rule run: written to the outbox in the transaction of the write that
 /// triggered it, claimed by a worker with a lease, kept as the run log.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct OutboxRow {
     pub id: Uuid,
     pub tenant: Uuid,
@@ -37,20 +164,19 @@ pub struct OutboxRow {
     pub rule: String,
     pub object: String,
     pub record_id: Option<Uuid>,
-    /// create | update | delete | restore | resend
+    /// create | update | delete | restore | manual | schedule | date | flow | resend |
+    /// schedule_tick | date_tick
     pub event: String,
     /// The inputs: record, old, actor, the rule's actions at the time of the write.
-    pub payload: Json,
-    /// queued | running | done | failed | skipped
-    pub status: String,
+    pub payload: OutboxPayload,
+    pub status: RunStatus,
     pub attempts: i32,
     pub max_attempts: i32,
     /// Cascade depth: 0 for a write by a person or integration.
     pub depth: i32,
     /// Stable per run; each effect's key is `<this>:<action index>`.
     pub idempotency_key: String,
-    /// `{"done": [action indexes], "results": {index: …}}`
-    pub progress: Json,
+    pub progress: RunProgress,
     pub error: Option<String>,
     pub run_at: DateTime<Utc>,
     pub lease_until: Option<DateTime<Utc>>,
@@ -72,13 +198,13 @@ impl OutboxRow {
             object: String::new(),
             record_id: None,
             event: String::new(),
-            payload: Json::Null,
-            status: "queued".into(),
+            payload: OutboxPayload::Unreadable(Json::Null),
+            status: RunStatus::Queued,
             attempts: 0,
             max_attempts: super::after::DEFAULT_ATTEMPTS,
             depth: 0,
             idempotency_key: String::new(),
-            progress: serde_json::json!({"done": [], "results": {}}),
+            progress: RunProgress::default(),
             error: None,
             run_at: now,
             lease_until: None,
@@ -90,7 +216,7 @@ impl OutboxRow {
 }
 
 /// One webhook attempt.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DeliveryRow {
     pub id: Uuid,
     pub job_id: Uuid,
@@ -140,7 +266,7 @@ pub trait AutomationTx: Send {
     /// skipped with `reason`; returns how many. A withdrawn workflow drops its deliveries.
     async fn skip_queued_runs(&mut self, key_prefix: &str, reason: &str) -> Result<u64>;
     async fn run(&mut self, id: Uuid) -> Result<Option<OutboxRow>>;
-    async fn runs(&mut self, status: Option<&str>, limit: u32) -> Result<Vec<OutboxRow>>;
+    async fn runs(&mut self, status: Option<RunStatus>, limit: u32) -> Result<Vec<OutboxRow>>;
 
     async fn insert_delivery(&mut self, row: &DeliveryRow) -> Result<()>;
     async fn delivery(&mut self, id: Uuid) -> Result<Option<DeliveryRow>>;

@@ -15,7 +15,7 @@
 
 use super::Automation;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use serde_json::{Map, Value as Json, json};
+use serde_json::Map;
 use uuid::Uuid;
 use weft_meta::query::{CmpOp, Col, ColKind, Pred, QueryPlan};
 use weft_meta::{CompiledObject, FieldKind, TenantId, UserId, Value};
@@ -24,7 +24,8 @@ use weft_rules::Sandbox;
 use super::cron::{Cron, zone};
 use super::doc::{Compiled, Event, RuleBody, RuleDoc, TriggerDoc};
 use super::engine::{Input, row_map};
-use super::ports::{OutboxRow, RuleRow};
+use super::ports::{OutboxPayload, OutboxRow, RuleRow, RunStatus, TickInfo};
+use super::views::{ManualAction, ManualActions, ManualRun};
 use crate::access::model::Op;
 use crate::error::{Error, Result};
 use crate::ports::{FetchOpts, TxMode};
@@ -178,8 +179,13 @@ impl Automation {
             rule: doc.api_name.clone(),
             object: doc.object.clone(),
             event: format!("{}_tick", event.as_str()),
-            payload: json!({"tick": tick}),
-            status: "done".into(),
+            payload: OutboxPayload::Tick(TickInfo {
+                tick,
+                records: None,
+                scanned: None,
+                truncated: None,
+            }),
+            status: RunStatus::Done,
             max_attempts: 1,
             idempotency_key: format!("{}:tick:{}:{}", row.id, event.as_str(), tick.timestamp()),
             ..OutboxRow::fresh(now)
@@ -215,7 +221,7 @@ impl Automation {
         let mut failed = 0usize;
         for rec in &records {
             let (status, error) = match condition {
-                None => ("queued", None),
+                None => (RunStatus::Queued, None),
                 Some(c) => {
                     let input = Input {
                         record: row_map(&obj, rec, None),
@@ -225,11 +231,14 @@ impl Automation {
                         tz: self.core.tz_of(tenant),
                     };
                     match sandbox.eval_bool(c, &input.ctx()) {
-                        Ok(true) => ("queued", None),
+                        Ok(true) => (RunStatus::Queued, None),
                         Ok(false) => continue,
                         Err(e) => {
                             failed += 1;
-                            ("failed", Some(format!("the condition could not run: {e}")))
+                            (
+                                RunStatus::Failed,
+                                Some(format!("the condition could not run: {e}")),
+                            )
                         }
                     }
                 }
@@ -249,11 +258,11 @@ impl Automation {
             ));
         }
         let n = runs.len() - failed;
-        tick_row.payload = json!({
-            "tick": tick,
-            "records": n,
-            "scanned": records.len(),
-            "truncated": records.len() as u32 >= MAX_TICK_RECORDS,
+        tick_row.payload = OutboxPayload::Tick(TickInfo {
+            tick,
+            records: Some(n),
+            scanned: Some(records.len()),
+            truncated: Some(records.len() as u32 >= MAX_TICK_RECORDS),
         });
         tx.update_run(&tick_row).await?;
         tx.enqueue_runs(&runs).await?;
@@ -262,7 +271,7 @@ impl Automation {
     }
 
     /// The manual rules a user may run on records of `object`: `[{rule, label}]`.
-    pub async fn manual_actions(&self, p: &Principal, object: &str) -> Result<Json> {
+    pub async fn manual_actions(&self, p: &Principal, object: &str) -> Result<ManualActions> {
         let meta = self.core.meta(p.tenant).await?;
         if meta.object(object).is_none() {
             return Err(Error::not_found(format!("object '{object}'")));
@@ -273,26 +282,30 @@ impl Automation {
         let set = self.rules_for(tx.as_mut(), &meta).await?;
         tx.commit().await?;
         let can = g.allows(Op::Update);
-        let items: Vec<Json> = set
+        let actions = set
             .object(object)
             .map(|o| {
                 o.triggers
                     .iter()
                     .filter(|r| r.doc.active)
                     .filter_map(|r| match &r.doc.body {
-                        RuleBody::Trigger(t) if t.on.contains(&Event::Manual) => Some(json!({
-                            "rule": r.doc.api_name,
-                            "label": t.button.clone()
-                                .or_else(|| r.doc.label.clone())
-                                .unwrap_or_else(|| r.doc.api_name.clone()),
-                            "allowed": can,
-                        })),
+                        RuleBody::Trigger(t) if t.on.contains(&Event::Manual) => {
+                            Some(ManualAction {
+                                rule: r.doc.api_name.clone(),
+                                label: t
+                                    .button
+                                    .clone()
+                                    .or_else(|| r.doc.label.clone())
+                                    .unwrap_or_else(|| r.doc.api_name.clone()),
+                                allowed: can,
+                            })
+                        }
                         _ => None,
                     })
                     .collect()
             })
             .unwrap_or_default();
-        Ok(json!({ "actions": items }))
+        Ok(ManualActions { actions })
     }
 
     /// Run a manual rule on one record: the user needs update access to the record. The
@@ -305,7 +318,7 @@ impl Automation {
         id: Uuid,
         rule_name: &str,
         request_key: Option<&str>,
-    ) -> Result<Json> {
+    ) -> Result<ManualRun> {
         let meta = self.core.meta(p.tenant).await?;
         let obj = meta
             .object(object)
@@ -380,17 +393,17 @@ impl Automation {
             Event::Manual,
             &rec,
             None,
-            "queued",
+            RunStatus::Queued,
             None,
             Some(stamp),
         );
         let fresh = tx.enqueue_run_once(&run).await?;
         tx.commit().await?;
         self.core.job_signal.notify_waiters();
-        Ok(json!({
-            "run": if fresh { json!(run.id) } else { Json::Null },
-            "idempotency_key": run.idempotency_key,
-            "replayed": !fresh,
-        }))
+        Ok(ManualRun {
+            run: fresh.then_some(run.id),
+            idempotency_key: run.idempotency_key,
+            replayed: !fresh,
+        })
     }
 }

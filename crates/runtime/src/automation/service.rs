@@ -7,7 +7,11 @@ use uuid::Uuid;
 
 use super::doc::{self, Compiled, RuleDoc, RuleProblem};
 use super::engine::{RuleSet, stored_docs};
-use super::ports::{NotificationRow, OutboxRow, RuleRow};
+use super::ports::{OutboxPayload, OutboxRow, RuleRow, RunProgress, RunStatus};
+use super::views::{
+    DeliveryList, NotificationList, NotificationRead, NotificationView, RuleCheck, RuleList,
+    RuleView, RunList, RunView,
+};
 use crate::error::{Error, Result};
 use crate::ports::TxMode;
 use crate::principal::Principal;
@@ -21,67 +25,6 @@ fn admin(p: &Principal) -> Result<()> {
             "only tenant admins manage rules and automation",
         ))
     }
-}
-
-fn rule_json(r: &RuleRow) -> Json {
-    json!({
-        "id": r.id,
-        "api_name": r.api_name,
-        "object": r.object,
-        "kind": r.kind,
-        "active": r.active,
-        "version": r.version,
-        "doc": r.doc,
-        "created_by": r.created_by,
-        "created_at": r.created_at,
-        "updated_by": r.updated_by,
-        "updated_at": r.updated_at,
-    })
-}
-
-pub(crate) fn run_json(r: &OutboxRow) -> Json {
-    let mut payload = r.payload.clone();
-    // Webhook secrets stay out of the run log.
-    if let Some(actions) = payload.get_mut("actions").and_then(Json::as_array_mut) {
-        for a in actions {
-            if let Some(s) = a.get_mut("secret") {
-                *s = Json::String("********".into());
-            }
-        }
-    }
-    json!({
-        "id": r.id,
-        "rule": r.rule,
-        "rule_id": r.rule_id,
-        "object": r.object,
-        "record_id": r.record_id,
-        "event": r.event,
-        "status": r.status,
-        "attempts": r.attempts,
-        "max_attempts": r.max_attempts,
-        "depth": r.depth,
-        "idempotency_key": r.idempotency_key,
-        "progress": r.progress,
-        "error": r.error,
-        "input": payload,
-        "run_at": r.run_at,
-        "created_at": r.created_at,
-        "updated_at": r.updated_at,
-    })
-}
-
-fn notification_json(n: &NotificationRow) -> Json {
-    json!({
-        "id": n.id,
-        "title": n.title,
-        "body": n.body,
-        "object": n.object,
-        "record_id": n.record_id,
-        "rule": n.rule,
-        "read": n.read_at.is_some(),
-        "read_at": n.read_at,
-        "created_at": n.created_at,
-    })
 }
 
 fn find<'a>(rows: &'a [RuleRow], id_or_name: &str) -> Option<&'a RuleRow> {
@@ -146,38 +89,46 @@ impl Automation {
     }
 
     /// `POST /meta/rules/check`: every problem, with line and column, without saving.
-    pub async fn check_rule(&self, p: &Principal, body: &Json) -> Result<Json> {
+    pub async fn check_rule(&self, p: &Principal, body: &Json) -> Result<RuleCheck> {
         admin(p)?;
         Ok(match self.check_doc(p, body, None).await? {
-            Ok(doc) => json!({"ok": true, "kind": doc.body.kind(), "problems": []}),
-            Err(ps) => json!({"ok": false, "problems": ps}),
+            Ok(doc) => RuleCheck {
+                ok: true,
+                kind: Some(doc.body.kind().into()),
+                problems: vec![],
+            },
+            Err(ps) => RuleCheck {
+                ok: false,
+                kind: None,
+                problems: ps.into_iter().map(Into::into).collect(),
+            },
         })
     }
 
-    pub async fn list_rules(&self, p: &Principal, object: Option<&str>) -> Result<Json> {
+    pub async fn list_rules(&self, p: &Principal, object: Option<&str>) -> Result<RuleList> {
         admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.load_rules().await?;
         tx.commit().await?;
-        let rules: Vec<Json> = rows
+        let rules = rows
             .iter()
             .filter(|r| object.is_none_or(|o| r.object == o))
-            .map(rule_json)
+            .map(RuleView::from)
             .collect();
-        Ok(json!({ "rules": rules }))
+        Ok(RuleList { rules })
     }
 
-    pub async fn get_rule(&self, p: &Principal, id: &str) -> Result<Json> {
+    pub async fn get_rule(&self, p: &Principal, id: &str) -> Result<RuleView> {
         admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.load_rules().await?;
         tx.commit().await?;
         find(&rows, id)
-            .map(rule_json)
+            .map(RuleView::from)
             .ok_or_else(|| Error::not_found("rule"))
     }
 
-    async fn store_rule(&self, p: &Principal, row: RuleRow) -> Result<Json> {
+    async fn store_rule(&self, p: &Principal, row: RuleRow) -> Result<RuleView> {
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let rows = tx.load_rules().await?;
         if rows
@@ -220,11 +171,10 @@ impl Automation {
         if job.is_some() {
             self.core.job_signal.notify_waiters();
         }
-        let mut out = rule_json(&row);
-        if let (Some(j), Some(m)) = (job, out.as_object_mut()) {
-            m.insert("backfill_job".into(), json!(j));
-        }
-        Ok(out)
+        Ok(RuleView {
+            backfill_job: job,
+            ..RuleView::from(&row)
+        })
     }
 
     async fn audit_rule(
@@ -249,7 +199,7 @@ impl Automation {
             .map(|_| ())
     }
 
-    pub async fn create_rule(&self, p: &Principal, body: &Json) -> Result<Json> {
+    pub async fn create_rule(&self, p: &Principal, body: &Json) -> Result<RuleView> {
         admin(p)?;
         let doc = self.check_doc(p, body, None).await?.map_err(invalid)?;
         let now = self.core.clock.now();
@@ -270,7 +220,7 @@ impl Automation {
     }
 
     /// Replace a rule's document (a new version).
-    pub async fn update_rule(&self, p: &Principal, id: &str, body: &Json) -> Result<Json> {
+    pub async fn update_rule(&self, p: &Principal, id: &str, body: &Json) -> Result<RuleView> {
         admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.load_rules().await?;
@@ -313,38 +263,46 @@ impl Automation {
         Ok(())
     }
 
-    pub async fn list_runs(&self, p: &Principal, status: Option<&str>, limit: u32) -> Result<Json> {
+    pub async fn list_runs(
+        &self,
+        p: &Principal,
+        status: Option<RunStatus>,
+        limit: u32,
+    ) -> Result<RunList> {
         admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.runs(status, limit.clamp(1, 500)).await?;
         tx.commit().await?;
-        Ok(json!({"runs": rows.iter().map(run_json).collect::<Vec<_>>()}))
+        Ok(RunList {
+            runs: rows.iter().map(RunView::from).collect(),
+        })
     }
 
-    pub async fn get_run(&self, p: &Principal, id: Uuid) -> Result<Json> {
+    pub async fn get_run(&self, p: &Principal, id: Uuid) -> Result<RunView> {
         admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let run = tx.run(id).await?.ok_or_else(|| Error::not_found("run"))?;
         let deliveries = tx.deliveries(Some(id), 100).await?;
         tx.commit().await?;
-        let mut j = run_json(&run);
-        j["deliveries"] = json!(deliveries);
-        Ok(j)
+        Ok(RunView {
+            deliveries: Some(deliveries),
+            ..RunView::from(&run)
+        })
     }
 
     /// Queue a failed (or skipped) run again, keeping the actions it already finished.
-    pub async fn retry_run(&self, p: &Principal, id: Uuid) -> Result<Json> {
+    pub async fn retry_run(&self, p: &Principal, id: Uuid) -> Result<RunView> {
         admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let mut run = tx.run(id).await?.ok_or_else(|| Error::not_found("run"))?;
-        if !matches!(run.status.as_str(), "failed" | "skipped") {
+        if !matches!(run.status, RunStatus::Failed | RunStatus::Skipped) {
             return Err(Error::conflict(
                 "not_failed",
                 format!("the run is {}; only failed runs are retried", run.status),
             ));
         }
         let now = self.core.clock.now();
-        run.status = "queued".into();
+        run.status = RunStatus::Queued;
         run.attempts = 0;
         run.run_at = now;
         run.lease_until = None;
@@ -353,20 +311,20 @@ impl Automation {
         tx.update_run(&run).await?;
         tx.commit().await?;
         self.core.job_signal.notify_waiters();
-        Ok(run_json(&run))
+        Ok(RunView::from(&run))
     }
 
-    pub async fn list_deliveries(&self, p: &Principal, limit: u32) -> Result<Json> {
+    pub async fn list_deliveries(&self, p: &Principal, limit: u32) -> Result<DeliveryList> {
         admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.deliveries(None, limit.clamp(1, 500)).await?;
         tx.commit().await?;
-        Ok(json!({ "deliveries": rows }))
+        Ok(DeliveryList { deliveries: rows })
     }
 
     /// Send a webhook delivery again: a new run with that one action, the same body and
     /// the same idempotency key (receivers that already processed it can tell).
-    pub async fn resend_delivery(&self, p: &Principal, id: Uuid) -> Result<Json> {
+    pub async fn resend_delivery(&self, p: &Principal, id: Uuid) -> Result<RunView> {
         admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let d = tx
@@ -377,24 +335,29 @@ impl Automation {
             .run(d.job_id)
             .await?
             .ok_or_else(|| Error::not_found("run"))?;
-        let action = orig.payload["actions"]
-            .get(d.action_index as usize)
+        let mut input = orig
+            .payload
+            .run()
+            .cloned()
+            .ok_or_else(|| Error::not_found("webhook action"))?;
+        let action = usize::try_from(d.action_index)
+            .ok()
+            .and_then(|i| input.actions.get(i))
             .cloned()
             .ok_or_else(|| Error::not_found("webhook action"))?;
         let now = self.core.clock.now();
-        let mut payload = orig.payload.clone();
-        payload["actions"] = json!([action]);
-        payload["effect_keys"] = json!({"0": d.idempotency_key});
-        payload["event"] = json!(orig.event);
+        input.actions = vec![action];
+        input.effect_keys = [("0".to_owned(), d.idempotency_key.clone())].into();
+        input.event = Some(orig.event.clone());
         let run = OutboxRow {
             id: Uuid::now_v7(),
             event: "resend".into(),
-            payload,
-            status: "queued".into(),
+            payload: OutboxPayload::Run(Box::new(input)),
+            status: RunStatus::Queued,
             attempts: 0,
             max_attempts: 1,
             idempotency_key: format!("resend:{}:{}", d.id, Uuid::now_v7()),
-            progress: json!({"done": [], "results": {}}),
+            progress: RunProgress::default(),
             error: None,
             run_at: now,
             lease_until: None,
@@ -406,7 +369,7 @@ impl Automation {
         tx.enqueue_runs(std::slice::from_ref(&run)).await?;
         tx.commit().await?;
         self.core.job_signal.notify_waiters();
-        Ok(run_json(&run))
+        Ok(RunView::from(&run))
     }
 
     /// The caller's notifications, newest first.
@@ -415,16 +378,22 @@ impl Automation {
         p: &Principal,
         unread_only: bool,
         limit: u32,
-    ) -> Result<Json> {
+    ) -> Result<NotificationList> {
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx
             .notifications(p.user.0, unread_only, limit.clamp(1, 200))
             .await?;
         tx.commit().await?;
-        Ok(json!({"notifications": rows.iter().map(notification_json).collect::<Vec<_>>()}))
+        Ok(NotificationList {
+            notifications: rows.iter().map(NotificationView::from).collect(),
+        })
     }
 
-    pub async fn mark_notification_read(&self, p: &Principal, id: Uuid) -> Result<Json> {
+    pub async fn mark_notification_read(
+        &self,
+        p: &Principal,
+        id: Uuid,
+    ) -> Result<NotificationRead> {
         if p.view_as {
             return Err(Error::forbidden(
                 "read_only",
@@ -439,6 +408,6 @@ impl Automation {
         if !ok {
             return Err(Error::not_found("notification"));
         }
-        Ok(json!({"id": id, "read": true}))
+        Ok(NotificationRead { id, read: true })
     }
 }

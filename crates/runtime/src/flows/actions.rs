@@ -13,7 +13,7 @@ use weft_meta::{CompiledObject, UserId};
 use weft_rules::{EvalContext, ScriptKind, TemplateKind, compile_template, render};
 
 use crate::automation::doc::ActionDoc;
-use crate::automation::ports::OutboxRow;
+use crate::automation::ports::{OutboxPayload, OutboxRow, RunInput};
 
 use super::env::{catalog, scalar_type};
 use super::exec::{InstCtx, system_guard};
@@ -53,7 +53,8 @@ fn values_body(
 }
 
 impl Workflows {
-    #[allow(clippy::too_many_lines)] // issue 11: split pending
+    /// Run one action node: record actions inline, notifications in this transaction,
+    /// webhooks queued in the outbox.
     pub(crate) async fn run_flow_action(
         &self,
         tx: &mut TxCtx,
@@ -68,110 +69,11 @@ impl Workflows {
             Err(e) => return Ok(failed(format!("unreadable action: {e}"))),
         };
         let meta = tx.meta.clone();
-        let mut p = Principal::system(ctx.tenant, UserId(ctx.initiator));
-        p.source = Source::Flow;
-        let g = system_guard(ctx.initiator);
         match action {
-            Action::UpdateRecord { set } => {
-                let obj = meta
-                    .object(&ctx.object)
-                    .cloned()
-                    .ok_or_else(|| Error::not_found(format!("object '{}'", ctx.object)))?;
-                let current = match crate::records::load_one(
-                    tx.as_mut(),
-                    &obj,
-                    ctx.record_id,
-                    FetchOpts {
-                        for_update: true,
-                        ..Default::default()
-                    },
-                    None,
-                )
-                .await
-                {
-                    Ok(r) => r,
-                    Err(Error::NotFound { .. }) => {
-                        return Ok(failed("the record no longer exists".into()));
-                    }
-                    Err(e) => return Err(e),
-                };
-                let rec = record_json(&obj, &current, None, &|_| true);
-                let empty = Map::new();
-                let body = match values_body(&obj, &set, rec.as_object().unwrap_or(&empty), now) {
-                    Ok(b) => b,
-                    Err(m) => return Ok(failed(m)),
-                };
-                match self
-                    .records
-                    .path()
-                    .patch(tx, &p, &g, &obj, current, &body, None)
-                    .await?
-                {
-                    Ok(row) => Ok(ActionOutcome {
-                        event: "action.record_updated",
-                        data: json!({"record": row.id, "version": row.version, "set": body}),
-                        error: None,
-                        record: Some(record_json(&obj, &row, None, &|_| true)),
-                    }),
-                    Err(ps) => Ok(failed(
-                        ps.iter()
-                            .map(|p| format!("{} {}: {}", p.path, p.code, p.message))
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    )),
-                }
-            }
+            Action::UpdateRecord { set } => self.update_record_action(tx, ctx, &set, now).await,
             Action::CreateRecord { object, values } => {
-                let Some(obj) = meta.object(&object).cloned() else {
-                    return Ok(failed(format!("object '{object}' does not exist")));
-                };
-                // Expressions read the instance's record.
-                let src = meta.object(&ctx.object).cloned();
-                let rec = match &src {
-                    Some(so) => crate::records::load_one(
-                        tx.as_mut(),
-                        so,
-                        ctx.record_id,
-                        FetchOpts::default(),
-                        None,
-                    )
+                self.create_record_action(tx, ctx, &object, &values, key, now)
                     .await
-                    .ok()
-                    .map(|r| record_json(so, &r, None, &|_| true)),
-                    None => None,
-                };
-                let empty = Map::new();
-                let rec_map = rec.as_ref().and_then(Json::as_object).unwrap_or(&empty);
-                let body = match src.as_ref().map_or_else(
-                    || Err("the instance's object no longer exists".to_string()),
-                    |so| values_body_for(so, &obj, &values, rec_map, now),
-                ) {
-                    Ok(b) => b,
-                    Err(m) => return Ok(failed(m)),
-                };
-                let path = self.records.path();
-                let mut rows = path
-                    .prepare_creates(tx, &p, &g, &obj, &[&body], false)
-                    .await?;
-                match rows.pop() {
-                    Some(Ok(row)) => {
-                        path.persist_creates(tx, &p, &obj, std::slice::from_ref(&row))
-                            .await?;
-                        Ok(ActionOutcome {
-                            event: "action.record_created",
-                            data: json!({"object": object, "record": row.id, "idempotency_key": key}),
-                            error: None,
-                            record: None,
-                        })
-                    }
-                    Some(Err(ps)) => Ok(failed(
-                        ps.iter()
-                            .map(|p| format!("{} {}: {}", p.path, p.code, p.message))
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    )),
-                    None => Err(Error::internal("no row prepared")),
-                }
             }
             Action::Notify { template, .. } => {
                 let data = self.flow_template_data(tx.as_mut(), &meta, ctx).await;
@@ -216,16 +118,18 @@ impl Workflows {
                     object: ctx.object.clone(),
                     record_id: Some(ctx.record_id),
                     event: "flow".into(),
-                    payload: json!({
-                        "record": data["record"],
-                        "old": null,
-                        "actor": ctx.initiator,
-                        "source": "flow",
-                        "run_as": ctx.initiator,
-                        "flow_instance": ctx.id,
-                        "actions": [doc],
-                        "effect_keys": {"0": key},
-                    }),
+                    payload: OutboxPayload::Run(Box::new(RunInput {
+                        record: data["record"].as_object().cloned(),
+                        old: None,
+                        actor: ctx.initiator,
+                        source: Source::Flow.as_str().into(),
+                        rule_version: None,
+                        run_as: ctx.initiator,
+                        flow_instance: Some(ctx.id),
+                        actions: vec![doc],
+                        effect_keys: [("0".to_owned(), key.to_owned())].into(),
+                        event: None,
+                    })),
                     idempotency_key: flow_run_key(ctx.id, key),
                     ..OutboxRow::fresh(now)
                 };
@@ -241,6 +145,133 @@ impl Workflows {
             }
         }
     }
+
+    /// `update_record`: the instance's record through the write path, in this transaction.
+    async fn update_record_action(
+        &self,
+        tx: &mut TxCtx,
+        ctx: &InstCtx,
+        set: &std::collections::BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Result<ActionOutcome> {
+        let meta = tx.meta.clone();
+        let (p, g) = flow_actor(ctx);
+        let obj = meta
+            .object(&ctx.object)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("object '{}'", ctx.object)))?;
+        let current = match crate::records::load_one(
+            tx.as_mut(),
+            &obj,
+            ctx.record_id,
+            FetchOpts {
+                for_update: true,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(Error::NotFound { .. }) => {
+                return Ok(failed("the record no longer exists".into()));
+            }
+            Err(e) => return Err(e),
+        };
+        let rec = record_json(&obj, &current, None, &|_| true);
+        let empty = Map::new();
+        let body = match values_body(&obj, set, rec.as_object().unwrap_or(&empty), now) {
+            Ok(b) => b,
+            Err(m) => return Ok(failed(m)),
+        };
+        match self
+            .records
+            .path()
+            .patch(tx, &p, &g, &obj, current, &body, None)
+            .await?
+        {
+            Ok(row) => Ok(ActionOutcome {
+                event: "action.record_updated",
+                data: json!({"record": row.id, "version": row.version, "set": body}),
+                error: None,
+                record: Some(record_json(&obj, &row, None, &|_| true)),
+            }),
+            Err(ps) => Ok(failed(
+                ps.iter()
+                    .map(|p| format!("{} {}: {}", p.path, p.code, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )),
+        }
+    }
+
+    /// `create_record`: a record of any object, its values computed over the instance's
+    /// record.
+    async fn create_record_action(
+        &self,
+        tx: &mut TxCtx,
+        ctx: &InstCtx,
+        object: &str,
+        values: &std::collections::BTreeMap<String, String>,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ActionOutcome> {
+        let meta = tx.meta.clone();
+        let (p, g) = flow_actor(ctx);
+        let Some(obj) = meta.object(object).cloned() else {
+            return Ok(failed(format!("object '{object}' does not exist")));
+        };
+        // Expressions read the instance's record.
+        let src = meta.object(&ctx.object).cloned();
+        let rec = match &src {
+            Some(so) => {
+                crate::records::load_one(tx.as_mut(), so, ctx.record_id, FetchOpts::default(), None)
+                    .await
+                    .ok()
+                    .map(|r| record_json(so, &r, None, &|_| true))
+            }
+            None => None,
+        };
+        let empty = Map::new();
+        let rec_map = rec.as_ref().and_then(Json::as_object).unwrap_or(&empty);
+        let body = match src.as_ref().map_or_else(
+            || Err("the instance's object no longer exists".to_string()),
+            |so| values_body_for(so, &obj, values, rec_map, now),
+        ) {
+            Ok(b) => b,
+            Err(m) => return Ok(failed(m)),
+        };
+        let path = self.records.path();
+        let mut rows = path
+            .prepare_creates(tx, &p, &g, &obj, &[&body], false)
+            .await?;
+        match rows.pop() {
+            Some(Ok(row)) => {
+                path.persist_creates(tx, &p, &obj, std::slice::from_ref(&row))
+                    .await?;
+                Ok(ActionOutcome {
+                    event: "action.record_created",
+                    data: json!({"object": object, "record": row.id, "idempotency_key": key}),
+                    error: None,
+                    record: None,
+                })
+            }
+            Some(Err(ps)) => Ok(failed(
+                ps.iter()
+                    .map(|p| format!("{} {}: {}", p.path, p.code, p.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )),
+            None => Err(Error::internal("no row prepared")),
+        }
+    }
+}
+
+/// Who a workflow's record actions run as: the initiator, through the system guard.
+fn flow_actor(ctx: &InstCtx) -> (Principal, crate::access::Guard) {
+    let mut p = Principal::system(ctx.tenant, UserId(ctx.initiator));
+    p.source = Source::Flow;
+    (p, system_guard(ctx.initiator))
 }
 
 /// Like [`values_body`], but expressions read `source`'s record and fields are `target`'s.

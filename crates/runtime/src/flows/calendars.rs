@@ -19,6 +19,7 @@ pub use weft_flow::calendar::{BUILTIN, Calendar, CalendarDoc, Calendars};
 
 use super::ports::FlowCalendarRow;
 use super::require_admin;
+use super::view_types::{CalendarList, CalendarView};
 use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::metadata::parse_doc_as;
@@ -46,9 +47,14 @@ impl BusinessCalendars {
 
 const CACHE_MAX: usize = 10_000;
 
-fn row_json(r: &FlowCalendarRow) -> Json {
-    json!({"name": r.name, "calendar": r.doc, "updated_by": r.updated_by,
-           "created_at": r.created_at, "updated_at": r.updated_at})
+fn row_view(r: &FlowCalendarRow) -> CalendarView {
+    CalendarView {
+        name: r.name.clone(),
+        calendar: r.doc.clone(),
+        updated_by: r.updated_by,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
 }
 
 impl BusinessCalendars {
@@ -91,18 +97,18 @@ impl BusinessCalendars {
         Ok(c)
     }
 
-    pub async fn list_calendars(&self, p: &Principal) -> Result<Json> {
+    pub async fn list_calendars(&self, p: &Principal) -> Result<CalendarList> {
         require_admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.flow_calendars().await?;
         tx.commit().await?;
-        Ok(
-            json!({"calendars": rows.iter().map(row_json).collect::<Vec<_>>(),
-                  "builtin": [BUILTIN]}),
-        )
+        Ok(CalendarList {
+            calendars: rows.iter().map(row_view).collect(),
+            builtin: vec![BUILTIN.to_owned()],
+        })
     }
 
-    pub async fn get_calendar(&self, p: &Principal, name: &str) -> Result<Json> {
+    pub async fn get_calendar(&self, p: &Principal, name: &str) -> Result<CalendarView> {
         require_admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let row = tx
@@ -110,7 +116,7 @@ impl BusinessCalendars {
             .await?
             .ok_or_else(|| Error::not_found(format!("calendar '{name}'")))?;
         tx.commit().await?;
-        Ok(row_json(&row))
+        Ok(row_view(&row))
     }
 
     /// Create or replace a calendar. Returns the saved row and whether it was created.
@@ -119,7 +125,7 @@ impl BusinessCalendars {
         p: &Principal,
         name: &str,
         body: &Json,
-    ) -> Result<(Json, bool)> {
+    ) -> Result<(CalendarView, bool)> {
         require_admin(p)?;
         let doc = parse_doc_as::<CalendarDoc>(body, "calendar.invalid")?;
         let mut problems = match Calendar::compile(&doc) {
@@ -148,7 +154,7 @@ impl BusinessCalendars {
         };
         tx.flow_calendar_put(&row).await?;
         self.calendar_changed(tx, p, "calendar.saved", name).await?;
-        Ok((row_json(&row), existing.is_none()))
+        Ok((row_view(&row), existing.is_none()))
     }
 
     /// Delete a calendar; refused while a draft or the latest published version of a flow

@@ -12,6 +12,9 @@ use weft_meta::Problem;
 
 use super::ports::{FlowDefRow, FlowVersionRow};
 use super::require_admin;
+use super::view_types::{
+    DefProblem, FlowDefView, FlowList, FlowValidation, FlowVersionList, FlowVersionView,
+};
 use crate::error::{Error, Result};
 use crate::metadata::parse_doc_as;
 use crate::ports::TxMode;
@@ -37,8 +40,8 @@ fn check_key(key: &str) -> Result<()> {
     }
 }
 
-/// A flow problem as JSON: node/edge id, stable code, message and a pointer into the document.
-fn problem_json(def: &Definition, p: &weft_flow::Problem) -> Json {
+/// A flow problem with a pointer into the document (the node's or edge's index).
+fn def_problem(def: &Definition, p: &weft_flow::Problem) -> DefProblem {
     let path = if let Some(n) = &p.node {
         def.nodes
             .iter()
@@ -52,35 +55,52 @@ fn problem_json(def: &Definition, p: &weft_flow::Problem) -> Json {
     } else {
         None
     };
-    json!({"path": path.unwrap_or_default(), "node": p.node, "edge": p.edge,
-           "code": p.code, "message": p.message})
-}
-
-fn def_json(row: &FlowDefRow) -> Json {
-    json!({"key": row.key, "object": row.object, "latest_version": row.latest_version,
-           "definition": row.doc, "updated_by": row.updated_by,
-           "created_at": row.created_at, "updated_at": row.updated_at})
-}
-
-fn version_json(v: &FlowVersionRow, with_doc: bool) -> Json {
-    let mut j = json!({"id": v.id, "key": v.key, "version": v.version, "object": v.object,
-        "hash": v.hash, "published_by": v.published_by, "published_at": v.published_at});
-    if with_doc && let Some(m) = j.as_object_mut() {
-        m.insert("definition".into(), v.doc.clone());
+    DefProblem {
+        path: path.unwrap_or_default(),
+        node: p.node.clone(),
+        edge: p.edge.clone(),
+        code: p.code.to_owned(),
+        message: p.message.clone(),
     }
-    j
+}
+
+fn def_view(row: &FlowDefRow) -> FlowDefView {
+    FlowDefView {
+        key: row.key.clone(),
+        object: row.object.clone(),
+        latest_version: row.latest_version,
+        definition: row.doc.clone(),
+        updated_by: row.updated_by,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+fn version_view(v: &FlowVersionRow, with_doc: bool) -> FlowVersionView {
+    FlowVersionView {
+        id: v.id,
+        key: v.key.clone(),
+        version: v.version,
+        object: v.object.clone(),
+        hash: v.hash.clone(),
+        published_by: v.published_by,
+        published_at: v.published_at,
+        definition: with_doc.then(|| v.doc.clone()),
+    }
 }
 
 impl Workflows {
-    pub async fn list_flows(&self, p: &Principal) -> Result<Json> {
+    pub async fn list_flows(&self, p: &Principal) -> Result<FlowList> {
         require_admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.flow_defs().await?;
         tx.commit().await?;
-        Ok(json!({"flows": rows.iter().map(def_json).collect::<Vec<_>>()}))
+        Ok(FlowList {
+            flows: rows.iter().map(def_view).collect(),
+        })
     }
 
-    pub async fn get_flow(&self, p: &Principal, key: &str) -> Result<Json> {
+    pub async fn get_flow(&self, p: &Principal, key: &str) -> Result<FlowDefView> {
         require_admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let row = tx
@@ -88,11 +108,16 @@ impl Workflows {
             .await?
             .ok_or_else(|| Error::not_found(format!("flow '{key}'")))?;
         tx.commit().await?;
-        Ok(def_json(&row))
+        Ok(def_view(&row))
     }
 
     /// Save a draft: create (`key` = None, taken from the document) or replace.
-    pub async fn save_flow(&self, p: &Principal, key: Option<&str>, body: &Json) -> Result<Json> {
+    pub async fn save_flow(
+        &self,
+        p: &Principal,
+        key: Option<&str>,
+        body: &Json,
+    ) -> Result<FlowDefView> {
         require_admin(p)?;
         let mut def = parse_doc_as::<Definition>(body, "flow.invalid")?;
         if let Some(k) = key
@@ -148,7 +173,7 @@ impl Workflows {
         };
         tx.flow_def_put(&row).await?;
         tx.commit().await?;
-        Ok(def_json(&row))
+        Ok(def_view(&row))
     }
 
     /// Delete a draft and its versions; refused while any instance references it.
@@ -174,7 +199,7 @@ impl Workflows {
         &self,
         p: &Principal,
         def: &Definition,
-    ) -> Result<std::result::Result<weft_flow::CompiledFlow, Vec<Json>>> {
+    ) -> Result<std::result::Result<weft_flow::CompiledFlow, Vec<DefProblem>>> {
         let mut problems = Vec::new();
         // Fixed user ids must be users of this tenant.
         let mut ids: BTreeSet<String> = BTreeSet::new();
@@ -221,31 +246,40 @@ impl Workflows {
         };
         // Business calendars must exist (tenant calendars or the built-in).
         let calendars = self.calendars.for_tenant(p.tenant).await?;
-        let unknown: Vec<Json> = super::calendars::referenced(def)
+        let unknown: Vec<DefProblem> = super::calendars::referenced(def)
             .into_iter()
             .filter(|(_, name)| !calendars.knows(name))
-            .map(|(path, name)| {
-                json!({"path": path, "node": null, "edge": null, "code": "calendar.unknown",
-                       "message": format!("no business calendar named '{name}' (see /meta/calendars)")})
+            .map(|(path, name)| DefProblem {
+                path,
+                node: None,
+                edge: None,
+                code: "calendar.unknown".into(),
+                message: format!("no business calendar named '{name}' (see /meta/calendars)"),
             })
             .collect();
         Ok(match compiled {
             Some(c) if problems.is_empty() && unknown.is_empty() => Ok(c),
             _ => Err(problems
                 .iter()
-                .map(|x| problem_json(def, x))
+                .map(|x| def_problem(def, x))
                 .chain(unknown)
                 .collect()),
         })
     }
 
     /// Validate the stored draft: `{"ok": bool, "problems": [...]}`.
-    pub async fn validate_flow(&self, p: &Principal, key: &str) -> Result<Json> {
+    pub async fn validate_flow(&self, p: &Principal, key: &str) -> Result<FlowValidation> {
         require_admin(p)?;
         let def = self.draft(p, key).await?;
         Ok(match self.draft_problems(p, &def).await? {
-            Ok(_) => json!({"ok": true, "problems": []}),
-            Err(ps) => json!({"ok": false, "problems": ps}),
+            Ok(_) => FlowValidation {
+                ok: true,
+                problems: vec![],
+            },
+            Err(problems) => FlowValidation {
+                ok: false,
+                problems,
+            },
         })
     }
 
@@ -261,21 +295,20 @@ impl Workflows {
     }
 
     /// Publish the draft as a new immutable version. Running instances keep their version.
-    pub async fn publish_flow(&self, p: &Principal, key: &str) -> Result<Json> {
+    pub async fn publish_flow(&self, p: &Principal, key: &str) -> Result<FlowVersionView> {
         require_admin(p)?;
         let mut def = self.draft(p, key).await?;
         if let Err(ps) = self.draft_problems(p, &def).await? {
             return Err(Error::Validation(
                 ps.iter()
                     .map(|j| {
-                        let s = |k: &str| j[k].as_str().unwrap_or_default().to_string();
-                        let mut msg = s("message");
-                        if let Some(n) = j["node"].as_str() {
+                        let mut msg = j.message.clone();
+                        if let Some(n) = &j.node {
                             msg = format!("[node {n}] {msg}");
-                        } else if let Some(e) = j["edge"].as_str() {
+                        } else if let Some(e) = &j.edge {
                             msg = format!("[edge {e}] {msg}");
                         }
-                        Problem::new(s("path"), &s("code"), msg)
+                        Problem::new(j.path.clone(), &j.code, msg)
                     })
                     .collect(),
             ));
@@ -315,10 +348,10 @@ impl Workflows {
             )
             .await?;
         tx.commit().await?;
-        Ok(version_json(&v, false))
+        Ok(version_view(&v, false))
     }
 
-    pub async fn list_flow_versions(&self, p: &Principal, key: &str) -> Result<Json> {
+    pub async fn list_flow_versions(&self, p: &Principal, key: &str) -> Result<FlowVersionList> {
         require_admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         if tx.flow_def(key).await?.is_none() {
@@ -326,6 +359,8 @@ impl Workflows {
         }
         let vs = tx.flow_versions(key).await?;
         tx.commit().await?;
-        Ok(json!({"versions": vs.iter().map(|v| version_json(v, true)).collect::<Vec<_>>()}))
+        Ok(FlowVersionList {
+            versions: vs.iter().map(|v| version_view(v, true)).collect(),
+        })
     }
 }

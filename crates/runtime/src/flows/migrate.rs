@@ -8,6 +8,7 @@
 use super::Workflows;
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
@@ -15,11 +16,12 @@ use weft_flow::InstanceState;
 use weft_meta::Problem;
 
 use super::exec::status_str;
-use super::ports::{FlowEventRow, FlowInstanceRow};
+use super::ports::{FlowEventRow, FlowInstanceRow, FlowVersionRow};
 use super::require_admin;
+use super::view_types::{FlowProblem, MigrationItem, MigrationReport};
 use crate::error::{Error, Result};
 use crate::metadata::parse_doc;
-use crate::ports::TxMode;
+use crate::ports::{Tx, TxMode};
 use crate::principal::Principal;
 
 const MAX_INSTANCES: usize = 10_000;
@@ -48,13 +50,14 @@ struct Planned {
 }
 
 impl Workflows {
-    #[allow(clippy::too_many_lines)] // issue 11: split pending
+    /// Move running instances of a flow to another published version (or only report what
+    /// would happen, with `dry_run`).
     pub async fn migrate_flow_instances(
         &self,
         p: &Principal,
         key: &str,
         body: &Json,
-    ) -> Result<Json> {
+    ) -> Result<MigrationReport> {
         require_admin(p)?;
         let b = parse_doc::<MigrateBody>(body)?;
         if b.mapping.len() > MAX_MAPPING {
@@ -100,32 +103,7 @@ impl Workflows {
             })?,
         }
         .clone();
-        let rows = match &b.instances {
-            Some(ids) => {
-                let mut rows = Vec::with_capacity(ids.len());
-                let mut missing = Vec::new();
-                for (i, id) in ids.iter().enumerate() {
-                    match tx.flow_instance(*id).await? {
-                        Some(r) if r.flow_key == key => rows.push(r),
-                        _ => missing.push(Problem::new(
-                            format!("/instances/{i}"),
-                            "migration.unknown_instance",
-                            format!("{id} is not an instance of flow '{key}'"),
-                        )),
-                    }
-                }
-                if !missing.is_empty() {
-                    return Err(Error::Validation(missing));
-                }
-                rows
-            }
-            None => tx
-                .flow_active_instances_of(key, MAX_INSTANCES as u32)
-                .await?
-                .into_iter()
-                .filter(|r| r.version_id != target.id)
-                .collect(),
-        };
+        let rows = instances_to_move(tx.as_mut(), key, b.instances.as_deref(), target.id).await?;
         let new = self.compiled_flow(&mut tx, target.id).await?;
         let mut planned = Vec::with_capacity(rows.len());
         for row in rows {
@@ -139,21 +117,35 @@ impl Workflows {
                 result,
             });
         }
-        let report: Vec<Json> = planned
+        let report: Vec<MigrationItem> = planned
             .iter()
             .map(|x| match &x.result {
-                Ok(st) => json!({"id": x.row.id, "from_version": x.row.version, "ok": true,
-                                 "positions": st.positions(), "problems": []}),
-                Err(ps) => json!({"id": x.row.id, "from_version": x.row.version, "ok": false,
-                                  "problems": ps}),
+                Ok(st) => MigrationItem {
+                    id: x.row.id,
+                    from_version: x.row.version,
+                    ok: true,
+                    positions: Some(st.positions().into_iter().map(str::to_owned).collect()),
+                    problems: vec![],
+                },
+                Err(ps) => MigrationItem {
+                    id: x.row.id,
+                    from_version: x.row.version,
+                    ok: false,
+                    positions: None,
+                    problems: ps.iter().map(FlowProblem::from).collect(),
+                },
             })
             .collect();
+        let done = |applied| MigrationReport {
+            dry_run: b.dry_run,
+            flow: key.to_owned(),
+            to_version: target.version,
+            applied,
+            instances: report,
+        };
         if b.dry_run {
             tx.commit().await?;
-            return Ok(
-                json!({"dry_run": true, "flow": key, "to_version": target.version,
-                             "applied": 0, "instances": report}),
-            );
+            return Ok(done(0));
         }
         let problems: Vec<Problem> = planned
             .iter()
@@ -176,62 +168,10 @@ impl Workflows {
         }
         let mut applied = 0;
         for x in &planned {
-            let Ok(st) = &x.result else { continue };
-            let json = serde_json::to_value(st).map_err(Error::internal)?;
-            let swapped = tx
-                .flow_instance_cas(
-                    x.row.id,
-                    x.old_rev,
-                    st.rev as i64,
-                    status_str(st.status),
-                    &json,
-                    now,
-                    x.row.ended_at,
-                )
-                .await?;
-            if !swapped {
-                return Err(Error::conflict(
-                    "migration.conflict",
-                    format!(
-                        "instance {} changed while migrating; nothing was migrated, retry",
-                        x.row.id
-                    ),
-                ));
+            if let Ok(st) = &x.result {
+                move_instance(tx.as_mut(), p, x, st, &target, &b.mapping, now).await?;
+                applied += 1;
             }
-            tx.flow_instance_set_version(x.row.id, target.id, target.version)
-                .await?;
-            let node_of = |ni: u32| st.nodes.iter().find(|n| n.id == ni).map(|n| &n.node);
-            for t in &st.tasks {
-                if let Some(node) = node_of(t.ni) {
-                    tx.flow_task_set_node(x.row.id, t.id as i32, node).await?;
-                }
-            }
-            // Timers move with their node; those the new version no longer declares go.
-            let old_state: InstanceState = serde_json::from_value(x.row.state.clone())
-                .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
-            for t in &old_state.timers {
-                if !st.timers.iter().any(|n| n.id == t.id) {
-                    tx.flow_timer_delete(x.row.id, t.id as i32).await?;
-                }
-            }
-            for t in &st.timers {
-                if let Some(node) = node_of(t.ni) {
-                    tx.flow_timer_put(x.row.id, t.id as i32, node, t.due)
-                        .await?;
-                }
-            }
-            tx.flow_events_append(&[FlowEventRow {
-                instance_id: x.row.id,
-                seq: st.rev as i64 * 1_000,
-                at: now,
-                actor: Some(p.user.0.to_string()),
-                event: "instance.migrated".into(),
-                node: None,
-                data: json!({"from_version": x.row.version, "to_version": target.version,
-                             "mapping": b.mapping, "positions": st.positions()}),
-            }])
-            .await?;
-            applied += 1;
         }
         self.core
             .audit(
@@ -247,9 +187,110 @@ impl Workflows {
             )
             .await?;
         tx.commit().await?;
-        Ok(
-            json!({"dry_run": false, "flow": key, "to_version": target.version,
-                  "applied": applied, "instances": report}),
-        )
+        Ok(done(applied))
     }
+}
+
+/// The instances a migration moves: those named (each must be of this flow), or every
+/// running or incident instance on another version than the target.
+async fn instances_to_move(
+    tx: &mut dyn Tx,
+    key: &str,
+    instances: Option<&[Uuid]>,
+    target: Uuid,
+) -> Result<Vec<FlowInstanceRow>> {
+    match instances {
+        Some(ids) => {
+            let mut rows = Vec::with_capacity(ids.len());
+            let mut missing = Vec::new();
+            for (i, id) in ids.iter().enumerate() {
+                match tx.flow_instance(*id).await? {
+                    Some(r) if r.flow_key == key => rows.push(r),
+                    _ => missing.push(Problem::new(
+                        format!("/instances/{i}"),
+                        "migration.unknown_instance",
+                        format!("{id} is not an instance of flow '{key}'"),
+                    )),
+                }
+            }
+            if !missing.is_empty() {
+                return Err(Error::Validation(missing));
+            }
+            Ok(rows)
+        }
+        None => Ok(tx
+            .flow_active_instances_of(key, MAX_INSTANCES as u32)
+            .await?
+            .into_iter()
+            .filter(|r| r.version_id != target)
+            .collect()),
+    }
+}
+
+/// Swap one planned instance to the target version: state, version, task nodes, timers and
+/// a timeline row.
+async fn move_instance(
+    tx: &mut dyn Tx,
+    p: &Principal,
+    x: &Planned,
+    st: &InstanceState,
+    target: &FlowVersionRow,
+    mapping: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let json = serde_json::to_value(st).map_err(Error::internal)?;
+    let swapped = tx
+        .flow_instance_cas(
+            x.row.id,
+            x.old_rev,
+            st.rev as i64,
+            status_str(st.status),
+            &json,
+            now,
+            x.row.ended_at,
+        )
+        .await?;
+    if !swapped {
+        return Err(Error::conflict(
+            "migration.conflict",
+            format!(
+                "instance {} changed while migrating; nothing was migrated, retry",
+                x.row.id
+            ),
+        ));
+    }
+    tx.flow_instance_set_version(x.row.id, target.id, target.version)
+        .await?;
+    let node_of = |ni: u32| st.nodes.iter().find(|n| n.id == ni).map(|n| &n.node);
+    for t in &st.tasks {
+        if let Some(node) = node_of(t.ni) {
+            tx.flow_task_set_node(x.row.id, t.id as i32, node).await?;
+        }
+    }
+    // Timers move with their node; those the new version no longer declares go.
+    let old_state: InstanceState = serde_json::from_value(x.row.state.clone())
+        .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
+    for t in &old_state.timers {
+        if !st.timers.iter().any(|n| n.id == t.id) {
+            tx.flow_timer_delete(x.row.id, t.id as i32).await?;
+        }
+    }
+    for t in &st.timers {
+        if let Some(node) = node_of(t.ni) {
+            tx.flow_timer_put(x.row.id, t.id as i32, node, t.due)
+                .await?;
+        }
+    }
+    tx.flow_events_append(&[FlowEventRow {
+        instance_id: x.row.id,
+        seq: st.rev as i64 * 1_000,
+        at: now,
+        actor: Some(p.user.0.to_string()),
+        event: "instance.migrated".into(),
+        node: None,
+        data: json!({"from_version": x.row.version, "to_version": target.version,
+                     "mapping": mapping, "positions": st.positions()}),
+    }])
+    .await?;
+    Ok(())
 }

@@ -17,13 +17,17 @@
 
 mod actions;
 pub mod calendars;
+mod commands;
 mod defs;
+mod effects;
 pub mod env;
 mod exec;
 pub(crate) mod lock;
 mod migrate;
 pub mod ports;
+mod start;
 mod timers;
+pub mod view_types;
 mod views;
 
 use std::collections::HashMap;
@@ -41,7 +45,7 @@ use crate::error::{Error, Result};
 use crate::records::Records;
 pub use calendars::BusinessCalendars;
 
-pub use exec::TaskAction;
+pub use commands::TaskAction;
 pub use ports::{FlowStore, FlowTx};
 
 /// Compiled published versions, by version id and the tenant's time zone (conditions'

@@ -2,39 +2,72 @@
 //! position, tasks and timeline, and the admin list of running and incident instances.
 
 use super::Workflows;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 use uuid::Uuid;
 use weft_flow::InstanceState;
 
 use super::ports::{FlowInstanceRow, FlowTaskRow, InstanceFilter};
 use super::require_admin;
+use super::view_types::{
+    CcEntry, CcView, GraphNode, Inbox, InboxItem, InstanceDetail, InstanceGraph, InstanceList,
+    InstanceView, StartableFlow, StartableFlows, TaskView, TimelineEntry,
+};
 use crate::error::{Error, Result};
 use crate::ports::TxMode;
 use crate::principal::Principal;
 
 const MAX_LIST: u32 = 200;
 
-fn task_json(t: &FlowTaskRow) -> Json {
-    json!({"id": t.id, "instance": t.instance_id, "task": t.task, "node": t.node,
-           "assignee": t.assignee, "acting_for": t.acting_for, "kind": t.kind,
-           "status": t.status, "reason": t.reason, "flow": t.flow_key, "object": t.object,
-           "record_id": t.record_id, "created_at": t.created_at, "closed_at": t.closed_at})
+fn task_view(t: &FlowTaskRow) -> TaskView {
+    TaskView {
+        id: t.id,
+        instance: t.instance_id,
+        task: t.task,
+        node: t.node.clone(),
+        assignee: t.assignee.clone(),
+        acting_for: t.acting_for.clone(),
+        kind: t.kind.clone(),
+        status: t.status.clone(),
+        reason: t.reason.clone(),
+        flow: t.flow_key.clone(),
+        object: t.object.clone(),
+        record_id: t.record_id,
+        created_at: t.created_at,
+        closed_at: t.closed_at,
+        flow_name: None,
+    }
 }
 
-fn instance_json(i: &FlowInstanceRow) -> Json {
+fn instance_view(i: &FlowInstanceRow) -> InstanceView {
     let positions: Vec<String> = serde_json::from_value::<InstanceState>(i.state.clone())
         .map(|s| s.positions().into_iter().map(str::to_owned).collect())
         .unwrap_or_default();
-    json!({"id": i.id, "flow": i.flow_key, "version": i.version, "object": i.object,
-           "record_id": i.record_id, "initiator": i.initiator, "status": i.status,
-           "rev": i.rev, "positions": positions, "created_at": i.created_at,
-           "updated_at": i.updated_at, "ended_at": i.ended_at})
+    InstanceView {
+        id: i.id,
+        flow: i.flow_key.clone(),
+        version: i.version,
+        object: i.object.clone(),
+        record_id: i.record_id,
+        initiator: i.initiator,
+        status: i.status.clone(),
+        rev: i.rev,
+        positions,
+        created_at: i.created_at,
+        updated_at: i.updated_at,
+        ended_at: i.ended_at,
+        flow_name: None,
+        can_open: None,
+    }
+}
+
+fn flow_name(doc: &Json) -> Json {
+    doc.get("name").cloned().unwrap_or(Json::Null)
 }
 
 impl Workflows {
     /// The published flows a user may start on records of `object` (read access needed):
     /// `{flows: [{key, name, version}]}` — what the record page offers as 提交审批.
-    pub async fn startable_flows(&self, p: &Principal, object: &str) -> Result<Json> {
+    pub async fn startable_flows(&self, p: &Principal, object: &str) -> Result<StartableFlows> {
         if self.core.meta(p.tenant).await?.object(object).is_none() {
             return Err(Error::not_found(format!("object '{object}'")));
         }
@@ -43,51 +76,64 @@ impl Workflows {
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.flow_defs().await?;
         tx.commit().await?;
-        let flows: Vec<Json> = rows
+        let flows = rows
             .iter()
             .filter(|r| r.object == object)
             .filter(|r| r.latest_version > 0)
-            .map(|r| {
-                json!({"key": r.key, "name": r.doc.get("name").cloned().unwrap_or(Json::Null),
-                       "version": r.latest_version})
+            .map(|r| StartableFlow {
+                key: r.key.clone(),
+                name: flow_name(&r.doc),
+                version: r.latest_version,
             })
             .collect();
-        Ok(json!({ "flows": flows }))
+        Ok(StartableFlows { flows })
     }
 
     /// `box`: `todo` (open tasks of the caller), `done` (tasks the caller decided),
     /// `started` (instances the caller started), `cc` (instances copied to the caller).
-    pub async fn flow_inbox(&self, p: &Principal, which: &str, limit: Option<u32>) -> Result<Json> {
+    pub async fn flow_inbox(
+        &self,
+        p: &Principal,
+        which: &str,
+        limit: Option<u32>,
+    ) -> Result<Inbox> {
         let limit = limit.unwrap_or(50).clamp(1, MAX_LIST);
         let me = p.user.0.to_string();
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
-        let items: Vec<Json> = match which {
+        let items: Vec<InboxItem> = match which {
             "todo" => tx
                 .flow_tasks_for(&me, "open", limit)
                 .await?
                 .iter()
-                .map(task_json)
+                .map(|t| InboxItem::Task(task_view(t)))
                 .collect(),
             "done" => {
                 let mut v = tx.flow_tasks_for(&me, "approved", limit).await?;
                 v.extend(tx.flow_tasks_for(&me, "rejected", limit).await?);
                 v.sort_by_key(|t| std::cmp::Reverse(t.closed_at));
                 v.truncate(limit as usize);
-                v.iter().map(task_json).collect()
+                v.iter().map(|t| InboxItem::Task(task_view(t))).collect()
             }
             "started" => tx
                 .flow_instances(InstanceFilter::StartedBy(p.user.0), limit)
                 .await?
                 .iter()
-                .map(instance_json)
+                .map(|i| InboxItem::Instance(instance_view(i)))
                 .collect(),
             "cc" => tx
                 .flow_cc_for(&me, limit)
                 .await?
                 .iter()
                 .map(|c| {
-                    json!({"instance": c.instance_id, "node": c.node, "flow": c.flow_key,
-                           "object": c.object, "record_id": c.record_id, "created_at": c.created_at})
+                    InboxItem::Cc(CcView {
+                        instance: c.instance_id,
+                        node: c.node.clone(),
+                        flow: c.flow_key.clone(),
+                        object: c.object.clone(),
+                        record_id: c.record_id,
+                        created_at: c.created_at,
+                        flow_name: None,
+                    })
                 })
                 .collect(),
             _ => {
@@ -102,28 +148,32 @@ impl Workflows {
             .flow_defs()
             .await?
             .into_iter()
-            .map(|d| (d.key, d.doc.get("name").cloned().unwrap_or(Json::Null)))
+            .map(|d| {
+                let name = flow_name(&d.doc);
+                (d.key, name)
+            })
             .collect();
         tx.commit().await?;
-        let items: Vec<Json> = items
+        let name_of = |k: &str| Some(names.get(k).cloned().unwrap_or(Json::Null));
+        let items = items
             .into_iter()
             .map(|mut it| {
-                let name = it["flow"]
-                    .as_str()
-                    .and_then(|k| names.get(k))
-                    .cloned()
-                    .unwrap_or(Json::Null);
-                if let Some(m) = it.as_object_mut() {
-                    m.insert("flow_name".into(), name);
+                match &mut it {
+                    InboxItem::Task(t) => t.flow_name = name_of(&t.flow),
+                    InboxItem::Instance(i) => i.flow_name = name_of(&i.flow),
+                    InboxItem::Cc(c) => c.flow_name = name_of(&c.flow),
                 }
                 it
             })
             .collect();
-        Ok(json!({"box": which, "items": items}))
+        Ok(Inbox {
+            which: which.to_owned(),
+            items,
+        })
     }
 
     /// One instance: status, graph with the current position, tasks, CC and the timeline.
-    pub async fn flow_instance_view(&self, p: &Principal, id: Uuid) -> Result<Json> {
+    pub async fn flow_instance_view(&self, p: &Principal, id: Uuid) -> Result<InstanceDetail> {
         let row = self.visible_instance(p, id).await?;
         let state: InstanceState = serde_json::from_value(row.state.clone())
             .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
@@ -139,40 +189,75 @@ impl Workflows {
         let doc = &version.doc;
         let positions = state.positions();
         let active: Vec<&str> = state.nodes.iter().map(|n| n.node.as_str()).collect();
-        let nodes: Vec<Json> = doc["nodes"]
+        let nodes: Vec<GraphNode> = doc["nodes"]
             .as_array()
             .map(|ns| {
                 ns.iter()
                     .map(|n| {
                         let nid = n["id"].as_str().unwrap_or_default();
+                        let get = |k: &str| n.get(k).cloned();
                         // `ops`: what the node's tasks offer (退回 targets, 加签
                         // positions, 转交, 委托), so a client offers only those; an end's
                         // outcome, a gateway's default edge, and who approves how, so a
                         // node not reached yet can say who will act.
-                        json!({"id": nid, "kind": n["kind"], "name": n.get("name"),
-                               "ops": n.get("ops"),
-                               "outcome": n.get("outcome"), "default": n.get("default"),
-                               "assignees": n.get("assignees"), "mode": n.get("mode"),
-                               "active": positions.contains(&nid) || active.contains(&nid),
-                               "visited": state.visited.iter().any(|v| v == nid)})
+                        GraphNode {
+                            id: nid.to_owned(),
+                            kind: n["kind"].clone(),
+                            name: get("name"),
+                            ops: get("ops"),
+                            outcome: get("outcome"),
+                            default: get("default"),
+                            assignees: get("assignees"),
+                            mode: get("mode"),
+                            active: positions.contains(&nid) || active.contains(&nid),
+                            visited: state.visited.iter().any(|v| v == nid),
+                        }
                     })
                     .collect()
             })
             .unwrap_or_default();
-        Ok(json!({
-            "id": row.id, "flow": row.flow_key, "version": row.version, "hash": version.hash,
-            "object": row.object, "record_id": row.record_id, "initiator": row.initiator,
-            "status": row.status, "outcome": state.outcome, "rev": row.rev,
-            "created_at": row.created_at, "ended_at": row.ended_at,
-            "positions": positions,
-            "graph": {"nodes": nodes, "edges": doc["edges"], "layout": doc.get("layout")},
-            "incidents": state.incidents,
-            "timers": state.timers,
-            "tasks": tasks.iter().map(task_json).collect::<Vec<_>>(),
-            "cc": cc.iter().map(|c| json!({"user": c.user_id, "node": c.node, "at": c.created_at})).collect::<Vec<_>>(),
-            "history": events.iter().map(|e| json!({"seq": e.seq, "at": e.at, "actor": e.actor,
-                "event": e.event, "node": e.node, "data": e.data})).collect::<Vec<_>>(),
-        }))
+        Ok(InstanceDetail {
+            id: row.id,
+            flow: row.flow_key.clone(),
+            version: row.version,
+            hash: version.hash.clone(),
+            object: row.object.clone(),
+            record_id: row.record_id,
+            initiator: row.initiator,
+            status: row.status.clone(),
+            outcome: serde_json::to_value(&state.outcome).map_err(Error::internal)?,
+            rev: row.rev,
+            created_at: row.created_at,
+            ended_at: row.ended_at,
+            positions: positions.iter().map(|s| (*s).to_owned()).collect(),
+            graph: InstanceGraph {
+                nodes,
+                edges: doc["edges"].clone(),
+                layout: doc.get("layout").cloned(),
+            },
+            incidents: serde_json::to_value(&state.incidents).map_err(Error::internal)?,
+            timers: serde_json::to_value(&state.timers).map_err(Error::internal)?,
+            tasks: tasks.iter().map(task_view).collect(),
+            cc: cc
+                .iter()
+                .map(|c| CcEntry {
+                    user: c.user_id.clone(),
+                    node: c.node.clone(),
+                    at: c.created_at,
+                })
+                .collect(),
+            history: events
+                .iter()
+                .map(|e| TimelineEntry {
+                    seq: e.seq,
+                    at: e.at,
+                    actor: e.actor.clone(),
+                    event: e.event.clone(),
+                    node: e.node.clone(),
+                    data: e.data.clone(),
+                })
+                .collect(),
+        })
     }
 
     /// The approvals of one record, newest first, for anyone who may read the record: each
@@ -184,7 +269,7 @@ impl Workflows {
         p: &Principal,
         object: &str,
         record: Uuid,
-    ) -> Result<Json> {
+    ) -> Result<InstanceList> {
         self.require_record_readable(p, object, record).await?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx
@@ -193,14 +278,13 @@ impl Workflows {
         let mut out = Vec::with_capacity(rows.len());
         for r in rows.iter().filter(|r| r.object == object) {
             let open = super::exec::can_open(tx.as_mut(), p, r).await?;
-            let mut j = instance_json(r);
-            if let Some(m) = j.as_object_mut() {
-                m.insert("can_open".into(), Json::Bool(open));
-            }
-            out.push(j);
+            out.push(InstanceView {
+                can_open: Some(open),
+                ..instance_view(r)
+            });
         }
         tx.commit().await?;
-        Ok(json!({ "instances": out }))
+        Ok(InstanceList { instances: out })
     }
 
     /// Not-found unless `p` may read the record (object permission and record scope).
@@ -231,7 +315,11 @@ impl Workflows {
     }
 
     /// Admin view: instances by status (default: running and incident).
-    pub async fn list_flow_instances(&self, p: &Principal, status: Option<&str>) -> Result<Json> {
+    pub async fn list_flow_instances(
+        &self,
+        p: &Principal,
+        status: Option<&str>,
+    ) -> Result<InstanceList> {
         require_admin(p)?;
         let s: Option<&'static str> = match status {
             None => None,
@@ -253,6 +341,8 @@ impl Workflows {
             .flow_instances(InstanceFilter::Status(s), MAX_LIST)
             .await?;
         tx.commit().await?;
-        Ok(json!({"instances": rows.iter().map(instance_json).collect::<Vec<_>>()}))
+        Ok(InstanceList {
+            instances: rows.iter().map(instance_view).collect(),
+        })
     }
 }
