@@ -10,6 +10,7 @@ pub mod error;
 pub mod limits;
 pub mod openapi;
 pub mod routes;
+pub mod server;
 pub mod ui;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use weft_runtime::Runtime;
 
 use routes::{auth as auth_routes, data, files, meta, org, system};
+pub use server::{HttpConfig, ServeError, ServerHandle, Serving, serve};
 
 pub struct AppState {
     pub rt: Arc<Runtime>,
