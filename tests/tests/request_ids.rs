@@ -86,7 +86,8 @@ async fn ids_on_responses_and_error_bodies(b: Backend) {
     assert!(!other.is_empty() && other != id, "ids are per request");
 
     // A sane incoming id is echoed, in the header and the error body.
-    let (status, id, body) = call(&srv, "GET", "/api/v1/data/nothing", Some("client-42.a_b:c")).await;
+    let (status, id, body) =
+        call(&srv, "GET", "/api/v1/data/nothing", Some("client-42.a_b:c")).await;
     assert_eq!(status, 404, "{body}");
     assert_eq!(id, "client-42.a_b:c");
     assert_eq!(body["error"]["request_id"], "client-42.a_b:c", "{body}");
@@ -136,7 +137,10 @@ async fn server_errors_are_logged_with_the_id(b: Backend) {
         }
     };
     let row = db
-        .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), find))
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            find,
+        ))
         .await
         .unwrap()
         .expect("the record table");
@@ -156,7 +160,9 @@ async fn server_errors_are_logged_with_the_id(b: Backend) {
 
     let lines = log_lines_with(&id);
     assert!(
-        lines.iter().any(|l| l.contains("ERROR") && l.contains("request failed")),
+        lines
+            .iter()
+            .any(|l| l.contains("ERROR") && l.contains("request failed")),
         "the cause is logged with the request id: {lines:#?}"
     );
     assert!(

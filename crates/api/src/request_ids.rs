@@ -2,11 +2,11 @@
 //! one), every response carries it in `X-Request-Id`, every error body in `request_id`, and
 //! every log line emitted while the request is handled carries it through the `request` span.
 
+use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::HttpMessage;
 use tracing::Instrument;
 
 /// The longest incoming id that is kept.
@@ -56,7 +56,8 @@ pub async fn request_id(
     let path = req.path().to_owned();
     // An ERROR-level span is enabled whenever any log line is, so the id reaches every line,
     // whatever the configured level.
-    let span = tracing::error_span!("request", request.id = %id, http.method = %method, http.path = %path);
+    let span =
+        tracing::error_span!("request", request.id = %id, http.method = %method, http.path = %path);
     let handled = {
         let id = id.clone();
         async move {
@@ -109,7 +110,10 @@ mod tests {
     fn sane_ids_are_kept_and_hostile_ones_replaced() {
         let hv = |s: &str| HeaderValue::from_str(s).ok();
         assert_eq!(accept(hv("abc-123").as_ref()).as_deref(), Some("abc-123"));
-        assert_eq!(accept(hv("trace:1.2_x").as_ref()).as_deref(), Some("trace:1.2_x"));
+        assert_eq!(
+            accept(hv("trace:1.2_x").as_ref()).as_deref(),
+            Some("trace:1.2_x")
+        );
         assert_eq!(accept(None), None);
         assert_eq!(accept(hv("").as_ref()), None);
         assert_eq!(accept(hv(&"a".repeat(65)).as_ref()), None);

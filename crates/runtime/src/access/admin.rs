@@ -18,7 +18,8 @@ use super::org::{Department, Role};
 use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::metadata::parse_doc;
-use crate::ports::{Tx, TxMode, UserRow};
+use crate::ports::prelude::*;
+use crate::ports::{TxMode, UserRow};
 use crate::principal::Principal;
 
 fn require_admin(p: &Principal) -> Result<()> {

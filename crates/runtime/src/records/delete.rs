@@ -12,7 +12,8 @@ use super::path::{load_multi_links, load_one};
 use crate::access::model::Op;
 use crate::core::cache::TenantMeta;
 use crate::error::{Error, Result};
-use crate::ports::{ChangeEntry, FetchOpts, Tx, TxMode, UpdateMeta};
+use crate::ports::prelude::*;
+use crate::ports::{ChangeEntry, FetchOpts, TxMode, UpdateMeta};
 use crate::principal::Principal;
 
 #[derive(Debug, Clone, serde::Serialize)]
