@@ -96,7 +96,7 @@ impl Serving {
 /// Bind and start the HTTP server over `rt`. Must be called inside a tokio runtime; the server
 /// runs until a signal (when `handle_signals`) or [`ServerHandle::stop`].
 pub fn serve(rt: Arc<Runtime>, cfg: &HttpConfig) -> Result<Serving, ServeError> {
-    let state = web::Data::new(AppState::with_limits(rt, cfg.limits.clone()));
+    let state = web::Data::new(AppState::with_limits(rt, cfg.limits));
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(crate::security_headers())
