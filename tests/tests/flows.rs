@@ -829,15 +829,9 @@ fn calendar_flow(w: &World, calendar: &str) -> Json {
     })
 }
 
-/// Business calendars: the admin API (validation with paths, tenant isolation, in-use
-/// deletes refused), publish-time checks of calendar names, and a `P2D` timeout on a calendar
-/// with a holiday week and a make-up Saturday firing on the right day with the ManualClock.
-async fn business_calendars(b: Backend) {
-    // Wednesday 30 September 2026, 10:00 in Beijing.
-    let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 9, 30, 2, 0, 0).unwrap(),
-    ));
-    let w = world_with(TestApp::with_clock(b, clock.clone()).await).await;
+/// The calendar admin API: every problem at once with its path, nothing stored; create and
+/// replace; admins only; another tenant sees nothing. Returns the other tenant's client.
+async fn calendar_admin_api(w: &World) -> weft_testkit::Server {
     // Every problem at once, each at its path; nothing is stored.
     let r =
         w.s.send(
@@ -926,6 +920,19 @@ async fn business_calendars(b: Backend) {
         o.get("/api/v1/meta/calendars").await.body["calendars"],
         json!([])
     );
+    o
+}
+
+/// Business calendars: the admin API (validation with paths, tenant isolation, in-use
+/// deletes refused), publish-time checks of calendar names, and a `P2D` timeout on a calendar
+/// with a holiday week and a make-up Saturday firing on the right day with the ManualClock.
+async fn business_calendars(b: Backend) {
+    // Wednesday 30 September 2026, 10:00 in Beijing.
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 9, 30, 2, 0, 0).unwrap(),
+    ));
+    let w = world_with(TestApp::with_clock(b, clock.clone()).await).await;
+    let o = calendar_admin_api(&w).await;
     // A flow naming an unknown calendar does not publish; the problem has its path.
     let mut bad = calendar_flow(&w, "cn-workdays");
     bad["key"] = json!("cal_bad");

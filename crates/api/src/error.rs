@@ -41,8 +41,8 @@ pub struct ErrorBody {
     pub code: String,
     pub message: String,
     pub details: Vec<ErrorDetail>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
+    /// The request's id, also in the `X-Request-Id` header; quote it when reporting a problem.
+    pub request_id: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -127,8 +127,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let (status, code, message, problems) = self.parts();
+        let request_id = crate::request_ids::current().unwrap_or_default();
         if status.is_server_error() {
-            tracing::error!(error = %self.0, "request failed");
+            tracing::error!(request.id = %request_id, error = %self.0, "request failed");
         }
         let body = ErrorEnvelope {
             error: ErrorBody {
@@ -142,7 +143,7 @@ impl ResponseError for ApiError {
                         message: p.message,
                     })
                     .collect(),
-                request_id: None,
+                request_id,
             },
         };
         let mut resp = HttpResponse::build(status);
@@ -163,3 +164,16 @@ impl ResponseError for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// An error response without details, in the one envelope, for errors raised outside the
+/// runtime (unknown routes, malformed query strings).
+pub fn error_json(status: StatusCode, code: &str, message: String) -> HttpResponse {
+    HttpResponse::build(status).json(ErrorEnvelope {
+        error: ErrorBody {
+            code: code.to_owned(),
+            message,
+            details: vec![],
+            request_id: crate::request_ids::current().unwrap_or_default(),
+        },
+    })
+}

@@ -9,20 +9,22 @@ pub mod body;
 pub mod error;
 pub mod limits;
 pub mod openapi;
+pub mod request_ids;
 pub mod routes;
 pub mod schemas;
+pub mod server;
 pub mod ui;
 
 use std::sync::Arc;
 
-use actix_web::dev::ServiceResponse;
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
-use actix_web::{HttpMessage, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use utoipa_swagger_ui::SwaggerUi;
 use weft_runtime::Runtime;
 
 use routes::{auth as auth_routes, data, files, meta, org, system};
+pub use server::{HttpConfig, ServeError, ServerHandle, Serving, serve};
 
 pub struct AppState {
     pub rt: Arc<Runtime>,
@@ -42,14 +44,14 @@ impl AppState {
     }
 }
 
-/// A request's id: taken from `X-Request-Id` when the caller sends a sane one, else new.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
+pub use request_ids::{RequestId, request_id};
 
 pub fn not_found_json() -> HttpResponse {
-    HttpResponse::NotFound().json(serde_json::json!({
-        "error": {"code": "not_found", "message": "no such API route", "details": []}
-    }))
+    error::error_json(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "not_found",
+        "no such API route".into(),
+    )
 }
 
 /// Register every route on an actix `App`.
@@ -60,9 +62,11 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                 actix_web::error::InternalError::from_response("bad path", not_found_json()).into()
             }))
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                let resp = HttpResponse::BadRequest().json(serde_json::json!({
-                    "error": {"code": "bad_query", "message": e.to_string(), "details": []}
-                }));
+                let resp = error::error_json(
+                    actix_web::http::StatusCode::BAD_REQUEST,
+                    "bad_query",
+                    e.to_string(),
+                );
                 actix_web::error::InternalError::from_response(e, resp).into()
             }))
             .service(system::healthz)
@@ -149,41 +153,4 @@ pub fn security_headers() -> DefaultHeaders {
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::REFERRER_POLICY, "same-origin"))
-}
-
-/// Middleware (`from_fn`): assign a request id, echo it, and log failures with it.
-pub async fn request_id(
-    req: actix_web::dev::ServiceRequest,
-    srv: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
-) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    let id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|s| {
-            !s.is_empty()
-                && s.len() <= 64
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-    let started = std::time::Instant::now();
-    let span =
-        tracing::debug_span!("request", request.id = %id, http.method = %method, http.path = %path);
-    let _guard = span.enter();
-    let mut res = srv.call(req).await?;
-    let status = res.status();
-    if status.is_server_error() {
-        tracing::error!(request.id = %id, http.status = status.as_u16(), http.path = %path, "request failed");
-    } else {
-        tracing::debug!(request.id = %id, http.status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request");
-    }
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut()
-            .insert(HeaderName::from_static("x-request-id"), v);
-    }
-    Ok(res)
 }

@@ -74,7 +74,7 @@ impl Modify for Unauthorized {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Weft API", version = "1", description = "Metadata-driven records, metadata and files. \
-        Errors share one envelope: `{\"error\": {code, message, details: [{path, code, message}]}}`."),
+        Errors share one envelope: `{\"error\": {code, message, details: [{path, code, message}], request_id}}`; every response carries the id in `X-Request-Id`."),
     paths(
         system::healthz, system::me, system::field_types, system::tenant_settings, system::update_tenant_settings,
         meta::list_objects, meta::create_object, meta::get_object, meta::update_object, meta::delete_object,

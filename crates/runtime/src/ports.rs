@@ -238,11 +238,20 @@ pub trait Store:
     ) -> Result<Vec<JobRow>>;
 }
 
-/// A transaction bound to one tenant. Dropping it without `commit` rolls back. Feature areas
-/// add their storage needs as supertraits, each implemented in its own store module.
+/// A transaction bound to one tenant. Dropping it without `commit` rolls back. The storage
+/// needs are split by capability, one port trait each (see [`prelude`]); `Tx` is their union,
+/// so `dyn Tx` reaches all of them. Each capability is implemented in its own store module.
 #[async_trait]
 pub trait Tx:
-    crate::access::ports::AccessTx
+    MetaTx
+    + StorageTx
+    + RecordTx
+    + ChangeTx
+    + JobTx
+    + FileTx
+    + IdempotencyTx
+    + IdentityTx
+    + crate::access::ports::AccessTx
     + crate::automation::ports::AutomationTx
     + crate::flows::ports::FlowTx
     + crate::saved_views::ports::ViewTx
@@ -251,8 +260,11 @@ pub trait Tx:
     fn tenant(&self) -> TenantId;
     fn backend(&self) -> Backend;
     async fn commit(self: Box<Self>) -> Result<()>;
+}
 
-    // ---- metadata ----
+/// Object documents, their revisions and the tenant's metadata version and time zone.
+#[async_trait]
+pub trait MetaTx: Send {
     async fn meta_version(&mut self) -> Result<i64>;
     /// The tenant's IANA time zone.
     async fn time_zone(&mut self) -> Result<String>;
@@ -264,8 +276,11 @@ pub trait Tx:
     async fn save_object(&mut self, def: &ObjectDef, rev: &MetaRevision) -> Result<()>;
     async fn delete_object_doc(&mut self, def: &ObjectDef, rev: &MetaRevision) -> Result<()>;
     async fn meta_revisions(&mut self, object: &str, limit: u32) -> Result<Vec<MetaRevision>>;
+}
 
-    // ---- record storage DDL ----
+/// Record-table DDL: tables, columns, indexes and the shadow columns of a type change.
+#[async_trait]
+pub trait StorageTx: Send {
     async fn create_object_storage(&mut self, def: &ObjectDef) -> Result<()>;
     async fn drop_object_storage(&mut self, def: &ObjectDef) -> Result<()>;
     async fn add_field_storage(&mut self, def: &ObjectDef, field: &FieldDef) -> Result<()>;
@@ -296,8 +311,11 @@ pub trait Tx:
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<(Uuid, Value)>>;
+}
 
-    // ---- records ----
+/// Record rows: the single write path's inserts, updates and deletes, and the reads.
+#[async_trait]
+pub trait RecordTx: Send {
     /// Insert rows (one statement per chunk). A unique-index violation comes back as
     /// `Error::Validation` naming the field.
     async fn insert_records(&mut self, obj: &CompiledObject, rows: &[RecordRow]) -> Result<()>;
@@ -398,22 +416,43 @@ pub trait Tx:
     async fn purge(&mut self, obj: &CompiledObject, ids: &[Uuid]) -> Result<u64>;
     /// Ids of deleted records carrying a delete batch.
     async fn batch_members(&mut self, obj: &CompiledObject, batch: Uuid) -> Result<Vec<Uuid>>;
+}
 
-    // ---- counters, change log, jobs, files, idempotency ----
+/// Counters and the change log.
+#[async_trait]
+pub trait ChangeTx: Send {
     /// Atomically take the next value of a named counter, starting at `start`.
     async fn next_counter(&mut self, key: &str, start: i64) -> Result<i64>;
     async fn append_changes(&mut self, entries: &[ChangeEntry]) -> Result<()>;
     async fn history(&mut self, object: &str, record: Uuid, limit: u32)
     -> Result<Vec<ChangeEntry>>;
+}
+
+/// Background jobs of this tenant.
+#[async_trait]
+pub trait JobTx: Send {
     async fn insert_job(&mut self, job: &JobRow) -> Result<()>;
     async fn update_job(&mut self, job: &JobRow) -> Result<()>;
     async fn job(&mut self, id: Uuid) -> Result<Option<JobRow>>;
+}
+
+/// Attachment metadata (the bytes are in the [`BlobStore`]).
+#[async_trait]
+pub trait FileTx: Send {
     async fn insert_file(&mut self, file: &FileRow) -> Result<()>;
     async fn files(&mut self, ids: &[Uuid]) -> Result<Vec<FileRow>>;
+}
+
+/// Stored responses of idempotent requests.
+#[async_trait]
+pub trait IdempotencyTx: Send {
     async fn idempotency_get(&mut self, key: &str) -> Result<Option<IdempotencyRow>>;
     async fn idempotency_put(&mut self, row: &IdempotencyRow) -> Result<()>;
+}
 
-    // ---- identity ----
+/// Users, API keys and department ids as the write path needs them.
+#[async_trait]
+pub trait IdentityTx: Send {
     async fn insert_user(&mut self, user: &UserRow) -> Result<()>;
     async fn user(&mut self, id: Uuid) -> Result<Option<UserRow>>;
     async fn users(&mut self) -> Result<Vec<UserRow>>;
@@ -430,4 +469,20 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn put(&self, key: &str, bytes: &[u8]) -> Result<()>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     async fn delete(&self, key: &str) -> Result<()>;
+}
+
+/// Every storage port trait, for one import line: `use crate::ports::prelude::*;`. Calling a
+/// port method on a `dyn Tx` needs the trait that declares it in scope.
+pub mod prelude {
+    pub use super::{
+        BlobStore, ChangeTx, FileTx, IdempotencyTx, IdentityTx, JobTx, MetaTx, RecordTx, StorageTx,
+        Store, Tx,
+    };
+    pub use crate::access::ports::{AccessTx, AuditTx, CredentialTx, OrgTx};
+    pub use crate::automation::ports::AutomationTx;
+    pub use crate::flows::ports::{
+        FlowCalendarTx, FlowDefTx, FlowEventTx, FlowInstanceTx, FlowStore, FlowTaskTx, FlowTimerTx,
+        FlowTx,
+    };
+    pub use crate::saved_views::ports::ViewTx;
 }

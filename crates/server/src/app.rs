@@ -3,10 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::middleware::{Compress, from_fn};
-use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use weft_api::AppState;
+use weft_api::server::HttpConfig;
 use weft_runtime::clock::SystemClock;
 use weft_runtime::{Runtime, RuntimeConfig};
 use weft_store::{LocalDiskBlobStore, SeaStore, StoreOptions};
@@ -41,6 +39,14 @@ pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<SeaStore>, Arc<Runtime>)>
 }
 
 pub async fn serve(cfg: &Config, rt: Arc<Runtime>, banner: Option<String>) -> anyhow::Result<()> {
+    let http = HttpConfig {
+        host: cfg.host.clone(),
+        port: cfg.port,
+        workers: cfg.workers,
+        ..HttpConfig::default()
+    };
+    // Bind first, so a taken port fails before any worker starts.
+    let server = weft_api::serve(rt.clone(), &http)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let jobs = if cfg.run_jobs {
         let rt2 = rt.clone();
@@ -85,32 +91,18 @@ pub async fn serve(cfg: &Config, rt: Arc<Runtime>, banner: Option<String>) -> an
     } else {
         None
     };
-    let state = web::Data::new(AppState::new(rt.clone()));
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .wrap(weft_api::security_headers())
-            .wrap(Compress::default())
-            .wrap(from_fn(weft_api::request_id))
-            .configure(weft_api::configure(state.clone()))
-    })
-    .bind((cfg.host.as_str(), cfg.port))
-    .with_context(|| format!("cannot listen on {}:{}", cfg.host, cfg.port))?
-    .shutdown_timeout(10);
-    if cfg.workers > 0 {
-        server = server.workers(cfg.workers);
-    }
     let url = format!("http://{}:{}", cfg.host, cfg.port);
     tracing::info!(%url, "weft is serving");
     println!("Weft is running at {url}/  (API docs: {url}/api/docs/)");
     if let Some(b) = banner {
         println!("{b}");
     }
-    let result = server.run().await;
+    let result = server.wait().await;
     let _ = stop_tx.send(true);
     if let Some(j) = jobs {
         let _ = j.await;
     }
-    result.context("HTTP server failed")
+    Ok(result?)
 }
 
 /// Refuse to serve when application connections could bypass row-level security.

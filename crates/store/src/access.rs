@@ -11,7 +11,8 @@ use uuid::Uuid;
 use weft_runtime::access::audit::GENESIS;
 use weft_runtime::access::model::Permissions;
 use weft_runtime::access::org::{Department, OrgRows, Role};
-use weft_runtime::access::ports::{AccessTx, AuditQuery, AuditRow, SessionRow};
+use weft_runtime::access::ports::{AuditQuery, AuditRow, SessionRow};
+use weft_runtime::ports::prelude::*;
 use weft_runtime::ports::{ApiKeyRow, Backend, ChangeEntry, UserRow};
 use weft_runtime::{Error, Result};
 
@@ -53,7 +54,7 @@ pub(crate) fn change_entry(r: change_log::Model) -> ChangeEntry {
 }
 
 #[async_trait]
-impl AccessTx for SeaTx {
+impl OrgTx for SeaTx {
     async fn access_version(&mut self) -> Result<i64> {
         let t = tenants::Entity::find()
             .filter(self.tenant_row())
@@ -308,7 +309,10 @@ impl AccessTx for SeaTx {
         .map_err(db)?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl CredentialTx for SeaTx {
     async fn insert_session(&mut self, s: &SessionRow) -> Result<()> {
         sessions::ActiveModel {
             tenant_id: Set(self.t()),
@@ -382,7 +386,10 @@ impl AccessTx for SeaTx {
             .map_err(db)?
             .rows_affected)
     }
+}
 
+#[async_trait]
+impl AuditTx for SeaTx {
     async fn audit_head_for_update(&mut self) -> Result<(i64, String)> {
         let mut q = audit_heads::Entity::find().filter(self.tf(audit_heads::Column::TenantId));
         if self.names.backend == Backend::Postgres {

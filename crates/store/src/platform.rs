@@ -11,7 +11,8 @@ use sea_orm::{
 use weft_meta::TenantId;
 use weft_runtime::Result;
 use weft_runtime::access::ports::SessionRow;
-use weft_runtime::ports::{ApiKeyRow, Backend, JobRow, Store, TenantRow, Tx, TxMode, UserRow};
+use weft_runtime::ports::prelude::*;
+use weft_runtime::ports::{ApiKeyRow, Backend, JobRow, Store, TenantRow, TxMode, UserRow};
 
 use crate::claims::Claim;
 use crate::entities::{api_keys, audit_heads, jobs, sessions, tenants, users};

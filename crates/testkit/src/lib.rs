@@ -7,9 +7,7 @@
 
 use std::sync::Arc;
 
-use actix_web::{App, HttpServer, web};
 use serde_json::{Value as Json, json};
-use weft_api::AppState;
 use weft_meta::{TenantId, UserId};
 use weft_runtime::clock::{Clock, SystemClock};
 use weft_runtime::tenants::TenantCreated;
@@ -212,21 +210,16 @@ impl TestApp {
 
     /// Start the server with explicit rate limits.
     pub async fn serve_with(&self, limits: weft_api::limits::RateConfig) -> Server {
-        let state = web::Data::new(AppState::with_limits(self.rt.clone(), limits));
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(weft_api::security_headers())
-                .wrap(actix_web::middleware::from_fn(weft_api::request_id))
-                .configure(weft_api::configure(state.clone()))
-        })
-        .workers(2)
-        .disable_signals()
-        .bind(("127.0.0.1", 0))
-        .expect("bind");
-        let addr = server.addrs()[0];
-        let handle = server.run();
-        let h = handle.handle();
-        tokio::spawn(handle);
+        let cfg = weft_api::HttpConfig {
+            workers: 2,
+            handle_signals: false,
+            limits,
+            ..weft_api::HttpConfig::default()
+        };
+        let serving = weft_api::serve(self.rt.clone(), &cfg).expect("bind");
+        let (addr, h) = (serving.addr(), serving.handle());
+        // The server runs on its own task; the handle stops it.
+        drop(serving);
         Server {
             base: format!("http://{addr}"),
             handle: h,
@@ -240,7 +233,7 @@ impl TestApp {
 /// A running API server and a client holding an API key.
 pub struct Server {
     pub base: String,
-    pub handle: actix_web::dev::ServerHandle,
+    pub handle: weft_api::ServerHandle,
     pub client: reqwest::Client,
     pub key: String,
     /// Only the server's first handle stops it when dropped; clones made by `with_key` share it.

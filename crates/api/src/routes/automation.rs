@@ -61,6 +61,7 @@ pub struct DryRunBody {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RuleListParams {
     /// Only the rules of this object.
     pub object: Option<String>,
@@ -169,6 +170,7 @@ pub async fn delete_rule(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RunListParams {
     /// Only runs in this state.
     pub status: Option<RunStatus>,
@@ -220,6 +222,7 @@ pub async fn retry_run(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LimitParams {
     pub limit: Option<u32>,
 }
@@ -256,6 +259,7 @@ pub async fn resend_delivery(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NotificationParams {
     /// Only unread notifications.
     pub unread: Option<bool>,

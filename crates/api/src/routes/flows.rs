@@ -372,6 +372,7 @@ pub async fn start_instance(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InstancesParams {
     /// running | incident | approved | rejected | withdrawn | terminated (default: running and incident)
     pub status: Option<String>,
@@ -443,6 +444,7 @@ pub async fn act_on_instance(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StartableParams {
     /// The object whose records would be submitted.
     pub object: String,
@@ -462,6 +464,7 @@ pub async fn startable_flows(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TasksParams {
     /// todo (待我审批) | done | started (我发起的) | cc (抄送我的)
     #[serde(rename = "box")]

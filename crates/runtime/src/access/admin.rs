@@ -22,7 +22,8 @@ use super::views::{
 use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::metadata::parse_doc;
-use crate::ports::{Tx, TxMode, UserRow};
+use crate::ports::prelude::*;
+use crate::ports::{TxMode, UserRow};
 use crate::principal::Principal;
 
 fn require_admin(p: &Principal) -> Result<()> {

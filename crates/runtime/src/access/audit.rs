@@ -19,7 +19,8 @@ use weft_meta::TenantId;
 use super::ports::{AuditQuery, AuditRow};
 use crate::core::Core;
 use crate::error::{Error, Result};
-use crate::ports::{ChangeEntry, Tx, TxMode};
+use crate::ports::prelude::*;
+use crate::ports::{ChangeEntry, TxMode};
 use crate::principal::Principal;
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

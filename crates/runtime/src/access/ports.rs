@@ -53,8 +53,14 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
+/// Identity and access storage, split by capability; `AccessTx` is the union.
+pub trait AccessTx: OrgTx + CredentialTx + AuditTx + Send {}
+
+impl<T> AccessTx for T where T: OrgTx + CredentialTx + AuditTx + Send {}
+
+/// The organization: departments, users' memberships, roles and the access version.
 #[async_trait]
-pub trait AccessTx: Send {
+pub trait OrgTx: Send {
     async fn access_version(&mut self) -> Result<i64>;
     /// Mark the tenant's organization or permissions as changed (every process reloads).
     async fn bump_access_version(&mut self) -> Result<()>;
@@ -66,7 +72,11 @@ pub trait AccessTx: Send {
     async fn upsert_role(&mut self, r: &Role, at: DateTime<Utc>) -> Result<()>;
     async fn delete_role(&mut self, id: Uuid) -> Result<()>;
     async fn set_user_roles(&mut self, user: Uuid, roles: &[Uuid]) -> Result<()>;
+}
 
+/// Sessions and API keys.
+#[async_trait]
+pub trait CredentialTx: Send {
     async fn insert_session(&mut self, s: &SessionRow) -> Result<()>;
     async fn touch_session(&mut self, id: Uuid, at: DateTime<Utc>) -> Result<()>;
     /// Revoke one session, or all sessions of a user. Returns how many.
@@ -78,7 +88,11 @@ pub trait AccessTx: Send {
     ) -> Result<u64>;
     async fn api_keys(&mut self, user: Option<Uuid>) -> Result<Vec<ApiKeyRow>>;
     async fn revoke_api_key(&mut self, id: Uuid, at: DateTime<Utc>) -> Result<u64>;
+}
 
+/// The hash-chained audit log and the sealing of the change log into it.
+#[async_trait]
+pub trait AuditTx: Send {
     /// The chain head, locked for the rest of the transaction (appends serialize per tenant).
     async fn audit_head_for_update(&mut self) -> Result<(i64, String)>;
     async fn insert_audit(&mut self, row: &AuditRow) -> Result<()>;

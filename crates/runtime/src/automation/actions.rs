@@ -357,7 +357,7 @@ impl Automation {
             object: &cx.run.object,
             record_id,
             rule: &cx.run.rule,
-            key: &key,
+            key,
         };
         let sent = super::notify(tx.as_mut(), &to, &notice, now)
             .await

@@ -16,7 +16,8 @@ use crate::access::org::OrgSnapshot;
 use crate::core::cache::TenantMeta;
 use crate::error::Result;
 use crate::json::record_json;
-use crate::ports::{RecordRow, Tx};
+use crate::ports::RecordRow;
+use crate::ports::prelude::*;
 use crate::principal::Principal;
 
 /// The rules of one object, grouped by when they run.

@@ -40,7 +40,7 @@ use weft_meta::{CompiledObject, Problem};
 use crate::access::Access;
 use crate::core::{Core, TxCtx};
 use crate::error::Result;
-use crate::ports::Tx;
+use crate::ports::prelude::*;
 use crate::principal::Principal;
 use crate::records::Records;
 pub use crate::records::{AfterSave, BeforeSave, WriteOp};

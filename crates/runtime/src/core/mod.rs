@@ -21,7 +21,8 @@ use crate::access::org::OrgSnapshot;
 use crate::clock::Clock;
 use crate::config::RuntimeConfig;
 use crate::error::{Error, Result};
-use crate::ports::{BlobStore, Store, Tx, TxMode};
+use crate::ports::prelude::*;
+use crate::ports::{BlobStore, Store, TxMode};
 use cache::MetaCache;
 
 /// Per-tenant organization snapshots, re-checked against the tenant's access version.

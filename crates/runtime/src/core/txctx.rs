@@ -17,7 +17,7 @@ use weft_meta::{CompiledObject, TenantId};
 use super::cache::TenantMeta;
 use crate::access::org::OrgSnapshot;
 use crate::error::{Error, Result};
-use crate::ports::Tx;
+use crate::ports::prelude::*;
 
 /// Typed values left in a transaction by the code that ran in it, handed to after-commit
 /// hooks once the transaction committed (for example: the records a running approval is on).

@@ -20,7 +20,8 @@ use super::exec::{InstCtx, system_guard};
 use crate::core::TxCtx;
 use crate::error::{Error, Result};
 use crate::json::record_json;
-use crate::ports::{FetchOpts, Tx};
+use crate::ports::FetchOpts;
+use crate::ports::prelude::*;
 use crate::principal::{Principal, Source};
 
 pub(crate) struct ActionOutcome {

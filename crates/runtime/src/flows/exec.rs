@@ -17,7 +17,8 @@ use crate::access::Guard;
 use crate::core::TxCtx;
 use crate::error::{Error, Result};
 use crate::json::record_json;
-use crate::ports::{FetchOpts, Tx, TxMode};
+use crate::ports::prelude::*;
+use crate::ports::{FetchOpts, TxMode};
 use crate::principal::Principal;
 
 /// Attempts of one command under contention before giving up (each attempt re-reads).

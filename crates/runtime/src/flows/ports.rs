@@ -130,9 +130,20 @@ pub enum InstanceFilter {
     Record(Uuid),
 }
 
+/// The workflow runtime's storage, split by table family; `FlowTx` is the union.
+pub trait FlowTx:
+    FlowDefTx + FlowInstanceTx + FlowTaskTx + FlowTimerTx + FlowEventTx + FlowCalendarTx + Send
+{
+}
+
+impl<T> FlowTx for T where
+    T: FlowDefTx + FlowInstanceTx + FlowTaskTx + FlowTimerTx + FlowEventTx + FlowCalendarTx + Send
+{
+}
+
+/// Drafts and published versions.
 #[async_trait]
-pub trait FlowTx: Send {
-    // ---- definitions ----
+pub trait FlowDefTx: Send {
     async fn flow_def(&mut self, key: &str) -> Result<Option<FlowDefRow>>;
     async fn flow_defs(&mut self) -> Result<Vec<FlowDefRow>>;
     /// Insert or replace a draft.
@@ -145,8 +156,11 @@ pub trait FlowTx: Send {
     async fn flow_versions_delete(&mut self, key: &str) -> Result<()>;
     /// Instances of any version of `key`.
     async fn flow_instance_count(&mut self, key: &str) -> Result<i64>;
+}
 
-    // ---- instances ----
+/// Running and finished instances.
+#[async_trait]
+pub trait FlowInstanceTx: Send {
     async fn flow_instance_insert(&mut self, row: &FlowInstanceRow) -> Result<()>;
     async fn flow_instance(&mut self, id: Uuid) -> Result<Option<FlowInstanceRow>>;
     /// Compare-and-swap: store the new state only if the stored revision is still `old_rev`.
@@ -181,8 +195,11 @@ pub trait FlowTx: Send {
         version_id: Uuid,
         version: i32,
     ) -> Result<()>;
+}
 
-    // ---- tasks, cc, timers, events ----
+/// The inbox: tasks and CC rows.
+#[async_trait]
+pub trait FlowTaskTx: Send {
     async fn flow_tasks_insert(&mut self, rows: &[FlowTaskRow]) -> Result<()>;
     async fn flow_task_set_status(
         &mut self,
@@ -206,6 +223,11 @@ pub trait FlowTx: Send {
     async fn flow_cc_insert(&mut self, rows: &[FlowCcRow]) -> Result<()>;
     async fn flow_cc_for(&mut self, user: &str, limit: u32) -> Result<Vec<FlowCcRow>>;
     async fn flow_cc_of(&mut self, instance: Uuid) -> Result<Vec<FlowCcRow>>;
+}
+
+/// Timers (timeouts, reminders, waits) of instances.
+#[async_trait]
+pub trait FlowTimerTx: Send {
     async fn flow_timer_put(
         &mut self,
         instance: Uuid,
@@ -214,10 +236,18 @@ pub trait FlowTx: Send {
         due_at: DateTime<Utc>,
     ) -> Result<()>;
     async fn flow_timer_delete(&mut self, instance: Uuid, timer: i32) -> Result<()>;
+}
+
+/// The append-only timeline of instances.
+#[async_trait]
+pub trait FlowEventTx: Send {
     async fn flow_events_append(&mut self, rows: &[FlowEventRow]) -> Result<()>;
     async fn flow_events(&mut self, instance: Uuid) -> Result<Vec<FlowEventRow>>;
+}
 
-    // ---- business calendars ----
+/// Business calendars.
+#[async_trait]
+pub trait FlowCalendarTx: Send {
     async fn flow_calendars(&mut self) -> Result<Vec<FlowCalendarRow>>;
     async fn flow_calendar(&mut self, name: &str) -> Result<Option<FlowCalendarRow>>;
     /// Insert or replace.

@@ -225,7 +225,7 @@ impl Workflows {
             record_id: row.record_id,
             initiator: row.initiator,
             status: row.status.clone(),
-            outcome: serde_json::to_value(&state.outcome).map_err(Error::internal)?,
+            outcome: serde_json::to_value(state.outcome).map_err(Error::internal)?,
             rev: row.rev,
             created_at: row.created_at,
             ended_at: row.ended_at,

@@ -29,7 +29,8 @@ use weft_meta::{
 use crate::core::Core;
 use crate::docs::{FieldDefinition, JsonSchemaDoc, ObjectDefinition};
 use crate::error::{Error, Result};
-use crate::ports::{FetchOpts, JobRow, MetaRevision, Tx, TxMode};
+use crate::ports::prelude::*;
+use crate::ports::{FetchOpts, JobRow, MetaRevision, TxMode};
 use crate::principal::Principal;
 
 pub const MAX_OBJECTS_PER_TENANT: usize = 1_000;

@@ -11,7 +11,7 @@ use weft_meta::{CompiledObject, FieldKind, Problem, Value, Values};
 
 use crate::core::cache::TenantMeta;
 use crate::error::Result;
-use crate::ports::Tx;
+use crate::ports::prelude::*;
 
 /// One row under check: its index in the request (for paths) and values being written.
 pub(crate) struct Pending<'a> {

@@ -13,7 +13,8 @@ use crate::access::model::Op;
 use crate::core::cache::TenantMeta;
 use crate::docs::Record;
 use crate::error::{Error, Result};
-use crate::ports::{ChangeEntry, FetchOpts, Tx, TxMode, UpdateMeta};
+use crate::ports::prelude::*;
+use crate::ports::{ChangeEntry, FetchOpts, TxMode, UpdateMeta};
 use crate::principal::Principal;
 
 /// What a delete moved to the recycle bin.

@@ -21,7 +21,8 @@ use crate::access::Guard;
 use crate::access::model::FieldAccess;
 use crate::core::TxCtx;
 use crate::error::{Error, Result};
-use crate::ports::{ChangeEntry, FetchOpts, RecordRow, Tx, UpdateMeta};
+use crate::ports::prelude::*;
+use crate::ports::{ChangeEntry, FetchOpts, RecordRow, UpdateMeta};
 use crate::principal::Principal;
 
 /// A created row, or the problems that kept it from being created.

@@ -18,8 +18,9 @@ use serde_json::Value as Json;
 use uuid::Uuid;
 use weft_runtime::flows::ports::{
     ClaimedTimer, FlowCalendarRow, FlowCcRow, FlowDefRow, FlowEventRow, FlowInstanceRow, FlowStore,
-    FlowTaskRow, FlowTx, FlowVersionRow, InstanceFilter,
+    FlowTaskRow, FlowVersionRow, InstanceFilter,
 };
+use weft_runtime::ports::prelude::*;
 use weft_runtime::{Error, Result};
 
 use crate::SeaStore;
@@ -48,7 +49,7 @@ fn insert_row(
 }
 
 #[async_trait]
-impl FlowTx for SeaTx {
+impl FlowDefTx for SeaTx {
     async fn flow_def(&mut self, key: &str) -> Result<Option<FlowDefRow>> {
         defs::def(self, key).await
     }
@@ -84,7 +85,10 @@ impl FlowTx for SeaTx {
     async fn flow_instance_count(&mut self, key: &str) -> Result<i64> {
         defs::instance_count(self, key).await
     }
+}
 
+#[async_trait]
+impl FlowInstanceTx for SeaTx {
     async fn flow_instance_insert(&mut self, r: &FlowInstanceRow) -> Result<()> {
         instances::insert(self, r).await
     }
@@ -143,7 +147,10 @@ impl FlowTx for SeaTx {
     ) -> Result<()> {
         instances::set_version(self, id, version_id, version).await
     }
+}
 
+#[async_trait]
+impl FlowTaskTx for SeaTx {
     async fn flow_task_set_node(&mut self, instance: Uuid, task: i32, node: &str) -> Result<()> {
         tasks::set_node(self, instance, task, node).await
     }
@@ -191,7 +198,10 @@ impl FlowTx for SeaTx {
     async fn flow_cc_of(&mut self, instance: Uuid) -> Result<Vec<FlowCcRow>> {
         tasks::cc_of(self, instance).await
     }
+}
 
+#[async_trait]
+impl FlowTimerTx for SeaTx {
     async fn flow_timer_put(
         &mut self,
         instance: Uuid,
@@ -205,7 +215,10 @@ impl FlowTx for SeaTx {
     async fn flow_timer_delete(&mut self, instance: Uuid, timer: i32) -> Result<()> {
         timers::delete(self, instance, timer).await
     }
+}
 
+#[async_trait]
+impl FlowEventTx for SeaTx {
     async fn flow_events_append(&mut self, rows: &[FlowEventRow]) -> Result<()> {
         events::append(self, rows).await
     }
@@ -213,7 +226,10 @@ impl FlowTx for SeaTx {
     async fn flow_events(&mut self, instance: Uuid) -> Result<Vec<FlowEventRow>> {
         events::of_instance(self, instance).await
     }
+}
 
+#[async_trait]
+impl FlowCalendarTx for SeaTx {
     async fn flow_calendars(&mut self) -> Result<Vec<FlowCalendarRow>> {
         calendars::all(self).await
     }

@@ -9,9 +9,10 @@ use uuid::Uuid;
 use weft_meta::query::{Pred, QueryPlan};
 use weft_meta::{CompiledObject, FieldDef, ObjectDef, TenantId, Value, Values};
 use weft_runtime::Result;
+use weft_runtime::ports::prelude::*;
 use weft_runtime::ports::{
     ApiKeyRow, Backend, ChangeEntry, FetchOpts, FileRow, IdempotencyRow, JobRow, MetaRevision,
-    RecordRow, Tx, UpdateMeta, UserRow,
+    RecordRow, UpdateMeta, UserRow,
 };
 
 use super::{SeaTx, changes, files, idempotency, identity, jobs, metadata, storage};
@@ -19,21 +20,7 @@ use crate::errors::{db, record_write};
 use crate::{ddl, records};
 
 #[async_trait]
-impl Tx for SeaTx {
-    fn tenant(&self) -> TenantId {
-        self.tenant
-    }
-
-    fn backend(&self) -> Backend {
-        self.names.backend
-    }
-
-    async fn commit(self: Box<Self>) -> Result<()> {
-        self.txn.commit().await.map_err(db)
-    }
-
-    // ---- metadata ----
-
+impl MetaTx for SeaTx {
     async fn meta_version(&mut self) -> Result<i64> {
         metadata::meta_version(self).await
     }
@@ -61,9 +48,10 @@ impl Tx for SeaTx {
     async fn meta_revisions(&mut self, object: &str, limit: u32) -> Result<Vec<MetaRevision>> {
         metadata::revisions(self, object, limit).await
     }
+}
 
-    // ---- DDL ----
-
+#[async_trait]
+impl StorageTx for SeaTx {
     async fn create_object_storage(&mut self, def: &ObjectDef) -> Result<()> {
         storage::run_ddl(self, ddl::create_object(&self.names, def)).await
     }
@@ -121,9 +109,10 @@ impl Tx for SeaTx {
             .await
             .map_err(db)
     }
+}
 
-    // ---- records ----
-
+#[async_trait]
+impl RecordTx for SeaTx {
     async fn insert_records(&mut self, obj: &CompiledObject, rows: &[RecordRow]) -> Result<()> {
         records::insert(&self.txn, &self.names, obj, rows)
             .await
@@ -292,9 +281,10 @@ impl Tx for SeaTx {
             .await
             .map_err(db)
     }
+}
 
-    // ---- counters, change log, jobs, files, idempotency ----
-
+#[async_trait]
+impl ChangeTx for SeaTx {
     async fn next_counter(&mut self, key: &str, start: i64) -> Result<i64> {
         changes::next_counter(self, key, start).await
     }
@@ -311,7 +301,10 @@ impl Tx for SeaTx {
     ) -> Result<Vec<ChangeEntry>> {
         changes::history(self, object, record, limit).await
     }
+}
 
+#[async_trait]
+impl JobTx for SeaTx {
     async fn insert_job(&mut self, job: &JobRow) -> Result<()> {
         jobs::insert(self, job).await
     }
@@ -323,7 +316,10 @@ impl Tx for SeaTx {
     async fn job(&mut self, id: Uuid) -> Result<Option<JobRow>> {
         jobs::get(self, id).await
     }
+}
 
+#[async_trait]
+impl FileTx for SeaTx {
     async fn insert_file(&mut self, f: &FileRow) -> Result<()> {
         files::insert(self, f).await
     }
@@ -331,7 +327,10 @@ impl Tx for SeaTx {
     async fn files(&mut self, ids: &[Uuid]) -> Result<Vec<FileRow>> {
         files::by_ids(self, ids).await
     }
+}
 
+#[async_trait]
+impl IdempotencyTx for SeaTx {
     async fn idempotency_get(&mut self, key: &str) -> Result<Option<IdempotencyRow>> {
         idempotency::get(self, key).await
     }
@@ -339,9 +338,10 @@ impl Tx for SeaTx {
     async fn idempotency_put(&mut self, row: &IdempotencyRow) -> Result<()> {
         idempotency::put(self, row).await
     }
+}
 
-    // ---- identity ----
-
+#[async_trait]
+impl IdentityTx for SeaTx {
     async fn insert_user(&mut self, u: &UserRow) -> Result<()> {
         identity::insert_user(self, u).await
     }
@@ -368,5 +368,20 @@ impl Tx for SeaTx {
 
     async fn existing_departments(&mut self, ids: &[Uuid]) -> Result<Vec<Uuid>> {
         identity::existing_departments(self, ids).await
+    }
+}
+
+#[async_trait]
+impl Tx for SeaTx {
+    fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    fn backend(&self) -> Backend {
+        self.names.backend
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.txn.commit().await.map_err(db)
     }
 }
