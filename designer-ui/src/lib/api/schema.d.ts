@@ -1128,6 +1128,78 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description Why a user can (or cannot) see or change records of an object. */
+        AccessExplanation: {
+            /** @description The user's rights on the object. */
+            can: components["schemas"]["ExplainedRights"];
+            /** @description The steps of the decision, in order. */
+            chain: components["schemas"]["ExplainStep"][];
+            /** @description Per live field, in the object's order: `edit`, `read` or `hidden`. */
+            fields: {
+                [key: string]: components["schemas"]["FieldAccess"];
+            };
+            /** @description The object's API name. */
+            object: string;
+            record?: components["schemas"]["RecordAccess"] | null;
+            scope?: components["schemas"]["Scope"] | null;
+            /** @description The user the explanation is for. */
+            user: components["schemas"]["ExplainedUser"];
+        };
+        /** @description API keys: the caller's, or every key for admins. */
+        ApiKeyList: {
+            keys: components["schemas"]["ApiKeyView"][];
+        };
+        /** @description An API key (the secret is never shown again). */
+        ApiKeyView: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            last_used_at?: string | null;
+            name: string;
+            /** @description The key's first characters, to recognise it. */
+            prefix: string;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            /**
+             * Format: uuid
+             * @description The user the key acts as.
+             */
+            user_id: string;
+        };
+        /** @description A page of the audit log, newest first. */
+        AuditPage: {
+            entries: components["schemas"]["AuditRow"][];
+        };
+        /** @description One entry of the hash-chained audit log. */
+        AuditRow: {
+            /** @description e.g. `auth.login`, `org.user_created`. */
+            action: string;
+            /**
+             * Format: uuid
+             * @description Who acted; null for the system.
+             */
+            actor?: string | null;
+            /** Format: date-time */
+            at: string;
+            /** @description Per action. */
+            detail: Record<string, unknown>;
+            /** @description SHA-256 over this entry and `prev_hash`. */
+            hash: string;
+            /** Format: uuid */
+            id: string;
+            object?: string | null;
+            /** @description The previous entry's hash. */
+            prev_hash: string;
+            /** Format: uuid */
+            record_id?: string | null;
+            /**
+             * Format: int64
+             * @description Position in the tenant's chain (pass as `before` to page).
+             */
+            seq: number;
+        };
         /** @description Body of a bulk call. */
         BulkBody: {
             /** @description Reject the whole call when any record has a problem (default true). */
@@ -1135,18 +1207,243 @@ export interface components {
             /** @description Up to 1,000 records. For updates each carries its `id` (and optionally `version`). */
             records: Record<string, unknown>[];
         };
-        BulkResult: {
+        /** @description One record of a bulk call: `{ok: true, record}` or `{ok: false, errors}`. */
+        BulkItem: {
+            /** @description What is wrong with this record (when not `ok`). */
+            errors?: components["schemas"]["ProblemView"][];
+            /** @description Whether this record was written. */
+            ok: boolean;
+            record?: components["schemas"]["Record"] | null;
+        };
+        /** @description The outcome of a bulk call: per-record results in request order. */
+        BulkOutcome: {
+            /** @description Records refused. */
             failed: number;
-            /** @description Per record, in request order: `{ok: true, record}` or `{ok: false, errors}`. */
-            results: Record<string, unknown>[];
+            /** @description Per record, in request order. */
+            results: components["schemas"]["BulkItem"][];
+            /** @description Records written. */
             succeeded: number;
+        };
+        /** @description A business calendar. */
+        CalendarBody: {
+            /** @description Days off: `YYYY-MM-DD` or a range `YYYY-MM-DD/YYYY-MM-DD`. */
+            holidays?: string[] | null;
+            label?: string | null;
+            /** @description Must match the URL. */
+            name: string;
+            /** @description An IANA time zone, e.g. `Asia/Shanghai`. */
+            time_zone: string;
+            /** @description ISO weekdays off (1 = Monday … 7 = Sunday); default [6, 7]. */
+            weekend?: number[] | null;
+            /** @description Make-up working days (调休), `YYYY-MM-DD`. */
+            workdays?: string[] | null;
+        };
+        /** @description The tenant's calendars, and the built-in ones every tenant has. */
+        CalendarList: {
+            builtin: string[];
+            calendars: components["schemas"]["CalendarView"][];
+        };
+        /** @description A stored business calendar. */
+        CalendarView: {
+            /** @description The calendar document: time zone, working days and hours, holidays. */
+            calendar: Record<string, unknown>;
+            /** Format: date-time */
+            created_at: string;
+            name: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: uuid */
+            updated_by: string;
+        };
+        /** @description A user an instance copied. */
+        CcEntry: {
+            /** Format: date-time */
+            at: string;
+            node: string;
+            user: string;
+        };
+        /** @description An instance copied to the caller (抄送我的). */
+        CcView: {
+            /** Format: date-time */
+            created_at: string;
+            flow: string;
+            /** @description The flow's display name: a label, text or per language. */
+            flow_name?: Record<string, unknown> | null;
+            /** Format: uuid */
+            instance: string;
+            node: string;
+            object: string;
+            /** Format: uuid */
+            record_id: string;
+        };
+        /** @description One change of a record: who, through which channel, when, and the fields before and after. */
+        ChangeView: {
+            /**
+             * Format: uuid
+             * @description The user who made the change.
+             */
+            actor: string;
+            /** @description When (RFC 3339). */
+            at: string;
+            /** @description `{field: [old, new]}`; on create only new values. */
+            changes: Record<string, unknown>;
+            /**
+             * Format: uuid
+             * @description The change's id.
+             */
+            id: string;
+            /** @description create | update | delete | restore | purge */
+            op: string;
+            /** @description ui | api | import | rule | flow | system */
+            source: string;
+            /**
+             * Format: int64
+             * @description The record version this change produced.
+             */
+            version: number;
+        };
+        /** @description A value that does not convert to the new type. */
+        ConversionSample: {
+            /**
+             * Format: uuid
+             * @description The record.
+             */
+            id: string;
+            /** @description Its value in the field's current JSON form. */
+            value: Record<string, unknown>;
+        };
+        /** @description A problem of a draft definition, with a JSON pointer into the document. */
+        DefProblem: {
+            code: string;
+            edge?: string | null;
+            message: string;
+            node?: string | null;
+            path: string;
+        };
+        /** @description What a delete moved to the recycle bin. */
+        DeleteOutcome: {
+            /**
+             * Format: uuid
+             * @description The delete batch: restoring the record restores everything in it.
+             */
+            batch: string;
+            /** @description Records deleted by cascade, per object. */
+            cascaded: {
+                [key: string]: number;
+            };
+            /** @description Records whose lookup was cleared, per object. */
+            cleared: {
+                [key: string]: number;
+            };
+            /** @description Records deleted, cascades included. */
+            deleted: number;
+        };
+        /** @description The webhook delivery log, newest first. */
+        DeliveryList: {
+            deliveries: components["schemas"]["DeliveryRow"][];
+        };
+        /** @description One webhook attempt. */
+        DeliveryRow: {
+            /** Format: int32 */
+            action_index: number;
+            /** Format: date-time */
+            at: string;
+            /** Format: int32 */
+            attempt: number;
+            error?: string | null;
+            /** Format: uuid */
+            id: string;
+            idempotency_key: string;
+            /** Format: uuid */
+            job_id: string;
+            ok: boolean;
+            request_body: string;
+            response_excerpt?: string | null;
+            /** Format: int32 */
+            status_code?: number | null;
+            url: string;
+        };
+        /** @description A department to create, or the fields to change. */
+        DepartmentBody: {
+            /** Format: uuid */
+            leader_id?: string | null;
+            name?: string | null;
+            /** Format: uuid */
+            parent_id?: string | null;
+            /** Format: int64 */
+            sort?: number | null;
+        };
+        /** @description Every department, in `sort` order. */
+        DepartmentList: {
+            departments: components["schemas"]["DepartmentView"][];
+        };
+        /** @description A department. */
+        DepartmentView: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            leader_id?: string | null;
+            /** @description Direct members (in lists only). */
+            members?: number | null;
+            name: string;
+            /**
+             * Format: uuid
+             * @description Null at the top of the tree.
+             */
+            parent_id?: string | null;
+            /**
+             * Format: int64
+             * @description Order among siblings.
+             */
+            sort: number;
+        };
+        /** @description `POST /meta/rules/dry-run`: a draft (`rule`) or a saved rule (`api_name`). */
+        DryRunBody: {
+            api_name?: string | null;
+            /** @description A filter in the query language, over the records to try. */
+            filter?: Record<string, unknown> | null;
+            /**
+             * Format: int64
+             * @description Records to scan (1..=100000, default 10000).
+             */
+            limit?: number | null;
+            rule?: components["schemas"]["RuleDocument"] | null;
+            /**
+             * Format: int64
+             * @description Samples to return (≤ 50, default 5).
+             */
+            samples?: number | null;
+        };
+        /** @description What a dry run found; nothing was changed or sent. */
+        DryRunReport: {
+            /** @description By action type: how many times it would fire. */
+            actions_would_fire: {
+                [key: string]: number;
+            };
+            /** @description `{id, error}` of records the rule could not evaluate on. */
+            error_samples: Record<string, unknown>[];
+            /** Format: int64 */
+            errors: number;
+            kind: string;
+            /** Format: int64 */
+            matched: number;
+            object: string;
+            rule: string;
+            /** @description Per matched record (up to `samples`): `{id, …}` with what the rule would do. */
+            samples: Record<string, unknown>[];
+            /** Format: int64 */
+            scanned: number;
+            /** Format: int32 */
+            side_effects: number;
+            truncated: boolean;
         };
         ErrorBody: {
             /** @description Stable machine-readable code. */
             code: string;
             details: components["schemas"]["ErrorDetail"][];
             message: string;
-            request_id?: string | null;
+            /** @description The request's id, also in the `X-Request-Id` header; quote it when reporting a problem. */
+            request_id: string;
         };
         /** @description One problem of a request, at a JSON pointer into the body. */
         ErrorDetail: {
@@ -1159,6 +1456,70 @@ export interface components {
         ErrorEnvelope: {
             error: components["schemas"]["ErrorBody"];
         };
+        /** @description One step of an access decision. */
+        ExplainStep: {
+            /** @description On a `role` step: what it grants. */
+            grants?: string | null;
+            /** @description allow | deny (absent on `role` steps) */
+            result?: string | null;
+            /** @description On a `role` step: the role that grants access. */
+            role?: string | null;
+            /** @description On a `roles` step: the user's roles. */
+            roles?: string[] | null;
+            scope?: components["schemas"]["Scope"] | null;
+            /** @description user | admin | roles | role | record */
+            step: string;
+            /** @description Why, in words. */
+            why?: string | null;
+        };
+        /** @description Object operations a user may perform. */
+        ExplainedRights: {
+            create: boolean;
+            delete: boolean;
+            export: boolean;
+            import: boolean;
+            read: boolean;
+            update: boolean;
+        };
+        /** @description The user in an access explanation. */
+        ExplainedUser: {
+            /** @description The user's departments. */
+            departments: string[];
+            /** Format: uuid */
+            id: string;
+            is_admin: boolean;
+            name: string;
+            /** @description The user's role names. */
+            roles: string[];
+            /** @description active | disabled */
+            status: string;
+        };
+        /**
+         * @description What a user may do with a field. Ordered: `Hidden < Read < Edit`.
+         * @enum {string}
+         */
+        FieldAccess: "hidden" | "read" | "edit";
+        /** @description A field definition: `name`, `label`, `type` (one of `GET /api/v1/meta/field-types`) and that type's options, `required`, `unique`, `indexed`, `help`, `default`. */
+        FieldDefinition: {
+            [key: string]: unknown;
+        };
+        /** @description A field deleted (hidden, data kept) or purged. */
+        FieldRemoved: {
+            /** @description delete_field | purge_field */
+            action: string;
+            /** @description The field's API name. */
+            field: string;
+        };
+        /**
+         * @description What the signed-in user may do to a field.
+         * @enum {string}
+         */
+        FieldRight: "edit" | "read" | "hidden";
+        /** @description The field types a form can use. */
+        FieldTypes: {
+            /** @description Type names, as in a field definition's `type`. */
+            types: string[];
+        };
         FileInfo: {
             content_type: string;
             /** Format: uuid */
@@ -1167,6 +1528,270 @@ export interface components {
             sha256: string;
             /** Format: int64 */
             size: number;
+        };
+        /** @description A draft definition. */
+        FlowDefView: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description The definition (`crm.workflow/1`). */
+            definition: Record<string, unknown>;
+            key: string;
+            /**
+             * Format: int32
+             * @description Highest published version (0 = never published).
+             */
+            latest_version: number;
+            object: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: uuid */
+            updated_by: string;
+        };
+        /** @description A flow definition (`crm.workflow/1`, see crates/flow/README.md). */
+        FlowDefinition: {
+            /** @description Edges between nodes, with conditions on gateway branches. */
+            edges: Record<string, unknown>[];
+            /** @description `crm.workflow/1`. */
+            format?: string | null;
+            /** @description 1-64 characters of a-z, 0-9 and _, starting with a letter. */
+            key: string;
+            /** @description A label: text, or text per language. */
+            name?: Record<string, unknown> | null;
+            /**
+             * @description Nodes: start, approval, handle, cc, condition and parallel gateways, timers, actions,
+             *     end.
+             */
+            nodes: Record<string, unknown>[];
+            /** @description The object whose records run through the flow. */
+            object: string;
+        } & {
+            [key: string]: components["schemas"]["Value"];
+        };
+        /** @description The tenant's flow definitions. */
+        FlowList: {
+            flows: components["schemas"]["FlowDefView"][];
+        };
+        /** @description A problem in a flow definition or a migration plan; `code` is stable. */
+        FlowProblem: {
+            code: string;
+            edge?: string | null;
+            message: string;
+            node?: string | null;
+        };
+        /** @description The outcome of validating a draft. */
+        FlowValidation: {
+            ok: boolean;
+            problems: components["schemas"]["DefProblem"][];
+        };
+        /** @description A flow's published versions. */
+        FlowVersionList: {
+            versions: components["schemas"]["FlowVersionView"][];
+        };
+        /** @description A published, immutable version. */
+        FlowVersionView: {
+            /** @description The definition (in version lists). */
+            definition?: Record<string, unknown> | null;
+            /** @description sha256 of the canonical definition JSON. */
+            hash: string;
+            /** Format: uuid */
+            id: string;
+            key: string;
+            object: string;
+            /** Format: date-time */
+            published_at: string;
+            /** Format: uuid */
+            published_by: string;
+            /** Format: int32 */
+            version: number;
+        };
+        /** @description A node of an instance's graph, with whether the instance is or was there. */
+        GraphNode: {
+            active: boolean;
+            assignees?: Record<string, unknown> | null;
+            default?: Record<string, unknown> | null;
+            id: string;
+            kind: Record<string, unknown>;
+            mode?: Record<string, unknown> | null;
+            name?: Record<string, unknown> | null;
+            /** @description What the node's tasks offer (退回 targets, 加签 positions, 转交, 委托). */
+            ops?: Record<string, unknown> | null;
+            outcome?: Record<string, unknown> | null;
+            visited: boolean;
+        };
+        /** @description `GET /healthz`. */
+        Health: {
+            /** @description Always `ok`. */
+            status: string;
+        };
+        /** @description A record's change log, newest first. */
+        History: {
+            /** @description Changes, newest first. */
+            changes: components["schemas"]["ChangeView"][];
+        };
+        /** @description An inbox: `todo`, `done`, `started` or `cc`. */
+        Inbox: {
+            box: string;
+            items: components["schemas"]["InboxItem"][];
+        };
+        /** @description One row of an inbox: a task (`todo`, `done`), an instance (`started`) or a copy (`cc`). */
+        InboxItem: components["schemas"]["TaskView"] | components["schemas"]["InstanceView"] | components["schemas"]["CcView"];
+        /**
+         * @description What a user does to an instance: `{"action": "<kind>", …}`; `retry`, `skip` and
+         *     `cancel` are for admins.
+         */
+        InstanceActionBody: {
+            /** @enum {string} */
+            action: "withdraw";
+            comment?: string | null;
+        } | {
+            /** @enum {string} */
+            action: "urge";
+            comment?: string | null;
+        } | {
+            /** @enum {string} */
+            action: "comment";
+            text: string;
+        } | {
+            /** @enum {string} */
+            action: "retry";
+            /** Format: int32 */
+            incident: number;
+        } | {
+            /** @enum {string} */
+            action: "skip";
+            edge?: string | null;
+            /** Format: int32 */
+            incident: number;
+        } | {
+            /** @enum {string} */
+            action: "cancel";
+            reason?: string | null;
+        };
+        /** @description One instance: status, graph with the current position, tasks, CC and the timeline. */
+        InstanceDetail: {
+            cc: components["schemas"]["CcEntry"][];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            ended_at?: string | null;
+            flow: string;
+            graph: components["schemas"]["InstanceGraph"];
+            hash: string;
+            history: components["schemas"]["TimelineEntry"][];
+            /** Format: uuid */
+            id: string;
+            incidents: Record<string, unknown>[];
+            /** Format: uuid */
+            initiator: string;
+            object: string;
+            outcome?: Record<string, unknown> | null;
+            positions: string[];
+            /** Format: uuid */
+            record_id: string;
+            /** Format: int64 */
+            rev: number;
+            status: string;
+            tasks: components["schemas"]["TaskView"][];
+            timers: Record<string, unknown>[];
+            /** Format: int32 */
+            version: number;
+        };
+        /** @description An instance's graph: its version's nodes and edges, and the designer's layout. */
+        InstanceGraph: {
+            edges: Record<string, unknown>;
+            layout?: Record<string, unknown> | null;
+            nodes: components["schemas"]["GraphNode"][];
+        };
+        /** @description Instances (a record's approvals, or the admin list). */
+        InstanceList: {
+            instances: components["schemas"]["InstanceView"][];
+        };
+        /** @description An instance's state after a command. */
+        InstanceSummary: {
+            /** Format: uuid */
+            id: string;
+            open_tasks: components["schemas"]["OpenTask"][];
+            /** @description The nodes the instance waits at. */
+            positions: string[];
+            /** Format: int64 */
+            rev: number;
+            /** @description running | incident | approved | rejected | withdrawn | terminated */
+            status: string;
+        };
+        /** @description An instance in a list. */
+        InstanceView: {
+            /** @description Whether the caller may open the instance's details (a record's approvals). */
+            can_open?: boolean | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            ended_at?: string | null;
+            flow: string;
+            /** @description The flow's display name (inbox rows): a label, text or per language. */
+            flow_name?: Record<string, unknown> | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            initiator: string;
+            object: string;
+            positions: string[];
+            /** Format: uuid */
+            record_id: string;
+            /** Format: int64 */
+            rev: number;
+            /** @description running | incident | approved | rejected | withdrawn | terminated */
+            status: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int32 */
+            version: number;
+        };
+        JobRow: {
+            /**
+             * Format: int32
+             * @description Runs started so far.
+             */
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description Who queued it.
+             */
+            created_by: string;
+            /** @description Why it failed. */
+            error?: string | null;
+            /**
+             * Format: uuid
+             * @description The job's id.
+             */
+            id: string;
+            /** @description What it does, e.g. `change_field_type`. */
+            kind: string;
+            /** @description Its input, per kind. */
+            payload: Record<string, unknown>;
+            /** @description How far it got, per kind (e.g. `{phase, done, failed}`). */
+            progress: Record<string, unknown>;
+            /** @description queued | running | done | failed */
+            status: string;
+            /**
+             * Format: uuid
+             * @description The tenant it runs for.
+             */
+            tenant: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A JSON Schema (2020-12) document generated from the object's metadata. */
+        JsonSchemaDoc: {
+            [key: string]: unknown;
+        };
+        /** @description A label in the tenant's languages (the schema of `weft_meta::Label`). */
+        LabelView: {
+            /** @description English. */
+            en?: string | null;
+            /** @description Chinese. */
+            zh?: string | null;
         };
         LoginBody: {
             email: string;
@@ -1177,6 +1802,192 @@ export interface components {
              */
             tenant_id?: string | null;
         };
+        /** @description A successful sign-in (the session token is in the cookie only). */
+        LoginResult: {
+            /** @description Send back as `X-CSRF-Token` on state-changing requests made with the session cookie. */
+            csrf_token: string;
+            /** Format: uuid */
+            tenant_id: string;
+            user: components["schemas"]["LoginUser"];
+        };
+        /** @description Who signed in. */
+        LoginUser: {
+            /** Format: uuid */
+            id: string;
+            is_admin: boolean;
+            name: string;
+        };
+        /** @description A user's managers: at the level asked and every level up to it. */
+        ManagerChain: {
+            /** @description Levels 1 (direct manager) to the level asked. */
+            chain: components["schemas"]["ManagerLevel"][];
+            /**
+             * Format: uuid
+             * @description The manager at the level asked; null when there is none.
+             */
+            manager?: string | null;
+            /** Format: uuid */
+            user_id: string;
+        };
+        /** @description The manager at one level. */
+        ManagerLevel: {
+            /** Format: int32 */
+            level: number;
+            /** Format: uuid */
+            user_id?: string | null;
+        };
+        /** @description A manual rule a user may run on a record of the object. */
+        ManualAction: {
+            /** @description Whether the caller may run it (update access to the object). */
+            allowed: boolean;
+            /** @description The button label. */
+            label: string;
+            rule: string;
+        };
+        /** @description The manual rules of an object. */
+        ManualActions: {
+            actions: components["schemas"]["ManualAction"][];
+        };
+        /** @description A queued manual run. */
+        ManualRun: {
+            idempotency_key: string;
+            replayed: boolean;
+            /**
+             * Format: uuid
+             * @description The run's id; null when the request was a replay (nothing new queued).
+             */
+            run?: string | null;
+        };
+        /** @description The authenticated principal. */
+        Me: {
+            /**
+             * Format: uuid
+             * @description The principal's primary department.
+             */
+            department?: string | null;
+            is_admin: boolean;
+            /** Format: uuid */
+            tenant_id: string;
+            /** Format: uuid */
+            user_id: string;
+        };
+        /** @description A department membership. */
+        MembershipBody: {
+            /** Format: uuid */
+            id: string;
+            primary?: boolean | null;
+        };
+        /** @description A user's membership in a department. */
+        MembershipView: {
+            /**
+             * Format: uuid
+             * @description The department.
+             */
+            id: string;
+            /** @description The user's primary department. */
+            primary: boolean;
+        };
+        /** @description An object's metadata revisions, newest first. */
+        MetaHistory: {
+            /** @description At most 200 revisions. */
+            revisions: components["schemas"]["MetaRevision"][];
+        };
+        /** @description A stored metadata revision: who changed which object how. */
+        MetaRevision: {
+            /**
+             * @description create_object | update_object | add_field | update_field | delete_field | restore_field
+             *     | purge_field | change_field_type | delete_object
+             */
+            action: string;
+            /**
+             * Format: uuid
+             * @description Who made the change.
+             */
+            actor: string;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            at: string;
+            /** @description The whole object definition after the change. */
+            doc: components["schemas"]["ObjectDefinition"];
+            /**
+             * Format: uuid
+             * @description The revision's id.
+             */
+            id: string;
+            /** @description The object's API name. */
+            object: string;
+            /**
+             * Format: uuid
+             * @description The object's id.
+             */
+            object_id: string;
+            /** @description What changed, per action (e.g. `{field, type}`). */
+            summary: Record<string, unknown>;
+            /**
+             * Format: int64
+             * @description The object version this revision produced.
+             */
+            version: number;
+        };
+        /** @description `POST /meta/flows/{key}/migrate`. */
+        MigrateBody: {
+            /** @description Report only (default false). */
+            dry_run?: boolean | null;
+            /** @description Default: every running or incident instance on another version. */
+            instances?: string[] | null;
+            /** @description Old node id → new node id; unmapped nodes keep their id. */
+            mapping?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Format: int32
+             * @description Target version (default: the latest).
+             */
+            to_version?: number | null;
+        };
+        /** @description One instance of a migration: where it would be (or now is), or why it cannot move. */
+        MigrationItem: {
+            /** Format: int32 */
+            from_version: number;
+            /** Format: uuid */
+            id: string;
+            ok: boolean;
+            /** @description The nodes the instance would wait at on the new version. */
+            positions?: string[] | null;
+            problems: components["schemas"]["FlowProblem"][];
+        };
+        /** @description The outcome of moving running instances to another published version. */
+        MigrationReport: {
+            /**
+             * Format: int32
+             * @description Instances moved (0 on a dry run).
+             */
+            applied: number;
+            dry_run: boolean;
+            flow: string;
+            instances: components["schemas"]["MigrationItem"][];
+            /** Format: int32 */
+            to_version: number;
+        };
+        /** @description The signed-in user's effective rights on every object, for the UI. */
+        MyPermissions: {
+            is_admin: boolean;
+            objects: {
+                [key: string]: components["schemas"]["ObjectRights"];
+            };
+        };
+        /** @description A new API key. */
+        NewApiKey: {
+            /** Format: uuid */
+            id: string;
+            /** @description Shown once; only its hash is stored. */
+            key: string;
+            name: string;
+            /** @description The key's first characters, to recognise it. */
+            prefix: string;
+        };
         NewKeyBody: {
             name: string;
             /**
@@ -1185,15 +1996,637 @@ export interface components {
              */
             user_id?: string | null;
         };
+        /** @description The caller's notifications, newest first. */
+        NotificationList: {
+            notifications: components["schemas"]["NotificationView"][];
+        };
+        /** @description A notification marked read. */
+        NotificationRead: {
+            /** Format: uuid */
+            id: string;
+            read: boolean;
+        };
+        /** @description An in-app notification. */
+        NotificationView: {
+            body: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            object?: string | null;
+            read: boolean;
+            /** Format: date-time */
+            read_at?: string | null;
+            /** Format: uuid */
+            record_id?: string | null;
+            rule?: string | null;
+            title: string;
+        };
+        /** @description An object definition (`weft.object/1`): `api_name`, `label`, `plural_label`, `description`, `name_field`, `layout`, `version`, the live `fields` and the `deleted_fields` (each a field definition, see `FieldDefinition`). */
+        ObjectDefinition: {
+            [key: string]: unknown;
+        };
+        /** @description Every object of the tenant. */
+        ObjectList: {
+            /** @description Objects sorted by API name. */
+            objects: components["schemas"]["ObjectDefinition"][];
+            /**
+             * Format: int64
+             * @description The tenant's metadata version (changes with every metadata change).
+             */
+            version: number;
+        };
+        /** @description The changeable parts of an object definition. */
+        ObjectPatch: {
+            description?: string | null;
+            label?: components["schemas"]["LabelView"] | null;
+            /** @description The form layout: sections of fields. */
+            layout?: Record<string, unknown> | null;
+            /** @description The field shown as the record's name. */
+            name_field?: string | null;
+            plural_label?: components["schemas"]["LabelView"] | null;
+        };
+        /** @description The signed-in user's rights on one object. */
+        ObjectRights: {
+            create: boolean;
+            delete: boolean;
+            export: boolean;
+            fields: {
+                [key: string]: components["schemas"]["FieldRight"];
+            };
+            import: boolean;
+            read: boolean;
+            /** @description Which rows the user reaches; absent when the user has no grant. */
+            scope?: string | null;
+            update: boolean;
+        };
+        /** @description An open task: its number in the instance and its assignee. */
+        OpenTask: {
+            /** Format: int32 */
+            task: number;
+            user: string;
+        };
+        /** @description One problem with a submitted document (the schema of `weft_meta::Problem`). */
+        ProblemView: {
+            /** @description Stable, machine-readable code such as `required`, `type`, `max_length`. */
+            code: string;
+            /** @description A human-readable explanation. */
+            message: string;
+            /** @description JSON pointer into the submitted document, e.g. `/amount` or `/fields/3/options/0/value`. */
+            path: string;
+        };
+        /** @description A purge: how many records were removed for good. */
+        Purged: {
+            /**
+             * Format: int64
+             * @description Records removed, the whole delete batch.
+             */
+            purged: number;
+        };
+        /** @description Body of `POST /data/{object}/query`; every key is optional. */
+        QueryBody: {
+            /** @description Also return `total`. */
+            count?: boolean | null;
+            /** @description `next_cursor` of the previous page. */
+            cursor?: string | null;
+            /** @description Lookup fields to embed under `_expand`. */
+            expand?: string[] | null;
+            /** @description Fields to return. */
+            fields?: string[] | null;
+            /**
+             * @description A filter in the query language, e.g. `{"amount": {"gt": 100}}` or
+             *     `{"and": [...]}`.
+             */
+            filter?: Record<string, unknown> | null;
+            /**
+             * Format: int32
+             * @description Page size (default 50, at most 200).
+             */
+            limit?: number | null;
+            /** @description Sort keys; `-` for descending (e.g. `["-amount", "name"]`). */
+            sort?: string[] | null;
+        };
+        /** @description A record: the system fields `id`, `version`, `owner`, `department`, `created_by`, `created_at`, `updated_by`, `updated_at` (and `deleted_at`, `deleted_by` in the recycle bin), then the object's visible fields by API name; lookups named in `expand` are embedded under `_expand`. The fields of each object are described by its generated JSON Schema at `GET /api/v1/meta/objects/{name}/schema`. */
+        Record: {
+            [key: string]: unknown;
+        };
+        /** @description One record's access for the explained user. */
+        RecordAccess: {
+            can_delete: boolean;
+            can_update: boolean;
+            /** Format: uuid */
+            department?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            owner: string;
+            /** @description Whether the record is in the user's scope. */
+            visible: boolean;
+        };
+        /** @description Field values by API name. What each object accepts is the JSON Schema at `GET /api/v1/meta/objects/{name}/schema` (`?mode=create` or `?mode=update`). */
+        RecordInput: {
+            [key: string]: unknown;
+        };
+        /** @description One page of a record list. */
         RecordPage: {
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             next_cursor?: string | null;
-            records: Record<string, unknown>[];
+            /** @description Records in the object's JSON form (`GET /meta/objects/{name}/schema`). */
+            records: components["schemas"]["Record"][];
             /**
              * Format: int64
              * @description Present when `count` was requested.
              */
             total?: number | null;
+        };
+        /** @description A child object's lookup field that points at the record. */
+        Relationship: {
+            /**
+             * Format: int64
+             * @description Child records (in the caller's scope) pointing at this record.
+             */
+            count: number;
+            /** @description The child's lookup field. */
+            field: string;
+            /** @description The lookup field's label. */
+            field_label: components["schemas"]["LabelView"];
+            /** @description The child object's plural label (or its label). */
+            label: components["schemas"]["LabelView"];
+            /** @description The child object's API name. */
+            object: string;
+        };
+        /** @description The relationships pointing at an object, with counts for one record. */
+        Relationships: {
+            /** @description One entry per (child object, lookup field) the caller can read. */
+            relationships: components["schemas"]["Relationship"][];
+        };
+        /** @description A restore: how many records came back (the batch) and the record itself. */
+        Restored: {
+            /** @description The restored record. */
+            record: components["schemas"]["Record"];
+            /**
+             * Format: int64
+             * @description Records restored, the whole delete batch.
+             */
+            restored: number;
+        };
+        /** @description A role to create, or the fields to change. */
+        RoleBody: {
+            description?: string | null;
+            /** @description Stable key (create only). */
+            key?: string | null;
+            label?: components["schemas"]["LabelView"] | null;
+            /**
+             * @description `{objects: {<object>: {create, read, update, delete, export, import, scope: own |
+             *     department | department_tree | all, fields: {<field>: edit | read | hidden}}}}`.
+             */
+            permissions?: Record<string, unknown> | null;
+        };
+        /** @description Every role. */
+        RoleList: {
+            roles: components["schemas"]["RoleView"][];
+        };
+        /** @description A role by id and key. */
+        RoleRef: {
+            /** Format: uuid */
+            id: string;
+            key: string;
+        };
+        /** @description A role with its permissions. */
+        RoleView: {
+            description?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description Stable key, used by rules and flows. */
+            key: string;
+            /** @description `{zh, en}`. */
+            label: components["schemas"]["LabelView"];
+            /** @description Users holding the role. */
+            members: number;
+            /** @description `{objects: {name: {create, read, update, delete, export, import, scope, fields}}}`. */
+            permissions: Record<string, unknown>;
+        };
+        /** @description The outcome of checking a rule document without saving it. */
+        RuleCheck: {
+            /** @description The rule's kind, when the document is valid. */
+            kind?: string | null;
+            ok: boolean;
+            problems: components["schemas"]["RuleProblemView"][];
+        };
+        /**
+         * @description A rule document (`weft.rule/1`), as the OpenAPI document describes it: the common keys,
+         *     and the settings of its kind (read and checked by the runtime, every problem at its path).
+         */
+        RuleDocument: {
+            /** @description Default true. */
+            active?: boolean | null;
+            api_name: string;
+            description?: string | null;
+            /** @description `weft.rule/1` (the default). */
+            format?: string | null;
+            /** @description validation | formula | default | required | read_only | trigger | rollup */
+            kind: string;
+            label?: string | null;
+            /** @description The object the rule belongs to (for roll-ups: the parent holding the field). */
+            object: string;
+        } & {
+            [key: string]: components["schemas"]["Value"];
+        };
+        /** @description The tenant's rules. */
+        RuleList: {
+            rules: components["schemas"]["RuleView"][];
+        };
+        /** @description A problem in a rule document, with its position in a script or template. */
+        RuleProblemView: {
+            code: string;
+            column?: number | null;
+            line?: number | null;
+            message: string;
+            /** @description JSON pointer into the document. */
+            path: string;
+        };
+        /** @description A stored rule: its document and version. */
+        RuleView: {
+            active: boolean;
+            api_name: string;
+            /**
+             * Format: uuid
+             * @description The job that backfills a saved roll-up over existing records.
+             */
+            backfill_job?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            created_by: string;
+            /** @description The rule document (`weft.rule/1`). */
+            doc: Record<string, unknown>;
+            /** Format: uuid */
+            id: string;
+            /** @description validation | formula | default | required | read_only | trigger | rollup */
+            kind: string;
+            object: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: uuid */
+            updated_by: string;
+            /** Format: int64 */
+            version: number;
+        };
+        /** @description The run log, newest first. */
+        RunList: {
+            runs: components["schemas"]["RunView"][];
+        };
+        /**
+         * @description Which actions of a run are done and what each returned, by index (`{"done": [0, 1],
+         *     "results": {"0": …}}`), so a retry resumes after them.
+         */
+        RunProgress: {
+            done?: number[];
+            results?: Record<string, unknown>;
+        };
+        /**
+         * @description The state of a run in the outbox (stored as its snake-case name).
+         * @enum {string}
+         */
+        RunStatus: "queued" | "running" | "done" | "failed" | "skipped";
+        /** @description One run of the outbox: its inputs, progress and outcome. */
+        RunView: {
+            /** Format: int32 */
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Webhook deliveries of the run (one run's view only). */
+            deliveries?: components["schemas"]["DeliveryRow"][] | null;
+            /** Format: int32 */
+            depth: number;
+            error?: string | null;
+            /**
+             * @description create | update | delete | restore | manual | schedule | date | flow | resend |
+             *     schedule_tick | date_tick
+             */
+            event: string;
+            /** Format: uuid */
+            id: string;
+            idempotency_key: string;
+            /**
+             * @description The run's inputs (record, old, actor, actions; webhook secrets masked) or, for a
+             *     tick, what the tick found.
+             */
+            input: Record<string, unknown>;
+            /** Format: int32 */
+            max_attempts: number;
+            object: string;
+            progress: components["schemas"]["RunProgress"];
+            /** Format: uuid */
+            record_id?: string | null;
+            rule: string;
+            /** Format: uuid */
+            rule_id?: string | null;
+            /** Format: date-time */
+            run_at: string;
+            status: components["schemas"]["RunStatus"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A saved list view as the caller sees it. */
+        SavedView: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description The caller's default view of the object. */
+            default: boolean;
+            /** @description `{filter, sort, columns, page_size, mode, group_field}`. */
+            definition: Record<string, unknown>;
+            /** @description The caller may change or delete it. */
+            editable: boolean;
+            /** Format: uuid */
+            id: string;
+            /** @description The caller owns it. */
+            mine: boolean;
+            name: string;
+            /** @description The object it lists. */
+            object: string;
+            /** Format: uuid */
+            owner: string;
+            /** @description Parts of the definition were dropped because they name fields the caller cannot see. */
+            restricted: boolean;
+            /** @description Shared with everyone who can read the object. */
+            shared: boolean;
+            /** Format: date-time */
+            updated_at: string;
+            /**
+             * Format: int64
+             * @description Send back as `version` to update (optimistic locking).
+             */
+            version: number;
+        };
+        /** @description The caller's views and the shared ones. */
+        SavedViewList: {
+            /**
+             * Format: uuid
+             * @description The caller's default view of the object asked about (null without `object`).
+             */
+            default_view?: string | null;
+            views: components["schemas"]["SavedView"][];
+        };
+        /**
+         * @description Which records of an object a grant reaches.
+         * @enum {string}
+         */
+        Scope: "own" | "department" | "department_tree" | "all";
+        /** @description The tenant a session belongs to. */
+        SessionTenant: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+        };
+        /** @description The signed-in user as the web app shows them. */
+        SessionUser: {
+            /** @description The departments the user belongs to. */
+            departments: string[];
+            email?: string | null;
+            /** Format: uuid */
+            id: string;
+            is_admin: boolean;
+            name: string;
+        };
+        /** @description Who is signed in, where, and with which token for state-changing requests. */
+        SessionView: {
+            /** @description Send back as `X-CSRF-Token` on state-changing requests made with the session cookie. */
+            csrf_token?: string | null;
+            permissions: components["schemas"]["MyPermissions"];
+            tenant?: components["schemas"]["SessionTenant"] | null;
+            user?: components["schemas"]["SessionUser"] | null;
+            /** @description True while an admin views the app as another user (read-only). */
+            view_as: boolean;
+        };
+        /**
+         * @description Where added signers go (加签).
+         * @enum {string}
+         */
+        SignerPlace: "before" | "after" | "parallel";
+        /** @description `POST /flows/instances`: start a flow on a record. */
+        StartBody: {
+            /** @description Users the initiator chose, per node that lets the initiator choose. */
+            chosen?: {
+                [key: string]: string[];
+            } | null;
+            /** @description The flow's key. */
+            flow: string;
+            /** Format: uuid */
+            record: string;
+            /** @description Small scalar variables for conditions. */
+            vars?: Record<string, unknown> | null;
+        };
+        /** @description A published flow a user may start on a record. */
+        StartableFlow: {
+            key: string;
+            /** @description The flow's display name: a label, text or per language. */
+            name: Record<string, unknown>;
+            /** Format: int32 */
+            version: number;
+        };
+        /** @description The published flows of an object a user may start. */
+        StartableFlows: {
+            flows: components["schemas"]["StartableFlow"][];
+        };
+        /** @description A started instance. */
+        StartedInstance: {
+            flow: string;
+            /** Format: uuid */
+            id: string;
+            positions: string[];
+            /** Format: int64 */
+            rev: number;
+            /** @description running | incident | approved | rejected | withdrawn | terminated */
+            status: string;
+            /** Format: int32 */
+            version: number;
+        };
+        /** @description What a user does to a task: `{"action": "<kind>", …}`. */
+        TaskActionBody: {
+            /** @enum {string} */
+            action: "approve";
+            comment?: string | null;
+        } | {
+            /** @enum {string} */
+            action: "reject";
+            comment?: string | null;
+        } | {
+            /** @enum {string} */
+            action: "return";
+            comment?: string | null;
+            to_node: string;
+        } | {
+            /** @enum {string} */
+            action: "transfer";
+            comment?: string | null;
+            /** Format: uuid */
+            to: string;
+        } | {
+            /** @enum {string} */
+            action: "delegate";
+            /** Format: uuid */
+            to: string;
+        } | {
+            /** @enum {string} */
+            action: "add_signer";
+            comment?: string | null;
+            position: components["schemas"]["SignerPlace"];
+            users: string[];
+        } | {
+            /** @enum {string} */
+            action: "comment";
+            text: string;
+        } | {
+            /** @enum {string} */
+            action: "resubmit";
+        };
+        /** @description A task of an approval (an inbox row, or a row of an instance's tasks). */
+        TaskView: {
+            acting_for?: string | null;
+            assignee: string;
+            /** Format: date-time */
+            closed_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            flow: string;
+            /** @description The flow's display name (inbox rows): a label, text or per language. */
+            flow_name?: Record<string, unknown> | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            instance: string;
+            /** @description approve | handle | …: the node's task kind. */
+            kind: string;
+            node: string;
+            object: string;
+            reason?: string | null;
+            /** Format: uuid */
+            record_id: string;
+            /** @description open | approved | rejected | transferred | cancelled | suspended */
+            status: string;
+            /** Format: int32 */
+            task: number;
+        };
+        /**
+         * @description Tenants: provisioning and their settings.
+         *     A tenant's settings.
+         */
+        TenantSettings: {
+            /** @description IANA time zone, e.g. `Asia/Shanghai`: `today()` in rules and formulas is the date there. */
+            time_zone: string;
+        };
+        /** @description One timeline row of an instance. */
+        TimelineEntry: {
+            actor?: string | null;
+            /** Format: date-time */
+            at: string;
+            data: Record<string, unknown>;
+            event: string;
+            node?: string | null;
+            /** Format: int64 */
+            seq: number;
+        };
+        /** @description Body of a transfer. */
+        TransferBody: {
+            /**
+             * Format: uuid
+             * @description The new department; by default the new owner's primary one.
+             */
+            department?: string | null;
+            /**
+             * Format: uuid
+             * @description The new owner.
+             */
+            owner: string;
+        };
+        /** @description The outcome of a field type change: a dry run's counts, or the job that converts. */
+        TypeChange: components["schemas"]["TypeChangeDryRun"] | components["schemas"]["TypeChangeStarted"];
+        /** @description How many stored values the new type can hold. */
+        TypeChangeDryRun: {
+            /**
+             * Format: int64
+             * @description Values the new type accepts.
+             */
+            convertible: number;
+            /** @description Always true. */
+            dry_run: boolean;
+            /**
+             * Format: int64
+             * @description Values it does not.
+             */
+            not_convertible: number;
+            /** @description Up to 20 values that do not convert. */
+            samples: components["schemas"]["ConversionSample"][];
+            /**
+             * Format: int64
+             * @description Non-null values stored in the field.
+             */
+            values: number;
+        };
+        /** @description A type change that runs as a job (`GET /api/v1/jobs/{id}`). */
+        TypeChangeStarted: {
+            /** @description Always false. */
+            dry_run: boolean;
+            /**
+             * Format: uuid
+             * @description The job converting the column.
+             */
+            job: string;
+        };
+        /** @description A user to create, or the fields to change. */
+        UserBody: {
+            /** @description The user's departments; at most one primary. */
+            departments?: components["schemas"]["MembershipBody"][] | null;
+            email?: string | null;
+            is_admin?: boolean | null;
+            mobile?: string | null;
+            name?: string | null;
+            password?: string | null;
+            /** @description Role keys or ids. */
+            roles?: string[] | null;
+            /** @description active | disabled */
+            status?: string | null;
+        };
+        /** @description The user directory, sorted by name. */
+        UserList: {
+            users: components["schemas"]["UserView"][];
+        };
+        /** @description A user of the directory. */
+        UserView: {
+            /** @description RFC 3339. */
+            created_at: string;
+            /** @description The user's departments; one is primary. */
+            departments: components["schemas"]["MembershipView"][];
+            email?: string | null;
+            /** @description Whether the user can sign in with a password. */
+            has_password: boolean;
+            /** Format: uuid */
+            id: string;
+            is_admin: boolean;
+            mobile?: string | null;
+            name: string;
+            /** @description The user's roles. */
+            roles: components["schemas"]["RoleRef"][];
+            /** @description active | disabled */
+            status: string;
+        };
+        Value: unknown;
+        /** @description A saved view to create, or the fields to change. */
+        ViewBody: {
+            /** @description Make it the caller's default view of the object. */
+            default?: boolean | null;
+            /** @description `{filter?, sort?, columns?, page_size?, mode? (list | kanban | calendar), group_field?}`. */
+            definition?: Record<string, unknown> | null;
+            name?: string | null;
+            /** @description The object listed (create only). */
+            object?: string | null;
+            shared?: boolean | null;
+            /**
+             * Format: int64
+             * @description The version last read (update only; 409 when stale).
+             */
+            version?: number | null;
         };
     };
     responses: never;
@@ -1206,13 +2639,13 @@ export type $defs = Record<string, never>;
 export interface operations {
     explain: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query: {
                 user: string;
                 object: string;
-                record: string | null;
+                record?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -1223,7 +2656,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["AccessExplanation"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -1246,16 +2688,16 @@ export interface operations {
     };
     audit_log: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Action prefix, e.g. `auth.` or `meta.`. */
-                action: string | null;
-                actor: string | null;
+                action?: string;
+                actor?: string;
                 /** @description Entries before this sequence number (paging backwards). */
-                before: number | null;
-                limit: number | null;
+                before?: number;
+                limit?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -1266,7 +2708,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -1294,7 +2745,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -1318,7 +2778,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["NewApiKey"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -1357,6 +2826,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1386,7 +2864,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["LoginResult"];
                 };
             };
             401: {
@@ -1439,6 +2917,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     session: {
@@ -1456,7 +2943,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["SessionView"];
                 };
             };
             401: {
@@ -1471,11 +2958,11 @@ export interface operations {
     };
     list_deliveries: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                limit: number | null;
+            query?: {
+                limit?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -1486,7 +2973,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["DeliveryList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -1516,7 +3019,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["RunView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -1548,13 +3059,21 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `{actions: [{rule, label, allowed}]}`: the manual rules of the object */
+            /** @description The manual rules of the object */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["ManualActions"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -1591,13 +3110,21 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `{run, idempotency_key, replayed}`: the queued run */
+            /** @description The queued run */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["ManualRun"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -1636,13 +3163,13 @@ export interface operations {
     };
     list_runs: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description queued | running | done | failed | skipped */
-                status: string | null;
-                limit: number | null;
+            query?: {
+                /** @description Only runs in this state. */
+                status?: components["schemas"]["RunStatus"];
+                limit?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -1653,7 +3180,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["RunList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -1683,7 +3226,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["RunView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -1715,12 +3266,21 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The run, queued again */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["RunView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -1751,22 +3311,23 @@ export interface operations {
     };
     list_records: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Sort keys, comma separated; `-` for descending (e.g. `-amount,name`). */
+                sort?: string;
+                limit?: number;
+                cursor?: string;
+                /** @description Fields to return, comma separated. */
+                fields?: string;
+                /** @description Lookup fields to embed under `_expand`, comma separated. */
+                expand?: string;
+                /** @description A JSON filter (same language as the query endpoint). */
+                filter?: string;
+                count?: boolean;
+            };
             header?: never;
             path: {
                 /** @description Object API name */
                 object: string;
-                /** @description Sort keys, comma separated; `-` for descending (e.g. `-amount,name`). */
-                sort: string | null;
-                limit: number | null;
-                cursor: string | null;
-                /** @description Fields to return, comma separated. */
-                fields: string | null;
-                /** @description Lookup fields to embed under `_expand`, comma separated. */
-                expand: string | null;
-                /** @description A JSON filter (same language as the query endpoint). */
-                filter: string | null;
-                count: boolean | null;
             };
             cookie?: never;
         };
@@ -1781,6 +3342,15 @@ export interface operations {
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1822,7 +3392,7 @@ export interface operations {
         /** @description Field values */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["RecordInput"];
             };
         };
         responses: {
@@ -1832,10 +3402,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["Record"];
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1898,7 +3477,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BulkResult"];
+                    "application/json": components["schemas"]["BulkOutcome"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -1948,7 +3536,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BulkResult"];
+                    "application/json": components["schemas"]["BulkOutcome"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -1979,21 +3576,22 @@ export interface operations {
     };
     export_records: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Sort keys, comma separated; `-` for descending (e.g. `-amount,name`). */
+                sort?: string;
+                limit?: number;
+                cursor?: string;
+                /** @description Fields to return, comma separated. */
+                fields?: string;
+                /** @description Lookup fields to embed under `_expand`, comma separated. */
+                expand?: string;
+                /** @description A JSON filter (same language as the query endpoint). */
+                filter?: string;
+                count?: boolean;
+            };
             header?: never;
             path: {
                 object: string;
-                /** @description Sort keys, comma separated; `-` for descending (e.g. `-amount,name`). */
-                sort: string | null;
-                limit: number | null;
-                cursor: string | null;
-                /** @description Fields to return, comma separated. */
-                fields: string | null;
-                /** @description Lookup fields to embed under `_expand`, comma separated. */
-                expand: string | null;
-                /** @description A JSON filter (same language as the query endpoint). */
-                filter: string | null;
-                count: boolean | null;
             };
             cookie?: never;
         };
@@ -2006,6 +3604,15 @@ export interface operations {
                 };
                 content: {
                     "text/csv": unknown;
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -2047,7 +3654,7 @@ export interface operations {
         /** @description `{filter, sort, limit, cursor, fields, expand, count}` */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["QueryBody"];
             };
         };
         responses: {
@@ -2060,6 +3667,15 @@ export interface operations {
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2087,22 +3703,23 @@ export interface operations {
     };
     recycle_bin: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Sort keys, comma separated; `-` for descending (e.g. `-amount,name`). */
+                sort?: string;
+                limit?: number;
+                cursor?: string;
+                /** @description Fields to return, comma separated. */
+                fields?: string;
+                /** @description Lookup fields to embed under `_expand`, comma separated. */
+                expand?: string;
+                /** @description A JSON filter (same language as the query endpoint). */
+                filter?: string;
+                count?: boolean;
+            };
             header?: never;
             path: {
                 /** @description Object API name */
                 object: string;
-                /** @description Sort keys, comma separated; `-` for descending (e.g. `-amount,name`). */
-                sort: string | null;
-                limit: number | null;
-                cursor: string | null;
-                /** @description Fields to return, comma separated. */
-                fields: string | null;
-                /** @description Lookup fields to embed under `_expand`, comma separated. */
-                expand: string | null;
-                /** @description A JSON filter (same language as the query endpoint). */
-                filter: string | null;
-                count: boolean | null;
             };
             cookie?: never;
         };
@@ -2114,6 +3731,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RecordPage"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -2136,14 +3762,15 @@ export interface operations {
     };
     get_record: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Lookup fields to embed under `_expand`, comma separated. */
+                expand?: string;
+            };
             header?: never;
             path: {
                 object: string;
                 /** @description Record id */
                 id: string;
-                /** @description Lookup fields to embed under `_expand`, comma separated. */
-                expand: string | null;
             };
             cookie?: never;
         };
@@ -2155,7 +3782,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["Record"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -2188,7 +3824,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["DeleteOutcome"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -2233,7 +3878,7 @@ export interface operations {
         /** @description Fields to change */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["RecordInput"];
             };
         };
         responses: {
@@ -2242,10 +3887,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["Record"];
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2281,12 +3935,13 @@ export interface operations {
     };
     record_history: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+            };
             header?: never;
             path: {
                 object: string;
                 id: string;
-                limit: number | null;
             };
             cookie?: never;
         };
@@ -2298,7 +3953,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["History"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -2328,7 +3992,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["Purged"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -2367,7 +4040,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["Relationships"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -2382,7 +4064,19 @@ export interface operations {
     };
     related_records: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Sort keys, comma separated; `-` for descending (e.g. `-amount,name`). */
+                sort?: string;
+                limit?: number;
+                cursor?: string;
+                /** @description Fields to return, comma separated. */
+                fields?: string;
+                /** @description Lookup fields to embed under `_expand`, comma separated. */
+                expand?: string;
+                /** @description A JSON filter (same language as the query endpoint). */
+                filter?: string;
+                count?: boolean;
+            };
             header?: never;
             path: {
                 object: string;
@@ -2390,17 +4084,6 @@ export interface operations {
                 child: string;
                 /** @description The child's lookup field */
                 field: string;
-                /** @description Sort keys, comma separated; `-` for descending (e.g. `-amount,name`). */
-                sort: string | null;
-                limit: number | null;
-                cursor: string | null;
-                /** @description Fields to return, comma separated. */
-                fields: string | null;
-                /** @description Lookup fields to embed under `_expand`, comma separated. */
-                expand: string | null;
-                /** @description A JSON filter (same language as the query endpoint). */
-                filter: string | null;
-                count: boolean | null;
             };
             cookie?: never;
         };
@@ -2412,6 +4095,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RecordPage"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -2449,7 +4141,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["Restored"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -2483,7 +4184,7 @@ export interface operations {
         /** @description {owner, department?}: the new owner (and department; by default the owner's primary one) */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["TransferBody"];
             };
         };
         responses: {
@@ -2492,7 +4193,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["Record"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -2523,12 +4233,12 @@ export interface operations {
     };
     upload_file: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description The file name to keep (e.g. `合同.pdf`). */
-                name: string | null;
+                name?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         /** @description The raw file bytes; Content-Type is kept */
@@ -2544,6 +4254,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FileInfo"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             413: {
@@ -2584,6 +4303,15 @@ export interface operations {
                     "application/octet-stream": unknown;
                 };
             };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2596,16 +4324,16 @@ export interface operations {
     };
     list_instances: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description running | incident | approved | rejected | withdrawn | terminated (default: running and incident) */
-                status: string | null;
+                status?: string;
                 /** @description With `record`: every instance on that record, for anyone who may read it. */
-                object: string | null;
+                object?: string;
                 /** @description A record id (needs `object`). */
-                record: string | null;
+                record?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -2616,7 +4344,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["InstanceList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -2647,7 +4391,7 @@ export interface operations {
         /** @description `{flow: key, record: uuid, chosen?: {node: [user]}, vars?: {}}` */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["StartBody"];
             };
         };
         responses: {
@@ -2657,7 +4401,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["StartedInstance"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -2703,7 +4471,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["InstanceDetail"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -2728,16 +4504,33 @@ export interface operations {
         /** @description `{action: withdraw|urge|comment, comment?, text?}`; admins also `retry {incident}`, `skip {incident, edge?}`, `cancel {reason?}` */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["InstanceActionBody"];
             };
         };
         responses: {
+            /** @description The instance after the action */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["InstanceSummary"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -2776,23 +4569,39 @@ export interface operations {
     };
     startable_flows: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query: {
                 /** @description The object whose records would be submitted. */
                 object: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description `{flows: [{key, name, version}]}`: published flows of the object */
+            /** @description Published flows of the object the caller may start */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["StartableFlows"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -2815,27 +4624,35 @@ export interface operations {
     };
     list_tasks: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description todo (待我审批) | done | started (我发起的) | cc (抄送我的) */
-                box: string | null;
-                limit: number | null;
+                box?: string;
+                limit?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description `{box, items}` */
+            /** @description An inbox: todo, done, started or cc */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["Inbox"];
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2857,7 +4674,7 @@ export interface operations {
         /** @description `{action: approve|reject|return|transfer|delegate|add_signer|comment|resubmit, comment?, to_node?, to?, position?: before|after|parallel, users?, text?}` */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["TaskActionBody"];
             };
         };
         responses: {
@@ -2867,7 +4684,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["InstanceSummary"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -2921,7 +4754,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["JobRow"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -2949,7 +4791,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -2963,13 +4814,21 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `{calendars: [{name, calendar, ...}], builtin: [name]}` */
+            /** @description The tenant's calendars and the built-in ones */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["CalendarList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -2993,12 +4852,29 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The calendar */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["CalendarView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3023,7 +4899,7 @@ export interface operations {
         /** @description `{name, label?, time_zone, weekend?: [1-7] (default [6, 7]), holidays?: ["YYYY-MM-DD" | "YYYY-MM-DD/YYYY-MM-DD"], workdays?: ["YYYY-MM-DD"] (调休 make-up working days)}` */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["CalendarBody"];
             };
         };
         responses: {
@@ -3033,7 +4909,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["CalendarView"];
                 };
             };
             /** @description Created */
@@ -3042,7 +4918,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["CalendarView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -3081,6 +4973,22 @@ export interface operations {
                 };
                 content?: never;
             };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3114,7 +5022,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["FieldTypes"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -3134,7 +5051,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["FlowList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -3157,19 +5082,28 @@ export interface operations {
         /** @description A flow definition (`crm.workflow/1`, see crates/flow/README.md) */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["FlowDefinition"];
             };
         };
         responses: {
+            /** @description The saved draft */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["FlowDefView"];
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3214,12 +5148,29 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The draft */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["FlowDefView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3244,16 +5195,41 @@ export interface operations {
         /** @description The whole draft definition */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["FlowDefinition"];
             };
         };
         responses: {
+            /** @description The saved draft */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["FlowDefView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3292,6 +5268,22 @@ export interface operations {
                 };
                 content?: never;
             };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3322,17 +5314,33 @@ export interface operations {
         /** @description `{to_version?: n (default latest), mapping?: {old node: new node}, instances?: [uuid] (default every running or incident instance on an older version), dry_run?: bool}` */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["MigrateBody"];
             };
         };
         responses: {
-            /** @description `{dry_run, to_version, applied, instances: [{id, from_version, ok, positions, problems}]}`; applying is all-or-nothing */
+            /** @description Per instance: where it moves or why it cannot; applying is all-or-nothing */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["MigrationReport"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -3386,7 +5394,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["FlowVersionView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3418,13 +5442,29 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `{ok, problems: [{path, node, edge, code, message}]}` — every problem at once */
+            /** @description Every problem of the draft at once */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["FlowValidation"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3448,12 +5488,29 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The published versions, with their definitions */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["FlowVersionList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3481,7 +5538,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["ObjectList"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -3496,7 +5562,7 @@ export interface operations {
         /** @description An object definition (`weft.object/1`) with its fields */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["ObjectDefinition"];
             };
         };
         responses: {
@@ -3505,10 +5571,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["ObjectDefinition"];
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3550,7 +5625,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["ObjectDefinition"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3565,12 +5649,13 @@ export interface operations {
     };
     delete_object: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Delete the object even when it has records. */
+                force?: boolean;
+            };
             header?: never;
             path: {
                 object: string;
-                /** @description Delete the object even when it has records. */
-                force: boolean | null;
             };
             cookie?: never;
         };
@@ -3582,6 +5667,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
             };
             404: {
                 headers: {
@@ -3613,7 +5707,7 @@ export interface operations {
         /** @description label, plural_label, description, name_field, layout (sections of fields) */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["ObjectPatch"];
             };
         };
         responses: {
@@ -3622,7 +5716,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["ObjectDefinition"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3655,7 +5758,7 @@ export interface operations {
         /** @description A field definition */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["FieldDefinition"];
             };
         };
         responses: {
@@ -3664,7 +5767,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["FieldDefinition"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3687,13 +5799,14 @@ export interface operations {
     };
     delete_field: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Purge an already deleted field: its data is dropped for good. */
+                purge?: boolean;
+            };
             header?: never;
             path: {
                 object: string;
                 field: string;
-                /** @description Purge an already deleted field: its data is dropped for good. */
-                purge: boolean | null;
             };
             cookie?: never;
         };
@@ -3704,7 +5817,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["FieldRemoved"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3738,7 +5860,7 @@ export interface operations {
         /** @description Options to change (label, required, unique, options…) */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["FieldDefinition"];
             };
         };
         responses: {
@@ -3747,7 +5869,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["FieldDefinition"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3778,22 +5909,23 @@ export interface operations {
     };
     change_field_type: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only count the values that would not convert. */
+                dry_run?: boolean;
+                /** @description `null` stores values that do not convert as empty; `fail` (default) stops the job. */
+                on_invalid?: string;
+            };
             header?: never;
             path: {
                 object: string;
                 field: string;
-                /** @description Only count the values that would not convert. */
-                dry_run: boolean | null;
-                /** @description `null` stores values that do not convert as empty; `fail` (default) stops the job. */
-                on_invalid: string | null;
             };
             cookie?: never;
         };
         /** @description The field's new type and options */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["FieldDefinition"];
             };
         };
         responses: {
@@ -3803,7 +5935,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["TypeChange"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3849,7 +5990,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["FieldDefinition"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3879,19 +6029,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["MetaHistory"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
     };
     object_schema: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `create` (default) or `patch`. */
+                mode?: string;
+            };
             header?: never;
             path: {
                 object: string;
-                /** @description `create` (default) or `patch`. */
-                mode: string | null;
             };
             cookie?: never;
         };
@@ -3903,7 +6063,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["JsonSchemaDoc"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -3918,12 +6087,12 @@ export interface operations {
     };
     list_rules: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Only the rules of this object. */
-                object: string | null;
+                object?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -3934,7 +6103,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["RuleList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -3957,19 +6134,28 @@ export interface operations {
         /** @description A rule document (`weft.rule/1`): api_name, object, kind (validation | formula | default | required | read_only | trigger | rollup) and its settings */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["RuleDocument"];
             };
         };
         responses: {
+            /** @description The saved rule */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["RuleView"];
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4013,20 +6199,28 @@ export interface operations {
         /** @description A rule document to check without saving */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["RuleDocument"];
             };
         };
         responses: {
-            /** @description `{ok, problems: [{path, code, message, line, column}]}` */
+            /** @description Every problem, with line and column */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["RuleCheck"];
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4054,7 +6248,7 @@ export interface operations {
         /** @description `{rule: <document>}` or `{api_name}`, with optional `filter` (the query filter language), `limit` (records, ≤ 100000) and `samples` (≤ 50) */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["DryRunBody"];
             };
         };
         responses: {
@@ -4064,7 +6258,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["DryRunReport"];
                 };
             };
             400: {
@@ -4075,7 +6269,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4105,12 +6315,21 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The rule */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["RuleView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -4142,11 +6361,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Deleted */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
             };
             403: {
                 headers: {
@@ -4178,16 +6406,33 @@ export interface operations {
         /** @description The whole new rule document (a new version) */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["RuleDocument"];
             };
         };
         responses: {
+            /** @description The saved rule */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["RuleView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -4226,13 +6471,13 @@ export interface operations {
     };
     list_notifications: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Only unread notifications. */
-                unread: boolean | null;
-                limit: number | null;
+                unread?: boolean;
+                limit?: number;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -4243,7 +6488,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["NotificationList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -4259,12 +6520,29 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Marked read */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["NotificationRead"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -4291,7 +6569,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["DepartmentList"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -4306,7 +6593,7 @@ export interface operations {
         /** @description {name, parent_id, leader_id, sort} */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["DepartmentBody"];
             };
         };
         responses: {
@@ -4315,7 +6602,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["DepartmentView"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -4354,6 +6650,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4384,7 +6689,7 @@ export interface operations {
         /** @description {name, parent_id, leader_id, sort} */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["DepartmentBody"];
             };
         };
         responses: {
@@ -4393,7 +6698,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["DepartmentView"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -4428,7 +6742,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["RoleList"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -4443,7 +6766,7 @@ export interface operations {
         /** @description {key, label, description, permissions: {objects: {<object>: {create, read, update, delete, export, import, scope: own|department|department_tree|all, fields: {<field>: edit|read|hidden}}}}} */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["RoleBody"];
             };
         };
         responses: {
@@ -4452,7 +6775,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["RoleView"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -4491,6 +6823,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -4513,7 +6854,7 @@ export interface operations {
         /** @description label, description, permissions */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["RoleBody"];
             };
         };
         responses: {
@@ -4522,7 +6863,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["RoleView"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -4558,7 +6908,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["UserList"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -4573,7 +6932,7 @@ export interface operations {
         /** @description {name, email, mobile, password, is_admin, departments: [{id, primary}], roles: [key]} */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["UserBody"];
             };
         };
         responses: {
@@ -4582,7 +6941,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -4615,7 +6983,7 @@ export interface operations {
         /** @description Any of the create fields; status active|disabled */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["UserBody"];
             };
         };
         responses: {
@@ -4624,7 +6992,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -4663,12 +7040,13 @@ export interface operations {
     };
     manager_of: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description 1 = direct manager. */
+                level?: number;
+            };
             header?: never;
             path: {
                 id: string;
-                /** @description 1 = direct manager. */
-                level: number | null;
             };
             cookie?: never;
         };
@@ -4680,7 +7058,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["ManagerChain"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -4708,7 +7095,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["TenantSettings"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -4723,7 +7119,7 @@ export interface operations {
         /** @description `{time_zone}`: an IANA zone such as Asia/Shanghai; `today()` in rules and formulas is the date there */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["TenantSettings"];
             };
         };
         responses: {
@@ -4733,7 +7129,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["TenantSettings"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -4756,12 +7161,12 @@ export interface operations {
     };
     list_views: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description Only the views of this object. */
-                object: string | null;
+                object?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -4772,7 +7177,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["SavedViewList"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             403: {
@@ -4803,7 +7217,7 @@ export interface operations {
         /** @description `{object, name, shared?, default?, definition: {filter?, sort?, columns?, page_size?, mode? (list | kanban | calendar), group_field?}}`; filter and sort in the query language of `POST /data/{object}/query`. Only tenant admins create shared views. */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["ViewBody"];
             };
         };
         responses: {
@@ -4812,10 +7226,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["SavedView"];
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4857,7 +7280,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["SavedView"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             404: {
@@ -4886,6 +7318,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
             };
             403: {
                 headers: {
@@ -4917,7 +7358,7 @@ export interface operations {
         /** @description Any of `name`, `shared`, `definition` (replaced whole), `default` (the caller's default view of the object), `version` (refused with 409 when stale) */
         requestBody: {
             content: {
-                "application/json": Record<string, unknown>;
+                "application/json": components["schemas"]["ViewBody"];
             };
         };
         responses: {
@@ -4926,10 +7367,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": components["schemas"]["SavedView"];
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4985,7 +7435,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
             };
         };
     };
