@@ -3,6 +3,8 @@
 
 use super::Automation;
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use serde_json::{Map, Value as Json, json};
 use uuid::Uuid;
@@ -11,11 +13,28 @@ use weft_rules::{Sandbox, render};
 use super::doc::{ActionDoc, AssignStrategy, CompiledAction};
 use super::ports::{DeliveryRow, EmailMessage, Outbound, WebhookRequest};
 use super::worker::{RunCtx, sign_webhook};
+use crate::core::Core;
 use crate::error::Error;
 use crate::ports::TxMode;
-use crate::records::Idempotency;
+use crate::records::{Idempotency, Records};
+
+/// Runs the actions of a run: one method per action kind, with the services they need.
+pub(super) struct ActionRunner {
+    core: Arc<Core>,
+    records: Records,
+}
 
 impl Automation {
+    /// The runner for this service's actions.
+    pub(super) fn action_runner(&self) -> ActionRunner {
+        ActionRunner {
+            core: self.core.clone(),
+            records: self.records.clone(),
+        }
+    }
+}
+
+impl ActionRunner {
     /// The next of `users` in turn (a counter per rule, action and route).
     async fn round_robin(
         &self,

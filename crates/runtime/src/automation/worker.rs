@@ -197,7 +197,7 @@ impl Automation {
             if done.contains(&(i as u64)) {
                 continue;
             }
-            match self.run_action(out, &mut cx, i, ca).await {
+            match self.action_runner().run_action(out, &mut cx, i, ca).await {
                 Ok(res) => {
                     done.push(i as u64);
                     cx.results.insert(i.to_string(), res);
