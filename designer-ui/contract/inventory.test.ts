@@ -108,8 +108,8 @@ function bodyFor(template: string, method: Method): unknown {
     'PATCH /data/{object}/{id}': { description: `patched ${now}` },
     'POST /data/{object}/{id}/transfer': { owner: ids.user },
     'POST /flows/instances': { flow: 'opportunity_approval', record: ids.opportunity },
-    'POST /flows/instances/{id}/actions': { action: 'comment', comment: 'contract' },
-    'POST /flows/tasks/{id}/actions': { action: 'comment', comment: 'contract' },
+    'POST /flows/instances/{id}/actions': { action: 'comment', text: 'contract' },
+    'POST /flows/tasks/{id}/actions': { action: 'comment', text: 'contract' },
     'PUT /meta/calendars/{name}': { name: ids.calendar, time_zone: 'Asia/Shanghai', holidays: ['2026-10-01'] },
     'POST /meta/flows': { ...(docs.flow ?? {}), key: ids.flowKey },
     'PUT /meta/flows/{key}': { ...(docs.flow ?? {}), key: ids.flowKey },
@@ -141,9 +141,8 @@ async function call(method: Method, template: string): Promise<unknown> {
   const path: Record<string, string> = {};
   const query: Record<string, string | number | boolean> = {};
   for (const p of op.parameters ?? []) {
-    if (p.in === 'path' && template.includes(`{${p.name}}`)) path[p.name] = pathFor(template, p.name);
-    // TODO(typed-api): the document declares many query parameters `in: path`; sent as query.
-    else if (p.in === 'query' || p.in === 'path') { const v = queryFor(template, p.name); if (v !== undefined) query[p.name] = v; }
+    if (p.in === 'path') path[p.name] = pathFor(template, p.name);
+    else if (p.in === 'query') { const v = queryFor(template, p.name); if (v !== undefined) query[p.name] = v; }
   }
   // Read every body as text (CSV and file downloads too); the middleware checks it against the document.
   const init: Json = { params: { path, query }, parseAs: 'text' };

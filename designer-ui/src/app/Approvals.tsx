@@ -6,7 +6,7 @@ import { Suspense, lazy, useCallback, useEffect, useState } from 'react';
 import { App, Button, Card, Drawer, Dropdown, Empty, Input, List, Segmented, Select, Space, Spin, Tabs, Tag, Timeline, Typography } from 'antd';
 import dayjs from 'dayjs';
 import { ApiError, api } from '../lib/api';
-import type { FlowInstance, InboxItem } from '../lib/api';
+import type { FlowInstance, InboxItem, Schemas } from '../lib/api';
 import { lbl } from '../lib/i18n';
 import { navigate } from '../lib/router';
 import { useApp } from './ctx';
@@ -36,7 +36,7 @@ export function StatusTag({ status }: { status: string }) {
 /** The record page's 提交审批 button: one entry per published flow of the object. */
 export function SubmitForApproval({ object, id }: { object: string; id: string }) {
   const { message } = App.useApp();
-  const [flows, setFlows] = useState<{ key: string; name?: { zh?: string; en?: string } }[]>([]);
+  const [flows, setFlows] = useState<Schemas['StartableFlow'][]>([]);
   const [busy, setBusy] = useState(false);
   useEffect(() => { api.startable(object).then((r) => setFlows(r.flows)).catch(() => setFlows([])); }, [object]);
   if (!flows.length) return null;
@@ -158,8 +158,10 @@ export function eventText(event: string, data?: Record<string, unknown> | null):
   return d ? `${base} · ${L(d[0], d[1])}` : base;
 }
 
-type NodeOps = { return_to?: string[]; add_signer?: ('before' | 'after' | 'parallel')[]; transfer?: boolean };
-type GraphNode = { id: string; name?: { zh?: string; en?: string } | null; ops?: NodeOps | null; visited?: boolean };
+type SignerPlace = Schemas['SignerPlace'];
+const PLACES: readonly SignerPlace[] = ['before', 'after', 'parallel'];
+/** The strings of a JSON array (`ops` is open JSON in the document). */
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 /**
  * What the task's node offers, from the instance's graph: 退回 targets the instance has
@@ -167,16 +169,23 @@ type GraphNode = { id: string; name?: { zh?: string; en?: string } | null; ops?:
  * node says otherwise). Operations the node does not offer are not shown; the server still
  * checks every one.
  */
-export function taskOps(inst: FlowInstance, taskId?: string): { returnTo: { id: string; name: string }[]; addSigner: ('before' | 'after' | 'parallel')[]; transfer: boolean } {
-  const nodes = ((inst as FlowInstance & { graph?: { nodes?: GraphNode[] } }).graph?.nodes) ?? [];
+export function taskOps(inst: Pick<FlowInstance, 'graph' | 'tasks'>, taskId?: string): { returnTo: { id: string; name: string }[]; addSigner: SignerPlace[]; transfer: boolean } {
+  const nodes = inst.graph?.nodes ?? [];
   const t = inst.tasks?.find((x) => x.id === taskId);
   const node = nodes.find((n) => n.id === t?.node);
   const ops = node?.ops ?? {};
-  const returnTo = (ops.return_to ?? [])
+  const returnTo = strings(ops.return_to)
     .map((id) => nodes.find((n) => n.id === id))
-    .filter((n): n is GraphNode => !!n && (n.visited ?? false))
-    .map((n) => ({ id: n.id, name: n.id === 'start' ? L('发起人', 'Initiator') : lbl(n.name ?? undefined, n.id) }));
-  return { returnTo, addSigner: ops.add_signer ?? [], transfer: ops.transfer !== false };
+    .filter((n): n is (typeof nodes)[number] => !!n && n.visited)
+    .map((n) => ({ id: n.id, name: n.id === 'start' ? L('发起人', 'Initiator') : lbl(n.name, n.id) }));
+  const addSigner = strings(ops.add_signer).filter((p): p is SignerPlace => (PLACES as string[]).includes(p));
+  return { returnTo, addSigner, transfer: ops.transfer !== false };
+}
+
+/** A task action with the approver's comment, on the actions that carry one. */
+export function withComment(body: Schemas['TaskActionBody'], comment: string): Schemas['TaskActionBody'] {
+  if (!comment || body.action === 'delegate' || body.action === 'resubmit' || body.action === 'comment') return body;
+  return { ...body, comment };
 }
 
 function TaskDrawer({ instance, task, name, onClose, onDone, tab = 'detail' }: {
@@ -199,11 +208,11 @@ function TaskDrawer({ instance, task, name, onClose, onDone, tab = 'detail' }: {
     if (!task) return;
     loadUsers().then((list) => setUsers(list.filter((u) => u.status !== 'disabled' && u.id !== session.user?.id)));
   }, [task, session]);
-  const act = async (body: Record<string, unknown>) => {
+  const act = async (body: Schemas['TaskActionBody']) => {
     if (!task) return;
     setBusy(true);
     try {
-      await api.actOnTask(task, { ...body, comment: comment || undefined });
+      await api.actOnTask(task, withComment(body, comment));
       message.success(L('已提交', 'Done'));
       onDone();
     } catch (e) {
@@ -242,7 +251,7 @@ function TaskDrawer({ instance, task, name, onClose, onDone, tab = 'detail' }: {
               {ops.transfer && <Space>
                 <Select style={{ width: 200 }} placeholder={L('转交给…', 'Transfer to…')} value={transferTo} onChange={setTransferTo}
                   options={users.map((u) => ({ value: u.id, label: u.name }))} showSearch optionFilterProp="label" data-testid="task-transfer-to" />
-                <Button disabled={!transferTo} loading={busy} onClick={() => act({ action: 'transfer', to: transferTo })} data-testid="task-transfer">{L('转交', 'Transfer')}</Button>
+                <Button disabled={!transferTo} loading={busy} onClick={() => transferTo && act({ action: 'transfer', to: transferTo })} data-testid="task-transfer">{L('转交', 'Transfer')}</Button>
               </Space>}
               {signPosition && <Space wrap>
                 <Select mode="multiple" style={{ width: 260 }} placeholder={L('加签给…', 'Add signers…')} value={signers} onChange={setSigners}
@@ -289,7 +298,7 @@ function TaskDrawer({ instance, task, name, onClose, onDone, tab = 'detail' }: {
  * newest first; each opens the instance drawer, on its details or on its flow tree.
  */
 export function RecordApprovals({ object, id }: { object: string; id: string }) {
-  const [rows, setRows] = useState<{ instance: string; task?: string; name?: InboxItem['flow_name']; canOpen: boolean; inst: FlowInstance & { created_at?: string } }[] | null>(null);
+  const [rows, setRows] = useState<{ instance: string; task?: string; name?: InboxItem['flow_name']; canOpen: boolean; inst: Schemas['InstanceView'] }[] | null>(null);
   const [open, setOpen] = useState<{ instance: string; task?: string; tab: 'detail' | 'flow' } | null>(null);
   const load = useCallback(async () => {
     // Every approval of the record (anyone who may read it sees them), and the caller's open
@@ -297,7 +306,7 @@ export function RecordApprovals({ object, id }: { object: string; id: string }) 
     const [list, todo, flows] = await Promise.all([
       api.recordInstances(object, id).then((r) => r.instances),
       api.inbox('todo').then((r) => r.items, () => [] as InboxItem[]),
-      api.startable(object).then((r) => r.flows, () => [] as { key: string; name?: InboxItem['flow_name'] }[]),
+      api.startable(object).then((r) => r.flows, () => [] as Schemas['StartableFlow'][]),
     ]);
     const tasks = new Map(todo.filter((t) => t.record_id === id).map((t) => [t.instance, t]));
     setRows(list.map((inst) => ({

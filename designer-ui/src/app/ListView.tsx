@@ -94,7 +94,7 @@ export function ListView({ object, sv }: { object: string; sv: SavedViews }) {
     try {
       const page = await api.query(object, { filter: apiFilter, sort: sort.length ? sort : undefined, limit: pageSize, cursor: after ?? undefined, expand, count: after === null });
       setRows((r) => (after ? [...r, ...page.records] : page.records));
-      setCursor(page.next_cursor);
+      setCursor(page.next_cursor ?? null);
       if (after === null) setTotal(page.total ?? null);
     } catch (e) {
       setError(e instanceof ApiError ? e.message : String(e));

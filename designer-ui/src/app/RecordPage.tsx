@@ -30,7 +30,7 @@ export function RecordPage({ object, id }: { object: string; id: string }) {
     const expand = fields.filter((f) => f.type === 'lookup' || f.type === 'master_detail').map((f) => f.api_name);
     api.getExpanded(object, id, expand).then(setRec).catch((e) => setError(e instanceof ApiError ? e.message : String(e)));
     api.history(object, id).then((h) => setHist(h.changes)).catch(() => setHist([]));
-    api.relationships(object, id).then((r) => setRels(Array.isArray(r) ? r : r.relationships ?? [])).catch(() => setRels([]));
+    api.relationships(object, id).then((r) => setRels(r.relationships)).catch(() => setRels([]));
   }, [object, id, fields]);
 
   if (error) return <Alert type="error" title={error} />;

@@ -51,7 +51,7 @@ function Shell() {
   const loc = useLocation();
 
   const apply = useCallback((s: Session, r: { objects: ObjectDef[] }) => {
-    setCsrf(s.csrf_token);
+    setCsrf(s.csrf_token ?? null);
     setSession(s);
     const map: Record<string, ObjectDef> = {};
     for (const o of r.objects) map[o.api_name] = o;

@@ -84,10 +84,7 @@ export function parseValueText(s: string): unknown {
 function useRoles(): string[] {
   const [roles, setRoles] = useState<string[]>([]);
   useEffect(() => {
-    api.roles().then((r) => {
-      const rows = Array.isArray(r) ? r : r.roles ?? [];
-      setRoles(rows.map((x) => x.key ?? '').filter(Boolean));
-    }).catch(() => setRoles([]));
+    api.roles().then((r) => setRoles(r.roles.map((x) => x.key).filter(Boolean))).catch(() => setRoles([]));
   }, []);
   return roles;
 }

@@ -119,10 +119,10 @@ const orgCache = new Map<string, Promise<OrgEntry[]>>();
 function loadOrg(kind: 'users' | 'departments'): Promise<OrgEntry[]> {
   let p = orgCache.get(kind);
   if (!p) {
-    p = (kind === 'users' ? api.users() : api.departments()).then((r) => {
-      const list = Array.isArray(r) ? r : (r as Record<string, OrgEntry[] | undefined>)[kind] ?? [];
-      return list.map((u) => ({ id: u.id, name: u.name, status: u.status }));
-    }).catch(() => []);
+    p = (kind === 'users'
+      ? api.users().then((r) => r.users.map((u) => ({ id: u.id, name: u.name, status: u.status })))
+      : api.departments().then((r) => r.departments.map((d) => ({ id: d.id, name: d.name }))))
+      .catch(() => []);
     orgCache.set(kind, p);
   }
   return p;

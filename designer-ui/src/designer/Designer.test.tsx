@@ -8,7 +8,7 @@ import type { AppState } from '../app/ctx';
 const state: AppState = {
   session: {
     user: { id: 'u', name: 'Admin', email: 'a@x', is_admin: true, departments: [] },
-    tenant: { id: 't', name: 'T' }, csrf_token: 'c',
+    tenant: { id: 't', name: 'T' }, csrf_token: 'c', view_as: false,
     permissions: { is_admin: true, objects: {} },
   },
   objects: { account: { api_name: 'account', label: { zh: '客户' }, fields: [] } },

@@ -8,7 +8,7 @@ import type { CollisionDetection, DragEndEvent, DragStartEvent } from '@dnd-kit/
 import { SortableContext, rectSortingStrategy, sortableKeyboardCoordinates, useSortable } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
 import { ApiError, api } from '../lib/api';
-import type { RuleRow } from '../lib/api';
+import type { RuleRow, Schemas } from '../lib/api';
 import { lbl, t as tt, useLang } from '../lib/i18n';
 import { navigate, useLocation } from '../lib/router';
 import type { FieldType, ObjectDef, Problem } from '../lib/types';
@@ -131,7 +131,7 @@ export default function Designer() {
         }
         // Labels and the layout (sections, columns, the order of fields) in one new version,
         // after the fields it places exist.
-        const patch: Record<string, unknown> = {};
+        const patch: Schemas['ObjectPatch'] = {};
         if (JSON.stringify(o.label) !== JSON.stringify(doc.label)) patch.label = doc.label;
         const layout = toLayout(doc);
         if (JSON.stringify(o.layout ?? null) !== JSON.stringify(layout)) patch.layout = layout;

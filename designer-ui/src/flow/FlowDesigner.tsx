@@ -3,6 +3,7 @@ import { Alert, Button, Drawer, Input, InputNumber, Modal, Popover, Radio, Selec
 import { BranchesOutlined, ClockCircleOutlined, CloseOutlined, PlusOutlined, SendOutlined, ThunderboltOutlined, UserOutlined } from '@ant-design/icons';
 import { lbl, useLang } from '../lib/i18n';
 import { ApiError, api } from '../lib/api';
+import type { FlowRow, Schemas } from '../lib/api';
 import type { Problem } from '../lib/types';
 import { useApp } from '../app/ctx';
 import { addBranch, emptyFlow, findNode, fromDefinition, insertNode, makeNode, removeBranch, removeNode, toDefinition, updateBranch, updateNode, validate } from './tree';
@@ -26,26 +27,27 @@ export default function FlowDesigner() {
   const [json, setJson] = useState<string | null>(null);
   const [server, setServer] = useState<{ ok: boolean; text: string[] } | null>(null);
   const [publishing, setPublishing] = useState(false);
-  const [flows, setFlows] = useState<{ key: string; latest_version?: number | null; definition?: { name?: { zh?: string; en?: string } } }[]>([]);
+  const [flows, setFlows] = useState<FlowRow[]>([]);
   const [lost, setLost] = useState<string[]>([]);
   const [versions, setVersions] = useState<FlowVersion[] | null>(null);
   const loadFlows = () => { api.flows().then((r) => setFlows(r.flows)).catch(() => setFlows([])); };
   useEffect(loadFlows, []);
   /** Edit a stored definition: the draft of `key`, or one of its published versions. */
-  const openDefinition = (def: Parameters<typeof fromDefinition>[0]) => {
-    const r = fromDefinition(def);
+  const openDefinition = (def: Record<string, unknown> | null | undefined) => {
+    // A stored definition is open JSON in the document; fromDefinition keeps what it does not know.
+    const r = fromDefinition((def ?? {}) as StoredDefinition);
     setTree(r.tree); setLost(r.lost); setShown(null); setServer(null); setOpen(null);
   };
   const openFlow = async (key: string) => {
     if (key === '__new__') { setTree(emptyFlow('approval', order.includes('opportunity') ? 'opportunity' : order[0] ?? '')); setLost([]); setServer(null); return; }
     try {
-      const r = await api.flow<Parameters<typeof fromDefinition>[0]>(key);
+      const r = await api.flow(key);
       openDefinition(r.definition);
     } catch (e) { setServer({ ok: false, text: [e instanceof Error ? e.message : String(e)] }); }
   };
   const showVersions = async () => {
     try {
-      const r = await api.flowVersions<FlowVersion>(tree.key);
+      const r = await api.flowVersions(tree.key);
       setVersions(r.versions);
     } catch (e) {
       setServer({ ok: false, text: [e instanceof ApiError && e.status === 404 ? L('这个流程还没有保存过', 'This flow has not been saved yet') : e instanceof Error ? e.message : String(e)] });
@@ -143,7 +145,8 @@ export default function FlowDesigner() {
   );
 }
 
-interface FlowVersion { version: number; hash: string; published_at: string; published_by?: string | null; definition: Parameters<typeof fromDefinition>[0] }
+type FlowVersion = Schemas['FlowVersionView'];
+type StoredDefinition = Parameters<typeof fromDefinition>[0];
 
 interface Ctx {
   insert: (slot: Slot, type: NodeType) => void;

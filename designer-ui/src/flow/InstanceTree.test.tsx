@@ -1,8 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
 import { act, render, screen } from '@testing-library/react';
-import { api } from '../lib/api';
+import { api, type Schemas } from '../lib/api';
 import InstanceTree from './InstanceTree';
 import type { InstanceView } from './instance';
+
+const user = (id: string, name: string): Schemas['UserView'] => ({
+  id, name, created_at: '2026-01-01T00:00:00Z', departments: [], has_password: true, is_admin: false, roles: [], status: 'active',
+});
 
 const inst: InstanceView = {
   id: 'i1', status: 'running', initiator: 'u-zhang', created_at: '2026-12-02T10:00:00Z',
@@ -24,7 +28,7 @@ const inst: InstanceView = {
 
 describe('InstanceTree', () => {
   it('draws the branches with the current node, its assignee by name, and the untaken branch dimmed', async () => {
-    vi.spyOn(api, 'users').mockResolvedValue({ users: [{ id: 'u-wang', name: '王总监' }, { id: 'u-zhang', name: '张销售' }] });
+    vi.spyOn(api, 'users').mockResolvedValue({ users: [user('u-wang', '王总监'), user('u-zhang', '张销售')] });
     render(<InstanceTree inst={inst} />);
     await act(async () => {});
     const state = (id: string) => screen.getByTestId(`inst-node-${id}`).getAttribute('data-state');

@@ -18,7 +18,7 @@ function useNames(): Map<string, string> {
   const [names, setNames] = useState<Map<string, string>>(new Map());
   useEffect(() => {
     directory ??= api.users()
-      .then((r) => new Map(((r as { users?: { id: string; name: string }[] }).users ?? []).map((u) => [u.id, u.name])))
+      .then((r) => new Map(r.users.map((u) => [u.id, u.name])))
       .catch(() => { directory = null; return new Map<string, string>(); });
     let live = true;
     directory.then((m) => { if (live) setNames(m); });

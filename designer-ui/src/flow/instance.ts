@@ -5,11 +5,14 @@
 // Pure functions: tested without a browser (instance.test.ts).
 import type { FlowLabel } from './tree';
 
-export interface GNode { id: string; kind: string; name?: FlowLabel | null; active?: boolean; visited?: boolean; outcome?: string }
-export interface GEdge { id: string; from: string; to: string; on?: string | null; when?: { expr?: string } | null; name?: FlowLabel | null; order?: number | null }
+/** A name as the instance view sends it: open JSON in the document, a label in practice. */
+type Name = FlowLabel | Record<string, unknown> | null;
+
+export interface GNode { id: string; kind: string; name?: Name; active?: boolean; visited?: boolean; outcome?: string | null }
+export interface GEdge { id: string; from: string; to: string; on?: string | null; when?: { expr?: string } | null; name?: Name; order?: number | null }
 
 export interface ViewTask { id: string; node: string; assignee: string; status: string; reason?: string | null; kind?: string; created_at: string; closed_at?: string | null }
-export interface ViewEvent { seq: number; at: string; actor: string | null; event: string; node: string | null; data: Record<string, unknown> | null }
+export interface ViewEvent { seq: number; at: string; actor?: string | null; event: string; node?: string | null; data: Record<string, unknown> | null }
 
 /** The part of the instance view (`GET /flows/instances/{id}`) the drawing needs. */
 export interface InstanceView {
@@ -28,7 +31,7 @@ export type Item =
   | { type: 'gateway'; id: string; kind: string; branches: BranchView[] }
   | { type: 'end'; id: string };
 
-export interface BranchView { edge: string; name?: FlowLabel | null; when?: string; isDefault: boolean; items: Item[] }
+export interface BranchView { edge: string; name?: Name; when?: string; isDefault: boolean; items: Item[] }
 
 export interface TreeView {
   start: string | null;
@@ -151,8 +154,8 @@ export function nodeStates(view: InstanceView, tree?: TreeView): Record<string, 
         const d = h.data ?? {};
         const comment = typeof d.comment === 'string' && d.comment ? d.comment : undefined;
         // The engine logs the command (`approve` / `reject`); the drawing speaks in outcomes.
-        if (h.event === 'task_decided') acts.push({ user: h.actor, at: h.at, decision: DECIDED[String(d.decision)] ?? String(d.decision ?? ''), comment });
-        if (h.event === 'returned') acts.push({ user: h.actor, at: h.at, decision: 'returned', comment });
+        if (h.event === 'task_decided') acts.push({ user: h.actor ?? null, at: h.at, decision: DECIDED[String(d.decision)] ?? String(d.decision ?? ''), comment });
+        if (h.event === 'returned') acts.push({ user: h.actor ?? null, at: h.at, decision: 'returned', comment });
         if (h.event === 'auto_approved' || h.event === 'timeout_auto_decided') acts.push({ user: null, at: h.at, decision: String(d.outcome ?? 'approved') });
       }
       if (!acts.length) {
@@ -171,7 +174,7 @@ export function nodeStates(view: InstanceView, tree?: TreeView): Record<string, 
       outcome = 'cc';
     } else {
       const failed = events.some((h) => h.event.endsWith('failed'));
-      for (const h of events) acts.push({ user: h.actor, at: h.at, decision: h.event });
+      for (const h of events) acts.push({ user: h.actor ?? null, at: h.at, decision: h.event });
       outcome = failed ? 'failed' : 'passed';
     }
     const current = running && (!!n.active || open.length > 0);

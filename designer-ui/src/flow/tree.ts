@@ -6,7 +6,7 @@ import { lbl } from '../lib/i18n';
 import { graphToTree } from './instance';
 import type { Item } from './instance';
 
-export interface FlowLabel { zh?: string; en?: string }
+export type FlowLabel = { zh?: string; en?: string };
 
 export type AssigneeRule =
   | { kind: 'users'; ids: string[] }
@@ -216,7 +216,9 @@ export function validate(t: FlowTree): TreeProblem[] {
 // ---------------------------------------------------------------------------------------------
 // Compilation to the graph definition.
 
-export interface Definition {
+/** The definition as stored (`Schemas['FlowDefinition']`, whose other keys are open JSON). A type
+ * alias, so it is assignable to the document's open object. */
+export type Definition = {
   schema: 'crm.workflow/1';
   key: string;
   version: number;
@@ -226,7 +228,7 @@ export interface Definition {
   nodes: Record<string, unknown>[];
   edges: Record<string, unknown>[];
   settings?: Record<string, unknown>;
-}
+};
 
 export function toDefinition(t: FlowTree): Definition {
   const nodes: Record<string, unknown>[] = [];

@@ -18,11 +18,19 @@ export function useLang(): Lang {
   return useSyncExternalStore((f) => { subs.add(f); return () => subs.delete(f); }, () => lang);
 }
 
-/** A bilingual label in the current language, falling back to the other one, then to `fallback`. */
-export function lbl(l: Label | undefined, fallback = ''): string {
+/**
+ * A bilingual label in the current language, falling back to the other one, then to `fallback`.
+ * Also takes a label as the API sends it where the document types it as open JSON (flow and node
+ * names: `{zh, en}` or plain text).
+ */
+export function lbl(l: Label | unknown, fallback = ''): string {
   if (!l) return fallback;
-  const [a, b] = lang === 'zh' ? [l.zh, l.en] : [l.en, l.zh];
-  return (a && a.trim()) || (b && b.trim()) || fallback;
+  if (typeof l === 'string') return l.trim() || fallback;
+  if (typeof l !== 'object') return fallback;
+  const { zh, en } = l as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
+  const [a, b] = lang === 'zh' ? [text(zh), text(en)] : [text(en), text(zh)];
+  return a || b || fallback;
 }
 
 const dict = {

@@ -1,4 +1,8 @@
-// Shapes of the Weft REST API (see crates/api/openapi.json).
+// Shapes of the Weft REST API (see crates/api/openapi.json). Where the document gives a shape
+// (schema.d.ts) these are the generated types; object and field definitions and records are open
+// documents there (`additionalProperties`), so their structure is spelled out here. Type aliases,
+// not interfaces, so they are assignable to the document's open `{[key: string]: unknown}` bodies.
+import type { Schemas } from './api/client';
 
 export interface Label { zh?: string; en?: string }
 
@@ -10,7 +14,7 @@ export type FieldType =
   | 'phone' | 'url' | 'address' | 'lookup' | 'master_detail' | 'multi_lookup' | 'user'
   | 'department' | 'auto_number' | 'attachment' | 'json';
 
-export interface FieldDef {
+export type FieldDef = {
   id?: string;
   api_name: string;
   type: FieldType;
@@ -43,9 +47,9 @@ export interface FieldDef {
   max_file_size?: number;
   accept?: string[];
   max_bytes?: number;
-}
+};
 
-export interface ObjectDef {
+export type ObjectDef = {
   schema?: string;
   id?: string;
   api_name: string;
@@ -57,9 +61,9 @@ export interface ObjectDef {
   /** Form layout: sections in order; live fields no section names follow the last one. */
   layout?: FormLayout | null;
   version?: number;
-}
+};
 
-export interface FormSection {
+export type FormSection = {
   key: string;
   label?: Label;
   /** Columns on a wide screen (1–4); a phone shows one. */
@@ -68,28 +72,20 @@ export interface FormSection {
   fields: string[];
   /** Shown only while the form's values match (the list filter language). */
   visible_when?: Filter | null;
-}
+};
 
-export interface FormLayout { sections: FormSection[]; visible_when?: Record<string, Filter> }
+export type FormLayout = { sections: FormSection[]; visible_when?: Record<string, Filter> };
 
-export type FieldAccess = 'edit' | 'read' | 'hidden';
+export type FieldAccess = Schemas['FieldRight'];
 
-export interface ObjectPermissions {
-  create: boolean; read: boolean; update: boolean; delete: boolean; export: boolean; import: boolean;
-  scope: string | null;
-  fields: Record<string, FieldAccess>;
-}
+export type ObjectPermissions = Schemas['ObjectRights'];
 
-export interface Session {
-  user: { id: string; name: string; email: string; is_admin: boolean; departments: string[] } | null;
-  tenant: { id: string; name: string } | null;
-  csrf_token: string | null;
-  permissions: { is_admin: boolean; objects: Record<string, ObjectPermissions> };
-}
+export type Session = Schemas['SessionView'];
 
 export type RecordData = Record<string, unknown> & { id: string; version: number };
 
-export interface RecordPage { records: RecordData[]; next_cursor: string | null; total?: number | null }
+/** `Schemas['RecordPage']` with its records as RecordData. */
+export type RecordPage = Omit<Schemas['RecordPage'], 'records'> & { records: RecordData[] };
 
 export interface Problem { path: string; code: string; message: string }
 

@@ -17,7 +17,7 @@ const ticket: ObjectDef = {
 const report: ObjectDef = { api_name: 'report', label: { zh: '报表' }, fields: [] };
 const perms = (create: boolean) => ({ create, read: true, update: true, delete: false, export: false, import: false, scope: 'own', fields: { title: 'edit' as const, hours: 'edit' as const } });
 const session: Session = {
-  user: { id: 'u1', name: '张销售', email: 'z@x', is_admin: false, departments: [] }, tenant: { id: 't', name: 'Demo' }, csrf_token: 'c',
+  user: { id: 'u1', name: '张销售', email: 'z@x', is_admin: false, departments: [] }, tenant: { id: 't', name: 'Demo' }, csrf_token: 'c', view_as: false,
   permissions: { is_admin: false, objects: { ticket: perms(true), report: perms(false) } },
 };
 

@@ -5,13 +5,13 @@ import { useCallback, useEffect, useState } from 'react';
 import { Alert, Button, Empty, Input, Result, Spin, Typography } from 'antd';
 import { RightOutlined } from '@ant-design/icons';
 import { ApiError, api } from '../lib/api';
-import type { FlowInstance, InboxItem } from '../lib/api';
+import type { FlowInstance, InboxItem, Schemas } from '../lib/api';
 import { lbl } from '../lib/i18n';
 import { sectionsOf } from '../lib/layout';
 import type { RecordData } from '../lib/types';
 import { useApp } from '../app/ctx';
 import { FieldValue, liveFields, titleOf, useOrgNames } from '../app/fields';
-import { RecordTitle, eventText, taskOps } from '../app/Approvals';
+import { RecordTitle, eventText, taskOps, withComment } from '../app/Approvals';
 
 const L = (zh: string, en: string) => lbl({ zh, en });
 const when = (s: string) => new Date(s).toLocaleString();
@@ -62,10 +62,10 @@ export function MobileTask({ instance, task }: { instance: string; task: string 
   const obj = objects[inst.object];
   const open = inst.tasks?.some((t) => t.id === task && t.status === 'open');
   const ops = taskOps(inst, task);
-  const act = async (body: Record<string, unknown>, what: string) => {
+  const act = async (body: Schemas['TaskActionBody'], what: string) => {
     setBusy(true); setError(null);
     try {
-      await api.actOnTask(task, { ...body, comment: comment || undefined });
+      await api.actOnTask(task, withComment(body, comment));
       setDone(what);
     } catch (e) {
       setError(e instanceof ApiError ? e.message : String(e));

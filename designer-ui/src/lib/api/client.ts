@@ -69,27 +69,3 @@ export async function ok<T>(call: Promise<Outcome<T>>): Promise<T> {
   if (!response.ok) throw toApiError(response, error);
   return data as T;
 }
-
-/**
- * The body of a successful call whose response the document does not describe yet
- * (`{type: object}`), as the narrow local type the caller names.
- * TODO(typed-api): drop each use once the document gives that response a schema and
- * `npm run gen:api` has regenerated schema.d.ts.
- */
-export async function loose<T>(call: Promise<Outcome<unknown>>): Promise<T> {
-  return (await ok(call)) as T;
-}
-
-/**
- * Query parameters the document still declares as *path* parameters (`in: path`), so the
- * generated types reject them as query parameters.
- * TODO(typed-api): pass `{ query: {...} }` directly once the document declares them `in: query`.
- */
-export function looseQuery(query: Record<string, string | number | boolean | null | undefined>, path?: Record<string, string>): never {
-  const q: Record<string, string | number | boolean> = {};
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null) q[k] = v;
-  return (path ? { query: q, path } : { query: q }) as never;
-}
-
-/** A request body the document types as a bare object. TODO(typed-api): typed request bodies. */
-export const body = (x: object) => x as Record<string, unknown>;

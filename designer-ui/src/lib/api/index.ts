@@ -1,7 +1,9 @@
 // The web app's API: one function per call the screens make, over the generated client
 // (client.ts; paths and schemas from crates/api/openapi.json). Components and tests use `api.*`.
-import type { Filter, Label, ObjectDef, RecordData, RecordPage, Session } from '../types';
-import { body, client, loose, looseQuery, ok, type Schemas } from './client';
+// Parameters, bodies and responses are the document's (`Schemas[...]`); the few local types
+// below narrow the parts the document describes as open JSON (`{type: object}`).
+import type { Filter, ObjectDef, RecordData, RecordPage } from '../types';
+import { client, ok, type Schemas } from './client';
 
 export { ApiError, client, makeClient, setCsrf, type Problem, type Schemas } from './client';
 
@@ -10,144 +12,155 @@ export type FileRef = Pick<Schemas['FileInfo'], 'id' | 'name' | 'size' | 'conten
 /** Upload one file's bytes (`POST /files?name=`); the result goes into an attachment field. */
 export async function uploadFile(file: File): Promise<FileRef> {
   const f = await ok(client.POST('/api/v1/files', {
-    params: looseQuery({ name: file.name }),
-    body: file as never,
+    params: { query: { name: file.name } },
+    // TODO(typed-api): the document types this `application/octet-stream` body as an array of
+    // integers (a Rust `Vec<u8>`) instead of `{type: string, format: binary}`; the File is sent as is.
+    body: file as unknown as number[],
     bodySerializer: (b: unknown) => b as BodyInit,
     headers: { 'Content-Type': file.type || 'application/octet-stream' },
   }));
   return { id: f.id, name: f.name, size: f.size, content_type: f.content_type };
 }
 
-// TODO(typed-api): every `loose<…>` below names a local type because the document's response
-// is a bare `{type: object}`; switch to the generated type after the document is complete.
+// Open documents in the schema (object definitions, records, rules, views): the document says
+// `additionalProperties: true`; their structure is the local type (types.ts, below).
+const asObject = (o: Schemas['ObjectDefinition']) => o as ObjectDef;
+const asRecord = (r: Schemas['Record']) => r as RecordData;
+const asPage = (p: Schemas['RecordPage']): RecordPage => ({ ...p, records: p.records.map(asRecord) });
+const asView = (v: Schemas['SavedView']) => v as SavedView;
+/** A rule as edited (the JSON face may hold anything; the server reports what is missing). */
+const asRule = (doc: Record<string, unknown>) => doc as Schemas['RuleDocument'];
+/** `GET /flows/instances/{id}` with its graph as the drawing reads it (see FlowInstance). */
+const asInstance = (i: Schemas['InstanceDetail']) => i as unknown as FlowInstance;
+
+export type QueryBody = Omit<Schemas['QueryBody'], 'filter'> & { filter?: Filter | null };
+
 export const api = {
-  login: (email: string, password: string) =>
-    loose<{ csrf_token: string }>(client.POST('/api/v1/auth/login', { body: { email, password } })),
+  login: (email: string, password: string) => ok(client.POST('/api/v1/auth/login', { body: { email, password } })),
   logout: () => ok(client.POST('/api/v1/auth/logout')).then(() => undefined),
-  session: () => loose<Session>(client.GET('/api/v1/auth/session')),
-  objects: () => loose<{ objects: ObjectDef[]; version: number }>(client.GET('/api/v1/meta/objects')),
-  object: (name: string) => loose<ObjectDef>(client.GET('/api/v1/meta/objects/{object}', { params: { path: { object: name } } })),
-  createObject: (def: ObjectDef) => loose<ObjectDef>(client.POST('/api/v1/meta/objects', { body: body(def) })),
-  updateObject: (name: string, patch: Partial<ObjectDef>) =>
-    loose<ObjectDef>(client.PATCH('/api/v1/meta/objects/{object}', { params: { path: { object: name } }, body: body(patch) })),
-  addField: (obj: string, f: object) =>
-    loose<ObjectDef>(client.POST('/api/v1/meta/objects/{object}/fields', { params: { path: { object: obj } }, body: body(f) })),
-  updateField: (obj: string, name: string, f: object) =>
-    loose<ObjectDef>(client.PATCH('/api/v1/meta/objects/{object}/fields/{field}', { params: { path: { object: obj, field: name } }, body: body(f) })),
+  session: () => ok(client.GET('/api/v1/auth/session')),
+  objects: () => ok(client.GET('/api/v1/meta/objects')).then((r) => ({ ...r, objects: r.objects.map(asObject) })),
+  object: (name: string) => ok(client.GET('/api/v1/meta/objects/{object}', { params: { path: { object: name } } })).then(asObject),
+  createObject: (def: ObjectDef) => ok(client.POST('/api/v1/meta/objects', { body: def })).then(asObject),
+  updateObject: (name: string, patch: Schemas['ObjectPatch']) =>
+    ok(client.PATCH('/api/v1/meta/objects/{object}', { params: { path: { object: name } }, body: patch })).then(asObject),
+  addField: (obj: string, f: Schemas['FieldDefinition']) =>
+    ok(client.POST('/api/v1/meta/objects/{object}/fields', { params: { path: { object: obj } }, body: f })),
+  updateField: (obj: string, name: string, f: Schemas['FieldDefinition']) =>
+    ok(client.PATCH('/api/v1/meta/objects/{object}/fields/{field}', { params: { path: { object: obj, field: name } }, body: f })),
   deleteField: (obj: string, name: string) =>
-    loose<ObjectDef>(client.DELETE('/api/v1/meta/objects/{object}/fields/{field}', { params: looseQuery({}, { object: obj, field: name }) })),
-  query: (obj: string, q: { filter?: Filter; sort?: string[]; limit?: number; cursor?: string | null; fields?: string[]; expand?: string[]; count?: boolean }) =>
-    loose<RecordPage>(client.POST('/api/v1/data/{object}/query', { params: { path: { object: obj } }, body: body(q) })),
+    ok(client.DELETE('/api/v1/meta/objects/{object}/fields/{field}', { params: { path: { object: obj, field: name } } })),
+  query: (obj: string, q: QueryBody) =>
+    ok(client.POST('/api/v1/data/{object}/query', { params: { path: { object: obj } }, body: q })).then(asPage),
   getExpanded: (obj: string, id: string, expand: string[]) =>
-    loose<RecordData>(client.GET('/api/v1/data/{object}/{id}', {
-      params: looseQuery({ expand: expand.length ? expand.join(',') : undefined }, { object: obj, id }),
-    })),
-  create: (obj: string, data: Record<string, unknown>) =>
-    loose<RecordData>(client.POST('/api/v1/data/{object}', { params: { path: { object: obj } }, body: data })),
-  update: (obj: string, id: string, data: Record<string, unknown>, version?: number) =>
-    loose<RecordData>(client.PATCH('/api/v1/data/{object}/{id}', {
+    ok(client.GET('/api/v1/data/{object}/{id}', {
+      params: { path: { object: obj, id }, query: expand.length ? { expand: expand.join(',') } : {} },
+    })).then(asRecord),
+  create: (obj: string, data: Schemas['RecordInput']) =>
+    ok(client.POST('/api/v1/data/{object}', { params: { path: { object: obj } }, body: data })).then(asRecord),
+  update: (obj: string, id: string, data: Schemas['RecordInput'], version?: number) =>
+    ok(client.PATCH('/api/v1/data/{object}/{id}', {
       params: { path: { object: obj, id }, header: version ? { 'If-Match': `"${version}"` } : undefined }, body: data,
-    })),
+    })).then(asRecord),
   remove: (obj: string, id: string) =>
     ok(client.DELETE('/api/v1/data/{object}/{id}', { params: { path: { object: obj, id } } })).then(() => undefined),
-  history: (obj: string, id: string) =>
-    loose<{ changes: HistoryEntry[] }>(client.GET('/api/v1/data/{object}/{id}/history', { params: looseQuery({}, { object: obj, id }) })),
+  history: (obj: string, id: string) => ok(client.GET('/api/v1/data/{object}/{id}/history', { params: { path: { object: obj, id } } })),
   relationships: (obj: string, id: string) =>
-    loose<{ relationships?: Relationship[] } | Relationship[]>(client.GET('/api/v1/data/{object}/{id}/related', { params: { path: { object: obj, id } } })),
+    ok(client.GET('/api/v1/data/{object}/{id}/related', { params: { path: { object: obj, id } } })),
   related: (obj: string, id: string, child: string, field: string) =>
-    loose<RecordPage>(client.GET('/api/v1/data/{object}/{id}/related/{child}/{field}', {
-      params: looseQuery({ limit: 20 }, { object: obj, id, child, field }),
-    })),
-  users: () => loose<{ users?: OrgEntry[] } | OrgEntry[]>(client.GET('/api/v1/org/users')),
-  departments: () => loose<{ departments?: OrgEntry[] } | OrgEntry[]>(client.GET('/api/v1/org/departments')),
-  roles: () => loose<{ roles?: { key?: string }[] } | { key?: string }[]>(client.GET('/api/v1/org/roles')),
+    ok(client.GET('/api/v1/data/{object}/{id}/related/{child}/{field}', {
+      params: { path: { object: obj, id, child, field }, query: { limit: 20 } },
+    })).then(asPage),
+  users: () => ok(client.GET('/api/v1/org/users')),
+  departments: () => ok(client.GET('/api/v1/org/departments')),
+  roles: () => ok(client.GET('/api/v1/org/roles')),
   // Approvals (待我审批 / 已办 / 我发起的 / 抄送我的) and the flows a record can be submitted to.
-  startable: (obj: string) =>
-    loose<{ flows: { key: string; name?: Label; version: number }[] }>(client.GET('/api/v1/flows/startable', { params: looseQuery({ object: obj }) })),
-  startFlow: (flow: string, record: string) => loose<FlowInstance>(client.POST('/api/v1/flows/instances', { body: { flow, record } })),
+  startable: (obj: string) => ok(client.GET('/api/v1/flows/startable', { params: { query: { object: obj } } })),
+  startFlow: (flow: string, record: string) => ok(client.POST('/api/v1/flows/instances', { body: { flow, record } })),
   inbox: (box: 'todo' | 'done' | 'started' | 'cc') =>
-    loose<{ items: InboxItem[] }>(client.GET('/api/v1/flows/tasks', { params: looseQuery({ box }) })),
-  instance: (id: string) => loose<FlowInstance>(client.GET('/api/v1/flows/instances/{id}', { params: { path: { id } } })),
+    ok(client.GET('/api/v1/flows/tasks', { params: { query: { box } } })).then((r): { box: string; items: InboxItem[] } => r),
+  instance: (id: string) => ok(client.GET('/api/v1/flows/instances/{id}', { params: { path: { id } } })).then(asInstance),
   /** A record's approvals, for anyone who may read it; `can_open`: the caller may open the details. */
   recordInstances: (obj: string, id: string) =>
-    loose<{ instances: (FlowInstance & { created_at?: string; can_open?: boolean })[] }>(
-      client.GET('/api/v1/flows/instances', { params: looseQuery({ object: obj, record: id }) })),
-  actOnTask: (task: string, b: Record<string, unknown>) =>
-    loose<FlowInstance>(client.POST('/api/v1/flows/tasks/{id}/actions', { params: { path: { id: task } }, body: b })),
-  actOnInstance: (id: string, b: Record<string, unknown>) =>
-    loose<FlowInstance>(client.POST('/api/v1/flows/instances/{id}/actions', { params: { path: { id } }, body: b })),
-  flows: () => loose<{ flows: FlowRow[] }>(client.GET('/api/v1/meta/flows')),
-  flow: <D = unknown>(key: string) => loose<{ definition: D }>(client.GET('/api/v1/meta/flows/{key}', { params: { path: { key } } })),
-  flowVersions: <V = unknown>(key: string) =>
-    loose<{ versions: V[] }>(client.GET('/api/v1/meta/flows/{key}/versions', { params: { path: { key } } })),
-  saveFlow: (key: string, def: object, exists: boolean) => exists
-    ? loose<unknown>(client.PUT('/api/v1/meta/flows/{key}', { params: { path: { key } }, body: body(def) }))
-    : loose<unknown>(client.POST('/api/v1/meta/flows', { body: body(def) })),
+    ok(client.GET('/api/v1/flows/instances', { params: { query: { object: obj, record: id } } })),
+  actOnTask: (task: string, b: Schemas['TaskActionBody']) =>
+    ok(client.POST('/api/v1/flows/tasks/{id}/actions', { params: { path: { id: task } }, body: b })),
+  actOnInstance: (id: string, b: Schemas['InstanceActionBody']) =>
+    ok(client.POST('/api/v1/flows/instances/{id}/actions', { params: { path: { id } }, body: b })),
+  flows: () => ok(client.GET('/api/v1/meta/flows')),
+  flow: (key: string) => ok(client.GET('/api/v1/meta/flows/{key}', { params: { path: { key } } })),
+  flowVersions: (key: string) => ok(client.GET('/api/v1/meta/flows/{key}/versions', { params: { path: { key } } })),
+  saveFlow: (key: string, def: Schemas['FlowDefinition'], exists: boolean) => exists
+    ? ok(client.PUT('/api/v1/meta/flows/{key}', { params: { path: { key } }, body: def }))
+    : ok(client.POST('/api/v1/meta/flows', { body: def })),
   flowExists: (key: string) => ok(client.GET('/api/v1/meta/flows/{key}', { params: { path: { key } } })).then(() => true, (e) => {
     if (e instanceof Error && (e as { status?: number }).status === 404) return false;
     throw e;
   }),
-  publishFlow: (key: string) => loose<{ version: number }>(client.POST('/api/v1/meta/flows/{key}/publish', { params: { path: { key } } })),
-  rules: () => loose<{ rules: RuleRow[] }>(client.GET('/api/v1/meta/rules', { params: looseQuery({}) })),
-  createRule: (doc: object) => loose<RuleRow>(client.POST('/api/v1/meta/rules', { body: body(doc) })),
-  updateRule: (id: string, doc: object) => loose<RuleRow>(client.PATCH('/api/v1/meta/rules/{id}', { params: { path: { id } }, body: body(doc) })),
-  checkRule: (doc: object) => loose<{ ok: boolean; problems: RuleProblem[] }>(client.POST('/api/v1/meta/rules/check', { body: body(doc) })),
-  dryRun: (doc: object) => loose<DryRun>(client.POST('/api/v1/meta/rules/dry-run', { body: { rule: doc, limit: 10000, samples: 5 } })),
-  notifications: () => loose<{ notifications: Notice[] }>(client.GET('/api/v1/notifications', { params: looseQuery({ limit: 20 }) })),
-  readNotification: (id: string) => loose<unknown>(client.POST('/api/v1/notifications/{id}/read', { params: { path: { id } } })),
+  publishFlow: (key: string) => ok(client.POST('/api/v1/meta/flows/{key}/publish', { params: { path: { key } } })),
+  rules: () => ok(client.GET('/api/v1/meta/rules')),
+  createRule: (doc: Record<string, unknown>) => ok(client.POST('/api/v1/meta/rules', { body: asRule(doc) })),
+  updateRule: (id: string, doc: Record<string, unknown>) =>
+    ok(client.PATCH('/api/v1/meta/rules/{id}', { params: { path: { id } }, body: asRule(doc) })),
+  checkRule: (doc: Record<string, unknown>) => ok(client.POST('/api/v1/meta/rules/check', { body: asRule(doc) })),
+  dryRun: (doc: Record<string, unknown>) =>
+    ok(client.POST('/api/v1/meta/rules/dry-run', { body: { rule: asRule(doc), limit: 10000, samples: 5 } })),
+  notifications: () => ok(client.GET('/api/v1/notifications', { params: { query: { limit: 20 } } })),
+  readNotification: (id: string) => ok(client.POST('/api/v1/notifications/{id}/read', { params: { path: { id } } })),
   // Saved list views: the caller's own and the shared ones of an object.
   views: (obj: string) =>
-    loose<{ views: SavedView[]; default_view: string | null }>(client.GET('/api/v1/views', { params: looseQuery({ object: obj }) })),
-  createView: (v: { object: string; name: string; shared?: boolean; default?: boolean; definition: ViewDefinition }) =>
-    loose<SavedView>(client.POST('/api/v1/views', { body: body(v) })),
-  updateView: (id: string, patch: { name?: string; shared?: boolean; default?: boolean; definition?: ViewDefinition; version?: number }) =>
-    loose<SavedView>(client.PATCH('/api/v1/views/{id}', { params: { path: { id } }, body: body(patch) })),
+    ok(client.GET('/api/v1/views', { params: { query: { object: obj } } })).then((r) => ({ ...r, views: r.views.map(asView) })),
+  createView: (v: ViewBody & { object: string; name: string; definition: ViewDefinition }) =>
+    ok(client.POST('/api/v1/views', { body: v })).then(asView),
+  updateView: (id: string, patch: Omit<ViewBody, 'object'>) =>
+    ok(client.PATCH('/api/v1/views/{id}', { params: { path: { id } }, body: patch })).then(asView),
   deleteView: (id: string) => ok(client.DELETE('/api/v1/views/{id}', { params: { path: { id } } })).then(() => undefined),
-  manualActions: (obj: string) =>
-    loose<{ actions: { rule: string; label: string; allowed: boolean }[] }>(client.GET('/api/v1/automation/manual/{object}', { params: { path: { object: obj } } })),
+  manualActions: (obj: string) => ok(client.GET('/api/v1/automation/manual/{object}', { params: { path: { object: obj } } })),
   runManual: (obj: string, id: string, rule: string, key: string) =>
-    loose<unknown>(client.POST('/api/v1/automation/manual/{object}/{id}/{rule}', {
+    ok(client.POST('/api/v1/automation/manual/{object}/{id}/{rule}', {
       params: { path: { object: obj, id, rule }, header: { 'Idempotency-Key': key } },
     })),
 };
 
-/** A member, department or role of the tenant as the pickers need it. */
-export interface OrgEntry { id: string; name: string; status?: string }
-
-export interface FlowRow { key: string; latest_version?: number | null; definition?: { name?: Label } }
-
-export interface ViewDefinition {
+/** A saved view's `definition` (the document: `{filter, sort, columns, page_size, mode, group_field}`). */
+export type ViewDefinition = {
   filter?: Filter | null; sort?: string[]; columns?: string[]; page_size?: number | null;
   mode?: 'list' | 'kanban' | 'calendar'; group_field?: string | null;
-}
+};
 
-export interface SavedView {
-  id: string; object: string; name: string; shared: boolean; owner: string; mine: boolean; editable: boolean;
-  default: boolean; restricted: boolean; definition: ViewDefinition; version: number; created_at: string; updated_at: string;
-}
+/** `Schemas['ViewBody']` with its definition as ViewDefinition. */
+export type ViewBody = Omit<Schemas['ViewBody'], 'definition'> & { definition?: ViewDefinition | null };
 
-export interface InboxItem {
-  id?: string; instance: string; node?: string; flow: string; flow_name?: Label | null; object: string; record_id: string;
-  status?: string; created_at: string; closed_at?: string | null; positions?: string[];
-}
+/** `Schemas['SavedView']` with its definition as ViewDefinition. */
+export type SavedView = Omit<Schemas['SavedView'], 'definition'> & { definition: ViewDefinition };
 
-export interface FlowTask { id: string; task: number; node: string; assignee: string; status: string; kind: string; created_at: string; closed_at?: string | null }
+/**
+ * An inbox row: a task (待我审批, 已办), an instance (我发起的) or a CC (抄送我的). The keys not
+ * every kind has (`id`, `instance`, `node`, `status`, …) are optional on the others.
+ */
+export type InboxItem = Schemas['InboxItem'] & Partial<Schemas['TaskView'] & Schemas['InstanceView'] & Schemas['CcView']>;
 
-export interface FlowInstance {
-  id: string; flow: string; object: string; record_id: string; initiator: string; status: string;
-  positions?: string[]; tasks?: FlowTask[];
-  history?: { seq: number; at: string; actor: string | null; event: string; node: string | null; data: Record<string, unknown> }[];
-}
+/** A node of an instance's graph as the tree and the task drawer read it. */
+export type FlowGraphNode = Omit<Schemas['GraphNode'], 'kind' | 'outcome'> & { kind: string; outcome?: string | null };
 
-export interface Notice { id: string; title: string; body: string; object?: string | null; record_id?: string | null; read_at?: string | null; created_at: string }
+/** An edge of an instance's graph (the flow definition's `edges`). */
+export interface FlowGraphEdge { id: string; from: string; to: string; on?: string | null; when?: { expr?: string } | null; name?: Record<string, unknown> | null; order?: number | null }
 
-export interface HistoryEntry {
-  id: string; op: string; actor: string | null; source: string; at: string; version: number;
-  changes: Record<string, { old?: unknown; new?: unknown } | unknown>;
-}
+/**
+ * One instance (`Schemas['InstanceDetail']`) with its graph as the flow definition stores it.
+ * TODO(typed-api): the document types `GraphNode.kind`, `GraphNode.outcome` and
+ * `InstanceGraph.edges` as `{type: object}`, but the server sends the definition's values as they
+ * are: `kind` and `outcome` are strings, `edges` is an array of edges.
+ */
+export type FlowInstance = Omit<Schemas['InstanceDetail'], 'graph'> & {
+  graph: Omit<Schemas['InstanceGraph'], 'nodes' | 'edges'> & { nodes: FlowGraphNode[]; edges: FlowGraphEdge[] };
+};
 
-export interface Relationship { object: string; field: string; count: number; label?: Label; field_label?: Label }
-
-export interface RuleRow { id: string; api_name: string; object: string; kind: string; active: boolean; version: number; doc: Record<string, unknown> }
-export interface RuleProblem { path: string; code: string; message: string; line?: number; column?: number }
-export interface DryRun { scanned: number; matched: number; errors: number; samples: unknown[]; actions_would_fire?: unknown; truncated: boolean }
+export type FlowTask = Schemas['TaskView'];
+export type FlowRow = Schemas['FlowDefView'];
+export type Notice = Schemas['NotificationView'];
+export type HistoryEntry = Schemas['ChangeView'];
+export type Relationship = Schemas['Relationship'];
+export type RuleRow = Schemas['RuleView'];
+export type RuleProblem = Schemas['RuleProblemView'];
+export type DryRun = Schemas['DryRunReport'];
