@@ -46,8 +46,9 @@ client.use({
     const media = Object.keys(declared.content ?? {});
     const ctype = (response.headers.get('content-type') ?? '').split(';')[0].trim();
     if (media.length === 0) return;
-    if (!media.includes(ctype)) { rec.problem = `content type ${ctype || '(none)'} is not one of ${media.join(', ')}`; return; }
-    const schema = declared.content?.[ctype]?.schema;
+    const matches = (m: string) => m === ctype || m === '*/*' || (m.endsWith('/*') && ctype.startsWith(m.slice(0, -1)));
+    if (!media.some(matches)) { rec.problem = `content type ${ctype || '(none)'} is not one of ${media.join(', ')}`; return; }
+    const schema = (declared.content?.[ctype] ?? declared.content?.[media.find(matches) ?? ''])?.schema;
     if (ctype !== 'application/json') return;
     const text = await response.clone().text();
     let body: unknown;

@@ -54,6 +54,28 @@ pub fn not_found_json() -> HttpResponse {
     )
 }
 
+/// What an unmatched request gets: 405 with `Allow` when its path is an API route that takes
+/// other methods (as the OpenAPI document lists them), else 404.
+pub async fn fallback(req: actix_web::HttpRequest) -> HttpResponse {
+    let allowed = openapi::methods_of(req.path());
+    if allowed.is_empty() {
+        return not_found_json();
+    }
+    let mut resp = error::error_json(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} is not allowed here; use {}",
+            req.method(),
+            allowed.join(", ")
+        ),
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&allowed.join(", ")) {
+        resp.headers_mut().insert(header::ALLOW, v);
+    }
+    resp
+}
+
 /// Register every route on an actix `App`.
 pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
@@ -141,7 +163,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .service(data::delete_record)
                     .configure(routes::automation::configure)
                     .configure(routes::views::configure)
-                    .default_service(web::to(|| async { not_found_json() })),
+                    .default_service(web::to(fallback)),
             )
             .default_service(web::to(ui::serve));
     }

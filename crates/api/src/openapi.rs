@@ -48,6 +48,27 @@ impl Modify for Unauthorized {
             .into_iter()
             .flatten()
             {
+                let takes_input = op.parameters.as_ref().is_some_and(|p| !p.is_empty())
+                    || op.request_body.is_some();
+                if takes_input && !op.responses.responses.contains_key("400") {
+                    let resp = ResponseBuilder::new()
+                        .description(
+                            "Malformed request: a path or query parameter of the wrong type, \
+                             or a body that is not JSON",
+                        )
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                                    "ErrorEnvelope",
+                                ))))
+                                .build(),
+                        )
+                        .build();
+                    op.responses
+                        .responses
+                        .insert("400".to_owned(), RefOr::T(resp));
+                }
                 let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
                 if !secured || op.responses.responses.contains_key("401") {
                     continue;
@@ -135,4 +156,47 @@ pub fn full() -> utoipa::openapi::OpenApi {
     doc.merge(crate::routes::flows::FlowsDoc::openapi());
     Unauthorized.modify(&mut doc);
     doc
+}
+
+/// The methods the document lists for the route template `path` matches (upper case), or
+/// none when no template matches. Templates are read once from the document.
+pub fn methods_of(path: &str) -> Vec<&'static str> {
+    use std::sync::OnceLock;
+    type Routes = Vec<(Vec<String>, Vec<&'static str>)>;
+    static ROUTES: OnceLock<Routes> = OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        let doc = full();
+        doc.paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                let segs = template.split('/').map(str::to_owned).collect();
+                let mut ms = Vec::new();
+                for (m, present) in [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ] {
+                    if present {
+                        ms.push(m);
+                    }
+                }
+                (segs, ms)
+            })
+            .collect()
+    });
+    let want: Vec<&str> = path.split('/').collect();
+    for (segs, ms) in routes {
+        if segs.len() == want.len()
+            && segs
+                .iter()
+                .zip(&want)
+                .all(|(t, w)| t == w || (t.starts_with('{') && !w.is_empty()))
+        {
+            return ms.clone();
+        }
+    }
+    Vec::new()
 }

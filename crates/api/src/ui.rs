@@ -16,8 +16,13 @@ The API is at <a href=/api/docs/>/api/docs/</a>.";
 
 pub async fn serve(req: HttpRequest) -> HttpResponse {
     let path = req.path().trim_start_matches('/');
-    if path.starts_with("api/") {
-        return crate::not_found_json();
+    if path.starts_with("api/")
+        || !matches!(
+            *req.method(),
+            actix_web::http::Method::GET | actix_web::http::Method::HEAD
+        )
+    {
+        return crate::fallback(req).await;
     }
     let (file, name) = match Assets::get(path).filter(|_| !path.is_empty()) {
         Some(f) => (f, path),

@@ -28,9 +28,14 @@ pub struct FileInfo {
     pub sha256: String,
 }
 
+/// Raw bytes (documentation only: uploads and downloads are not JSON).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBytes(pub Vec<u8>);
+
 #[utoipa::path(post, path = "/api/v1/files", tag = "files",
     params(UploadParams),
-    request_body(content = Vec<u8>, description = "The raw file bytes; Content-Type is kept", content_type = "application/octet-stream"),
+    request_body(content = FileBytes, description = "The raw file bytes; Content-Type is kept", content_type = "application/octet-stream"),
     responses((status = 201, body = FileInfo), (status = 413, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/files")]
@@ -63,7 +68,7 @@ pub async fn upload_file(
 
 #[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files",
     params(("id" = String, Path)),
-    responses((status = 200, description = "The bytes, as an attachment", content_type = "application/octet-stream"),
+    responses((status = 200, description = "The bytes, as an attachment, with the Content-Type they were uploaded with", body = FileBytes, content_type = "*/*"),
               (status = 404, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[get("/files/{id}")]

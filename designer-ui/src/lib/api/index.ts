@@ -13,9 +13,8 @@ export type FileRef = Pick<Schemas['FileInfo'], 'id' | 'name' | 'size' | 'conten
 export async function uploadFile(file: File): Promise<FileRef> {
   const f = await ok(client.POST('/api/v1/files', {
     params: { query: { name: file.name } },
-    // TODO(typed-api): the document types this `application/octet-stream` body as an array of
-    // integers (a Rust `Vec<u8>`) instead of `{type: string, format: binary}`; the File is sent as is.
-    body: file as unknown as number[],
+    // The document types the body as `{type: string, format: binary}`; the File is sent as is.
+    body: file as unknown as string,
     bodySerializer: (b: unknown) => b as BodyInit,
     headers: { 'Content-Type': file.type || 'application/octet-stream' },
   }));

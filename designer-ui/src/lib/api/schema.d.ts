@@ -1520,6 +1520,11 @@ export interface components {
             /** @description Type names, as in a field definition's `type`. */
             types: string[];
         };
+        /**
+         * Format: binary
+         * @description Raw bytes (documentation only: uploads and downloads are not JSON).
+         */
+        FileBytes: string;
         FileInfo: {
             content_type: string;
             /** Format: uuid */
@@ -2659,6 +2664,15 @@ export interface operations {
                     "application/json": components["schemas"]["AccessExplanation"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -2709,6 +2723,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -2781,6 +2804,15 @@ export interface operations {
                     "application/json": components["schemas"]["NewApiKey"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -2826,6 +2858,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -2865,6 +2906,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LoginResult"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             401: {
@@ -3022,6 +3072,15 @@ export interface operations {
                     "application/json": components["schemas"]["RunView"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3066,6 +3125,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ManualActions"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             401: {
@@ -3117,6 +3185,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ManualRun"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             401: {
@@ -3229,6 +3306,15 @@ export interface operations {
                     "application/json": components["schemas"]["RunView"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3273,6 +3359,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunView"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             401: {
@@ -3480,6 +3575,15 @@ export interface operations {
                     "application/json": components["schemas"]["BulkOutcome"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -3537,6 +3641,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BulkOutcome"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -3604,6 +3717,15 @@ export interface operations {
                 };
                 content: {
                     "text/csv": unknown;
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -3733,6 +3855,15 @@ export interface operations {
                     "application/json": components["schemas"]["RecordPage"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -3785,6 +3916,15 @@ export interface operations {
                     "application/json": components["schemas"]["Record"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -3825,6 +3965,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeleteOutcome"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -3956,6 +4105,15 @@ export interface operations {
                     "application/json": components["schemas"]["History"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -3993,6 +4151,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Purged"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -4041,6 +4208,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Relationships"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -4097,6 +4273,15 @@ export interface operations {
                     "application/json": components["schemas"]["RecordPage"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -4142,6 +4327,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Restored"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -4196,6 +4390,15 @@ export interface operations {
                     "application/json": components["schemas"]["Record"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -4244,7 +4447,7 @@ export interface operations {
         /** @description The raw file bytes; Content-Type is kept */
         requestBody: {
             content: {
-                "application/octet-stream": number[];
+                "application/octet-stream": components["schemas"]["FileBytes"];
             };
         };
         responses: {
@@ -4254,6 +4457,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FileInfo"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -4294,13 +4506,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The bytes, as an attachment */
+            /** @description The bytes, as an attachment, with the Content-Type they were uploaded with */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": unknown;
+                    "*/*": components["schemas"]["FileBytes"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -4472,6 +4693,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InstanceDetail"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             401: {
@@ -4757,6 +4987,15 @@ export interface operations {
                     "application/json": components["schemas"]["JobRow"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -4859,6 +5098,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CalendarView"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             401: {
@@ -4972,6 +5220,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
             };
             401: {
                 headers: {
@@ -5157,6 +5414,15 @@ export interface operations {
                     "application/json": components["schemas"]["FlowDefView"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5267,6 +5533,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
             };
             401: {
                 headers: {
@@ -5397,6 +5672,15 @@ export interface operations {
                     "application/json": components["schemas"]["FlowVersionView"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5451,6 +5735,15 @@ export interface operations {
                     "application/json": components["schemas"]["FlowValidation"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5495,6 +5788,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FlowVersionList"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             401: {
@@ -5628,6 +5930,15 @@ export interface operations {
                     "application/json": components["schemas"]["ObjectDefinition"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -5667,6 +5978,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
@@ -5717,6 +6037,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ObjectDefinition"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -5770,6 +6099,15 @@ export interface operations {
                     "application/json": components["schemas"]["FieldDefinition"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -5818,6 +6156,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FieldRemoved"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -5870,6 +6217,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FieldDefinition"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -5938,6 +6294,15 @@ export interface operations {
                     "application/json": components["schemas"]["TypeChange"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -5993,6 +6358,15 @@ export interface operations {
                     "application/json": components["schemas"]["FieldDefinition"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -6032,6 +6406,15 @@ export interface operations {
                     "application/json": components["schemas"]["MetaHistory"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -6064,6 +6447,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JsonSchemaDoc"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -6104,6 +6496,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RuleList"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             401: {
@@ -6324,6 +6725,15 @@ export interface operations {
                     "application/json": components["schemas"]["RuleView"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6367,6 +6777,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
             };
             401: {
                 headers: {
@@ -6529,6 +6948,15 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationRead"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -6605,6 +7033,15 @@ export interface operations {
                     "application/json": components["schemas"]["DepartmentView"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -6649,6 +7086,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
@@ -6699,6 +7145,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DepartmentView"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -6778,6 +7233,15 @@ export interface operations {
                     "application/json": components["schemas"]["RoleView"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -6823,6 +7287,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -6864,6 +7337,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RoleView"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -6944,6 +7426,15 @@ export interface operations {
                     "application/json": components["schemas"]["UserView"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -6993,6 +7484,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserView"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -7059,6 +7559,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ManagerChain"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -7132,6 +7641,15 @@ export interface operations {
                     "application/json": components["schemas"]["TenantSettings"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -7178,6 +7696,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SavedViewList"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
@@ -7283,6 +7810,15 @@ export interface operations {
                     "application/json": components["schemas"]["SavedView"];
                 };
             };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
                 headers: {
@@ -7318,6 +7854,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
