@@ -31,9 +31,24 @@ impl Modify for Security {
 /// credentials are missing, wrong, expired or revoked.
 struct Unauthorized;
 
+/// A response with the error envelope as its body.
+fn error_response(
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::response::Response> {
+    use utoipa::openapi::{Ref, RefOr, ResponseBuilder, content::ContentBuilder};
+    let body = ContentBuilder::new()
+        .schema(Some(RefOr::Ref(Ref::from_schema_name("ErrorEnvelope"))))
+        .build();
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", body)
+            .build(),
+    )
+}
+
 impl Modify for Unauthorized {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
         for item in openapi.paths.paths.values_mut() {
             for op in [
                 &mut item.get,
@@ -51,42 +66,24 @@ impl Modify for Unauthorized {
                 let takes_input = op.parameters.as_ref().is_some_and(|p| !p.is_empty())
                     || op.request_body.is_some();
                 if takes_input && !op.responses.responses.contains_key("400") {
-                    let resp = ResponseBuilder::new()
-                        .description(
+                    op.responses.responses.insert(
+                        "400".to_owned(),
+                        error_response(
                             "Malformed request: a path or query parameter of the wrong type, \
                              or a body that is not JSON",
-                        )
-                        .content(
-                            "application/json",
-                            ContentBuilder::new()
-                                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
-                                    "ErrorEnvelope",
-                                ))))
-                                .build(),
-                        )
-                        .build();
-                    op.responses
-                        .responses
-                        .insert("400".to_owned(), RefOr::T(resp));
+                        ),
+                    );
                 }
                 let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
                 if !secured || op.responses.responses.contains_key("401") {
                     continue;
                 }
-                let resp = ResponseBuilder::new()
-                    .description("Not signed in: no, a wrong, an expired or a revoked credential")
-                    .content(
-                        "application/json",
-                        ContentBuilder::new()
-                            .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
-                                "ErrorEnvelope",
-                            ))))
-                            .build(),
-                    )
-                    .build();
-                op.responses
-                    .responses
-                    .insert("401".to_owned(), RefOr::T(resp));
+                op.responses.responses.insert(
+                    "401".to_owned(),
+                    error_response(
+                        "Not signed in: no, a wrong, an expired or a revoked credential",
+                    ),
+                );
             }
         }
     }
