@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use weft_meta::Problem;
 use weft_runtime::Error;
+use weft_runtime::error::Class;
 
 #[derive(Debug)]
 pub struct ApiError(pub Error);
@@ -18,6 +19,30 @@ impl From<Error> for ApiError {
         ApiError(e)
     }
 }
+
+/// Each service's own error enum reaches HTTP through the shared kinds.
+macro_rules! from_service_errors {
+    ($($ty:path),* $(,)?) => {
+        $(impl From<$ty> for ApiError {
+            fn from(e: $ty) -> Self {
+                ApiError(e.into())
+            }
+        })*
+    };
+}
+
+from_service_errors!(
+    weft_runtime::records::RecordError,
+    weft_runtime::metadata::MetaError,
+    weft_runtime::access::AccessError,
+    weft_runtime::automation::AutomationError,
+    weft_runtime::flows::FlowError,
+    weft_runtime::saved_views::ViewError,
+    weft_runtime::files::FileError,
+    weft_runtime::tenants::TenantError,
+    weft_runtime::apps::AppError,
+    weft_runtime::jobs::JobError,
+);
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39,6 +64,7 @@ pub struct ErrorDetail {
 pub struct ErrorBody {
     /// Stable machine-readable code.
     pub code: String,
+    /// For people: Chinese when the request's `Accept-Language` prefers it, English otherwise.
     pub message: String,
     pub details: Vec<ErrorDetail>,
     /// The request's id, also in the `X-Request-Id` header; quote it when reporting a problem.
@@ -51,72 +77,108 @@ pub struct ErrorEnvelope {
 }
 
 impl ApiError {
+    /// Status, stable code, message (Chinese when the request prefers it) and problems.
     pub fn parts(&self) -> (StatusCode, &'static str, String, Vec<Problem>) {
+        let zh = crate::request_ids::prefers_zh();
+        let text = |en: String, zh_text: &str| if zh { zh_text.to_owned() } else { en };
         match &self.0 {
             Error::Validation(ps) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation_failed",
-                format!("{} problem(s) in the request", ps.len()),
+                if zh {
+                    format!("请求中有 {} 处问题", ps.len())
+                } else {
+                    format!("{} problem(s) in the request", ps.len())
+                },
                 ps.clone(),
             ),
-            Error::BadRequest { code, message } => {
-                (StatusCode::BAD_REQUEST, code, message.clone(), vec![])
-            }
+            Error::Kind(k) => (
+                status_of(k.class()),
+                k.code(),
+                if zh { k.zh() } else { k.en() }.to_owned(),
+                vec![],
+            ),
             Error::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
-                "a valid API key or session is required".into(),
+                text(
+                    "a valid API key or session is required".into(),
+                    "需要有效的 API 密钥或登录会话",
+                ),
                 vec![],
             ),
-            Error::Forbidden { code, message } => {
-                (StatusCode::FORBIDDEN, code, message.clone(), vec![])
-            }
             Error::NotFound { what } => (
                 StatusCode::NOT_FOUND,
                 "not_found",
-                format!("{what} not found"),
+                text(
+                    format!("{what} not found"),
+                    "找不到所请求的内容，或你无权查看",
+                ),
                 vec![],
             ),
-            Error::Conflict { code, message } => {
-                (StatusCode::CONFLICT, code, message.clone(), vec![])
-            }
-            Error::PreconditionFailed { .. } => (
+            Error::PreconditionFailed { expected, current } => (
                 StatusCode::PRECONDITION_FAILED,
                 "version_mismatch",
-                self.0.to_string(),
+                text(
+                    self.0.to_string(),
+                    &format!(
+                        "记录已被他人修改（你看到的是第 {expected} 版，当前是第 {current} 版），请刷新后重试"
+                    ),
+                ),
                 vec![],
             ),
             Error::PreconditionRequired => (
                 StatusCode::PRECONDITION_REQUIRED,
                 "if_match_required",
-                self.0.to_string(),
+                text(self.0.to_string(), "修改记录需要带上 If-Match 版本号"),
                 vec![],
             ),
             Error::TooManyRequests { .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
-                "too many requests; retry after the delay in Retry-After".into(),
+                text(
+                    "too many requests; retry after the delay in Retry-After".into(),
+                    "请求过于频繁，请稍后再试",
+                ),
                 vec![],
             ),
             Error::PayloadTooLarge(m) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                m.clone(),
+                text(m.clone(), &format!("内容超出上限：{m}")),
                 vec![],
             ),
             Error::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
-                "the service is temporarily unavailable; retry shortly".into(),
+                text(
+                    "the service is temporarily unavailable; retry shortly".into(),
+                    "服务暂时不可用，请稍后重试",
+                ),
                 vec![],
             ),
             Error::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
-                "an internal error occurred; quote the request id when reporting it".into(),
+                text(
+                    "an internal error occurred; quote the request id when reporting it".into(),
+                    "服务器内部错误；反馈问题时请附上请求编号",
+                ),
                 vec![],
             ),
         }
+    }
+}
+
+/// The one status of each class of named kinds.
+fn status_of(class: Class) -> StatusCode {
+    match class {
+        Class::BadRequest => StatusCode::BAD_REQUEST,
+        Class::Forbidden => StatusCode::FORBIDDEN,
+        Class::Conflict => StatusCode::CONFLICT,
+        Class::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+        Class::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        Class::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
     }
 }
 

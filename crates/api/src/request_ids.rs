@@ -18,6 +18,39 @@ tokio::task_local! {
     /// The id of the request this task is handling; read where no request is at hand (error
     /// bodies are built from the error alone).
     static CURRENT: String;
+    /// Whether the caller prefers Chinese (`Accept-Language`), for error messages.
+    static ZH: bool;
+}
+
+/// Whether the request being handled prefers Chinese text; English otherwise and outside a
+/// request.
+pub fn prefers_zh() -> bool {
+    ZH.try_with(|z| *z).unwrap_or(false)
+}
+
+/// Of Chinese and English, which the `Accept-Language` header weighs higher (`zh-CN`,
+/// `zh;q=0.9,en;q=0.8`, …); English when it names neither. Hand-written: a dozen lines where
+/// the crates for it parse the whole of RFC 4647 to answer the same question.
+pub fn accepts_zh(header: Option<&HeaderValue>) -> bool {
+    let Some(s) = header.and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let (mut zh, mut en) = (-1.0f32, -1.0f32);
+    for part in s.split(',').take(32) {
+        let mut it = part.split(';');
+        let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = it
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let lang = tag.split('-').next().unwrap_or("");
+        if lang == "zh" {
+            zh = zh.max(q);
+        } else if lang == "en" {
+            en = en.max(q);
+        }
+    }
+    zh > 0.0 && zh > en
 }
 
 /// A request's id, also in the request's extensions for handlers that want it.
@@ -51,6 +84,7 @@ pub async fn request_id(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let id = accept(req.headers().get("x-request-id")).unwrap_or_else(new_id);
+    let zh = accepts_zh(req.headers().get("accept-language"));
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let path = req.path().to_owned();
@@ -99,7 +133,7 @@ pub async fn request_id(
         }
         .instrument(span)
     };
-    CURRENT.scope(id, handled).await
+    CURRENT.scope(id, ZH.scope(zh, handled)).await
 }
 
 #[cfg(test)]
@@ -121,5 +155,19 @@ mod tests {
         assert_eq!(accept(hv("a\"}{").as_ref()), None);
         let bytes = HeaderValue::from_bytes("é".as_bytes()).ok();
         assert_eq!(accept(bytes.as_ref()), None);
+    }
+
+    #[test]
+    fn chinese_when_it_weighs_more_than_english() {
+        let zh = |s: &str| accepts_zh(HeaderValue::from_str(s).ok().as_ref());
+        assert!(zh("zh-CN"));
+        assert!(zh("zh-CN,zh;q=0.9,en;q=0.8"));
+        assert!(zh("fr, zh-Hans;q=0.5"));
+        assert!(!zh("en-US,en;q=0.9,zh-CN;q=0.8"));
+        assert!(!zh("de"));
+        assert!(!zh(""));
+        assert!(!zh("zh;q=0"));
+        assert!(!zh("zh;q=bogus, en"));
+        assert!(!accepts_zh(None));
     }
 }

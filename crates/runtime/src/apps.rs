@@ -166,7 +166,7 @@ impl Apps {
             self.metadata
                 .create_object(p, doc)
                 .await
-                .map_err(|e| match e {
+                .map_err(|e| match Error::from(e) {
                     Error::Validation(ps) => Error::Validation(
                         ps.into_iter()
                             .map(|x| x.under(&format!("/objects/{name}")))
@@ -347,3 +347,21 @@ impl Apps {
         Ok(())
     }
 }
+
+/// The app packages service's own failure kinds (see [`crate::error`]).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A kind every service shares: validation problems, not found, storage failures.
+    #[error(transparent)]
+    Other(Error),
+}
+
+impl crate::error::ErrorKinds for AppError {
+    fn named(&self) -> Option<crate::error::Named> {
+        match self {
+            Self::Other(_) => None,
+        }
+    }
+}
+
+crate::service_error!(AppError);

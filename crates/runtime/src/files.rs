@@ -100,3 +100,21 @@ impl Files {
         Ok((row, bytes))
     }
 }
+
+/// The files service's own failure kinds (see [`crate::error`]).
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// A kind every service shares: validation problems, not found, storage failures.
+    #[error(transparent)]
+    Other(Error),
+}
+
+impl crate::error::ErrorKinds for FileError {
+    fn named(&self) -> Option<crate::error::Named> {
+        match self {
+            Self::Other(_) => None,
+        }
+    }
+}
+
+crate::service_error!(FileError);

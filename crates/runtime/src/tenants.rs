@@ -142,3 +142,21 @@ impl Tenants {
         })
     }
 }
+
+/// The tenants service's own failure kinds (see [`crate::error`]).
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    /// A kind every service shares: validation problems, not found, storage failures.
+    #[error(transparent)]
+    Other(Error),
+}
+
+impl crate::error::ErrorKinds for TenantError {
+    fn named(&self) -> Option<crate::error::Named> {
+        match self {
+            Self::Other(_) => None,
+        }
+    }
+}
+
+crate::service_error!(TenantError);

@@ -6,6 +6,8 @@
 //! exports and bulk calls agree, and an out-of-scope record is simply not found), and field
 //! access hides fields from output, filters and sorts, and refuses writes to them.
 
+mod error;
+pub use error::AccessError;
 pub mod admin;
 pub mod audit;
 pub mod auth;

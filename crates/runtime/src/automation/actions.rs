@@ -14,7 +14,6 @@ use super::doc::{ActionDoc, AssignStrategy, CompiledAction};
 use super::ports::{DeliveryRow, EmailMessage, Outbound, WebhookRequest};
 use super::worker::{RunCtx, sign_webhook};
 use crate::core::Core;
-use crate::error::Error;
 use crate::ports::TxMode;
 use crate::records::{Idempotency, Records};
 
@@ -42,7 +41,6 @@ impl ActionRunner {
         key: &str,
         users: &[Uuid],
     ) -> std::result::Result<Uuid, String> {
-        let e2s = |e: Error| e.to_string();
         let mut tx = self
             .core
             .store()
@@ -66,7 +64,6 @@ impl ActionRunner {
         open_filter: Option<&Json>,
     ) -> std::result::Result<Uuid, String> {
         use weft_meta::query::{CmpOp, Col, ColKind, Pred, parse_query};
-        let e2s = |e: Error| e.to_string();
         let filter = match open_filter {
             Some(f) => {
                 parse_query(cx.obj, &json!({"filter": f}), &|_| false)
@@ -188,7 +185,6 @@ impl ActionRunner {
         key: &str,
     ) -> std::result::Result<Json, String> {
         let record_id = cx.run.record_id;
-        let e2s = |e: Error| e.to_string();
         match &ca.doc {
             ActionDoc::UpdateRecord { values } => {
                 let id = record_id.ok_or("the run has no record")?;
@@ -257,7 +253,6 @@ impl ActionRunner {
             return Err("not this action".into());
         };
         let record_id = cx.run.record_id;
-        let e2s = |e: Error| e.to_string();
         let id = record_id.ok_or("the run has no record")?;
         let owner = match strategy {
             AssignStrategy::User => user.ok_or("no user")?,
@@ -320,7 +315,6 @@ impl ActionRunner {
             return Err("not this action".into());
         };
         let record_id = cx.run.record_id;
-        let e2s = |e: Error| e.to_string();
         let data = Self::template_data(cx);
         let (Some(tt), Some(bt)) = (ca.templates.first(), ca.templates.get(1)) else {
             return Err("templates missing".into());
@@ -405,7 +399,6 @@ impl ActionRunner {
         else {
             return Err("not this action".into());
         };
-        let e2s = |e: Error| e.to_string();
         let data = Self::template_data(cx);
         // A resend carries the original event, so the body is the same.
         let event = cx
@@ -518,4 +511,9 @@ impl ActionRunner {
         .await?;
         Ok(json!({"emailed": to.len()}))
     }
+}
+
+/// An action's failure as the text its run records.
+fn e2s(e: impl std::fmt::Display) -> String {
+    e.to_string()
 }

@@ -10,6 +10,8 @@
 //!
 //! Both run for every write source (UI, API, bulk, import, rules, flows, roll-ups).
 
+mod error;
+pub use error::AutomationError;
 pub mod doc;
 pub mod engine;
 pub mod ports;

@@ -15,6 +15,8 @@
 //! outbox once it lands. Record actions (`update_record`, `create_record`) run in the
 //! command's own transaction through `runtime::records`, so they happen exactly once.
 
+mod error;
+pub use error::FlowError;
 mod actions;
 pub mod calendars;
 mod commands;

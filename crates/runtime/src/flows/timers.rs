@@ -31,13 +31,13 @@ impl Workflows {
                 .await
             {
                 Ok(_) => {}
-                Err(Error::Conflict {
-                    code: "flow.timer_not_due",
-                    ..
-                }) => {
+                Err(e) if e.code() == Some("flow.timer_not_due") => {
                     // The engine's due time is later (clock skew): leave it for the lease.
                 }
-                Err(Error::Conflict { .. } | Error::NotFound { .. }) => {
+                Err(e)
+                    if matches!(e, Error::NotFound { .. })
+                        || e.class() == Some(crate::error::Class::Conflict) =>
+                {
                     // Finished instance or unknown timer: drop the row.
                     let mut tx = self.core.begin(t.tenant, TxMode::Write).await?;
                     tx.flow_timer_delete(t.instance_id, t.timer).await?;

@@ -122,3 +122,21 @@ impl Jobs {
         Ok(job)
     }
 }
+
+/// The background jobs service's own failure kinds (see [`crate::error`]).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// A kind every service shares: validation problems, not found, storage failures.
+    #[error(transparent)]
+    Other(Error),
+}
+
+impl crate::error::ErrorKinds for JobError {
+    fn named(&self) -> Option<crate::error::Named> {
+        match self {
+            Self::Other(_) => None,
+        }
+    }
+}
+
+crate::service_error!(JobError);

@@ -6,7 +6,7 @@ use weft_meta::{FieldDef, Problem};
 use super::*;
 
 impl Metadata {
-    pub async fn add_field(
+    pub(super) async fn field_add(
         &self,
         p: &Principal,
         name: &str,
@@ -62,9 +62,7 @@ impl Metadata {
             .map_err(Error::internal)
     }
 
-    /// Change a field's label, help, flags, default and type options. The type itself changes
-    /// through [`Runtime::change_field_type`].
-    pub async fn update_field(
+    pub(super) async fn field_update(
         &self,
         p: &Principal,
         name: &str,
@@ -97,10 +95,7 @@ impl Metadata {
             Some(old.kind.type_name()),
         ))?;
         if old.locked_by_job.is_some() {
-            return Err(Error::conflict(
-                "field_locked",
-                "a job is rewriting this field",
-            ));
+            return Err(MetaError::FieldLocked.into());
         }
         let mut doc = serde_json::to_value(&old).map_err(Error::internal)?;
         merge(&mut doc, patch);
@@ -214,8 +209,7 @@ impl Metadata {
             .map_err(Error::internal)
     }
 
-    /// Delete (hide) a field, keeping its data until purged; or purge a deleted field.
-    pub async fn delete_field(
+    pub(super) async fn field_delete(
         &self,
         p: &Principal,
         name: &str,
@@ -232,20 +226,14 @@ impl Metadata {
             .ok_or_else(|| Error::not_found(format!("field '{field}'")))?;
         let f = cur.fields[idx].clone();
         if f.locked_by_job.is_some() {
-            return Err(Error::conflict(
-                "field_locked",
-                "a job is rewriting this field",
-            ));
+            return Err(MetaError::FieldLocked.into());
         }
         let mut def = cur.clone();
         def.version = cur.version + 1;
         let action;
         if purge {
             if f.is_live() {
-                return Err(Error::conflict(
-                    "not_deleted",
-                    "delete the field before purging it",
-                ));
+                return Err(MetaError::FieldNotDeleted.into());
             }
             tx.drop_field_storage(&def, &f).await?;
             def.fields.remove(idx);
@@ -255,10 +243,7 @@ impl Metadata {
                 return Err(Error::not_found(format!("field '{field}'")));
             }
             if cur.name_field.as_ref().map(|n| n.as_str()) == Some(field) {
-                return Err(Error::conflict(
-                    "name_field",
-                    "the object's name field cannot be deleted; choose another name field first",
-                ));
+                return Err(MetaError::NameField.into());
             }
             def.fields[idx].deleted_at = Some(self.core.clock.now());
             if let Some(l) = def.layout.as_mut() {
@@ -276,7 +261,7 @@ impl Metadata {
         })
     }
 
-    pub async fn restore_field(
+    pub(super) async fn field_restore(
         &self,
         p: &Principal,
         name: &str,

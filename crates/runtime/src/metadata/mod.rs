@@ -2,6 +2,8 @@
 //! API with no restart. Each change validates the whole document, alters storage and saves
 //! the new version with its revision in one transaction.
 
+mod error;
+pub use error::MetaError;
 mod fields;
 mod type_change;
 mod views;
@@ -71,10 +73,7 @@ fn require_admin(p: &Principal) -> Result<()> {
     if p.is_admin {
         Ok(())
     } else {
-        Err(Error::forbidden(
-            "admin_only",
-            "only tenant admins can change metadata",
-        ))
+        Err(MetaError::AdminOnly.into())
     }
 }
 
@@ -166,7 +165,7 @@ impl Metadata {
             .collect())
     }
 
-    pub async fn list_objects(&self, p: &Principal) -> Result<ObjectList> {
+    pub async fn list_objects(&self, p: &Principal) -> Result<ObjectList, MetaError> {
         let meta = self.core.meta(p.tenant).await?;
         let objects = meta
             .sorted()
@@ -179,7 +178,11 @@ impl Metadata {
         })
     }
 
-    pub async fn get_object(&self, p: &Principal, name: &str) -> Result<ObjectDefinition> {
+    pub async fn get_object(
+        &self,
+        p: &Principal,
+        name: &str,
+    ) -> Result<ObjectDefinition, MetaError> {
         let obj = self.core.object(p.tenant, name).await?;
         Ok(ObjectDefinition(public_def(&obj.def)))
     }
@@ -189,12 +192,16 @@ impl Metadata {
         p: &Principal,
         name: &str,
         mode: WriteMode,
-    ) -> Result<JsonSchemaDoc> {
+    ) -> Result<JsonSchemaDoc, MetaError> {
         let obj = self.core.object(p.tenant, name).await?;
         Ok(JsonSchemaDoc(write_schema(&obj.def, mode)))
     }
 
-    pub async fn create_object(&self, p: &Principal, body: &Json) -> Result<ObjectDefinition> {
+    pub async fn create_object(
+        &self,
+        p: &Principal,
+        body: &Json,
+    ) -> Result<ObjectDefinition, MetaError> {
         require_admin(p)?;
         reject_unknown(weft_meta::strict::object_unknown_keys(body))?;
         let mut def: ObjectDef = parse_doc(body)?;
@@ -214,18 +221,18 @@ impl Metadata {
                 "/api_name",
                 "duplicate",
                 format!("an object '{}' exists", def.api_name),
-            ));
+            )
+            .into());
         }
         if names.len() >= MAX_OBJECTS_PER_TENANT {
-            return Err(Error::conflict(
-                "limit",
-                format!("at most {MAX_OBJECTS_PER_TENANT} objects per tenant"),
-            ));
+            return Err(MetaError::TooManyObjects {
+                max: MAX_OBJECTS_PER_TENANT,
+            });
         }
         let me = def.api_name.to_string();
         let problems = validate_object(&def, &|t| t == me || names.iter().any(|n| n == t));
         if !problems.is_empty() {
-            return Err(Error::Validation(problems));
+            return Err(Error::Validation(problems).into());
         }
         let compiled = CompiledObject::compile(def.clone())
             .map_err(|e| Error::one("", "invalid", e.to_string()))?;
@@ -249,10 +256,10 @@ impl Metadata {
         p: &Principal,
         name: &str,
         patch: &Json,
-    ) -> Result<ObjectDefinition> {
+    ) -> Result<ObjectDefinition, MetaError> {
         require_admin(p)?;
         let Some(pm) = patch.as_object() else {
-            return Err(Error::one("", "type", "the body must be a JSON object"));
+            return Err(Error::one("", "type", "the body must be a JSON object").into());
         };
         for k in pm.keys() {
             if !matches!(
@@ -263,7 +270,7 @@ impl Metadata {
                     format!("/{k}"),
                     "read_only",
                     "only label, plural_label, description, name_field and layout can be changed here",
-                ));
+                ).into());
             }
         }
         reject_unknown(weft_meta::strict::object_unknown_keys(patch))?;
@@ -276,7 +283,7 @@ impl Metadata {
         let names = self.all_names(tx.as_mut()).await?;
         let problems = validate_object(&def, &|t| names.iter().any(|n| n == t));
         if !problems.is_empty() {
-            return Err(Error::Validation(problems));
+            return Err(Error::Validation(problems).into());
         }
         if def.layout.is_some() {
             let compiled = CompiledObject::compile(def.clone())
@@ -292,7 +299,12 @@ impl Metadata {
 
     /// Delete an object and its records. Refused while other objects point at it, and while
     /// it has records unless `force`.
-    pub async fn delete_object(&self, p: &Principal, name: &str, force: bool) -> Result<()> {
+    pub async fn delete_object(
+        &self,
+        p: &Principal,
+        name: &str,
+        force: bool,
+    ) -> Result<(), MetaError> {
         require_admin(p)?;
         let meta = self.core.meta(p.tenant).await?;
         let obj = meta
@@ -309,14 +321,10 @@ impl Metadata {
                 .iter()
                 .find(|f| f.kind.reference_target().map(|t| t.as_str()) == Some(name))
             {
-                return Err(Error::conflict(
-                    "referenced",
-                    format!(
-                        "{}.{} points at this object; delete that field first",
-                        o.api_name(),
-                        f.name()
-                    ),
-                ));
+                return Err(MetaError::ObjectReferenced {
+                    object: o.def.label.clone(),
+                    field: f.label.clone(),
+                });
             }
         }
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
@@ -332,10 +340,7 @@ impl Metadata {
             )
             .await?;
         if n > 0 && !force {
-            return Err(Error::conflict(
-                "not_empty",
-                format!("the object has {n} records; pass force=true to delete them with it"),
-            ));
+            return Err(MetaError::ObjectNotEmpty { count: n });
         }
         let mut def = obj.def.clone();
         def.version += 1;
@@ -347,7 +352,67 @@ impl Metadata {
         Ok(())
     }
 
-    pub async fn meta_history(&self, p: &Principal, name: &str) -> Result<MetaHistory> {
+    /// Add a field to an object.
+    pub async fn add_field(
+        &self,
+        p: &Principal,
+        name: &str,
+        body: &Json,
+    ) -> Result<FieldDefinition, MetaError> {
+        Ok(self.field_add(p, name, body).await?)
+    }
+
+    /// Change a field's label, help, flags, default and type options. The type itself changes
+    /// through [`Metadata::change_field_type`].
+    pub async fn update_field(
+        &self,
+        p: &Principal,
+        name: &str,
+        field: &str,
+        patch: &Json,
+    ) -> Result<FieldDefinition, MetaError> {
+        Ok(self.field_update(p, name, field, patch).await?)
+    }
+
+    /// Delete (hide) a field, keeping its data until purged; or purge a deleted field.
+    pub async fn delete_field(
+        &self,
+        p: &Principal,
+        name: &str,
+        field: &str,
+        purge: bool,
+    ) -> Result<FieldRemoved, MetaError> {
+        Ok(self.field_delete(p, name, field, purge).await?)
+    }
+
+    /// Restore a deleted (not purged) field.
+    pub async fn restore_field(
+        &self,
+        p: &Principal,
+        name: &str,
+        field: &str,
+    ) -> Result<FieldDefinition, MetaError> {
+        Ok(self.field_restore(p, name, field).await?)
+    }
+
+    /// Change a field's type. `body` is the new field definition (type and options; the API
+    /// name stays). With `dry_run` nothing changes: the answer counts the values that would not
+    /// convert. Otherwise a job rewrites the column and the field is locked until it ends.
+    pub async fn change_field_type(
+        &self,
+        p: &Principal,
+        name: &str,
+        field: &str,
+        body: &Json,
+        dry_run: bool,
+        on_invalid_null: bool,
+    ) -> Result<TypeChange, MetaError> {
+        Ok(self
+            .field_change_type(p, name, field, body, dry_run, on_invalid_null)
+            .await?)
+    }
+
+    pub async fn meta_history(&self, p: &Principal, name: &str) -> Result<MetaHistory, MetaError> {
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let revisions = tx.meta_revisions(name, 200).await?;
         tx.commit().await?;

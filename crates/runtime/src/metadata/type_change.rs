@@ -10,10 +10,7 @@ const BATCH: u32 = 1_000;
 use super::*;
 
 impl Metadata {
-    /// Change a field's type. `body` is the new field definition (type and options; the API
-    /// name stays). With `dry_run` nothing changes: the answer counts the values that would not
-    /// convert. Otherwise a job rewrites the column and the field is locked until it ends.
-    pub async fn change_field_type(
+    pub(super) async fn field_change_type(
         &self,
         p: &Principal,
         name: &str,
@@ -30,10 +27,7 @@ impl Metadata {
             .cloned()
             .ok_or_else(|| Error::not_found(format!("field '{field}'")))?;
         if old.locked_by_job.is_some() {
-            return Err(Error::conflict(
-                "field_locked",
-                "a job is already rewriting this field",
-            ));
+            return Err(MetaError::FieldLocked.into());
         }
         let mut doc = body.clone();
         if let Some(m) = doc.as_object_mut() {

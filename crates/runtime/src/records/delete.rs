@@ -6,9 +6,9 @@ use serde_json::json;
 use uuid::Uuid;
 use weft_meta::{CompiledObject, FieldDef, FieldKind, OnDelete};
 
-use super::Records;
 use super::hooks::{AfterSave, WriteOp};
 use super::path::{load_multi_links, load_one};
+use super::{RecordError, Records};
 use crate::access::model::Op;
 use crate::core::cache::TenantMeta;
 use crate::docs::Record;
@@ -114,15 +114,12 @@ pub(super) async fn delete(
             }
             match on_delete(&field) {
                 OnDelete::Restrict => {
-                    return Err(Error::conflict(
-                        "restricted",
-                        format!(
-                            "{} {} record(s) point at this record through '{}'; delete or re-link them first",
-                            refs.len(),
-                            child.api_name(),
-                            field.name()
-                        ),
-                    ));
+                    return Err(RecordError::Restricted {
+                        count: refs.len(),
+                        object: child.def.label.clone(),
+                        field: field.label.clone(),
+                    }
+                    .into());
                 }
                 OnDelete::SetNull => {
                     let um = UpdateMeta {
@@ -150,13 +147,10 @@ pub(super) async fn delete(
                 OnDelete::Cascade => {
                     total += refs.len();
                     if total > r.core.config.cascade_max {
-                        return Err(Error::conflict(
-                            "cascade_too_large",
-                            format!(
-                                "the delete would cascade to more than {} records",
-                                r.core.config.cascade_max
-                            ),
-                        ));
+                        return Err(RecordError::CascadeTooLarge {
+                            max: r.core.config.cascade_max,
+                        }
+                        .into());
                     }
                     *out.cascaded.entry(child.api_name().to_owned()).or_default() += refs.len();
                     queue.push((child.clone(), refs));
@@ -274,14 +268,11 @@ pub(super) async fn restore(
             }
             let taken = tx.taken_values(o, f.name(), &vals, &ids).await?;
             if !taken.is_empty() {
-                return Err(Error::conflict(
-                    "unique",
-                    format!(
-                        "cannot restore: another {} record now has the same {}",
-                        o.api_name(),
-                        f.name()
-                    ),
-                ));
+                return Err(RecordError::RestoreTaken {
+                    object: o.def.label.clone(),
+                    field: f.label.clone(),
+                }
+                .into());
             }
         }
         restored += tx.restore(o, &ids, p.user.0, now).await?;
@@ -406,10 +397,7 @@ fn purge_referrers<'a>(
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>> {
     Box::pin(async move {
         if depth > 16 {
-            return Err(Error::conflict(
-                "cascade_too_deep",
-                "the purge cascades too deep",
-            ));
+            return Err(RecordError::CascadeTooDeep.into());
         }
         for (child, field) in referrers(meta, o.api_name()) {
             let refs = tx
@@ -446,15 +434,12 @@ fn purge_referrers<'a>(
                         .await?;
                 }
                 OnDelete::Restrict | OnDelete::Cascade => {
-                    return Err(Error::conflict(
-                        "referenced",
-                        format!(
-                            "{} {} record(s) in the recycle bin still point here through '{}'; purge them first",
-                            outside.len(),
-                            child.api_name(),
-                            field.name()
-                        ),
-                    ));
+                    return Err(RecordError::ReferencedFromBin {
+                        count: outside.len(),
+                        object: child.def.label.clone(),
+                        field: field.label.clone(),
+                    }
+                    .into());
                 }
             }
             let _ = changes;

@@ -8,6 +8,8 @@
 //!
 //! This file is the service's public API; the work is in the submodules.
 
+mod error;
+pub use error::RecordError;
 mod checks;
 mod delete;
 pub mod hooks;
@@ -177,8 +179,10 @@ impl Records {
         object: &str,
         body: &Json,
         idem: Option<&Idempotency>,
-    ) -> Result<Created> {
-        write::create(self, p, object, body, idem).await
+    ) -> Result<Created, RecordError> {
+        write::create(self, p, object, body, idem)
+            .await
+            .map_err(RecordError::from)
     }
 
     /// Create up to `bulk_max` records. With `all_or_none`, any problem rejects the whole call
@@ -189,8 +193,10 @@ impl Records {
         object: &str,
         bodies: &[Json],
         all_or_none: bool,
-    ) -> Result<BulkOutcome> {
-        write::create_many(self, p, object, bodies, all_or_none).await
+    ) -> Result<BulkOutcome, RecordError> {
+        write::create_many(self, p, object, bodies, all_or_none)
+            .await
+            .map_err(RecordError::from)
     }
 
     /// One record, with lookups in `expand` embedded under `_expand`.
@@ -200,8 +206,10 @@ impl Records {
         object: &str,
         id: Uuid,
         expand: &[String],
-    ) -> Result<Fetched> {
-        read::get(self, p, object, id, expand).await
+    ) -> Result<Fetched, RecordError> {
+        read::get(self, p, object, id, expand)
+            .await
+            .map_err(RecordError::from)
     }
 
     /// PATCH one record. `if_match` is the version the client last saw.
@@ -212,10 +220,11 @@ impl Records {
         id: Uuid,
         body: &Json,
         if_match: Option<i64>,
-    ) -> Result<Record> {
+    ) -> Result<Record, RecordError> {
         write::update(self, p, object, id, body, if_match)
             .await
             .map(Record)
+            .map_err(RecordError::from)
     }
 
     /// PATCH many records; each body carries its `id` (and optionally `version`).
@@ -225,8 +234,10 @@ impl Records {
         object: &str,
         bodies: &[Json],
         all_or_none: bool,
-    ) -> Result<BulkOutcome> {
-        write::update_many(self, p, object, bodies, all_or_none).await
+    ) -> Result<BulkOutcome, RecordError> {
+        write::update_many(self, p, object, bodies, all_or_none)
+            .await
+            .map_err(RecordError::from)
     }
 
     /// Move a record (and what cascades from it) to the recycle bin.
@@ -236,18 +247,34 @@ impl Records {
         object: &str,
         id: Uuid,
         if_match: Option<i64>,
-    ) -> Result<DeleteOutcome> {
-        delete::delete(self, p, object, id, if_match).await
+    ) -> Result<DeleteOutcome, RecordError> {
+        delete::delete(self, p, object, id, if_match)
+            .await
+            .map_err(RecordError::from)
     }
 
     /// Restore a deleted record and everything deleted with it (same batch).
-    pub async fn restore(&self, p: &Principal, object: &str, id: Uuid) -> Result<Restored> {
-        delete::restore(self, p, object, id).await
+    pub async fn restore(
+        &self,
+        p: &Principal,
+        object: &str,
+        id: Uuid,
+    ) -> Result<Restored, RecordError> {
+        delete::restore(self, p, object, id)
+            .await
+            .map_err(RecordError::from)
     }
 
     /// Remove a deleted record for good.
-    pub async fn purge(&self, p: &Principal, object: &str, id: Uuid) -> Result<Purged> {
-        delete::purge(self, p, object, id).await
+    pub async fn purge(
+        &self,
+        p: &Principal,
+        object: &str,
+        id: Uuid,
+    ) -> Result<Purged, RecordError> {
+        delete::purge(self, p, object, id)
+            .await
+            .map_err(RecordError::from)
     }
 
     /// The change log of one record, newest first (deleted records included).
@@ -257,13 +284,22 @@ impl Records {
         object: &str,
         id: Uuid,
         limit: u32,
-    ) -> Result<History> {
-        read::history(self, p, object, id, limit).await
+    ) -> Result<History, RecordError> {
+        read::history(self, p, object, id, limit)
+            .await
+            .map_err(RecordError::from)
     }
 
     /// A filtered, sorted, cursor-paged list (`POST /data/{object}/query`).
-    pub async fn query(&self, p: &Principal, object: &str, body: &Json) -> Result<RecordPage> {
-        query::query(self, p, object, body).await
+    pub async fn query(
+        &self,
+        p: &Principal,
+        object: &str,
+        body: &Json,
+    ) -> Result<RecordPage, RecordError> {
+        query::query(self, p, object, body)
+            .await
+            .map_err(RecordError::from)
     }
 
     /// Deleted records of an object, newest first unless sorted otherwise.
@@ -272,8 +308,10 @@ impl Records {
         p: &Principal,
         object: &str,
         body: &Json,
-    ) -> Result<RecordPage> {
-        query::recycle_bin(self, p, object, body).await
+    ) -> Result<RecordPage, RecordError> {
+        query::recycle_bin(self, p, object, body)
+            .await
+            .map_err(RecordError::from)
     }
 
     /// Records of `child` that point at record `id` of `object` through `field`.
@@ -285,8 +323,10 @@ impl Records {
         child: &str,
         field: &str,
         body: &Json,
-    ) -> Result<RecordPage> {
-        query::related(self, p, object, id, child, field, body).await
+    ) -> Result<RecordPage, RecordError> {
+        query::related(self, p, object, id, child, field, body)
+            .await
+            .map_err(RecordError::from)
     }
 
     /// The relationships pointing at an object, with counts for one record.
@@ -295,8 +335,10 @@ impl Records {
         p: &Principal,
         object: &str,
         id: Uuid,
-    ) -> Result<Relationships> {
-        query::relationships(self, p, object, id).await
+    ) -> Result<Relationships, RecordError> {
+        query::relationships(self, p, object, id)
+            .await
+            .map_err(RecordError::from)
     }
 
     /// Give a record to another owner (and department: by default the new owner's primary
@@ -307,15 +349,23 @@ impl Records {
         object: &str,
         id: Uuid,
         body: &Json,
-    ) -> Result<Record> {
+    ) -> Result<Record, RecordError> {
         transfer::transfer(self, p, object, id, body)
             .await
             .map(Record)
+            .map_err(RecordError::from)
     }
 
     /// Matching records as CSV (UTF-8 with BOM, so spreadsheet programs read Chinese text).
-    pub async fn export(&self, p: &Principal, object: &str, body: &Json) -> Result<Vec<u8>> {
-        transfer::export(self, p, object, body).await
+    pub async fn export(
+        &self,
+        p: &Principal,
+        object: &str,
+        body: &Json,
+    ) -> Result<Vec<u8>, RecordError> {
+        transfer::export(self, p, object, body)
+            .await
+            .map_err(RecordError::from)
     }
 
     /// Why can user `user` see or change records of `object` (and record `record`)?
@@ -325,8 +375,10 @@ impl Records {
         user: Uuid,
         object: &str,
         record: Option<Uuid>,
-    ) -> Result<AccessExplanation> {
-        transfer::explain_access(self, p, user, object, record).await
+    ) -> Result<AccessExplanation, RecordError> {
+        transfer::explain_access(self, p, user, object, record)
+            .await
+            .map_err(RecordError::from)
     }
 
     /// Convert a typed value of `field` to JSON (for callers outside this crate).

@@ -6,8 +6,8 @@ use weft_meta::query::{Cursor, parse_query};
 use weft_meta::value::to_json;
 use weft_meta::{Value, WriteMode};
 
-use super::Records;
 use super::path::{load_multi_links, load_one};
+use super::{RecordError, Records};
 use crate::access::Guard;
 use crate::access::model::{FieldAccess, Op, Scope};
 use crate::error::{Error, Result};
@@ -310,10 +310,7 @@ pub(super) async fn explain_access(
     record: Option<Uuid>,
 ) -> Result<AccessExplanation> {
     if !p.is_admin || p.view_as {
-        return Err(Error::forbidden(
-            "admin_only",
-            "only tenant admins can explain access",
-        ));
+        return Err(RecordError::ExplainAdminOnly.into());
     }
     let obj = r.core.object(p.tenant, object).await?;
     let org = r.core.org(p.tenant).await?;

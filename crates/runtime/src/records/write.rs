@@ -8,7 +8,7 @@ use uuid::Uuid;
 use weft_meta::Problem;
 
 use super::path::{Prepared, load_multi_links, load_one};
-use super::{BulkItem, BulkOutcome, Created, Idempotency, Records};
+use super::{BulkItem, BulkOutcome, Created, Idempotency, RecordError, Records};
 use crate::access::model::Op;
 use crate::error::{Error, Result};
 use crate::json::record_json;
@@ -41,10 +41,7 @@ pub(super) async fn create(
         && let Some(prev) = cx.idempotency_get(&i.key).await?
     {
         if prev.fingerprint != i.fingerprint {
-            return Err(Error::conflict(
-                "idempotency_key_reused",
-                "this Idempotency-Key was used for a different request",
-            ));
+            return Err(RecordError::IdempotencyKeyReused.into());
         }
         return Ok(Created {
             status: u16::try_from(prev.status).unwrap_or(201),

@@ -10,6 +10,8 @@
 //! parts they may not see (columns, sort keys, filter conditions on fields hidden to them)
 //! left out and `restricted: true`; so are parts naming fields deleted since it was saved.
 
+mod error;
+pub use error::ViewError;
 pub mod ports;
 mod views;
 
@@ -763,9 +765,9 @@ impl Views {
 /// A name taken by a concurrent save (the unique index) reads like the checked case.
 fn duplicate_name(e: Error) -> Error {
     match e {
-        Error::Conflict {
-            code: "duplicate", ..
-        } => Error::one("/name", "duplicate", "a view with this name already exists"),
+        e if e.code() == Some("duplicate") => {
+            Error::one("/name", "duplicate", "a view with this name already exists")
+        }
         e => e,
     }
 }

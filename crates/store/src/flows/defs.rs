@@ -135,7 +135,7 @@ pub(super) async fn insert_version(tx: &SeaTx, row: &FlowVersionRow) -> Result<(
     )?;
     // Versions are unique per (tenant, key, version): a concurrent publish loses here.
     tx.exec(&q).await.map_err(|e| match e {
-        Error::Conflict { .. } => Error::conflict(
+        e if e.class() == Some(weft_runtime::error::Class::Conflict) => Error::conflict(
             "flow.publish_conflict",
             "another publish of this flow happened at the same time; retry",
         ),

@@ -1,0 +1,22 @@
+//! The access control, authentication, org administration and audit service's own failure kinds (see [`crate::error`]).
+
+use crate::Error;
+#[allow(unused_imports)]
+use crate::error::{Class, ErrorKinds, Named, named};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// A kind every service shares: validation problems, not found, storage failures.
+    #[error(transparent)]
+    Other(Error),
+}
+
+impl ErrorKinds for AccessError {
+    fn named(&self) -> Option<Named> {
+        match self {
+            Self::Other(_) => None,
+        }
+    }
+}
+
+crate::service_error!(AccessError);
