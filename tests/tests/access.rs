@@ -807,7 +807,61 @@ async fn rate_limits_per_tenant(b: Backend) {
     }
 }
 
+/// A refusal names the object by its label, in the caller's language (`Accept-Language`), with
+/// the same stable code and status either way.
+async fn refusals_speak_the_callers_language(b: Backend) {
+    let (_app, _s, keys, _ids) = crm_with_users(b).await;
+    let zhao = &keys["zhao"];
+    let body = json!({"name": "x"});
+    let zh = zhao
+        .send(
+            "POST",
+            "/api/v1/data/contact",
+            Some(&body),
+            &[("accept-language", "zh-CN,zh;q=0.9,en;q=0.8")],
+        )
+        .await;
+    let en = zhao
+        .send(
+            "POST",
+            "/api/v1/data/contact",
+            Some(&body),
+            &[("accept-language", "en-US,en;q=0.9")],
+        )
+        .await;
+    let none = zhao.post("/api/v1/data/contact", body.clone()).await;
+    for r in [&zh, &en, &none] {
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert_eq!(r.body["error"]["code"], "forbidden");
+    }
+    assert_eq!(
+        zh.body["error"]["message"],
+        "你没有新建「联系人」记录的权限，请联系管理员"
+    );
+    assert_eq!(
+        en.body["error"]["message"],
+        "you may not create Contact records"
+    );
+    assert_eq!(none.body["error"]["message"], en.body["error"]["message"]);
+    // A shared kind (not found) is translated too.
+    let missing = zhao
+        .send(
+            "GET",
+            "/api/v1/meta/objects/nothing_here",
+            None,
+            &[("accept-language", "zh")],
+        )
+        .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.body["error"]["code"], "not_found");
+    assert_eq!(
+        missing.body["error"]["message"],
+        "找不到所请求的内容，或你无权查看"
+    );
+}
+
 dual!(
+    refusals_speak_the_callers_language,
     sessions_csrf_and_disable,
     scopes_agree_everywhere,
     field_security,

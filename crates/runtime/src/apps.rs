@@ -62,10 +62,9 @@ pub struct InstallReport {
 /// future whenever it is installed: `"@date:+18"` (a date), `"@datetime:-14T10:00+08:00"`.
 fn relative_date(s: &str, today: chrono::NaiveDate) -> Option<Result<Json>> {
     let bad = || {
-        Error::bad_request(
-            "bad_seed",
-            format!("'{s}' is not @date:±N or @datetime:±NTHH:MM±HH:MM"),
-        )
+        Error::from(AppError::BadRelativeDate {
+            value: s.to_owned(),
+        })
     };
     if let Some(n) = s.strip_prefix("@date:") {
         return Some(n.parse::<i64>().map_err(|_| bad()).map(|n| {
@@ -89,10 +88,9 @@ fn resolve(v: &Json, refs: &HashMap<String, String>) -> Result<Json> {
     Ok(match v {
         Json::String(s) if s.starts_with('@') => {
             let id = refs.get(&s[1..]).ok_or_else(|| {
-                Error::bad_request(
-                    "unknown_ref",
-                    format!("seed reference {s} is not defined earlier"),
-                )
+                Error::from(AppError::UnknownRef {
+                    reference: s.to_owned(),
+                })
             })?;
             Json::String(id.clone())
         }
@@ -138,7 +136,11 @@ impl Apps {
 
     /// Install objects that do not exist yet, then the seed (only when an object was created,
     /// so installing twice does not duplicate records).
-    pub async fn install_app(&self, p: &Principal, app: &AppPackage) -> Result<InstallReport> {
+    pub async fn install_app(
+        &self,
+        p: &Principal,
+        app: &AppPackage,
+    ) -> Result<InstallReport, AppError> {
         let existing: Vec<String> = self
             .core
             .meta(p.tenant)
@@ -206,7 +208,7 @@ impl Apps {
             let mut names = Vec::with_capacity(batch.records.len());
             for r in &batch.records {
                 let Some(m) = r.as_object() else {
-                    return Err(Error::bad_request("bad_seed", "seed records are objects"));
+                    return Err(AppError::SeedNotObject);
                 };
                 let mut body = Map::new();
                 let mut name = None;
@@ -227,7 +229,8 @@ impl Apps {
             let out = self
                 .records
                 .create_many(p, &batch.object, &bodies, true)
-                .await?;
+                .await
+                .map_err(Error::from)?;
             for (res, name) in out.results.iter().zip(names) {
                 if let (Some(n), Some(id)) = (
                     name,
@@ -351,6 +354,15 @@ impl Apps {
 /// The app packages service's own failure kinds (see [`crate::error`]).
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// A seed value `@date:…` / `@datetime:…` that does not parse.
+    #[error("'{value}' is not @date:±N or @datetime:±NTHH:MM±HH:MM")]
+    BadRelativeDate { value: String },
+    /// A seed value `@name` that no earlier seed record defines.
+    #[error("seed reference {reference} is not defined earlier")]
+    UnknownRef { reference: String },
+    /// A seed record that is not a JSON object.
+    #[error("seed records are objects")]
+    SeedNotObject,
     /// A kind every service shares: validation problems, not found, storage failures.
     #[error(transparent)]
     Other(Error),
@@ -358,7 +370,23 @@ pub enum AppError {
 
 impl crate::error::ErrorKinds for AppError {
     fn named(&self) -> Option<crate::error::Named> {
+        use crate::error::{Class, named};
         match self {
+            Self::BadRelativeDate { value } => named(
+                Class::BadRequest,
+                "bad_seed",
+                format!("「{value}」不是有效的相对日期（@date:±N 或 @datetime:±NTHH:MM±HH:MM）"),
+            ),
+            Self::UnknownRef { reference } => named(
+                Class::BadRequest,
+                "unknown_ref",
+                format!("示例数据引用 {reference} 在此之前没有定义"),
+            ),
+            Self::SeedNotObject => named(
+                Class::BadRequest,
+                "bad_seed",
+                "示例数据中的每条记录都应是 JSON 对象",
+            ),
             Self::Other(_) => None,
         }
     }

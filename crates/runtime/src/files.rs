@@ -56,9 +56,9 @@ impl Files {
         name: &str,
         content_type: &str,
         bytes: &[u8],
-    ) -> Result<FileRow> {
+    ) -> Result<FileRow, FileError> {
         if bytes.is_empty() {
-            return Err(Error::one("", "empty", "the file is empty"));
+            return Err(Error::one("", "empty", "the file is empty").into());
         }
         let id = Uuid::now_v7();
         let key = format!("{}/{}", p.tenant.0.simple(), id.simple());
@@ -77,13 +77,17 @@ impl Files {
         if let Err(e) = tx.insert_file(&row).await {
             drop(tx);
             self.core.blobs.delete(&key).await.ok();
-            return Err(e);
+            return Err(e.into());
         }
         tx.commit().await?;
         Ok(row)
     }
 
-    pub async fn download_file(&self, p: &Principal, id: Uuid) -> Result<(FileRow, Vec<u8>)> {
+    pub async fn download_file(
+        &self,
+        p: &Principal,
+        id: Uuid,
+    ) -> Result<(FileRow, Vec<u8>), FileError> {
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let row = tx
             .files(&[id])

@@ -40,7 +40,7 @@ impl Tenants {
     }
 
     /// The tenant's settings: `{time_zone}`.
-    pub async fn tenant_settings(&self, p: &Principal) -> Result<TenantSettings> {
+    pub async fn tenant_settings(&self, p: &Principal) -> Result<TenantSettings, TenantError> {
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let time_zone = tx.time_zone().await?;
         tx.commit().await?;
@@ -54,30 +54,29 @@ impl Tenants {
         &self,
         p: &Principal,
         body: &serde_json::Value,
-    ) -> Result<TenantSettings> {
+    ) -> Result<TenantSettings, TenantError> {
         crate::flows::require_admin(p)?;
         let Some(m) = body.as_object() else {
-            return Err(Error::one("", "type", "the body must be a JSON object"));
+            return Err(Error::one("", "type", "the body must be a JSON object").into());
         };
         if let Some(k) = m.keys().find(|k| k.as_str() != "time_zone") {
-            return Err(Error::one(
-                format!("/{k}"),
-                "unknown_key",
-                "only time_zone can be set",
-            ));
+            return Err(
+                Error::one(format!("/{k}"), "unknown_key", "only time_zone can be set").into(),
+            );
         }
         let Some(tz) = m.get("time_zone") else {
             return self.tenant_settings(p).await;
         };
         let Some(name) = tz.as_str() else {
-            return Err(Error::one("/time_zone", "type", "an IANA time zone name"));
+            return Err(Error::one("/time_zone", "type", "an IANA time zone name").into());
         };
         if name.parse::<chrono_tz::Tz>().is_err() {
             return Err(Error::one(
                 "/time_zone",
                 "unknown_time_zone",
                 format!("'{name}' is not an IANA time zone such as Asia/Shanghai"),
-            ));
+            )
+            .into());
         }
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.set_time_zone(name).await?;
@@ -92,14 +91,12 @@ impl Tenants {
         name: &str,
         admin_name: &str,
         admin_email: Option<&str>,
-    ) -> Result<TenantCreated> {
+    ) -> Result<TenantCreated, TenantError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(Error::one(
-                "/name",
-                "length",
-                "a tenant name is 1 to 100 characters",
-            ));
+            return Err(
+                Error::one("/name", "length", "a tenant name is 1 to 100 characters").into(),
+            );
         }
         let now = self.core.clock.now();
         let tenant = TenantId::new();

@@ -4,6 +4,7 @@
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 use weft_meta::{CompiledObject, Problem};
 use weft_runtime::Error;
+use weft_runtime::error::{Class, ErrorKinds, Named, named};
 
 use crate::names::Names;
 
@@ -22,16 +23,10 @@ pub fn db(e: DbErr) -> Error {
         }
         _ => {
             if let Some(SqlErr::ForeignKeyConstraintViolation(m)) = e.sql_err() {
-                return Error::conflict(
-                    "referenced",
-                    format!("a reference blocks this change ({})", short(&m)),
-                );
+                return StoreError::Referenced { detail: short(&m) }.into();
             }
             if let Some(SqlErr::UniqueConstraintViolation(m)) = e.sql_err() {
-                return Error::conflict(
-                    "duplicate",
-                    format!("a unique value is already taken ({})", short(&m)),
-                );
+                return StoreError::Duplicate { detail: short(&m) }.into();
             }
             Error::Internal(e.to_string())
         }
@@ -72,4 +67,61 @@ pub fn record_write(e: DbErr, n: &Names, obj: &CompiledObject) -> Error {
         }
     }
     db(e)
+}
+
+/// What the database refused, as named kinds (the storage adapter's own, see
+/// `weft_runtime::error`).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A foreign key blocks the change.
+    #[error("a reference blocks this change ({detail})")]
+    Referenced { detail: String },
+    /// A unique index refused the value.
+    #[error("a unique value is already taken ({detail})")]
+    Duplicate { detail: String },
+    /// A unique index cannot be built over the values already stored.
+    #[error("existing records hold duplicate values; make them unique first")]
+    DuplicateValues,
+    /// Another request with the same `Idempotency-Key` has not finished.
+    #[error("a request with this Idempotency-Key is in progress; retry to get its response")]
+    IdempotencyInFlight,
+    /// Two publishes of one flow raced for the same version number.
+    #[error("another publish of this flow happened at the same time; retry")]
+    FlowPublishConflict,
+}
+
+impl ErrorKinds for StoreError {
+    fn named(&self) -> Option<Named> {
+        match self {
+            Self::Referenced { .. } => named(
+                Class::Conflict,
+                "referenced",
+                "还有其他数据引用它，无法完成这次修改",
+            ),
+            Self::Duplicate { .. } => {
+                named(Class::Conflict, "duplicate", "这个值已被使用，请换一个")
+            }
+            Self::DuplicateValues => named(
+                Class::Conflict,
+                "duplicate_values",
+                "现有记录中有重复的值，请先让它们各不相同",
+            ),
+            Self::IdempotencyInFlight => named(
+                Class::Conflict,
+                "idempotency_in_flight",
+                "使用同一 Idempotency-Key 的请求还在处理中，请稍后重试以获取其结果",
+            ),
+            Self::FlowPublishConflict => named(
+                Class::Conflict,
+                "flow.publish_conflict",
+                "有人同时发布了这个流程，请重试",
+            ),
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::from_kind(e).unwrap_or_else(Error::internal)
+    }
 }

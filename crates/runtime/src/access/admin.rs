@@ -10,6 +10,7 @@ use serde_json::{Value as Json, json};
 use uuid::Uuid;
 use weft_meta::Problem;
 
+use super::AccessError;
 use super::audit::Event;
 use super::auth::hash_password;
 use super::keys::KeyCache;
@@ -30,10 +31,7 @@ fn require_admin(p: &Principal) -> Result<()> {
     if p.is_admin && !p.view_as {
         Ok(())
     } else {
-        Err(Error::forbidden(
-            "admin_only",
-            "only tenant admins manage the organization",
-        ))
+        Err(AccessError::OrgAdminOnly.into())
     }
 }
 
@@ -168,7 +166,7 @@ impl OrgAdmin {
     }
 
     /// The user directory (every user can read it for pickers).
-    pub async fn list_users(&self, p: &Principal) -> Result<UserList> {
+    pub async fn list_users(&self, p: &Principal) -> Result<UserList, AccessError> {
         let org = self.core.org(p.tenant).await?;
         let mut users: Vec<&UserRow> = org.users.values().collect();
         users.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
@@ -237,7 +235,7 @@ impl OrgAdmin {
         }
     }
 
-    pub async fn create_user(&self, p: &Principal, body: &Json) -> Result<UserView> {
+    pub async fn create_user(&self, p: &Principal, body: &Json) -> Result<UserView, AccessError> {
         require_admin(p)?;
         let input: UserInput = parse_doc(body)?;
         let name = input
@@ -251,7 +249,8 @@ impl OrgAdmin {
                 "/name",
                 "required",
                 "a name of 1 to 100 characters is required",
-            ));
+            )
+            .into());
         }
         let email = match input.email.clone().flatten() {
             Some(e) => Some(check_email(&e)?),
@@ -264,11 +263,7 @@ impl OrgAdmin {
                 .values()
                 .any(|u| u.email.as_deref() == Some(e.as_str()))
         {
-            return Err(Error::one(
-                "/email",
-                "unique",
-                "another user has this email",
-            ));
+            return Err(Error::one("/email", "unique", "another user has this email").into());
         }
         let depts = self.check_memberships(&org, input.departments.as_deref().unwrap_or(&[]))?;
         let roles = self.resolve_roles(&org, input.roles.as_deref().unwrap_or(&[]))?;
@@ -278,11 +273,9 @@ impl OrgAdmin {
         };
         let status = input.status.clone().unwrap_or_else(|| "active".into());
         if !matches!(status.as_str(), "active" | "disabled") {
-            return Err(Error::one(
-                "/status",
-                "invalid_option",
-                "status is active or disabled",
-            ));
+            return Err(
+                Error::one("/status", "invalid_option", "status is active or disabled").into(),
+            );
         }
         let user = UserRow {
             tenant: p.tenant,
@@ -314,7 +307,12 @@ impl OrgAdmin {
         Ok(user_json(&user, &org))
     }
 
-    pub async fn update_user(&self, p: &Principal, id: Uuid, body: &Json) -> Result<UserView> {
+    pub async fn update_user(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        body: &Json,
+    ) -> Result<UserView, AccessError> {
         require_admin(p)?;
         let input: UserInput = parse_doc(body)?;
         let org = self.core.org(p.tenant).await?;
@@ -331,7 +329,8 @@ impl OrgAdmin {
                     "/name",
                     "required",
                     "a name of 1 to 100 characters is required",
-                ));
+                )
+                .into());
             }
             user.name = n.to_owned();
             changes.insert("name".into(), json!(n));
@@ -345,11 +344,9 @@ impl OrgAdmin {
                         .values()
                         .any(|u| u.id != id && u.email.as_deref() == Some(e.as_str()))
                     {
-                        return Err(Error::one(
-                            "/email",
-                            "unique",
-                            "another user has this email",
-                        ));
+                        return Err(
+                            Error::one("/email", "unique", "another user has this email").into(),
+                        );
                     }
                     Some(e)
                 }
@@ -362,10 +359,7 @@ impl OrgAdmin {
         }
         if let Some(a) = input.is_admin {
             if id == p.user.0 && !a {
-                return Err(Error::conflict(
-                    "self_demotion",
-                    "you cannot remove your own admin right",
-                ));
+                return Err(AccessError::SelfDemotion);
             }
             user.is_admin = a;
             changes.insert("is_admin".into(), json!(a));
@@ -377,13 +371,11 @@ impl OrgAdmin {
                     "/status",
                     "invalid_option",
                     "status is active or disabled",
-                ));
+                )
+                .into());
             }
             if id == p.user.0 && s == "disabled" {
-                return Err(Error::conflict(
-                    "self_disable",
-                    "you cannot disable yourself",
-                ));
+                return Err(AccessError::SelfDisable);
             }
             disabling = s == "disabled" && user.status != "disabled";
             user.status = s.clone();
@@ -437,7 +429,7 @@ impl OrgAdmin {
         Ok(user_json(&user, &org))
     }
 
-    pub async fn list_departments(&self, p: &Principal) -> Result<DepartmentList> {
+    pub async fn list_departments(&self, p: &Principal) -> Result<DepartmentList, AccessError> {
         let org = self.core.org(p.tenant).await?;
         let mut ds: Vec<&Department> = org.departments.values().collect();
         ds.sort_by(|a, b| a.sort.cmp(&b.sort).then(a.name.cmp(&b.name)));
@@ -457,7 +449,7 @@ impl OrgAdmin {
         p: &Principal,
         id: Option<Uuid>,
         body: &Json,
-    ) -> Result<DepartmentView> {
+    ) -> Result<DepartmentView, AccessError> {
         require_admin(p)?;
         let input: DepartmentInput = parse_doc(body)?;
         let org = self.core.org(p.tenant).await?;
@@ -483,7 +475,8 @@ impl OrgAdmin {
                 "/name",
                 "required",
                 "a name of 1 to 100 characters is required",
-            ));
+            )
+            .into());
         }
         let mut problems = Vec::new();
         if let Some(parent) = input.parent_id {
@@ -516,7 +509,7 @@ impl OrgAdmin {
             d.sort = s;
         }
         if !problems.is_empty() {
-            return Err(Error::Validation(problems));
+            return Err(Error::Validation(problems).into());
         }
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.upsert_department(&d, self.core.clock.now()).await?;
@@ -538,17 +531,14 @@ impl OrgAdmin {
         Ok(department_view(&d))
     }
 
-    pub async fn delete_department(&self, p: &Principal, id: Uuid) -> Result<()> {
+    pub async fn delete_department(&self, p: &Principal, id: Uuid) -> Result<(), AccessError> {
         require_admin(p)?;
         let org = self.core.org(p.tenant).await?;
         if !org.departments.contains_key(&id) {
-            return Err(Error::not_found("department"));
+            return Err(Error::not_found("department").into());
         }
         if org.subtree(id).len() > 1 || !org.members(id, false).is_empty() {
-            return Err(Error::conflict(
-                "not_empty",
-                "move the department's members and sub-departments first",
-            ));
+            return Err(AccessError::DepartmentNotEmpty);
         }
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.delete_department(id).await?;
@@ -559,7 +549,7 @@ impl OrgAdmin {
         Ok(())
     }
 
-    pub async fn list_roles(&self, p: &Principal) -> Result<RoleList> {
+    pub async fn list_roles(&self, p: &Principal) -> Result<RoleList, AccessError> {
         let org = self.core.org(p.tenant).await?;
         let mut roles: Vec<&Role> = org.roles.values().collect();
         roles.sort_by(|a, b| a.key.cmp(&b.key));
@@ -611,7 +601,7 @@ impl OrgAdmin {
         p: &Principal,
         id: Option<Uuid>,
         body: &Json,
-    ) -> Result<RoleView> {
+    ) -> Result<RoleView, AccessError> {
         require_admin(p)?;
         let input: RoleInput = parse_doc(body)?;
         let org = self.core.org(p.tenant).await?;
@@ -631,11 +621,7 @@ impl OrgAdmin {
         };
         if let Some(k) = &input.key {
             if id.is_some() && *k != role.key {
-                return Err(Error::one(
-                    "/key",
-                    "read_only",
-                    "a role's key cannot change",
-                ));
+                return Err(Error::one("/key", "read_only", "a role's key cannot change").into());
             }
             role.key = k.clone();
         }
@@ -644,10 +630,11 @@ impl OrgAdmin {
                 "/key",
                 "format",
                 "a key like sales_director: lowercase letters, digits, underscores",
-            ));
+            )
+            .into());
         }
         if id.is_none() && org.roles.values().any(|r| r.key == role.key) {
-            return Err(Error::one("/key", "unique", "a role with this key exists"));
+            return Err(Error::one("/key", "unique", "a role with this key exists").into());
         }
         if let Some(l) = &input.label {
             role.label = l.clone();
@@ -678,7 +665,7 @@ impl OrgAdmin {
         Ok(role_json(&role, org.users_in_role(&role.key).len()))
     }
 
-    pub async fn delete_role(&self, p: &Principal, id: Uuid) -> Result<()> {
+    pub async fn delete_role(&self, p: &Principal, id: Uuid) -> Result<(), AccessError> {
         require_admin(p)?;
         let org = self.core.org(p.tenant).await?;
         let role = org.roles.get(&id).ok_or_else(|| Error::not_found("role"))?;
@@ -698,10 +685,15 @@ impl OrgAdmin {
     }
 
     /// "Manager of user X at level N" (1 = direct manager).
-    pub async fn manager_of(&self, p: &Principal, user: Uuid, level: u32) -> Result<ManagerChain> {
+    pub async fn manager_of(
+        &self,
+        p: &Principal,
+        user: Uuid,
+        level: u32,
+    ) -> Result<ManagerChain, AccessError> {
         let org = self.core.org(p.tenant).await?;
         if !org.users.contains_key(&user) {
-            return Err(Error::not_found("user"));
+            return Err(Error::not_found("user").into());
         }
         let chain = (1..=level.clamp(1, 20))
             .map(|l| ManagerLevel {
@@ -717,7 +709,11 @@ impl OrgAdmin {
     }
 
     /// Users holding a role (for rules and flows).
-    pub async fn users_in_role(&self, tenant: weft_meta::TenantId, key: &str) -> Result<Vec<Uuid>> {
+    pub async fn users_in_role(
+        &self,
+        tenant: weft_meta::TenantId,
+        key: &str,
+    ) -> Result<Vec<Uuid>, AccessError> {
         Ok(self.core.org(tenant).await?.users_in_role(key))
     }
 
@@ -726,7 +722,7 @@ impl OrgAdmin {
         &self,
         tenant: weft_meta::TenantId,
         depts: &[Uuid],
-    ) -> Result<Vec<Uuid>> {
+    ) -> Result<Vec<Uuid>, AccessError> {
         let org = self.core.org(tenant).await?;
         let mut out: Vec<Uuid> = depts
             .iter()
@@ -738,7 +734,7 @@ impl OrgAdmin {
     }
 
     /// Object-level summary of who can do what (admin page).
-    pub async fn role_matrix(&self, p: &Principal) -> Result<RoleMatrix> {
+    pub async fn role_matrix(&self, p: &Principal) -> Result<RoleMatrix, AccessError> {
         require_admin(p)?;
         let org = self.core.org(p.tenant).await?;
         let mut m: BTreeMap<String, Vec<RoleGrant>> = BTreeMap::new();

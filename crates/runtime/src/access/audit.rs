@@ -16,9 +16,10 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use weft_meta::TenantId;
 
+use super::AccessError;
 use super::ports::{AuditQuery, AuditRow};
 use crate::core::Core;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ports::prelude::*;
 use crate::ports::{ChangeEntry, TxMode};
 use crate::principal::Principal;
@@ -132,15 +133,15 @@ impl Audit {
         tenant: TenantId,
         actor: Option<Uuid>,
         e: Event<'_>,
-    ) -> Result<()> {
+    ) -> Result<(), AccessError> {
         let mut tx = self.core.begin(tenant, TxMode::Write).await?;
         self.core.audit(tx.as_mut(), actor, e).await?;
-        tx.commit().await
+        Ok(tx.commit().await?)
     }
 
     /// Seal every tenant's change log (the sealer loop of `weft serve`); a tenant that fails
     /// is logged and skipped.
-    pub async fn seal_all(&self) -> Result<()> {
+    pub async fn seal_all(&self) -> Result<(), AccessError> {
         for t in self.core.store.list_tenants().await? {
             if let Err(e) = self.seal_changes(t.id).await {
                 tracing::warn!(tenant.id = %t.id, error = %e, "sealing the change log failed");
@@ -150,7 +151,7 @@ impl Audit {
     }
 
     /// Seal change-log rows into the chain, in batches; returns how many rows were sealed.
-    pub async fn seal_changes(&self, tenant: TenantId) -> Result<u64> {
+    pub async fn seal_changes(&self, tenant: TenantId) -> Result<u64, AccessError> {
         let mut total = 0;
         loop {
             let mut tx = self.core.begin(tenant, TxMode::Write).await?;
@@ -182,7 +183,7 @@ impl Audit {
     }
 
     /// Recompute the tenant's chain and every sealed batch.
-    pub async fn verify_audit(&self, tenant: TenantId) -> Result<VerifyReport> {
+    pub async fn verify_audit(&self, tenant: TenantId) -> Result<VerifyReport, AccessError> {
         let mut tx = self.core.begin(tenant, TxMode::Read).await?;
         let mut prev = GENESIS.to_owned();
         let mut expect_seq = 1;
@@ -239,12 +240,9 @@ impl Audit {
     }
 
     /// Audit entries for admins, newest first.
-    pub async fn audit_log(&self, p: &Principal, q: &AuditQuery) -> Result<AuditPage> {
+    pub async fn audit_log(&self, p: &Principal, q: &AuditQuery) -> Result<AuditPage, AccessError> {
         if !p.is_admin || p.view_as {
-            return Err(Error::forbidden(
-                "admin_only",
-                "only tenant admins can read the audit log",
-            ));
+            return Err(AccessError::AuditAdminOnly);
         }
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let mut q = q.clone();

@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 use weft_meta::{ApiKeyId, TenantId, UserId};
 
+use super::AccessError;
 use super::audit::Audit;
 use super::audit::Event;
 use super::keys::KeyCache;
@@ -191,8 +192,13 @@ pub struct SessionView {
 }
 
 impl Auth {
+    /// The principal of an API key (`Authorization: Bearer wft_…`).
+    pub async fn authenticate_api_key(&self, token: &str) -> Result<Principal, AccessError> {
+        Ok(self.api_key_principal(token).await?)
+    }
+
     /// An admin's principal narrowed to another user of the tenant, for "view as" (read-only).
-    pub async fn view_as(&self, p: &Principal, target: Uuid) -> Result<Principal> {
+    pub async fn view_as(&self, p: &Principal, target: Uuid) -> Result<Principal, AccessError> {
         let org = self.core.org(p.tenant).await?;
         let u = org
             .users
@@ -211,7 +217,7 @@ impl Auth {
         p: &Principal,
         csrf: Option<String>,
         permissions: super::MyPermissions,
-    ) -> Result<SessionView> {
+    ) -> Result<SessionView, AccessError> {
         let org = self.core.org(p.tenant).await?;
         let user = org.users.get(&p.user.0).map(|u| SessionUser {
             id: u.id,
@@ -258,10 +264,10 @@ impl Auth {
         password: &str,
         tenant: Option<TenantId>,
         client: &str,
-    ) -> Result<LoginOk> {
+    ) -> Result<LoginOk, AccessError> {
         let email = email.trim().to_lowercase();
         if email.is_empty() || email.len() > 254 {
-            return Err(Error::one("/email", "required", "enter your email"));
+            return Err(Error::one("/email", "required", "enter your email").into());
         }
         self.throttle.check(&format!("ip:{client}"), 50)?;
         self.throttle.check(&format!("email:{email}"), 5)?;
@@ -270,10 +276,7 @@ impl Auth {
             candidates.retain(|(tr, _)| tr.id == t);
         }
         if candidates.len() > 1 {
-            return Err(Error::conflict(
-                "choose_tenant",
-                "this email belongs to several organizations; choose one",
-            ));
+            return Err(AccessError::ChooseTenant);
         }
         let found = candidates.pop();
         let ok = verify_password(
@@ -307,7 +310,7 @@ impl Auth {
             } else {
                 tracing::info!(client, "login failed for an unknown email");
             }
-            return Err(Error::Unauthenticated);
+            return Err(Error::Unauthenticated.into());
         };
         self.throttle.clear(&format!("email:{email}"));
         let now = self.core.clock.now();
@@ -349,9 +352,12 @@ impl Auth {
     }
 
     /// Resolve a session cookie: the principal and the session's CSRF token.
-    pub async fn authenticate_session(&self, token: &str) -> Result<(Principal, String, Uuid)> {
+    pub async fn authenticate_session(
+        &self,
+        token: &str,
+    ) -> Result<(Principal, String, Uuid), AccessError> {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::Unauthenticated);
+            return Err(Error::Unauthenticated.into());
         }
         let (tenant, s) = self
             .core
@@ -364,13 +370,13 @@ impl Auth {
             || s.expires_at <= now
             || (now - s.last_seen_at).num_seconds() > SESSION_IDLE
         {
-            return Err(Error::Unauthenticated);
+            return Err(Error::Unauthenticated.into());
         }
         let mut tx = self.core.begin(tenant, TxMode::Read).await?;
         let user = tx.user(s.user_id).await?.ok_or(Error::Unauthenticated)?;
         tx.commit().await?;
         if user.status != "active" {
-            return Err(Error::Unauthenticated);
+            return Err(Error::Unauthenticated.into());
         }
         if (now - s.last_seen_at).num_seconds() >= 60 {
             let mut tx = self.core.begin(tenant, TxMode::Write).await?;
@@ -395,7 +401,7 @@ impl Auth {
         ))
     }
 
-    pub async fn logout(&self, p: &Principal) -> Result<()> {
+    pub async fn logout(&self, p: &Principal) -> Result<(), AccessError> {
         let Some(sid) = p.session else { return Ok(()) };
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         tx.revoke_sessions(None, Some(sid), self.core.clock.now())
@@ -412,7 +418,7 @@ impl Auth {
                 },
             )
             .await?;
-        tx.commit().await
+        Ok(tx.commit().await?)
     }
 
     /// Create an API key for `for_user` (admins) or for the caller.
@@ -421,21 +427,14 @@ impl Auth {
         p: &Principal,
         name: &str,
         for_user: Option<Uuid>,
-    ) -> Result<NewApiKey> {
+    ) -> Result<NewApiKey, AccessError> {
         let owner = for_user.unwrap_or(p.user.0);
         if owner != p.user.0 && !p.is_admin {
-            return Err(Error::forbidden(
-                "admin_only",
-                "only admins create keys for other users",
-            ));
+            return Err(AccessError::KeysForOthersAdminOnly);
         }
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(Error::one(
-                "/name",
-                "length",
-                "a key name is 1 to 100 characters",
-            ));
+            return Err(Error::one("/name", "length", "a key name is 1 to 100 characters").into());
         }
         let key = new_api_key();
         let row = ApiKeyRow {
@@ -452,7 +451,7 @@ impl Auth {
         };
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         if tx.user(owner).await?.is_none() {
-            return Err(Error::one("/user_id", "not_found", "no such user"));
+            return Err(Error::one("/user_id", "not_found", "no such user").into());
         }
         tx.insert_api_key(&row).await?;
         self.core
@@ -476,7 +475,10 @@ impl Auth {
         })
     }
 
-    pub async fn list_api_keys(&self, p: &Principal) -> Result<super::views::ApiKeyList> {
+    pub async fn list_api_keys(
+        &self,
+        p: &Principal,
+    ) -> Result<super::views::ApiKeyList, AccessError> {
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let keys = tx
             .api_keys(if p.is_admin { None } else { Some(p.user.0) })
@@ -497,13 +499,13 @@ impl Auth {
         Ok(super::views::ApiKeyList { keys })
     }
 
-    pub async fn revoke_api_key(&self, p: &Principal, id: Uuid) -> Result<()> {
+    pub async fn revoke_api_key(&self, p: &Principal, id: Uuid) -> Result<(), AccessError> {
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let keys = tx
             .api_keys(if p.is_admin { None } else { Some(p.user.0) })
             .await?;
         if !keys.iter().any(|k| k.id == id) {
-            return Err(Error::not_found("API key"));
+            return Err(Error::not_found("API key").into());
         }
         tx.revoke_api_key(id, self.core.clock.now()).await?;
         self.core

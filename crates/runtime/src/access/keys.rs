@@ -76,7 +76,7 @@ impl KeyCache {
 impl Auth {
     /// Resolve a bearer API key to its principal. Unknown, revoked or expired keys and
     /// disabled users all answer the same way.
-    pub async fn authenticate_api_key(&self, token: &str) -> Result<Principal> {
+    pub(super) async fn api_key_principal(&self, token: &str) -> Result<Principal> {
         if !token.starts_with("wft_") || token.len() > 128 {
             return Err(Error::Unauthenticated);
         }

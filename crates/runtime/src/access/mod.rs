@@ -21,10 +21,10 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 use weft_meta::query::{CmpOp, Col, ColKind, Pred};
-use weft_meta::{TenantId, Value};
+use weft_meta::{Label, TenantId, Value};
 
 use crate::core::Core;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::principal::Principal;
 use model::{FieldAccess, Op, Scope};
 use org::{EffectiveGrant, OrgSnapshot, UserAccess};
@@ -41,6 +41,8 @@ pub struct Guard {
     pub read_only: bool,
     /// The user's departments (new records may be filed under them).
     pub departments: Vec<Uuid>,
+    /// The object's label, for a refusal people can read (the API name when unknown).
+    pub label: Option<Label>,
 }
 
 impl Guard {
@@ -57,6 +59,7 @@ impl Guard {
             scope: None,
             read_only: false,
             departments: vec![],
+            label: None,
         }
     }
 
@@ -72,15 +75,13 @@ impl Guard {
         if self.allows(op) {
             Ok(())
         } else if self.read_only {
-            Err(Error::forbidden(
-                "read_only_view",
-                "this is a read-only view as another user",
-            ))
+            Err(AccessError::ReadOnlyView.into())
         } else {
-            Err(Error::forbidden(
-                "forbidden",
-                format!("you may not {} {object} records", op.as_str()),
-            ))
+            let object = self.label.clone().unwrap_or_else(|| Label {
+                zh: Some(object.to_owned()),
+                en: Some(object.to_owned()),
+            });
+            Err(AccessError::Denied { op, object }.into())
         }
     }
 
@@ -194,6 +195,7 @@ pub fn guard_for(org: &OrgSnapshot, p: &Principal, object: &str) -> Guard {
         scope,
         read_only: p.view_as,
         departments: access.departments.clone(),
+        label: None,
     }
 }
 
@@ -219,11 +221,20 @@ impl Access {
             return Ok(Guard::unrestricted(p.user.0));
         }
         let org = self.core.org(p.tenant).await?;
-        Ok(guard_for(&org, p, object))
+        let mut g = guard_for(&org, p, object);
+        if !g.unrestricted {
+            g.label = self
+                .core
+                .meta(p.tenant)
+                .await?
+                .object(object)
+                .map(|o| o.def.label.clone());
+        }
+        Ok(g)
     }
 
     /// Effective rights of the principal on every object, for the UI.
-    pub async fn my_permissions(&self, p: &Principal) -> Result<MyPermissions> {
+    pub async fn my_permissions(&self, p: &Principal) -> Result<MyPermissions, AccessError> {
         let meta = self.core.meta(p.tenant).await?;
         let mut objects = std::collections::BTreeMap::new();
         for o in meta.sorted() {

@@ -58,7 +58,7 @@ impl Jobs {
     }
 
     /// Claim and run due jobs once; returns how many ran.
-    pub async fn run_jobs_once(&self, worker: &str) -> Result<usize> {
+    pub async fn run_jobs_once(&self, worker: &str) -> Result<usize, JobError> {
         let now = self.core.clock.now();
         let jobs = self
             .core
@@ -97,25 +97,25 @@ impl Jobs {
         }
     }
 
-    async fn run_job(&self, job: JobRow) -> Result<()> {
+    async fn run_job(&self, job: JobRow) -> Result<(), JobError> {
         let handler = self
             .handlers
             .read()
             .ok()
             .and_then(|m| m.get(job.kind.as_str()).cloned());
         match handler {
-            Some(h) => h.run(job).await,
+            Some(h) => Ok(h.run(job).await?),
             None => {
                 let mut j = job.clone();
                 j.status = "failed".into();
                 j.error = Some(format!("unknown job kind '{}'", job.kind));
-                save_job(&self.core, &j).await
+                Ok(save_job(&self.core, &j).await?)
             }
         }
     }
 
     /// A job's status and progress.
-    pub async fn get_job(&self, p: &Principal, id: Uuid) -> Result<JobRow> {
+    pub async fn get_job(&self, p: &Principal, id: Uuid) -> Result<JobRow, JobError> {
         let mut tx = self.core.begin_bare(p.tenant, TxMode::Read).await?;
         let job = tx.job(id).await?.ok_or_else(|| Error::not_found("job"))?;
         tx.commit().await?;

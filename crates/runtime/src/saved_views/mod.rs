@@ -53,10 +53,7 @@ const DEF_KEYS: &[&str] = &[
 
 fn writes_allowed(p: &Principal) -> Result<()> {
     if p.view_as {
-        Err(Error::forbidden(
-            "read_only_view",
-            "this is a read-only view as another user",
-        ))
+        Err(ViewError::ReadOnlyView.into())
     } else {
         Ok(())
     }
@@ -461,7 +458,11 @@ impl Views {
     }
 
     /// `GET /views?object=`: the caller's own views and the shared ones, with their defaults.
-    pub async fn list_views(&self, p: &Principal, object: Option<&str>) -> Result<SavedViewList> {
+    pub async fn list_views(
+        &self,
+        p: &Principal,
+        object: Option<&str>,
+    ) -> Result<SavedViewList, ViewError> {
         let meta = self.core.meta(p.tenant).await?;
         if let Some(o) = object
             && meta.object(o).is_none()
@@ -470,7 +471,8 @@ impl Views {
                 "/object",
                 "unknown_object",
                 format!("there is no object '{o}'"),
-            ));
+            )
+            .into());
         }
         if let Some(o) = object {
             self.access.guard(p, o).await?.require(Op::Read, o)?;
@@ -510,7 +512,7 @@ impl Views {
     }
 
     /// `GET /views/{id}`.
-    pub async fn get_view(&self, p: &Principal, id: Uuid) -> Result<SavedView> {
+    pub async fn get_view(&self, p: &Principal, id: Uuid) -> Result<SavedView, ViewError> {
         let (v, obj, g) = self.visible_view(p, id).await?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let defaults = tx.default_views(p.user.0).await?;
@@ -520,7 +522,7 @@ impl Views {
     }
 
     /// `POST /views`.
-    pub async fn create_view(&self, p: &Principal, body: &Json) -> Result<SavedView> {
+    pub async fn create_view(&self, p: &Principal, body: &Json) -> Result<SavedView, ViewError> {
         writes_allowed(p)?;
         let mut problems = Vec::new();
         let inp = read_input(body, true, &mut problems);
@@ -558,10 +560,7 @@ impl Views {
             && shared
             && !manages_shared(g)
         {
-            return Err(Error::forbidden(
-                "forbidden",
-                "only tenant admins share views",
-            ));
+            return Err(ViewError::ShareAdminOnly);
         }
         let definition = target
             .as_ref()
@@ -569,7 +568,7 @@ impl Views {
         let (Some((obj, g)), Some(definition), Some(name), true) =
             (target, definition, inp.name, problems.is_empty())
         else {
-            return Err(Error::Validation(problems));
+            return Err(Error::Validation(problems).into());
         };
         let now = self.core.clock.now();
         let row = ViewRow {
@@ -595,7 +594,8 @@ impl Views {
                 "/object",
                 "max_views",
                 format!("at most {MAX_VIEWS} views per user and object; delete some first"),
-            ));
+            )
+            .into());
         }
         self.check_name_free(tx.as_mut(), p, &row).await?;
         tx.insert_view(&row).await.map_err(duplicate_name)?;
@@ -644,7 +644,12 @@ impl Views {
     /// `PATCH /views/{id}`: rename, share or unshare, replace the definition, set or clear
     /// the caller's default. Only the owner changes a personal view; only admins change a
     /// shared one (anyone who sees a view may make it their default).
-    pub async fn update_view(&self, p: &Principal, id: Uuid, body: &Json) -> Result<SavedView> {
+    pub async fn update_view(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        body: &Json,
+    ) -> Result<SavedView, ViewError> {
         writes_allowed(p)?;
         let (old, obj, g) = self.visible_view(p, id).await?;
         let mut problems = Vec::new();
@@ -659,34 +664,25 @@ impl Views {
             old.owner == p.user.0
         };
         if changes_view && !allowed {
-            return Err(Error::forbidden(
-                "forbidden",
-                "only tenant admins change shared views",
-            ));
+            return Err(ViewError::ChangeSharedAdminOnly);
         }
         if inp.shared == Some(true) && !old.shared && !manages_shared(&g) {
-            return Err(Error::forbidden(
-                "forbidden",
-                "only tenant admins share views",
-            ));
+            return Err(ViewError::ShareAdminOnly);
         }
         let definition = inp
             .definition
             .as_ref()
             .map(|d| check_definition(&obj, &g, Some(d), &mut problems));
         if !problems.is_empty() {
-            return Err(Error::Validation(problems));
+            return Err(Error::Validation(problems).into());
         }
         if let Some(v) = inp.version
             && v != old.version
         {
-            return Err(Error::conflict(
-                "stale_view",
-                format!(
-                    "the view changed since version {v}; current version is {}",
-                    old.version
-                ),
-            ));
+            return Err(ViewError::Stale {
+                seen: v,
+                current: old.version,
+            });
         }
         let mut row = old.clone();
         if changes_view {
@@ -712,10 +708,7 @@ impl Views {
                 .await
                 .map_err(duplicate_name)?
             {
-                return Err(Error::conflict(
-                    "stale_view",
-                    "the view changed meanwhile; reload it",
-                ));
+                return Err(ViewError::ChangedMeanwhile);
             }
         }
         match inp.default {
@@ -740,7 +733,7 @@ impl Views {
     }
 
     /// `DELETE /views/{id}`.
-    pub async fn delete_view(&self, p: &Principal, id: Uuid) -> Result<()> {
+    pub async fn delete_view(&self, p: &Principal, id: Uuid) -> Result<(), ViewError> {
         writes_allowed(p)?;
         let (v, _obj, g) = self.visible_view(p, id).await?;
         let allowed = if v.shared {
@@ -749,16 +742,13 @@ impl Views {
             v.owner == p.user.0
         };
         if !allowed {
-            return Err(Error::forbidden(
-                "forbidden",
-                "only tenant admins delete shared views",
-            ));
+            return Err(ViewError::DeleteSharedAdminOnly);
         }
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         if !tx.delete_view(id).await? {
-            return Err(Error::not_found("view"));
+            return Err(Error::not_found("view").into());
         }
-        tx.commit().await
+        Ok(tx.commit().await?)
     }
 }
 

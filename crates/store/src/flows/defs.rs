@@ -3,8 +3,8 @@
 use sea_orm::QueryResult;
 use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Order, Query};
 use uuid::Uuid;
+use weft_runtime::Result;
 use weft_runtime::flows::ports::{FlowDefRow, FlowVersionRow};
-use weft_runtime::{Error, Result};
 
 use super::{get, insert_row};
 use crate::tx::SeaTx;
@@ -135,10 +135,9 @@ pub(super) async fn insert_version(tx: &SeaTx, row: &FlowVersionRow) -> Result<(
     )?;
     // Versions are unique per (tenant, key, version): a concurrent publish loses here.
     tx.exec(&q).await.map_err(|e| match e {
-        e if e.class() == Some(weft_runtime::error::Class::Conflict) => Error::conflict(
-            "flow.publish_conflict",
-            "another publish of this flow happened at the same time; retry",
-        ),
+        e if e.class() == Some(weft_runtime::error::Class::Conflict) => {
+            crate::errors::StoreError::FlowPublishConflict.into()
+        }
         e => e,
     })?;
     Ok(())

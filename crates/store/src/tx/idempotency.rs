@@ -1,8 +1,8 @@
 //! Stored responses of requests made with an `Idempotency-Key`.
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use weft_runtime::Result;
 use weft_runtime::ports::IdempotencyRow;
-use weft_runtime::{Error, Result};
 
 use super::SeaTx;
 use crate::entities::idempotency_keys;
@@ -38,10 +38,9 @@ pub(super) async fn put(tx: &SeaTx, row: &IdempotencyRow) -> Result<()> {
     .insert(&tx.txn)
     .await
     .map_err(|e| match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::conflict(
-            "idempotency_in_flight",
-            "a request with this Idempotency-Key is in progress; retry to get its response",
-        ),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            crate::errors::StoreError::IdempotencyInFlight.into()
+        }
         _ => db(e),
     })?;
     Ok(())

@@ -20,10 +20,9 @@ pub(super) async fn run_ddl(tx: &SeaTx, stmts: Vec<String>) -> Result<()> {
         tx.txn.execute_unprepared(&s).await.map_err(|e| {
             tracing::warn!(sql = %s, error = %e, "DDL failed");
             match e.sql_err() {
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Error::conflict(
-                    "duplicate_values",
-                    "existing records hold duplicate values; make them unique first",
-                ),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                    crate::errors::StoreError::DuplicateValues.into()
+                }
                 _ => db(e),
             }
         })?;
