@@ -57,6 +57,7 @@ pub struct ErrorDetail {
     pub path: String,
     /// Stable code such as `required`, `type`, `unique`, `not_found`.
     pub code: String,
+    /// Chinese when the request prefers it and the problem has a translation, else English.
     pub message: String,
 }
 
@@ -202,7 +203,10 @@ impl ResponseError for ApiError {
                     .map(|p| ErrorDetail {
                         path: p.path,
                         code: p.code,
-                        message: p.message,
+                        message: match p.zh {
+                            Some(zh) if crate::request_ids::prefers_zh() => zh,
+                            _ => p.message,
+                        },
                     })
                     .collect(),
                 request_id,

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod client_ip;
 pub mod error;
 pub mod limits;
 pub mod openapi;
@@ -29,6 +30,8 @@ pub use server::{HttpConfig, ServeError, ServerHandle, Serving, serve};
 pub struct AppState {
     pub rt: Arc<Runtime>,
     pub limits: limits::RateLimits,
+    /// Proxies whose `X-Forwarded-For` is believed (see [`client_ip`]).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl AppState {
@@ -40,6 +43,7 @@ impl AppState {
         Self {
             rt,
             limits: limits::RateLimits::new(c),
+            trusted_proxies: vec![],
         }
     }
 }
@@ -110,6 +114,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .service(auth_routes::create_api_key)
                     .service(auth_routes::list_api_keys)
                     .service(auth_routes::revoke_api_key)
+                    .service(auth_routes::change_password)
                     .service(org::list_users)
                     .service(org::create_user)
                     .service(org::manager_of)
@@ -143,6 +148,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .service(meta::get_job)
                     .configure(routes::flows::configure)
                     .service(files::upload_file)
+                    .service(files::storage_usage)
                     .service(files::download_file)
                     // Fixed segments before `{id}`.
                     .service(data::query_records)

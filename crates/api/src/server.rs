@@ -25,6 +25,8 @@ pub struct HttpConfig {
     /// Stop gracefully on SIGINT/SIGTERM (the binary); tests stop through the handle.
     pub handle_signals: bool,
     pub limits: RateConfig,
+    /// Proxies whose `X-Forwarded-For` names the client (`WEFT_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for HttpConfig {
@@ -36,6 +38,7 @@ impl Default for HttpConfig {
             shutdown_timeout_secs: 10,
             handle_signals: true,
             limits: RateConfig::default(),
+            trusted_proxies: vec![],
         }
     }
 }
@@ -96,7 +99,9 @@ impl Serving {
 /// Bind and start the HTTP server over `rt`. Must be called inside a tokio runtime; the server
 /// runs until a signal (when `handle_signals`) or [`ServerHandle::stop`].
 pub fn serve(rt: Arc<Runtime>, cfg: &HttpConfig) -> Result<Serving, ServeError> {
-    let state = web::Data::new(AppState::with_limits(rt, cfg.limits));
+    let mut state = AppState::with_limits(rt, cfg.limits);
+    state.trusted_proxies = cfg.trusted_proxies.clone();
+    let state = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(crate::security_headers())

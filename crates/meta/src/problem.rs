@@ -9,7 +9,11 @@ pub struct Problem {
     pub path: String,
     /// Stable, machine-readable code such as `required`, `type`, `max_length`.
     pub code: String,
+    /// In English.
     pub message: String,
+    /// In Chinese, where the code has a translation (the API picks it by `Accept-Language`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zh: Option<String>,
 }
 
 impl Problem {
@@ -18,7 +22,14 @@ impl Problem {
             path: path.into(),
             code: code.to_owned(),
             message: message.into(),
+            zh: None,
         }
+    }
+
+    /// The message in Chinese.
+    pub fn zh(mut self, zh: impl Into<String>) -> Self {
+        self.zh = Some(zh.into());
+        self
     }
 
     /// Prefix the path with a parent pointer.

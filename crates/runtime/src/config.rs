@@ -20,6 +20,10 @@ pub struct RuntimeConfig {
     /// mid-run, another takes the work over after this; an action that runs longer than it
     /// may be started twice (with the same idempotency keys).
     pub lease: Duration,
+    /// Bytes of attachments one user may store (`upload_quota_user_mb`).
+    pub upload_quota_user: u64,
+    /// Bytes of attachments one tenant may store (`storage_quota_tenant_mb`).
+    pub storage_quota_tenant: u64,
 }
 
 impl Default for RuntimeConfig {
@@ -31,6 +35,8 @@ impl Default for RuntimeConfig {
             require_if_match: false,
             auth_ttl: Duration::from_secs(2),
             lease: Duration::from_secs(60),
+            upload_quota_user: 1 << 30,
+            storage_quota_tenant: 10 << 30,
         }
     }
 }

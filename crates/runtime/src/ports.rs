@@ -441,6 +441,8 @@ pub trait JobTx: Send {
 pub trait FileTx: Send {
     async fn insert_file(&mut self, file: &FileRow) -> Result<()>;
     async fn files(&mut self, ids: &[Uuid]) -> Result<Vec<FileRow>>;
+    /// Bytes stored by the tenant, or by one user of it: `(files, bytes)`.
+    async fn file_usage(&mut self, user: Option<Uuid>) -> Result<(i64, i64)>;
 }
 
 /// Stored responses of idempotent requests.

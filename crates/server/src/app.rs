@@ -32,6 +32,8 @@ pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<SeaStore>, Arc<Runtime>)>
         Arc::new(SystemClock),
         RuntimeConfig {
             lease: Duration::from_secs(cfg.lease_secs.clamp(1, 3_600)),
+            upload_quota_user: cfg.upload_quota_user_mb.saturating_mul(1 << 20),
+            storage_quota_tenant: cfg.storage_quota_tenant_mb.saturating_mul(1 << 20),
             ..RuntimeConfig::default()
         },
     );
@@ -43,6 +45,14 @@ pub async fn serve(cfg: &Config, rt: Arc<Runtime>, banner: Option<String>) -> an
         host: cfg.host.clone(),
         port: cfg.port,
         workers: cfg.workers,
+        limits: weft_api::limits::RateConfig {
+            tenant_per_sec: cfg.rate_tenant_per_sec,
+            tenant_burst: cfg.rate_tenant_burst,
+            credential_per_sec: cfg.rate_key_per_sec,
+            credential_burst: cfg.rate_key_burst,
+        },
+        trusted_proxies: weft_api::client_ip::parse_trusted(&cfg.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?,
         ..HttpConfig::default()
     };
     // Bind first, so a taken port fails before any worker starts.

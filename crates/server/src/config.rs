@@ -50,6 +50,45 @@ pub struct Config {
     /// another process resumes the work this long after the claim (default 60).
     #[serde(default = "lease_secs")]
     pub lease_secs: u64,
+    /// Proxies whose `X-Forwarded-For` names the client: addresses or CIDR ranges separated by
+    /// commas (e.g. `127.0.0.1, 10.0.0.0/8`). Empty: the header is ignored.
+    #[serde(default)]
+    pub trusted_proxies: String,
+    /// API requests per second per tenant, and the burst above it.
+    #[serde(default = "rate_tenant_per_sec")]
+    pub rate_tenant_per_sec: u32,
+    #[serde(default = "rate_tenant_burst")]
+    pub rate_tenant_burst: u32,
+    /// API requests per second per API key or session, and the burst above it.
+    #[serde(default = "rate_key_per_sec")]
+    pub rate_key_per_sec: u32,
+    #[serde(default = "rate_key_burst")]
+    pub rate_key_burst: u32,
+    /// Attachments one user may store, in MiB.
+    #[serde(default = "upload_quota_user_mb")]
+    pub upload_quota_user_mb: u64,
+    /// Attachments one tenant may store, in MiB.
+    #[serde(default = "storage_quota_tenant_mb")]
+    pub storage_quota_tenant_mb: u64,
+}
+
+fn rate_tenant_per_sec() -> u32 {
+    2_000
+}
+fn rate_tenant_burst() -> u32 {
+    4_000
+}
+fn rate_key_per_sec() -> u32 {
+    1_000
+}
+fn rate_key_burst() -> u32 {
+    2_000
+}
+fn upload_quota_user_mb() -> u64 {
+    1_024
+}
+fn storage_quota_tenant_mb() -> u64 {
+    10_240
 }
 
 fn lease_secs() -> u64 {
@@ -87,6 +126,13 @@ impl Default for Config {
             webhook_allow_loopback: false,
             webhook_allow_private: false,
             lease_secs: lease_secs(),
+            trusted_proxies: String::new(),
+            rate_tenant_per_sec: rate_tenant_per_sec(),
+            rate_tenant_burst: rate_tenant_burst(),
+            rate_key_per_sec: rate_key_per_sec(),
+            rate_key_burst: rate_key_burst(),
+            upload_quota_user_mb: upload_quota_user_mb(),
+            storage_quota_tenant_mb: storage_quota_tenant_mb(),
         }
     }
 }
@@ -149,6 +195,18 @@ impl Config {
         }
         if !(1..=3_600).contains(&self.lease_secs) {
             bail!("lease_secs must be 1..3600");
+        }
+        weft_api::client_ip::parse_trusted(&self.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
+        for (name, v) in [
+            ("rate_tenant_per_sec", self.rate_tenant_per_sec),
+            ("rate_tenant_burst", self.rate_tenant_burst),
+            ("rate_key_per_sec", self.rate_key_per_sec),
+            ("rate_key_burst", self.rate_key_burst),
+        ] {
+            if v == 0 {
+                bail!("{name} must be at least 1");
+            }
         }
         crate::outbound::validate(self)?;
         Ok(())

@@ -153,6 +153,20 @@ impl TestApp {
         clock: Arc<dyn Clock>,
         tweak: impl FnOnce(&mut StoreOptions),
     ) -> Self {
+        Self::build_with(backend, clock, tweak, RuntimeConfig::default()).await
+    }
+
+    /// A runtime with its own settings (quotas, limits).
+    pub async fn with_config(backend: Backend, cfg: RuntimeConfig) -> Self {
+        Self::build_with(backend, Arc::new(SystemClock), |_| {}, cfg).await
+    }
+
+    pub async fn build_with(
+        backend: Backend,
+        clock: Arc<dyn Clock>,
+        tweak: impl FnOnce(&mut StoreOptions),
+        cfg: RuntimeConfig,
+    ) -> Self {
         let db = TestDb::new(backend).await;
         let mut opts = StoreOptions::new(db.url.clone());
         opts.max_connections = 8;
@@ -163,7 +177,7 @@ impl TestApp {
             store.clone(),
             Arc::new(LocalDiskBlobStore::new(db.dir.path().join("files"))),
             clock,
-            RuntimeConfig::default(),
+            cfg,
         );
         let tenant = rt
             .tenants()
@@ -210,11 +224,27 @@ impl TestApp {
 
     /// Start the server with explicit rate limits.
     pub async fn serve_with(&self, limits: weft_api::limits::RateConfig) -> Server {
+        self.serve_cfg(weft_api::HttpConfig {
+            limits,
+            ..weft_api::HttpConfig::default()
+        })
+        .await
+    }
+
+    /// Behind a reverse proxy on 127.0.0.1: `X-Forwarded-For` names the client.
+    pub async fn serve_behind_proxy(&self) -> Server {
+        self.serve_cfg(weft_api::HttpConfig {
+            trusted_proxies: weft_api::client_ip::parse_trusted("127.0.0.1").expect("cidr"),
+            ..weft_api::HttpConfig::default()
+        })
+        .await
+    }
+
+    pub async fn serve_cfg(&self, cfg: weft_api::HttpConfig) -> Server {
         let cfg = weft_api::HttpConfig {
             workers: 2,
             handle_signals: false,
-            limits,
-            ..weft_api::HttpConfig::default()
+            ..cfg
         };
         let serving = weft_api::serve(self.rt.clone(), &cfg).expect("bind");
         let (addr, h) = (serving.addr(), serving.handle());

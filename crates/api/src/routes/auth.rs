@@ -25,10 +25,18 @@ pub struct LoginBody {
     pub tenant_id: Option<Uuid>,
 }
 
-fn client(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+/// The browser's device cookie (see `weft_runtime::access::throttle`): sent only to the
+/// sign-in routes.
+const DEVICE_COOKIE: &str = "weft_device";
+
+fn device_cookie(value: &str) -> Cookie<'static> {
+    Cookie::build(DEVICE_COOKIE, value.to_owned())
+        .path("/api/v1/auth")
+        .secure(true)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .max_age(CookieDuration::days(180))
+        .finish()
 }
 
 fn session_cookie(value: &str, max_age: i64) -> Cookie<'static> {
@@ -62,23 +70,27 @@ pub async fn login(
             &b.email,
             &b.password,
             b.tenant_id.map(TenantId),
-            &client(&req),
+            &crate::client_ip::of(&req, &st.trusted_proxies),
+            req.cookie(DEVICE_COOKIE).as_ref().map(|c| c.value()),
         )
         .await?;
-    Ok(HttpResponse::Ok()
-        .cookie(session_cookie(
-            &ok.token,
-            weft_runtime::access::auth::SESSION_ABSOLUTE,
-        ))
-        .json(LoginResult {
-            user: LoginUser {
-                id: ok.user_id.0,
-                name: ok.user_name,
-                is_admin: ok.is_admin,
-            },
-            tenant_id: ok.tenant_id.0,
-            csrf_token: ok.csrf_token,
-        }))
+    let mut resp = HttpResponse::Ok();
+    resp.cookie(session_cookie(
+        &ok.token,
+        weft_runtime::access::auth::SESSION_ABSOLUTE,
+    ));
+    if let Some(d) = &ok.device {
+        resp.cookie(device_cookie(d));
+    }
+    Ok(resp.json(LoginResult {
+        user: LoginUser {
+            id: ok.user_id.0,
+            name: ok.user_name,
+            is_admin: ok.is_admin,
+        },
+        tenant_id: ok.tenant_id.0,
+        csrf_token: ok.csrf_token,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
@@ -159,4 +171,52 @@ pub async fn revoke_api_key(
     let id = Uuid::parse_str(&path).map_err(|_| Error::not_found("API key"))?;
     st.rt.auth().revoke_api_key(&p, id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordBody {
+    #[schema(min_length = 1, max_length = 1024)]
+    pub current_password: String,
+    /// 8 to 1024 characters, different from the current one.
+    #[schema(min_length = 8, max_length = 1024)]
+    pub new_password: String,
+}
+
+/// After a password change: the browser's new CSRF token (its session was renewed).
+#[derive(serde::Serialize, ToSchema)]
+pub struct PasswordChanged {
+    /// Send back as `X-CSRF-Token`; absent when the caller used an API key.
+    pub csrf_token: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = ChangePasswordBody,
+    responses((status = 200, description = "Changed; every other session has ended and this browser's session is renewed", body = PasswordChanged),
+              (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+              (status = 429, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/auth/password")]
+pub async fn change_password(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let b = body::json(payload, 16 * 1024).await?;
+    let b: ChangePasswordBody =
+        serde_json::from_value(b).map_err(|e| Error::one("", "invalid", e.to_string()))?;
+    let fresh = st
+        .rt
+        .auth()
+        .change_password(&p, &b.current_password, &b.new_password)
+        .await?;
+    let mut resp = HttpResponse::Ok();
+    if let Some(ok) = &fresh {
+        resp.cookie(session_cookie(
+            &ok.token,
+            weft_runtime::access::auth::SESSION_ABSOLUTE,
+        ));
+    }
+    Ok(resp.json(PasswordChanged {
+        csrf_token: fresh.map(|ok| ok.csrf_token),
+    }))
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use weft_runtime::Error;
+use weft_runtime::files::StorageUsage;
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -36,7 +37,9 @@ pub struct FileBytes(pub Vec<u8>);
 #[utoipa::path(post, path = "/api/v1/files", tag = "files",
     params(UploadParams),
     request_body(content = FileBytes, description = "The raw file bytes; Content-Type is kept", content_type = "application/octet-stream"),
-    responses((status = 201, body = FileInfo), (status = 413, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    responses((status = 201, body = FileInfo), (status = 403, body = ErrorEnvelope),
+              (status = 413, description = "Larger than 100 MiB, or over the caller's upload quota (`quota.user`) or the organization's storage quota (`quota.tenant`)", body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/files")]
 pub async fn upload_file(
@@ -64,6 +67,14 @@ pub async fn upload_file(
         size: row.size,
         sha256: row.sha256,
     }))
+}
+
+#[utoipa::path(get, path = "/api/v1/files/usage", tag = "files",
+    responses((status = 200, description = "Attachments stored by the organization and by the caller, against their quotas (bytes)", body = StorageUsage)),
+    security(("api_key" = [])))]
+#[get("/files/usage")]
+pub async fn storage_usage(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.files().usage(&p).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files",

@@ -4,10 +4,6 @@
 
 use std::sync::Arc;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use chrono::Duration as ChronoDuration;
@@ -15,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
-use weft_meta::{ApiKeyId, TenantId, UserId};
+use weft_meta::{ApiKeyId, Problem, TenantId, UserId};
 
 use super::AccessError;
 use super::audit::Audit;
@@ -83,45 +79,7 @@ async fn verify_password(pw: &str, phc: Option<String>) -> Result<bool> {
     .map_err(Error::internal)
 }
 
-/// Failed-login counters per account and per client address, in memory (per process).
-#[derive(Debug, Default)]
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
-}
-
-impl LoginThrottle {
-    const WINDOW: Duration = Duration::from_secs(15 * 60);
-
-    fn check(&self, key: &str, max: usize) -> Result<()> {
-        let Ok(mut m) = self.failures.lock() else {
-            return Ok(());
-        };
-        let list = m.entry(key.to_owned()).or_default();
-        list.retain(|t| t.elapsed() < Self::WINDOW);
-        if list.len() >= max {
-            let wait = list
-                .first()
-                .map(|t| Self::WINDOW.saturating_sub(t.elapsed()))
-                .unwrap_or(Self::WINDOW);
-            return Err(Error::TooManyRequests {
-                retry_after_secs: wait.as_secs().max(1),
-            });
-        }
-        Ok(())
-    }
-
-    fn fail(&self, key: &str) {
-        if let Ok(mut m) = self.failures.lock() {
-            m.entry(key.to_owned()).or_default().push(Instant::now());
-        }
-    }
-
-    fn clear(&self, key: &str) {
-        if let Ok(mut m) = self.failures.lock() {
-            m.remove(key);
-        }
-    }
-}
+use super::throttle::{self, LoginThrottle};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LoginOk {
@@ -133,6 +91,9 @@ pub struct LoginOk {
     pub user_id: UserId,
     pub user_name: String,
     pub is_admin: bool,
+    /// For the device cookie: this browser signed in to this account (see `throttle`).
+    #[serde(skip)]
+    pub device: Option<String>,
 }
 
 /// A new API key.
@@ -264,13 +225,22 @@ impl Auth {
         password: &str,
         tenant: Option<TenantId>,
         client: &str,
+        device: Option<&str>,
     ) -> Result<LoginOk, AccessError> {
         let email = email.trim().to_lowercase();
         if email.is_empty() || email.len() > 254 {
             return Err(Error::one("/email", "required", "enter your email").into());
         }
-        self.throttle.check(&format!("ip:{client}"), 50)?;
-        self.throttle.check(&format!("email:{email}"), 5)?;
+        // Reserved before the hash is verified: parallel guesses are counted, not raced.
+        let keys = match device.and_then(|d| self.throttle.device_of(&email, d)) {
+            Some(d) => vec![(format!("device:{d}"), throttle::DEVICE)],
+            None => vec![
+                (format!("pair:{email}|{client}"), throttle::PAIR),
+                (format!("email:{email}"), throttle::ACCOUNT),
+                (format!("ip:{client}"), throttle::ADDRESS),
+            ],
+        };
+        self.throttle.reserve(&keys)?;
         let mut candidates = self.core.store().find_logins(&email).await?;
         if let Some(t) = tenant {
             candidates.retain(|(tr, _)| tr.id == t);
@@ -285,8 +255,6 @@ impl Auth {
         )
         .await?;
         let Some((tenant_row, user)) = found.filter(|(_, u)| ok && u.status == "active") else {
-            self.throttle.fail(&format!("email:{email}"));
-            self.throttle.fail(&format!("ip:{client}"));
             if let Some((t, u)) = self
                 .core
                 .store()
@@ -312,7 +280,13 @@ impl Auth {
             }
             return Err(Error::Unauthenticated.into());
         };
-        self.throttle.clear(&format!("email:{email}"));
+        // The account's own keys start over; the address keeps its count (other accounts).
+        let owned: Vec<String> = keys
+            .into_iter()
+            .map(|(k, _)| k)
+            .filter(|k| !k.starts_with("ip:"))
+            .collect();
+        self.throttle.succeeded(&owned);
         let now = self.core.clock.now();
         let token = random_token();
         let csrf = random_token();
@@ -348,6 +322,7 @@ impl Auth {
             user_id: UserId(user.id),
             user_name: user.name,
             is_admin: user.is_admin,
+            device: self.throttle.device_token(&email),
         })
     }
 
@@ -419,6 +394,109 @@ impl Auth {
             )
             .await?;
         Ok(tx.commit().await?)
+    }
+
+    /// The caller changes their own password: the current one is required (and throttled like
+    /// a sign-in), every session of the user ends, and a caller signed in with a session gets a
+    /// new one (returned) so this browser stays signed in.
+    pub async fn change_password(
+        &self,
+        p: &Principal,
+        current: &str,
+        new: &str,
+    ) -> Result<Option<LoginOk>, AccessError> {
+        if p.view_as {
+            return Err(AccessError::ReadOnlyView);
+        }
+        let keys = [(format!("password:{}", p.user.0), throttle::PAIR)];
+        self.throttle.reserve(&keys)?;
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
+        let mut user = tx
+            .user(p.user.0)
+            .await?
+            .ok_or_else(|| Error::not_found("user"))?;
+        if !verify_password(current, user.password_hash.clone()).await? {
+            return Err(Error::Validation(vec![
+                Problem::new(
+                    "/current_password",
+                    "wrong_password",
+                    "the current password is not right",
+                )
+                .zh("当前密码不正确"),
+            ])
+            .into());
+        }
+        if new == current {
+            return Err(Error::Validation(vec![
+                Problem::new(
+                    "/new_password",
+                    "same_password",
+                    "choose a password different from the current one",
+                )
+                .zh("新密码不能与当前密码相同"),
+            ])
+            .into());
+        }
+        user.password_hash = Some(hash_password(new).await.map_err(|e| {
+            match e {
+                Error::Validation(ps) => Error::Validation(
+                    ps.into_iter()
+                        .map(|x| Problem {
+                            path: "/new_password".into(),
+                            zh: Some(format!(
+                                "密码长度应为 {MIN_PASSWORD_CHARS} 到 {MAX_PASSWORD_BYTES} 个字符"
+                            )),
+                            ..x
+                        })
+                        .collect(),
+                ),
+                e => e,
+            }
+        })?);
+        let now = self.core.clock.now();
+        tx.update_user(&user).await?;
+        let ended = tx.revoke_sessions(Some(user.id), None, now).await?;
+        self.core
+            .audit(
+                tx.as_mut(),
+                Some(user.id),
+                Event {
+                    action: "auth.password_changed",
+                    object: None,
+                    record_id: None,
+                    detail: json!({"sessions_ended": ended}),
+                },
+            )
+            .await?;
+        let fresh = if p.session.is_some() {
+            let token = random_token();
+            let csrf = random_token();
+            tx.insert_session(&SessionRow {
+                id: Uuid::now_v7(),
+                user_id: user.id,
+                token_hash: sha256_hex(&token),
+                csrf_token: csrf.clone(),
+                created_at: now,
+                last_seen_at: now,
+                expires_at: now + ChronoDuration::seconds(SESSION_ABSOLUTE),
+                revoked_at: None,
+            })
+            .await?;
+            Some(LoginOk {
+                token,
+                csrf_token: csrf,
+                tenant_id: p.tenant,
+                user_id: p.user,
+                user_name: user.name.clone(),
+                is_admin: user.is_admin,
+                device: None,
+            })
+        } else {
+            None
+        };
+        tx.commit().await?;
+        self.throttle.succeeded(&[keys[0].0.clone()]);
+        Ok(fresh)
     }
 
     /// Create an API key for `for_user` (admins) or for the caller.

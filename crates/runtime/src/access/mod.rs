@@ -15,6 +15,7 @@ pub mod keys;
 pub mod model;
 pub mod org;
 pub mod ports;
+pub mod throttle;
 pub mod views;
 
 use std::sync::Arc;

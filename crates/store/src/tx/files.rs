@@ -1,6 +1,7 @@
 //! Attachment metadata (the bytes are in the blob store).
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
 use weft_runtime::Result;
 use weft_runtime::ports::FileRow;
@@ -47,4 +48,23 @@ pub(super) async fn by_ids(tx: &SeaTx, ids: &[Uuid]) -> Result<Vec<FileRow>> {
             created_at: m.created_at,
         })
         .collect())
+}
+
+pub(super) async fn usage(tx: &SeaTx, user: Option<Uuid>) -> Result<(i64, i64)> {
+    let mut q = files::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::expr(Func::count(Expr::col(files::Column::Id))).cast_as(Alias::new("bigint")),
+            "n",
+        )
+        .column_as(
+            Expr::expr(Func::sum(Expr::col(files::Column::Size))).cast_as(Alias::new("bigint")),
+            "bytes",
+        )
+        .filter(tx.tf(files::Column::TenantId));
+    if let Some(u) = user {
+        q = q.filter(files::Column::CreatedBy.eq(u));
+    }
+    let row: Option<(i64, Option<i64>)> = q.into_tuple().one(&tx.txn).await.map_err(db)?;
+    Ok(row.map(|(n, b)| (n, b.unwrap_or(0))).unwrap_or((0, 0)))
 }

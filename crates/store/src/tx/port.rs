@@ -327,6 +327,10 @@ impl FileTx for SeaTx {
     async fn files(&mut self, ids: &[Uuid]) -> Result<Vec<FileRow>> {
         files::by_ids(self, ids).await
     }
+
+    async fn file_usage(&mut self, user: Option<Uuid>) -> Result<(i64, i64)> {
+        files::usage(self, user).await
+    }
 }
 
 #[async_trait]
