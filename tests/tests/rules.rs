@@ -2,7 +2,8 @@
 //! write path: validations (every failure at once, with field paths), formula fields
 //! (stored, filterable, sortable), rule defaults, conditional required and read-only — over
 //! real HTTP on SQLite and PostgreSQL. Hostile scripts and templates go through the API and
-//! are rejected on save or stopped at run time as a 4xx; the server keeps serving.
+//! are rejected on save or stopped at run time as a 4xx; the server keeps serving. The
+//! automation service's named kinds answer in the caller's language.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use serde_json::{Value as Json, json};
+use weft_runtime::automation::AutomationError;
 use weft_runtime::clock::ManualClock;
 use weft_testkit::{Backend, Server, TestApp, dual, problems};
 
@@ -458,7 +460,83 @@ async fn today_is_the_tenants_date(b: Backend) {
     );
 }
 
+/// A kind the automation service names answers with its stable code and status, in Chinese
+/// when the request prefers it and in English otherwise; inside the runtime it stays typed.
+async fn automation_kinds_answer_in_the_callers_language(b: Backend) {
+    let (app, s) = setup(b).await;
+    let r = s
+        .post("/api/v1/meta/rules", validation("positive", "true"))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let dup = validation("positive", "false");
+    for (accept, message) in [
+        (Some("zh-CN"), "已存在名为「positive」的规则"),
+        (Some("zh;q=0.9,en;q=0.8"), "已存在名为「positive」的规则"),
+        (Some("en-US,zh;q=0.5"), "a rule named 'positive' exists"),
+        (None, "a rule named 'positive' exists"),
+    ] {
+        let headers: Vec<(&str, &str)> =
+            accept.map(|a| ("accept-language", a)).into_iter().collect();
+        let r = s
+            .send("POST", "/api/v1/meta/rules", Some(&dup), &headers)
+            .await;
+        assert_eq!(r.status, 409, "{accept:?}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "duplicate_api_name", "{}", r.body);
+        assert_eq!(
+            r.body["error"]["message"], message,
+            "{accept:?}: {}",
+            r.body
+        );
+    }
+
+    // A kind raised deep in the service (a manual run of a rule that is not manual).
+    let r = s
+        .post(
+            "/api/v1/meta/rules",
+            json!({"api_name": "on_create", "object": "deal", "kind": "trigger", "on": ["create"],
+                   "actions": [{"type": "update_record", "values": {"note": "seen"}}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = s.create("deal", json!({"name": "Acme"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/automation/manual/deal/{id}/on_create");
+    let r = s
+        .send(
+            "POST",
+            &path,
+            Some(&json!({})),
+            &[("accept-language", "zh-CN")],
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "not_manual", "{}", r.body);
+    assert_eq!(r.body["error"]["message"], "此规则不是已启用的手动操作");
+    let r = s.post(&path, json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(
+        r.body["error"]["message"],
+        "this rule is not an active manual action"
+    );
+    let e = app
+        .rt
+        .automation()
+        .run_manual(
+            &app.admin(),
+            "deal",
+            uuid::Uuid::parse_str(&id).unwrap(),
+            "on_create",
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AutomationError::NotManual), "{e:?}");
+}
+
 dual!(
+    automation_kinds_answer_in_the_callers_language,
     today_is_the_tenants_date,
     rules_are_versioned_metadata,
     before_save_rules_run_on_every_write,

@@ -194,7 +194,7 @@ impl Apps {
             self.automation
                 .create_rule(p, &rule)
                 .await
-                .map_err(|e| match e {
+                .map_err(|e| match Error::from(e) {
                     Error::Validation(ps) => Error::Validation(
                         ps.into_iter()
                             .map(|x| x.under(&format!("/rules/{i}")))

@@ -63,7 +63,7 @@ fn under_rule(ps: Vec<doc::RuleProblem>) -> Error {
 impl Automation {
     /// Evaluate a draft (`rule`) or saved (`api_name`) rule over the records the caller can
     /// read (`filter`, at most `limit`), and report what would happen.
-    pub async fn dry_run_rule(&self, p: &Principal, body: &Json) -> Result<DryRunReport> {
+    pub(super) async fn dry_run(&self, p: &Principal, body: &Json) -> Result<DryRunReport> {
         let meta = self.core.meta(p.tenant).await?;
         let doc = self.dry_run_doc(p, body).await?;
         let rule = doc::check(&meta, &doc, uuid::Uuid::nil(), 0, p.user.0).map_err(under_rule)?;

@@ -22,12 +22,14 @@ pub(crate) mod backfill;
 mod before;
 mod dryrun;
 pub(crate) mod rollup;
+mod rules;
 pub mod schedule;
 mod service;
 pub mod views;
 mod worker;
 
 pub use engine::RuleCache;
+pub use service::Automation;
 /// Five-field cron schedules are pure and live in `weft_rules`.
 pub use weft_rules::cron;
 pub use worker::sign_webhook;
@@ -39,12 +41,10 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 use weft_meta::{CompiledObject, Problem};
 
-use crate::access::Access;
-use crate::core::{Core, TxCtx};
+use crate::core::TxCtx;
 use crate::error::Result;
 use crate::ports::prelude::*;
 use crate::principal::Principal;
-use crate::records::Records;
 pub use crate::records::{AfterSave, BeforeSave, WriteOp};
 use crate::records::{WriteHook, WritePath};
 
@@ -96,27 +96,6 @@ pub(crate) async fn notify(
 /// Automation started by automation stops this many levels deep (a rule that updates a
 /// record that fires a rule …).
 pub const MAX_CASCADE_DEPTH: u8 = 8;
-
-/// Rules and automation: rule documents, the run log and its worker, schedules, manual
-/// actions, dry runs, webhook deliveries and in-app notifications.
-#[derive(Clone)]
-pub struct Automation {
-    pub(crate) core: Arc<Core>,
-    pub(crate) access: Access,
-    pub(crate) records: Records,
-    pub(crate) rules: Arc<RuleCache>,
-}
-
-impl Automation {
-    pub fn new(core: Arc<Core>, access: Access, records: Records, rules: Arc<RuleCache>) -> Self {
-        Self {
-            core,
-            access,
-            records,
-            rules,
-        }
-    }
-}
 
 /// The rules' part in every record write, registered on the write path. It holds no storage
 /// handle: it works on the transaction it is handed.

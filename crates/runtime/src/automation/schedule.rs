@@ -13,7 +13,7 @@
 //! **Manual** rules (`on: ["manual"]`) are run by a user on one record; the run is queued
 //! with the user as actor and executes like any other run.
 
-use super::Automation;
+use super::{Automation, AutomationError};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::Map;
 use uuid::Uuid;
@@ -111,8 +111,8 @@ pub fn next_tick(t: &TriggerDoc, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 
 impl Automation {
     /// One pass of the scheduler over every tenant's schedule and date rules; returns the
-    /// number of runs queued. Called by the worker loop; tests call it with a manual clock.
-    pub async fn run_schedules_once(&self) -> Result<usize> {
+    /// number of runs queued.
+    pub(super) async fn schedule_pass(&self) -> Result<usize> {
         let now = self.core.clock.now();
         let mut queued = 0;
         for (tenant, row) in self.core.store().timed_rules().await? {
@@ -270,8 +270,8 @@ impl Automation {
         Ok(n)
     }
 
-    /// The manual rules a user may run on records of `object`: `[{rule, label}]`.
-    pub async fn manual_actions(&self, p: &Principal, object: &str) -> Result<ManualActions> {
+    /// The manual rules a user may run on records of `object`.
+    pub(super) async fn manual_list(&self, p: &Principal, object: &str) -> Result<ManualActions> {
         let meta = self.core.meta(p.tenant).await?;
         if meta.object(object).is_none() {
             return Err(Error::not_found(format!("object '{object}'")));
@@ -308,10 +308,8 @@ impl Automation {
         Ok(ManualActions { actions })
     }
 
-    /// Run a manual rule on one record: the user needs update access to the record. The
-    /// run is queued (202); `request_key` (the client's `Idempotency-Key`) makes a retried
-    /// request queue nothing new.
-    pub async fn run_manual(
+    /// Queue a run of a manual rule on one record, once per `request_key`.
+    pub(super) async fn manual_queue(
         &self,
         p: &Principal,
         object: &str,
@@ -344,10 +342,7 @@ impl Automation {
             return Err(Error::not_found(format!("rule '{rule_name}'")));
         };
         if !t.on.contains(&Event::Manual) || !rule.doc.active {
-            return Err(Error::conflict(
-                "not_manual",
-                "this rule is not an active manual action",
-            ));
+            return Err(AutomationError::NotManual.into());
         }
         let rec = crate::records::load_one(tx.as_mut(), &obj, id, FetchOpts::default(), g.scope())
             .await?;
@@ -365,16 +360,13 @@ impl Automation {
             match Sandbox::shared().eval_bool(c, &input.ctx()) {
                 Ok(true) => {}
                 Ok(false) => {
-                    return Err(Error::conflict(
-                        "condition_false",
-                        "the rule's condition does not hold for this record",
-                    ));
+                    return Err(AutomationError::ConditionFalse.into());
                 }
                 Err(e) => {
-                    return Err(Error::conflict(
-                        "condition_error",
-                        format!("the condition could not run: {e}"),
-                    ));
+                    return Err(AutomationError::ConditionFailed {
+                        reason: e.to_string(),
+                    }
+                    .into());
                 }
             }
         }

@@ -1,91 +1,60 @@
-//! Rule administration (`/meta/rules…`), the run log and webhook deliveries
-//! (`/automation/…`), and in-app notifications (`/notifications…`).
+//! The public API of the automation service, all in this file: rule administration
+//! (`/meta/rules…`), dry runs, the run log and webhook deliveries (`/automation/…`), manual
+//! actions, in-app notifications (`/notifications…`), and the worker's entry points. Every
+//! method answers [`AutomationError`]; the work lives in the sibling files (`rules.rs`,
+//! `dryrun.rs`, `schedule.rs`, `worker.rs`).
 
-use super::Automation;
-use serde_json::{Value as Json, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value as Json;
 use uuid::Uuid;
 
-use super::doc::{self, Compiled, RuleDoc, RuleProblem};
-use super::engine::{RuleSet, stored_docs};
-use super::ports::{OutboxPayload, OutboxRow, RuleRow, RunProgress, RunStatus};
+use super::AutomationError;
+use super::RuleCache;
+use super::ports::{Outbound, OutboxPayload, OutboxRow, RuleRow, RunProgress, RunStatus};
+use super::rules::{find, invalid};
 use super::views::{
-    DeliveryList, NotificationList, NotificationRead, NotificationView, RuleCheck, RuleList,
-    RuleView, RunList, RunView,
+    DeliveryList, DryRunReport, ManualActions, ManualRun, NotificationList, NotificationRead,
+    NotificationView, RuleCheck, RuleList, RuleView, RunList, RunView,
 };
-use crate::error::{Error, Result};
+use crate::access::Access;
+use crate::core::Core;
+use crate::error::Error;
 use crate::ports::TxMode;
 use crate::principal::Principal;
+use crate::records::Records;
 
+type Result<T, E = AutomationError> = std::result::Result<T, E>;
+
+/// Rules and automation: rule documents, the run log and its worker, schedules, manual
+/// actions, dry runs, webhook deliveries and in-app notifications.
+#[derive(Clone)]
+pub struct Automation {
+    pub(crate) core: Arc<Core>,
+    pub(crate) access: Access,
+    pub(crate) records: Records,
+    pub(crate) rules: Arc<RuleCache>,
+}
+
+/// Rules, runs and deliveries are for tenant admins, and not while viewing as another user.
 fn admin(p: &Principal) -> Result<()> {
     if p.is_admin && !p.view_as {
         Ok(())
     } else {
-        Err(Error::forbidden(
-            "admin_only",
-            "only tenant admins manage rules and automation",
-        ))
+        Err(AutomationError::AdminOnly)
     }
 }
 
-fn find<'a>(rows: &'a [RuleRow], id_or_name: &str) -> Option<&'a RuleRow> {
-    let id = Uuid::parse_str(id_or_name).ok();
-    rows.iter()
-        .find(|r| Some(r.id) == id || r.api_name == id_or_name)
-}
-
-fn invalid(ps: Vec<RuleProblem>) -> Error {
-    Error::Validation(ps.into_iter().map(RuleProblem::into_problem).collect())
-}
-
 impl Automation {
-    /// Parse and check a document against the tenant's current metadata and the other
-    /// rules (formula cycles). `replacing` is the id of the rule being replaced.
-    async fn check_doc(
-        &self,
-        p: &Principal,
-        body: &Json,
-        replacing: Option<Uuid>,
-    ) -> Result<std::result::Result<RuleDoc, Vec<RuleProblem>>> {
-        let doc = match doc::parse(body) {
-            Ok(d) => d,
-            Err(ps) => return Ok(Err(ps)),
-        };
-        let meta = self.core.meta(p.tenant).await?;
-        let id = replacing.unwrap_or_else(Uuid::now_v7);
-        let compiled = match doc::check(&meta, &doc, id, 0, p.user.0) {
-            Ok(c) => c,
-            Err(ps) => return Ok(Err(ps)),
-        };
-        if let Compiled::Formula { field, .. } = &compiled.compiled {
-            let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
-            let rows = tx.load_rules().await?;
-            tx.commit().await?;
-            let mut docs: Vec<_> = stored_docs(&rows)
-                .into_iter()
-                .filter(|(d, rid, _, _)| *rid != id && d.api_name != doc.api_name)
-                .collect();
-            let before = RuleSet::build(&meta, &docs)
-                .object(&doc.object)
-                .map(|o| o.formulas.len())
-                .unwrap_or(0);
-            let mut candidate = doc.clone();
-            candidate.active = true;
-            docs.push((candidate, id, 0, p.user.0));
-            let after = RuleSet::build(&meta, &docs)
-                .object(&doc.object)
-                .map(|o| o.formulas.len())
-                .unwrap_or(0);
-            if after != before + 1 {
-                return Ok(Err(vec![RuleProblem::new(
-                    "/expression",
-                    "formula_cycle",
-                    format!(
-                        "formula fields would depend on each other in a cycle through '{field}'"
-                    ),
-                )]));
-            }
+    /// The service over the kernel, the access model, the records' write path and the rule cache.
+    pub fn new(core: Arc<Core>, access: Access, records: Records, rules: Arc<RuleCache>) -> Self {
+        Self {
+            core,
+            access,
+            records,
+            rules,
         }
-        Ok(Ok(doc))
     }
 
     /// `POST /meta/rules/check`: every problem, with line and column, without saving.
@@ -105,6 +74,7 @@ impl Automation {
         })
     }
 
+    /// The tenant's rules, of one object when `object` is given.
     pub async fn list_rules(&self, p: &Principal, object: Option<&str>) -> Result<RuleList> {
         admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
@@ -118,87 +88,18 @@ impl Automation {
         Ok(RuleList { rules })
     }
 
+    /// One rule, by id or `api_name`.
     pub async fn get_rule(&self, p: &Principal, id: &str) -> Result<RuleView> {
         admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.load_rules().await?;
         tx.commit().await?;
-        find(&rows, id)
+        Ok(find(&rows, id)
             .map(RuleView::from)
-            .ok_or_else(|| Error::not_found("rule"))
+            .ok_or_else(|| Error::not_found("rule"))?)
     }
 
-    async fn store_rule(&self, p: &Principal, row: RuleRow) -> Result<RuleView> {
-        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
-        let rows = tx.load_rules().await?;
-        if rows
-            .iter()
-            .any(|r| r.api_name == row.api_name && r.id != row.id)
-        {
-            return Err(Error::conflict(
-                "duplicate_api_name",
-                format!("a rule named '{}' exists", row.api_name),
-            ));
-        }
-        tx.save_rule(&row).await?;
-        tx.bump_rules_version().await?;
-        self.audit_rule(tx.as_mut(), p, &row, "rule.saved").await?;
-        // A roll-up added to (or changed over) existing data is backfilled by a resumable
-        // job; writes from now on keep it exact themselves.
-        let job = if row.kind == "rollup" && row.active {
-            let now = self.core.clock.now();
-            let job = crate::ports::JobRow {
-                id: Uuid::now_v7(),
-                tenant: p.tenant.0,
-                kind: "rollup_backfill".into(),
-                payload: json!({"rule_id": row.id, "rule": row.api_name, "version": row.version}),
-                status: "queued".into(),
-                progress: json!({"done": 0, "after": null}),
-                attempts: 0,
-                error: None,
-                created_by: p.user.0,
-                created_at: now,
-                updated_at: now,
-            };
-            tx.insert_job(&job).await?;
-            Some(job.id)
-        } else {
-            None
-        };
-        tx.commit().await?;
-        self.core.invalidate_meta(p.tenant);
-        self.forget_rules(p.tenant);
-        if job.is_some() {
-            self.core.job_signal.notify_waiters();
-        }
-        Ok(RuleView {
-            backfill_job: job,
-            ..RuleView::from(&row)
-        })
-    }
-
-    async fn audit_rule(
-        &self,
-        tx: &mut dyn crate::ports::Tx,
-        p: &Principal,
-        row: &RuleRow,
-        action: &str,
-    ) -> Result<()> {
-        self.core
-            .audit(
-                tx,
-                Some(p.user.0),
-                crate::access::audit::Event {
-                    action,
-                    object: Some(&row.object),
-                    record_id: Some(row.id),
-                    detail: json!({"rule": row.api_name, "version": row.version, "kind": row.kind}),
-                },
-            )
-            .await
-            .map(|_| ())
-    }
-
+    /// Check and save a new rule (version 1); a roll-up over existing data queues its backfill.
     pub async fn create_rule(&self, p: &Principal, body: &Json) -> Result<RuleView> {
         admin(p)?;
         let doc = self.check_doc(p, body, None).await?.map_err(invalid)?;
@@ -216,7 +117,7 @@ impl Automation {
             updated_by: p.user.0,
             updated_at: now,
         };
-        self.store_rule(p, row).await
+        Ok(self.store_rule(p, row).await?)
     }
 
     /// Replace a rule's document (a new version).
@@ -243,9 +144,10 @@ impl Automation {
             updated_at: self.core.clock.now(),
             ..cur
         };
-        self.store_rule(p, row).await
+        Ok(self.store_rule(p, row).await?)
     }
 
+    /// Delete a rule (audited); its queued runs stay in the log.
     pub async fn delete_rule(&self, p: &Principal, id: &str) -> Result<()> {
         admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
@@ -263,6 +165,13 @@ impl Automation {
         Ok(())
     }
 
+    /// `POST /meta/rules/dry-run`: evaluate a draft (`rule`) or saved (`api_name`) rule over
+    /// the records the caller can read and report what would happen; writes and sends nothing.
+    pub async fn dry_run_rule(&self, p: &Principal, body: &Json) -> Result<DryRunReport> {
+        Ok(self.dry_run(p, body).await?)
+    }
+
+    /// The run log, newest first, optionally of one status (at most 500).
     pub async fn list_runs(
         &self,
         p: &Principal,
@@ -278,6 +187,7 @@ impl Automation {
         })
     }
 
+    /// One run with its webhook deliveries.
     pub async fn get_run(&self, p: &Principal, id: Uuid) -> Result<RunView> {
         admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
@@ -296,10 +206,7 @@ impl Automation {
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let mut run = tx.run(id).await?.ok_or_else(|| Error::not_found("run"))?;
         if !matches!(run.status, RunStatus::Failed | RunStatus::Skipped) {
-            return Err(Error::conflict(
-                "not_failed",
-                format!("the run is {}; only failed runs are retried", run.status),
-            ));
+            return Err(AutomationError::RunNotRetryable { status: run.status });
         }
         let now = self.core.clock.now();
         run.status = RunStatus::Queued;
@@ -314,6 +221,7 @@ impl Automation {
         Ok(RunView::from(&run))
     }
 
+    /// Webhook deliveries, newest first (at most 500).
     pub async fn list_deliveries(&self, p: &Principal, limit: u32) -> Result<DeliveryList> {
         admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
@@ -372,6 +280,27 @@ impl Automation {
         Ok(RunView::from(&run))
     }
 
+    /// The manual rules a user may run on records of `object`: `[{rule, label, allowed}]`.
+    pub async fn manual_actions(&self, p: &Principal, object: &str) -> Result<ManualActions> {
+        Ok(self.manual_list(p, object).await?)
+    }
+
+    /// Run a manual rule on one record: the user needs update access to the record. The
+    /// run is queued (202); `request_key` (the client's `Idempotency-Key`) makes a retried
+    /// request queue nothing new.
+    pub async fn run_manual(
+        &self,
+        p: &Principal,
+        object: &str,
+        id: Uuid,
+        rule_name: &str,
+        request_key: Option<&str>,
+    ) -> Result<ManualRun> {
+        Ok(self
+            .manual_queue(p, object, id, rule_name, request_key)
+            .await?)
+    }
+
     /// The caller's notifications, newest first.
     pub async fn list_notifications(
         &self,
@@ -389,16 +318,14 @@ impl Automation {
         })
     }
 
+    /// Mark one of the caller's notifications read.
     pub async fn mark_notification_read(
         &self,
         p: &Principal,
         id: Uuid,
     ) -> Result<NotificationRead> {
         if p.view_as {
-            return Err(Error::forbidden(
-                "read_only",
-                "viewing as another user is read-only",
-            ));
+            return Err(AutomationError::ReadOnlyView);
         }
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         let ok = tx
@@ -406,8 +333,31 @@ impl Automation {
             .await?;
         tx.commit().await?;
         if !ok {
-            return Err(Error::not_found("notification"));
+            return Err(Error::not_found("notification").into());
         }
         Ok(NotificationRead { id, read: true })
+    }
+
+    /// One pass of the scheduler over every tenant's schedule and date rules; returns the
+    /// number of runs queued. Called by the worker loop; tests call it with a manual clock.
+    pub async fn run_schedules_once(&self) -> Result<usize> {
+        Ok(self.schedule_pass().await?)
+    }
+
+    /// Claim due runs once and execute them; returns how many were claimed.
+    pub async fn run_automation_once(&self, out: &dyn Outbound, worker: &str) -> Result<usize> {
+        Ok(self.claim_and_run(out, worker).await?)
+    }
+
+    /// Run the outbox (and the scheduler) until `stop` turns true, polling every `every` or
+    /// when a write queues work in this process.
+    pub async fn automation_loop(
+        &self,
+        worker: String,
+        out: Arc<dyn Outbound>,
+        every: Duration,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        self.outbox_loop(worker, out, every, stop).await;
     }
 }

@@ -53,7 +53,7 @@ pub(super) struct RunCtx<'a> {
 
 impl Automation {
     /// Claim due runs once and execute them; returns how many were claimed.
-    pub async fn run_automation_once(&self, out: &dyn Outbound, worker: &str) -> Result<usize> {
+    pub(super) async fn claim_and_run(&self, out: &dyn Outbound, worker: &str) -> Result<usize> {
         let now = self.core.clock.now();
         let runs = self
             .core
@@ -70,9 +70,9 @@ impl Automation {
         Ok(n)
     }
 
-    /// Run the outbox until `stop` turns true, polling every `every` or when a write queues
-    /// work in this process.
-    pub async fn automation_loop(
+    /// Run the outbox (and the scheduler) until `stop` turns true, polling every `every` or
+    /// when a write queues work in this process.
+    pub(super) async fn outbox_loop(
         &self,
         worker: String,
         out: Arc<dyn Outbound>,
@@ -86,11 +86,11 @@ impl Automation {
         loop {
             if last_sched.is_none_or(|t| t.elapsed() >= sched_every) {
                 last_sched = Some(std::time::Instant::now());
-                if let Err(e) = self.run_schedules_once().await {
+                if let Err(e) = self.schedule_pass().await {
                     tracing::warn!(error = %e, "scheduler pass failed");
                 }
             }
-            match self.run_automation_once(out.as_ref(), &worker).await {
+            match self.claim_and_run(out.as_ref(), &worker).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "outbox poll failed"),
