@@ -2534,7 +2534,48 @@ async fn condition_today_follows_clock_and_zone(b: Backend) {
     run("c").await;
 }
 
+/// The service's own kinds reach the caller in the language it asks for: a flow kind
+/// (`flow.exists`) and an engine refusal (`flow.not_assignee`), each with its code and status
+/// unchanged, in Chinese for `Accept-Language: zh-CN` and in English otherwise.
+async fn errors_speak_the_callers_language(b: Backend) {
+    let w = world(b).await;
+    publish(&w, big_deal_flow()).await;
+    let zh = [("accept-language", "zh-CN,zh;q=0.9,en;q=0.8")];
+    let en = [("accept-language", "en-US,en;q=0.9")];
+    let again = big_deal_flow();
+    for (headers, message) in [
+        (&zh[..], "流程「deal_approval」已存在"),
+        (&en[..], "flow 'deal_approval' already exists"),
+        (&[][..], "flow 'deal_approval' already exists"),
+    ] {
+        let r =
+            w.s.send("POST", "/api/v1/meta/flows", Some(&again), headers)
+                .await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        assert_eq!(r.body["error"]["code"], "flow.exists", "{}", r.body);
+        assert_eq!(r.body["error"]["message"], message, "{}", r.body);
+    }
+    // A small deal waits for the manager; another user deciding it is refused by the engine.
+    let rec = deal(&w, 100).await;
+    let inst = start(&w, "deal_approval", &rec).await;
+    let task = task_of(&w, "mgr", &inst).await.unwrap();
+    let path = format!("/api/v1/flows/tasks/{task}/actions");
+    let body = json!({"action": "approve"});
+    let r = w.as_("x").send("POST", &path, Some(&body), &zh).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "flow.not_assignee", "{}", r.body);
+    assert_eq!(r.body["error"]["message"], "你不是这项审批任务的处理人");
+    let r = w.as_("x").send("POST", &path, Some(&body), &en).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "flow.not_assignee", "{}", r.body);
+    let m = r.body["error"]["message"].as_str().unwrap();
+    assert!(m.contains("is not the assignee of task"), "{m}");
+    // The manager still decides it.
+    approve(&w, "mgr", &inst).await;
+}
+
 dual!(
+    errors_speak_the_callers_language,
     condition_today_follows_clock_and_zone,
     actions_deliver,
     definitions,

@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 use weft_runtime::Error;
+use weft_runtime::flows::FlowError;
 use weft_runtime::flows::view_types::{
     CalendarList, CalendarView, CcEntry, CcView, DefProblem, FlowDefView, FlowList, FlowProblem,
     FlowValidation, FlowVersionList, FlowVersionView, GraphNode, Inbox, InboxItem, InstanceDetail,
@@ -394,7 +395,7 @@ pub async fn list_instances(
 ) -> ApiResult<HttpResponse> {
     if let Some(rec) = q.record.as_deref() {
         let Some(object) = q.object.as_deref() else {
-            return Err(Error::bad_request("bad_query", "`record` needs `object`").into());
+            return Err(FlowError::RecordWithoutObject.into());
         };
         let id = Uuid::parse_str(rec).map_err(|_| Error::not_found("record"))?;
         return Ok(HttpResponse::Ok().json(

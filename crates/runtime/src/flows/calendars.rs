@@ -18,8 +18,8 @@ pub(crate) use weft_flow::calendar::referenced;
 pub use weft_flow::calendar::{BUILTIN, Calendar, CalendarDoc, Calendars};
 
 use super::ports::FlowCalendarRow;
-use super::require_admin;
 use super::view_types::{CalendarList, CalendarView};
+use super::{FlowError, require_admin};
 use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::metadata::parse_doc_as;
@@ -37,6 +37,7 @@ pub struct BusinessCalendars {
 }
 
 impl BusinessCalendars {
+    /// The service over the runtime's core, with an empty cache.
     pub fn new(core: Arc<Core>) -> Self {
         Self {
             core,
@@ -97,7 +98,8 @@ impl BusinessCalendars {
         Ok(c)
     }
 
-    pub async fn list_calendars(&self, p: &Principal) -> Result<CalendarList> {
+    /// The tenant's calendars and the built-in one's name.
+    pub async fn list_calendars(&self, p: &Principal) -> Result<CalendarList, FlowError> {
         require_admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.flow_calendars().await?;
@@ -108,7 +110,8 @@ impl BusinessCalendars {
         })
     }
 
-    pub async fn get_calendar(&self, p: &Principal, name: &str) -> Result<CalendarView> {
+    /// One calendar.
+    pub async fn get_calendar(&self, p: &Principal, name: &str) -> Result<CalendarView, FlowError> {
         require_admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let row = tx
@@ -125,7 +128,7 @@ impl BusinessCalendars {
         p: &Principal,
         name: &str,
         body: &Json,
-    ) -> Result<(CalendarView, bool)> {
+    ) -> Result<(CalendarView, bool), FlowError> {
         require_admin(p)?;
         let doc = parse_doc_as::<CalendarDoc>(body, "calendar.invalid")?;
         let mut problems = match Calendar::compile(&doc) {
@@ -140,7 +143,7 @@ impl BusinessCalendars {
             ));
         }
         if !problems.is_empty() {
-            return Err(Error::Validation(problems));
+            return Err(Error::Validation(problems).into());
         }
         let now = self.core.clock.now();
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
@@ -159,11 +162,11 @@ impl BusinessCalendars {
 
     /// Delete a calendar; refused while a draft or the latest published version of a flow
     /// names it.
-    pub async fn delete_calendar(&self, p: &Principal, name: &str) -> Result<()> {
+    pub async fn delete_calendar(&self, p: &Principal, name: &str) -> Result<(), FlowError> {
         require_admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         if tx.flow_calendar(name).await?.is_none() {
-            return Err(Error::not_found(format!("calendar '{name}'")));
+            return Err(Error::not_found(format!("calendar '{name}'")).into());
         }
         for d in tx.flow_defs().await? {
             let mut docs = vec![d.doc.clone()];
@@ -181,15 +184,14 @@ impl BusinessCalendars {
                     continue;
                 };
                 if referenced(&def).iter().any(|(_, c)| c == name) {
-                    return Err(Error::conflict(
-                        "calendar.in_use",
-                        format!("flow '{}' uses this calendar", d.key),
-                    ));
+                    return Err(FlowError::CalendarInUse { flow: d.key });
                 }
             }
         }
         tx.flow_calendar_delete(name).await?;
-        self.calendar_changed(tx, p, "calendar.deleted", name).await
+        Ok(self
+            .calendar_changed(tx, p, "calendar.deleted", name)
+            .await?)
     }
 }
 

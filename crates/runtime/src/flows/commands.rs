@@ -1,7 +1,7 @@
 //! User commands on tasks and instances: the request bodies, their validation, and the
 //! engine command each becomes.
 
-use super::Workflows;
+use super::{FlowError, Workflows};
 
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
@@ -147,17 +147,14 @@ fn text_ok(path: &str, t: Option<&String>) -> Result<()> {
 
 impl Workflows {
     /// Act on a task (approve, reject, return, transfer, delegate, add signer, comment).
-    pub async fn act_on_task(
+    pub(super) async fn task_act(
         &self,
         p: &Principal,
         task_id: Uuid,
         body: &Json,
     ) -> Result<InstanceSummary> {
         if p.view_as {
-            return Err(Error::forbidden(
-                "read_only_view",
-                "this is a read-only view as another user",
-            ));
+            return Err(FlowError::ReadOnlyView.into());
         }
         let action: TaskAction = parse_action(body)?;
         let mut users: Vec<Uuid> = vec![];
@@ -272,17 +269,14 @@ impl Workflows {
     }
 
     /// Act on an instance: withdraw, urge, comment; admins: retry, skip, cancel.
-    pub async fn act_on_instance(
+    pub(super) async fn instance_act(
         &self,
         p: &Principal,
         id: Uuid,
         body: &Json,
     ) -> Result<InstanceSummary> {
         if p.view_as {
-            return Err(Error::forbidden(
-                "read_only_view",
-                "this is a read-only view as another user",
-            ));
+            return Err(FlowError::ReadOnlyView.into());
         }
         let action: InstanceAction = parse_action(body)?;
         // Only participants see an instance; others get "not found".

@@ -1,7 +1,7 @@
 //! `/meta/flows`: draft definitions, validation (every problem at once), publishing immutable
 //! versions and listing them. Admin only.
 
-use super::Workflows;
+use super::{FlowError, Workflows};
 use std::collections::BTreeSet;
 
 use serde_json::{Value as Json, json};
@@ -90,7 +90,7 @@ fn version_view(v: &FlowVersionRow, with_doc: bool) -> FlowVersionView {
 }
 
 impl Workflows {
-    pub async fn list_flows(&self, p: &Principal) -> Result<FlowList> {
+    pub(super) async fn def_list(&self, p: &Principal) -> Result<FlowList> {
         require_admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let rows = tx.flow_defs().await?;
@@ -100,7 +100,7 @@ impl Workflows {
         })
     }
 
-    pub async fn get_flow(&self, p: &Principal, key: &str) -> Result<FlowDefView> {
+    pub(super) async fn def_get(&self, p: &Principal, key: &str) -> Result<FlowDefView> {
         require_admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         let row = tx
@@ -112,7 +112,7 @@ impl Workflows {
     }
 
     /// Save a draft: create (`key` = None, taken from the document) or replace.
-    pub async fn save_flow(
+    pub(super) async fn def_save(
         &self,
         p: &Principal,
         key: Option<&str>,
@@ -144,10 +144,7 @@ impl Workflows {
         let existing = tx.flow_def(&def.key).await?;
         match (key, &existing) {
             (None, Some(_)) => {
-                return Err(Error::conflict(
-                    "flow.exists",
-                    format!("flow '{}' already exists", def.key),
-                ));
+                return Err(FlowError::Exists { key: def.key }.into());
             }
             (Some(k), None) => return Err(Error::not_found(format!("flow '{k}'"))),
             _ => {}
@@ -177,17 +174,14 @@ impl Workflows {
     }
 
     /// Delete a draft and its versions; refused while any instance references it.
-    pub async fn delete_flow(&self, p: &Principal, key: &str) -> Result<()> {
+    pub(super) async fn def_delete(&self, p: &Principal, key: &str) -> Result<()> {
         require_admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
         if tx.flow_def(key).await?.is_none() {
             return Err(Error::not_found(format!("flow '{key}'")));
         }
         if tx.flow_instance_count(key).await? > 0 {
-            return Err(Error::conflict(
-                "flow.in_use",
-                "instances reference this flow; it cannot be deleted",
-            ));
+            return Err(FlowError::InUse { key: key.into() }.into());
         }
         tx.flow_versions_delete(key).await?;
         tx.flow_def_delete(key).await?;
@@ -268,7 +262,7 @@ impl Workflows {
     }
 
     /// Validate the stored draft: `{"ok": bool, "problems": [...]}`.
-    pub async fn validate_flow(&self, p: &Principal, key: &str) -> Result<FlowValidation> {
+    pub(super) async fn def_validate(&self, p: &Principal, key: &str) -> Result<FlowValidation> {
         require_admin(p)?;
         let def = self.draft(p, key).await?;
         Ok(match self.draft_problems(p, &def).await? {
@@ -295,7 +289,7 @@ impl Workflows {
     }
 
     /// Publish the draft as a new immutable version. Running instances keep their version.
-    pub async fn publish_flow(&self, p: &Principal, key: &str) -> Result<FlowVersionView> {
+    pub(super) async fn def_publish(&self, p: &Principal, key: &str) -> Result<FlowVersionView> {
         require_admin(p)?;
         let mut def = self.draft(p, key).await?;
         if let Err(ps) = self.draft_problems(p, &def).await? {
@@ -351,7 +345,7 @@ impl Workflows {
         Ok(version_view(&v, false))
     }
 
-    pub async fn list_flow_versions(&self, p: &Principal, key: &str) -> Result<FlowVersionList> {
+    pub(super) async fn def_versions(&self, p: &Principal, key: &str) -> Result<FlowVersionList> {
         require_admin(p)?;
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
         if tx.flow_def(key).await?.is_none() {

@@ -8,7 +8,7 @@
 //! writer's own changes. After the write commits, the instances on the records it saw get
 //! `RecordChanged` (later conditions read current values, waits re-check).
 
-use super::Workflows;
+use super::{FlowError, Workflows};
 use std::collections::BTreeSet;
 use std::sync::Weak;
 
@@ -106,15 +106,12 @@ impl Workflows {
                 .filter(|f| fa.access(f) != Access::Editable)
                 .collect();
             if !locked.is_empty() {
-                return Err(Error::conflict(
-                    "flow.record_locked",
-                    format!(
-                        "the record is under approval ({} instance {}); not editable now: {}",
-                        inst.flow_key,
-                        inst.id,
-                        locked.join(", ")
-                    ),
-                ));
+                return Err(FlowError::RecordLocked {
+                    flow: inst.flow_key.clone(),
+                    instance: inst.id,
+                    fields: locked.into_iter().map(str::to_owned).collect(),
+                }
+                .into());
             }
         }
         Ok(())

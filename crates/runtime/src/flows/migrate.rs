@@ -5,7 +5,7 @@
 //! finished instance) rejects the whole request with every problem, and a concurrent change
 //! to any instance (revision check) rolls everything back.
 
-use super::Workflows;
+use super::{FlowError, Workflows};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -52,7 +52,7 @@ struct Planned {
 impl Workflows {
     /// Move running instances of a flow to another published version (or only report what
     /// would happen, with `dry_run`).
-    pub async fn migrate_flow_instances(
+    pub(super) async fn instances_migrate(
         &self,
         p: &Principal,
         key: &str,
@@ -98,9 +98,10 @@ impl Workflows {
                     format!("flow '{key}' has no published version {n}"),
                 )
             })?,
-            None => versions.iter().max_by_key(|v| v.version).ok_or_else(|| {
-                Error::conflict("flow.not_published", "the flow has no published version")
-            })?,
+            None => versions
+                .iter()
+                .max_by_key(|v| v.version)
+                .ok_or_else(|| FlowError::NotPublished { key: key.into() })?,
         }
         .clone();
         let rows = instances_to_move(tx.as_mut(), key, b.instances.as_deref(), target.id).await?;
@@ -251,13 +252,7 @@ async fn move_instance(
         )
         .await?;
     if !swapped {
-        return Err(Error::conflict(
-            "migration.conflict",
-            format!(
-                "instance {} changed while migrating; nothing was migrated, retry",
-                x.row.id
-            ),
-        ));
+        return Err(FlowError::MigrationConflict { instance: x.row.id }.into());
     }
     tx.flow_instance_set_version(x.row.id, target.id, target.version)
         .await?;

@@ -17,6 +17,8 @@
 
 mod error;
 pub use error::FlowError;
+mod service;
+pub use service::Workflows;
 mod actions;
 pub mod calendars;
 mod commands;
@@ -36,15 +38,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
-use weft_flow::{CommandError, CompiledFlow, Definition, ErrorKind};
-use weft_meta::Problem;
+use weft_flow::{CommandError, CompiledFlow, Definition};
 
-use crate::access::Access;
-use crate::core::Core;
 use crate::core::TenantMeta;
 use crate::core::TxCtx;
 use crate::error::{Error, Result};
-use crate::records::Records;
 pub use calendars::BusinessCalendars;
 
 pub use commands::TaskAction;
@@ -56,64 +54,18 @@ pub use ports::{FlowStore, FlowTx};
 type CacheKey = (Uuid, chrono_tz::Tz);
 type FlowCache = Mutex<HashMap<CacheKey, Arc<CompiledFlow>>>;
 
-/// Workflows and approvals: definitions and versions, instances and their commands, the
-/// task inbox, timers, the record lock and the instance views.
-#[derive(Clone)]
-pub struct Workflows {
-    pub(crate) core: Arc<Core>,
-    pub(crate) access: Access,
-    pub(crate) records: Records,
-    pub(crate) calendars: BusinessCalendars,
-    compiled: Arc<FlowCache>,
-}
-
-impl Workflows {
-    pub fn new(
-        core: Arc<Core>,
-        access: Access,
-        records: Records,
-        calendars: BusinessCalendars,
-    ) -> Self {
-        Self {
-            core,
-            access,
-            records,
-            calendars,
-            compiled: Arc::default(),
-        }
-    }
-
-    /// Business calendars (shared with the timers).
-    pub fn calendars(&self) -> &BusinessCalendars {
-        &self.calendars
-    }
-}
-
 const CACHE_MAX: usize = 2_000;
 
-/// A rejected engine command as a runtime error with the core's stable code.
+/// A rejected engine command as a runtime error (see `From<CommandError> for FlowError`).
 pub(crate) fn command_error(e: CommandError) -> Error {
-    let code = e.code();
-    let message = e.to_string();
-    match e.kind() {
-        ErrorKind::Forbidden => Error::forbidden(code, message),
-        ErrorKind::NotFound => Error::not_found(match e {
-            CommandError::IncidentNotFound(_) => "incident",
-            _ => "task",
-        }),
-        ErrorKind::Invalid => Error::Validation(vec![Problem::new("", code, message)]),
-        ErrorKind::Conflict => Error::conflict(code, message),
-    }
+    FlowError::from(e).into()
 }
 
 pub(crate) fn require_admin(p: &crate::Principal) -> Result<()> {
     if p.is_admin && !p.view_as {
         Ok(())
     } else {
-        Err(Error::forbidden(
-            "forbidden",
-            "only tenant admins manage flow definitions",
-        ))
+        Err(FlowError::AdminOnly.into())
     }
 }
 

@@ -1,6 +1,6 @@
 //! Starting an instance of a published flow on a record.
 
-use super::Workflows;
+use super::{FlowError, Workflows};
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -34,12 +34,13 @@ struct StartBody {
 
 impl Workflows {
     /// Start an instance of the latest published version of a flow on a record.
-    pub async fn start_flow(&self, p: &Principal, body: &Json) -> Result<StartedInstance> {
+    pub(super) async fn instance_start(
+        &self,
+        p: &Principal,
+        body: &Json,
+    ) -> Result<StartedInstance> {
         if p.view_as {
-            return Err(Error::forbidden(
-                "read_only_view",
-                "this is a read-only view as another user",
-            ));
+            return Err(FlowError::ReadOnlyView.into());
         }
         let b: StartBody = parse_doc(body)?;
         for (i, (k, v)) in b.vars.iter().enumerate() {
@@ -65,8 +66,8 @@ impl Workflows {
             .await?
             .into_iter()
             .max_by_key(|v| v.version)
-            .ok_or_else(|| {
-                Error::conflict("flow.not_published", "the flow has no published version")
+            .ok_or_else(|| FlowError::NotPublished {
+                key: b.flow.clone(),
             })?;
         let obj = meta
             .object(&def.object)
@@ -83,10 +84,7 @@ impl Workflows {
             .iter()
             .any(|i| i.flow_key == b.flow)
         {
-            return Err(Error::conflict(
-                "flow.already_running",
-                "this record is already under this approval",
-            ));
+            return Err(FlowError::AlreadyRunning { key: b.flow }.into());
         }
         let chosen_ids: Vec<Uuid> = b.chosen.values().flatten().copied().collect();
         let known = tx.existing_users(&chosen_ids).await?;

@@ -7,14 +7,15 @@
 use super::Workflows;
 use std::time::Duration;
 
-use weft_flow::Command;
+use weft_flow::{Command, CommandError};
 
-use crate::error::{Error, Result};
+use super::FlowError;
+use crate::error::{Class, Error, ErrorKinds, Result};
 use crate::ports::TxMode;
 
 impl Workflows {
     /// Fire up to `limit` due timers; returns how many were handled.
-    pub async fn run_flow_timers(&self, worker: &str, limit: u32) -> Result<usize> {
+    pub(super) async fn timers_run(&self, worker: &str, limit: u32) -> Result<usize> {
         let now = self.core.clock.now();
         let claimed = self
             .core
@@ -26,18 +27,15 @@ impl Workflows {
             let cmd = Command::TimerFired {
                 timer: t.timer as u32,
             };
-            match self
+            let fired = self
                 .run_command(t.tenant, t.instance_id, None, &cmd, Some(t.timer))
-                .await
-            {
+                .await;
+            match fired.map_err(FlowError::from) {
                 Ok(_) => {}
-                Err(e) if e.code() == Some("flow.timer_not_due") => {
+                Err(FlowError::Refused(CommandError::TimerNotDue { .. })) => {
                     // The engine's due time is later (clock skew): leave it for the lease.
                 }
-                Err(e)
-                    if matches!(e, Error::NotFound { .. })
-                        || e.class() == Some(crate::error::Class::Conflict) =>
-                {
+                Err(e) if never_fires(&e) => {
                     // Finished instance or unknown timer: drop the row.
                     let mut tx = self.core.begin(t.tenant, TxMode::Write).await?;
                     tx.flow_timer_delete(t.instance_id, t.timer).await?;
@@ -53,7 +51,7 @@ impl Workflows {
     }
 
     /// The timer loop of `weft serve`: poll every `every` until `stop` turns true.
-    pub async fn flow_timer_loop(
+    pub(super) async fn timers_loop(
         self,
         worker: String,
         every: Duration,
@@ -61,7 +59,7 @@ impl Workflows {
     ) {
         loop {
             loop {
-                match self.run_flow_timers(&worker, 100).await {
+                match self.timers_run(&worker, 100).await {
                     Ok(100) => continue,
                     Ok(_) => break,
                     Err(e) => {
@@ -75,5 +73,15 @@ impl Workflows {
                 _ = stop.changed() => return,
             }
         }
+    }
+}
+
+/// Whether firing a timer failed for good: its instance is gone, or the engine refuses it
+/// (a finished instance); any other conflict too. Such a row is dropped, not retried.
+fn never_fires(e: &FlowError) -> bool {
+    match e {
+        FlowError::Other(Error::NotFound { .. }) => true,
+        FlowError::Other(shared) => shared.class() == Some(Class::Conflict),
+        named => named.named().is_some_and(|n| n.class == Class::Conflict),
     }
 }

@@ -1,7 +1,7 @@
 //! Read side: the inboxes (待我审批 / 我发起的 / 抄送我的), one instance with its graph,
 //! position, tasks and timeline, and the admin list of running and incident instances.
 
-use super::Workflows;
+use super::{FlowError, Workflows};
 use serde_json::Value as Json;
 use uuid::Uuid;
 use weft_flow::InstanceState;
@@ -67,7 +67,7 @@ fn flow_name(doc: &Json) -> Json {
 impl Workflows {
     /// The published flows a user may start on records of `object` (read access needed):
     /// `{flows: [{key, name, version}]}` — what the record page offers as 提交审批.
-    pub async fn startable_flows(&self, p: &Principal, object: &str) -> Result<StartableFlows> {
+    pub(super) async fn startable(&self, p: &Principal, object: &str) -> Result<StartableFlows> {
         if self.core.meta(p.tenant).await?.object(object).is_none() {
             return Err(Error::not_found(format!("object '{object}'")));
         }
@@ -91,7 +91,7 @@ impl Workflows {
 
     /// `box`: `todo` (open tasks of the caller), `done` (tasks the caller decided),
     /// `started` (instances the caller started), `cc` (instances copied to the caller).
-    pub async fn flow_inbox(
+    pub(super) async fn inbox(
         &self,
         p: &Principal,
         which: &str,
@@ -137,10 +137,7 @@ impl Workflows {
                 })
                 .collect(),
             _ => {
-                return Err(Error::bad_request(
-                    "bad_query",
-                    "box must be todo, done, started or cc",
-                ));
+                return Err(FlowError::UnknownInbox.into());
             }
         };
         // The flows' display names, for the inbox.
@@ -173,7 +170,7 @@ impl Workflows {
     }
 
     /// One instance: status, graph with the current position, tasks, CC and the timeline.
-    pub async fn flow_instance_view(&self, p: &Principal, id: Uuid) -> Result<InstanceDetail> {
+    pub(super) async fn instance_detail(&self, p: &Principal, id: Uuid) -> Result<InstanceDetail> {
         let row = self.visible_instance(p, id).await?;
         let state: InstanceState = serde_json::from_value(row.state.clone())
             .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
@@ -264,7 +261,7 @@ impl Workflows {
     /// instance's flow, status, position and dates. `can_open` says whether the caller may
     /// open its details (timeline, comments, tasks): admins and participants only, as for
     /// `GET /flows/instances/{id}`.
-    pub async fn record_flow_instances(
+    pub(super) async fn record_instances(
         &self,
         p: &Principal,
         object: &str,
@@ -315,7 +312,7 @@ impl Workflows {
     }
 
     /// Admin view: instances by status (default: running and incident).
-    pub async fn list_flow_instances(
+    pub(super) async fn instances_list(
         &self,
         p: &Principal,
         status: Option<&str>,
@@ -330,10 +327,7 @@ impl Workflows {
             Some("withdrawn") => Some("withdrawn"),
             Some("terminated") => Some("terminated"),
             Some(_) => {
-                return Err(Error::bad_request(
-                    "bad_query",
-                    "unknown status (running, incident, approved, rejected, withdrawn, terminated)",
-                ));
+                return Err(FlowError::UnknownStatus.into());
             }
         };
         let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
