@@ -840,4 +840,29 @@ export const tests = [
     assert.equal(done.body.status, 'approved');
     assert.ok(done.body.history.some((h) => h.data?.comment === '同意，尽快签约'));
   }],
+  ['a user changes their own password from the user menu: the wrong current password shows at its field; then the new one signs in', async ({ page, shot }) => {
+    await login(page, 'chen@demo.weft');
+    await page.getByTestId('user-menu').hover();
+    await page.getByText('修改密码').click();
+    const dlg = page.getByRole('dialog', { name: '修改密码' });
+    await dlg.getByLabel('当前密码').fill('not-my-password');
+    await dlg.getByLabel('新密码', { exact: true }).fill('chen-new-pass-2027');
+    await dlg.getByLabel('确认新密码').fill('chen-new-pass-2027');
+    await dlg.getByRole('button', { name: /保\s*存/ }).click();
+    await dlg.getByText('当前密码不正确').waitFor();
+    await shot('change-password');
+    await dlg.getByLabel('当前密码').fill(PASSWORD);
+    await dlg.getByRole('button', { name: /保\s*存/ }).click();
+    await page.getByText('密码已修改，其他设备已退出登录').waitFor();
+    await page.getByTestId('user-menu').hover();
+    await page.getByText('退出登录').click();
+    await page.getByTestId('login-email').fill('chen@demo.weft');
+    await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.locator('.ant-alert-error').waitFor();
+    assert.equal(await page.getByTestId('user-menu').count(), 0, 'the old password no longer signs in');
+    await page.getByTestId('login-password').fill('chen-new-pass-2027');
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('user-menu').waitFor();
+  }],
 ];

@@ -393,3 +393,10 @@ impl crate::error::ErrorKinds for AppError {
 }
 
 crate::service_error!(AppError);
+crate::via_shared!(
+    AppError: crate::flows::FlowError,
+    crate::records::RecordError,
+    crate::metadata::MetaError,
+    crate::automation::AutomationError,
+    crate::access::AccessError,
+);

@@ -236,3 +236,16 @@ macro_rules! service_error {
         }
     };
 }
+
+/// `From<$from> for $ty` through the shared [`Error`], for a service that calls others (its
+/// `?` on their results keeps their named kinds).
+#[macro_export]
+macro_rules! via_shared {
+    ($ty:ident: $($from:path),+ $(,)?) => {
+        $(impl From<$from> for $ty {
+            fn from(e: $from) -> Self {
+                $crate::Error::from(e).into()
+            }
+        })+
+    };
+}

@@ -14,6 +14,7 @@ import type { AppState } from './ctx';
 import { Login } from './Login';
 import { ObjectHome } from './ObjectHome';
 import { NotificationBell } from './NotificationBell';
+import { ChangePassword } from './ChangePassword';
 import { MobileHint } from '../mobile/MobileHint';
 
 // The designer pulls in dnd-kit and the property panel: end users never download it.
@@ -48,6 +49,7 @@ export function Root() {
 function Shell() {
   const [session, setSession] = useState<Session | null | 'loading'>('loading');
   const [objects, setObjects] = useState<{ map: Record<string, ObjectDef>; order: string[] } | null>(null);
+  const [pwOpen, setPwOpen] = useState(false);
   const loc = useLocation();
 
   const apply = useCallback((s: Session, r: { objects: ObjectDef[] }) => {
@@ -144,12 +146,16 @@ function Shell() {
           <Space>
             <NotificationBell />
             <Button type="text" style={{ color: '#fff' }} onClick={() => setLang(t('language') === 'English' ? 'en' : 'zh')}>{t('language')}</Button>
-            <Dropdown menu={{ items: [{ key: 'logout', label: t('logout'), onClick: logout }] }}>
+            <Dropdown menu={{ items: [
+              { key: 'password', label: lbl({ zh: '修改密码', en: 'Change password' }), onClick: () => setPwOpen(true) },
+              { key: 'logout', label: t('logout'), onClick: logout },
+            ] }}>
               <Button type="text" style={{ color: '#fff' }} data-testid="user-menu">{session.user.name}</Button>
             </Dropdown>
           </Space>
         </Layout.Header>
         <Layout.Content style={{ padding: 16 }}><MobileHint path={loc.path} />{body}</Layout.Content>
+        <ChangePassword open={pwOpen} onClose={() => setPwOpen(false)} />
       </Layout>
     </AppCtx.Provider>
   );

@@ -3,6 +3,7 @@
 // Session cookie (same origin) + the CSRF header on writes, the error envelope as ApiError.
 import createClient, { type Middleware } from 'openapi-fetch';
 import type { components, paths } from './schema';
+import { getLang } from '../i18n';
 
 export type { components, paths, operations } from './schema';
 export type Schemas = components['schemas'];
@@ -40,6 +41,8 @@ export function setCsrf(token: string | null) { csrf = token; }
 export const sessionHeaders: Middleware = {
   onRequest({ request }) {
     if (!request.headers.has('Accept')) request.headers.set('Accept', 'application/json');
+    // Server messages in the language the user chose (the browser's own header may differ).
+    request.headers.set('Accept-Language', getLang() === 'zh' ? 'zh-CN' : 'en');
     if (request.method !== 'GET' && request.method !== 'HEAD' && csrf) request.headers.set('X-CSRF-Token', csrf);
     return request;
   },

@@ -37,6 +37,8 @@ export type QueryBody = Omit<Schemas['QueryBody'], 'filter'> & { filter?: Filter
 export const api = {
   login: (email: string, password: string) => ok(client.POST('/api/v1/auth/login', { body: { email, password } })),
   logout: () => ok(client.POST('/api/v1/auth/logout')).then(() => undefined),
+  changePassword: (current_password: string, new_password: string) =>
+    ok(client.POST('/api/v1/auth/password', { body: { current_password, new_password } })),
   session: () => ok(client.GET('/api/v1/auth/session')),
   objects: () => ok(client.GET('/api/v1/meta/objects')).then((r) => ({ ...r, objects: r.objects.map(asObject) })),
   object: (name: string) => ok(client.GET('/api/v1/meta/objects/{object}', { params: { path: { object: name } } })).then(asObject),

@@ -100,6 +100,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["change_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/session": {
         parameters: {
             query?: never;
@@ -430,6 +446,22 @@ export interface paths {
         get?: never;
         put?: never;
         post: operations["upload_file"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/files/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["storage_usage"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1276,6 +1308,11 @@ export interface components {
             /** Format: uuid */
             record_id: string;
         };
+        ChangePasswordBody: {
+            current_password: string;
+            /** @description 8 to 1024 characters, different from the current one. */
+            new_password: string;
+        };
         /** @description One change of a record: who, through which channel, when, and the fields before and after. */
         ChangeView: {
             /**
@@ -1441,6 +1478,7 @@ export interface components {
             /** @description Stable machine-readable code. */
             code: string;
             details: components["schemas"]["ErrorDetail"][];
+            /** @description For people: Chinese when the request's `Accept-Language` prefers it, English otherwise. */
             message: string;
             /** @description The request's id, also in the `X-Request-Id` header; quote it when reporting a problem. */
             request_id: string;
@@ -1449,6 +1487,7 @@ export interface components {
         ErrorDetail: {
             /** @description Stable code such as `required`, `type`, `unique`, `not_found`. */
             code: string;
+            /** @description Chinese when the request prefers it and the problem has a translation, else English. */
             message: string;
             /** @description JSON pointer, e.g. `/amount` or `/records/3/email`. */
             path: string;
@@ -2071,6 +2110,11 @@ export interface components {
             task: number;
             user: string;
         };
+        /** @description After a password change: the browser's new CSRF token (its session was renewed). */
+        PasswordChanged: {
+            /** @description Send back as `X-CSRF-Token`; absent when the caller used an API key. */
+            csrf_token?: string | null;
+        };
         /** @description One problem with a submitted document (the schema of `weft_meta::Problem`). */
         ProblemView: {
             /** @description Stable, machine-readable code such as `required`, `type`, `max_length`. */
@@ -2446,6 +2490,21 @@ export interface components {
             status: string;
             /** Format: int32 */
             version: number;
+        };
+        /** @description Attachments stored, against the quotas (bytes). */
+        StorageUsage: {
+            /** Format: int64 */
+            tenant_bytes: number;
+            /** Format: int64 */
+            tenant_files: number;
+            /** Format: int64 */
+            tenant_quota: number;
+            /** Format: int64 */
+            user_bytes: number;
+            /** Format: int64 */
+            user_files: number;
+            /** Format: int64 */
+            user_quota: number;
         };
         /** @description What a user does to a task: `{"action": "<kind>", …}`. */
         TaskActionBody: {
@@ -2969,6 +3028,72 @@ export interface operations {
             };
             /** @description Not signed in: no, a wrong, an expired or a revoked credential */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    change_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangePasswordBody"];
+            };
+        };
+        responses: {
+            /** @description Changed; every other session has ended and this browser's session is renewed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordChanged"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4477,6 +4602,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Larger than 100 MiB, or over the caller's upload quota (`quota.user`) or the organization's storage quota (`quota.tenant`) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4486,6 +4620,35 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    storage_usage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Attachments stored by the organization and by the caller, against their quotas (bytes) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageUsage"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
