@@ -854,8 +854,9 @@ export const tests = [
     await dlg.getByLabel('当前密码').fill(PASSWORD);
     await dlg.getByRole('button', { name: /保\s*存/ }).click();
     await page.getByText('密码已修改，其他设备已退出登录').waitFor();
+    await page.mouse.move(10, 400);
     await page.getByTestId('user-menu').hover();
-    await page.getByText('退出登录').click();
+    await page.getByRole('menuitem', { name: '退出登录' }).click();
     await page.getByTestId('login-email').fill('chen@demo.weft');
     await page.getByTestId('login-password').fill(PASSWORD);
     await page.getByTestId('login-submit').click();

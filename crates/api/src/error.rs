@@ -134,12 +134,12 @@ impl ApiError {
                 text(self.0.to_string(), "修改记录需要带上 If-Match 版本号"),
                 vec![],
             ),
-            Error::TooManyRequests { .. } => (
+            Error::TooManyRequests { retry_after_secs } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 text(
-                    "too many requests; retry after the delay in Retry-After".into(),
-                    "请求过于频繁，请稍后再试",
+                    format!("too many requests; retry in {retry_after_secs} s (Retry-After)"),
+                    &format!("请求过于频繁，请 {retry_after_secs} 秒后再试"),
                 ),
                 vec![],
             ),
