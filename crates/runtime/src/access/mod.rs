@@ -86,6 +86,29 @@ impl Guard {
         }
     }
 
+    /// What the guard allows, operation by operation: the one place rights are read off a
+    /// guard (the UI's permissions and the admin's access explanation both use it).
+    pub fn rights(&self) -> Rights {
+        Rights {
+            create: self.allows(Op::Create),
+            read: self.allows(Op::Read),
+            update: self.allows(Op::Update),
+            delete: self.allows(Op::Delete),
+            export: self.allows(Op::Export),
+            import: self.allows(Op::Import),
+        }
+    }
+
+    /// Which records the guard reaches: all for admins, the grant's scope otherwise (`None`
+    /// without a read grant).
+    pub fn reach(&self) -> Option<Scope> {
+        if self.unrestricted {
+            Some(Scope::All)
+        } else {
+            self.grant.scope
+        }
+    }
+
     /// The data-scope predicate to AND into queries (`None` = all records).
     pub fn scope(&self) -> Option<&Pred> {
         self.scope.as_ref()
@@ -251,20 +274,17 @@ impl Access {
                     (f.name().to_owned(), a)
                 })
                 .collect();
+            let r = g.rights();
             objects.insert(
                 o.api_name().to_owned(),
                 ObjectRights {
-                    create: g.allows(Op::Create),
-                    read: g.allows(Op::Read),
-                    update: g.allows(Op::Update),
-                    delete: g.allows(Op::Delete),
-                    export: g.allows(Op::Export),
-                    import: g.allows(Op::Import),
-                    scope: if g.unrestricted {
-                        Some(Scope::All)
-                    } else {
-                        g.grant.scope
-                    },
+                    create: r.create,
+                    read: r.read,
+                    update: r.update,
+                    delete: r.delete,
+                    export: r.export,
+                    import: r.import,
+                    scope: g.reach(),
                     fields,
                 },
             );
@@ -298,6 +318,17 @@ pub struct ObjectRights {
     #[schema(value_type = Option<String>)]
     pub scope: Option<Scope>,
     pub fields: std::collections::BTreeMap<String, FieldRight>,
+}
+
+/// What a user may do with an object's records, operation by operation.
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+pub struct Rights {
+    pub create: bool,
+    pub read: bool,
+    pub update: bool,
+    pub delete: bool,
+    pub export: bool,
+    pub import: bool,
 }
 
 /// The signed-in user's effective rights on every object, for the UI.

@@ -32,7 +32,7 @@ pub use delete::{DeleteOutcome, Purged, Restored};
 pub use hooks::{AfterSave, BeforeSave, Hooks, WriteHook, WriteOp};
 pub use path::{Change, WritePath};
 pub use query::{Relationship, Relationships};
-pub use transfer::{AccessExplanation, ExplainStep, ExplainedRights, ExplainedUser, RecordAccess};
+pub use transfer::{AccessExplanation, ExplainStep, ExplainedUser, RecordAccess};
 pub use transfer::{EXPORT_MAX_ROWS, csv_cell};
 
 pub(crate) use path::load_one;

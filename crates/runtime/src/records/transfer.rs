@@ -23,7 +23,7 @@ pub struct AccessExplanation {
     /// The object's API name.
     pub object: String,
     /// The user's rights on the object.
-    pub can: ExplainedRights,
+    pub can: crate::access::Rights,
     /// Which records the user reaches; null without a grant.
     pub scope: Option<Scope>,
     /// Per live field, in the object's order: `edit`, `read` or `hidden`.
@@ -47,17 +47,6 @@ pub struct ExplainedUser {
     pub roles: Vec<String>,
     /// The user's departments.
     pub departments: Vec<Uuid>,
-}
-
-/// Object operations a user may perform.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct ExplainedRights {
-    pub create: bool,
-    pub read: bool,
-    pub update: bool,
-    pub delete: bool,
-    pub export: bool,
-    pub import: bool,
 }
 
 /// One record's access for the explained user.
@@ -407,19 +396,8 @@ pub(super) async fn explain_access(
             departments: access.departments.clone(),
         },
         object: object.to_owned(),
-        can: ExplainedRights {
-            create: g.allows(Op::Create),
-            read: g.allows(Op::Read),
-            update: g.allows(Op::Update),
-            delete: g.allows(Op::Delete),
-            export: g.allows(Op::Export),
-            import: g.allows(Op::Import),
-        },
-        scope: if g.unrestricted {
-            Some(Scope::All)
-        } else {
-            g.grant.scope
-        },
+        can: g.rights(),
+        scope: g.reach(),
         fields,
         record: rec,
         chain,

@@ -1163,7 +1163,7 @@ export interface components {
         /** @description Why a user can (or cannot) see or change records of an object. */
         AccessExplanation: {
             /** @description The user's rights on the object. */
-            can: components["schemas"]["ExplainedRights"];
+            can: components["schemas"]["Rights"];
             /** @description The steps of the decision, in order. */
             chain: components["schemas"]["ExplainStep"][];
             /** @description Per live field, in the object's order: `edit`, `read` or `hidden`. */
@@ -1510,15 +1510,6 @@ export interface components {
             step: string;
             /** @description Why, in words. */
             why?: string | null;
-        };
-        /** @description Object operations a user may perform. */
-        ExplainedRights: {
-            create: boolean;
-            delete: boolean;
-            export: boolean;
-            import: boolean;
-            read: boolean;
-            update: boolean;
         };
         /** @description The user in an access explanation. */
         ExplainedUser: {
@@ -2218,6 +2209,15 @@ export interface components {
              * @description Records restored, the whole delete batch.
              */
             restored: number;
+        };
+        /** @description What a user may do with an object's records, operation by operation. */
+        Rights: {
+            create: boolean;
+            delete: boolean;
+            export: boolean;
+            import: boolean;
+            read: boolean;
+            update: boolean;
         };
         /** @description A role to create, or the fields to change. */
         RoleBody: {
