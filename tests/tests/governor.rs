@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/receivers.rs"]
+mod receivers;
+
 use std::time::Duration;
 
 use serde_json::{Value as Json, json};
@@ -303,7 +306,86 @@ async fn uploads_have_quotas(b: Backend) {
     assert_eq!(usage.body["tenant_quota"], 5_000);
 }
 
+/// One tenant's runs waiting on a slow receiver hold only that tenant's share of the worker:
+/// another tenant's notification arrives at once.
+async fn a_slow_receiver_delays_only_its_own_tenant(b: Backend) {
+    let app = TestApp::new(b).await;
+    let s = app.serve().await;
+    let other = app.other_tenant("Quiet Co.").await;
+    let quiet = s.with_key(&other.api_key);
+    let deal = json!({"schema": "weft.object/1", "api_name": "deal", "label": {"zh": "商机", "en": "Deal"},
+        "name_field": "name",
+        "fields": [{"api_name": "name", "type": "text", "label": {"zh": "名称", "en": "Name"}, "required": true}]});
+    for srv in [&s, &quiet] {
+        assert_eq!(
+            srv.post("/api/v1/meta/objects", deal.clone()).await.status,
+            201
+        );
+    }
+    let hooks = receivers::HookReceiver::start().await;
+    hooks.set_delay(3_000);
+    let r = s
+        .post(
+            "/api/v1/meta/rules",
+            json!({"api_name": "slow_hook", "object": "deal", "kind": "trigger",
+            "on": ["create"], "max_attempts": 1,
+            "actions": [{"type": "webhook", "url": hooks.url, "secret": "s3cret-s3cret-s3cret"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = quiet
+        .post("/api/v1/meta/rules", json!({"api_name": "tell_owner", "object": "deal", "kind": "trigger",
+            "on": ["create"], "actions": [{"type": "notify", "owner": true, "title": "New deal {{record.name}}",
+            "body": "<p>{{record.name}}</p>"}]}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    let out: std::sync::Arc<dyn weft_runtime::automation::ports::Outbound> = std::sync::Arc::new(
+        weft_outbound::Channels::new(weft_outbound::OutboundConfig {
+            allow_loopback: true,
+            ..weft_outbound::OutboundConfig::default()
+        }),
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn({
+        let a = app.rt.automation().clone();
+        async move {
+            a.automation_loop("fair".into(), out, Duration::from_millis(100), stop_rx)
+                .await
+        }
+    });
+    // The noisy tenant queues six slow deliveries, then the quiet one creates a deal.
+    for i in 0..6 {
+        s.create("deal", json!({"name": format!("noisy {i}")}))
+            .await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    quiet.create("deal", json!({"name": "quiet"})).await;
+    let delay = loop {
+        let n = quiet.get("/api/v1/notifications").await;
+        if n.body["notifications"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty())
+        {
+            break started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no notification"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        delay < Duration::from_secs(2),
+        "the quiet tenant's notification took {delay:?} behind the noisy tenant's slow receiver"
+    );
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(20), worker).await;
+}
+
 dual!(
+    a_slow_receiver_delays_only_its_own_tenant,
     sign_in_cannot_be_raced_or_turned_against_owners,
     users_change_their_own_password,
     uploads_have_quotas,

@@ -396,8 +396,10 @@ pub(crate) async fn claim_runs(
     limit: u32,
     lease_secs: i64,
     now: DateTime<Utc>,
+    skip_tenants: &[Uuid],
 ) -> Result<Vec<OutboxRow>> {
     let rows = Claim::runs()
+        .excluding(skip_tenants)
         .run(c, backend, worker, limit, lease_secs, now)
         .await?;
     rows.iter()
@@ -413,6 +415,7 @@ impl AutomationStore for crate::SeaStore {
         limit: u32,
         lease_secs: i64,
         now: DateTime<Utc>,
+        skip_tenants: &[Uuid],
     ) -> Result<Vec<OutboxRow>> {
         claim_runs(
             self.connection(),
@@ -421,6 +424,7 @@ impl AutomationStore for crate::SeaStore {
             limit,
             lease_secs,
             now,
+            skip_tenants,
         )
         .await
     }

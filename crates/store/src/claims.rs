@@ -31,6 +31,8 @@ pub(crate) struct Claim {
     /// The state a claimed row moves to, when the table has one to change.
     claimed_status: Option<&'static str>,
     returning: Vec<DynIden>,
+    /// Tenants whose rows are not taken this time (they have as much in flight as they may).
+    skip_tenants: Vec<uuid::Uuid>,
 }
 
 impl Claim {
@@ -43,6 +45,7 @@ impl Claim {
             statuses: &["queued", "running"],
             claimed_status: None,
             returning: jobs::Column::iter().map(IntoIden::into_iden).collect(),
+            skip_tenants: vec![],
         }
     }
 
@@ -57,6 +60,7 @@ impl Claim {
             returning: automation_outbox::Column::iter()
                 .map(IntoIden::into_iden)
                 .collect(),
+            skip_tenants: vec![],
         }
     }
 
@@ -72,7 +76,14 @@ impl Claim {
                 .into_iter()
                 .map(IntoIden::into_iden)
                 .collect(),
+            skip_tenants: vec![],
         }
+    }
+
+    /// Leave the rows of these tenants for later (fair share between tenants).
+    pub(crate) fn excluding(mut self, tenants: &[uuid::Uuid]) -> Self {
+        self.skip_tenants = tenants.to_vec();
+        self
     }
 
     /// The claim statement: lease up to `limit` due rows to `worker` until `until`.
@@ -96,6 +107,9 @@ impl Claim {
                 Expr::col("status")
                     .is_in(self.statuses.iter().map(|s| Expr::Constant((*s).into()))),
             );
+        }
+        if !self.skip_tenants.is_empty() {
+            due.and_where(Expr::col("tenant_id").is_not_in(self.skip_tenants.iter().copied()));
         }
         due.and_where(Expr::col(self.due).lte(now))
             .cond_where(

@@ -21,6 +21,8 @@ pub struct Hook {
 struct HookState {
     got: Arc<Mutex<Vec<Hook>>>,
     fail_next: Arc<AtomicUsize>,
+    /// Milliseconds to wait before answering (a slow receiver).
+    delay_ms: Arc<AtomicUsize>,
 }
 
 /// An HTTP receiver: `POST /hook` records the request and answers 200, or 500 while
@@ -38,6 +40,10 @@ async fn hook(st: web::Data<HookState>, req: HttpRequest, body: web::Bytes) -> H
         .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
         .collect();
     let body = String::from_utf8_lossy(&body).into_owned();
+    let delay = st.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay as u64)).await;
+    }
     if st
         .fail_next
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -79,6 +85,11 @@ impl HookReceiver {
 
     pub fn fail_next(&self, n: usize) {
         self.state.fail_next.store(n, Ordering::SeqCst);
+    }
+
+    /// Answer every call only after `ms` milliseconds.
+    pub fn set_delay(&self, ms: usize) {
+        self.state.delay_ms.store(ms, Ordering::SeqCst);
     }
 }
 

@@ -292,13 +292,15 @@ pub trait AutomationTx: Send {
 #[async_trait]
 pub trait AutomationStore: Send + Sync {
     /// Due runs of any tenant, claimed with a lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`;
-    /// SQLite: one `UPDATE … RETURNING` statement on the single writer).
+    /// SQLite: one `UPDATE … RETURNING` statement on the single writer). Rows of
+    /// `skip_tenants` are left for later (they have as much in flight as they may).
     async fn claim_runs(
         &self,
         worker: &str,
         limit: u32,
         lease_secs: i64,
         now: DateTime<Utc>,
+        skip_tenants: &[Uuid],
     ) -> Result<Vec<OutboxRow>>;
 
     /// Active trigger rules of every tenant with a `schedule` or `date` event, as

@@ -6,6 +6,7 @@
 //! their `Message-ID` from it.
 
 use super::Automation;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +23,10 @@ use crate::ports::TxMode;
 use crate::principal::{Principal, Source};
 
 const CLAIM: u32 = 8;
+/// Runs the loop executes at once in this process, and at most per tenant: a tenant whose
+/// runs wait on a slow receiver holds only its own share, never another tenant's.
+const MAX_IN_FLIGHT: usize = 16;
+const PER_TENANT: usize = 2;
 
 /// `v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`, sent as `X-Weft-Signature` with
 /// the timestamp in `X-Weft-Timestamp` (receivers reject old timestamps to stop replays).
@@ -58,7 +63,7 @@ impl Automation {
         let runs = self
             .core
             .store()
-            .claim_runs(worker, CLAIM, self.core.lease_secs(), now)
+            .claim_runs(worker, CLAIM, self.core.lease_secs(), now, &[])
             .await?;
         let n = runs.len();
         for run in runs {
@@ -71,7 +76,10 @@ impl Automation {
     }
 
     /// Run the outbox (and the scheduler) until `stop` turns true, polling every `every` or
-    /// when a write queues work in this process.
+    /// when a write queues work in this process. Claimed runs execute concurrently, at most
+    /// `PER_TENANT` of one tenant and `MAX_IN_FLIGHT` in all; a tenant at its share is skipped
+    /// by the next claim, so other tenants' runs start at once. Each run is bounded by the
+    /// lease (after it, another claim may take the run over).
     pub(super) async fn outbox_loop(
         &self,
         worker: String,
@@ -83,6 +91,22 @@ impl Automation {
         // Schedule and date ticks are looked for at most this often (they are minute-grained).
         let sched_every = Duration::from_secs(20);
         let mut last_sched: Option<std::time::Instant> = None;
+        let mut tasks: tokio::task::JoinSet<uuid::Uuid> = tokio::task::JoinSet::new();
+        let mut in_flight: HashMap<uuid::Uuid, usize> = HashMap::new();
+        let done = |in_flight: &mut HashMap<uuid::Uuid, usize>,
+                    r: std::result::Result<uuid::Uuid, tokio::task::JoinError>| {
+            match r {
+                Ok(t) => {
+                    if let Some(n) = in_flight.get_mut(&t) {
+                        *n = n.saturating_sub(1);
+                        if *n == 0 {
+                            in_flight.remove(&t);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "automation run task failed"),
+            }
+        };
         loop {
             if last_sched.is_none_or(|t| t.elapsed() >= sched_every) {
                 last_sched = Some(std::time::Instant::now());
@@ -90,15 +114,59 @@ impl Automation {
                     tracing::warn!(error = %e, "scheduler pass failed");
                 }
             }
-            match self.claim_and_run(out.as_ref(), &worker).await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "outbox poll failed"),
+            while let Some(r) = tasks.try_join_next() {
+                done(&mut in_flight, r);
+            }
+            let mut claimed = 0;
+            if tasks.len() < MAX_IN_FLIGHT {
+                let busy: Vec<uuid::Uuid> = in_flight
+                    .iter()
+                    .filter(|(_, n)| **n >= PER_TENANT)
+                    .map(|(t, _)| *t)
+                    .collect();
+                let limit = (MAX_IN_FLIGHT - tasks.len()).min(PER_TENANT) as u32;
+                let now = self.core.clock.now();
+                match self
+                    .core
+                    .store()
+                    .claim_runs(&worker, limit, self.core.lease_secs(), now, &busy)
+                    .await
+                {
+                    Ok(runs) => {
+                        claimed = runs.len();
+                        for run in runs {
+                            *in_flight.entry(run.tenant).or_default() += 1;
+                            let (me, out) = (self.clone(), out.clone());
+                            let lease = self.core.config.lease;
+                            tasks.spawn(async move {
+                                let (tenant, id) = (run.tenant, run.id);
+                                match tokio::time::timeout(lease, me.execute_run(out.as_ref(), run)).await {
+                                    Ok(Ok(())) => {}
+                                    Ok(Err(e)) => tracing::warn!(run.id = %id, error = %e, "automation run failed to save"),
+                                    Err(_) => tracing::warn!(run.id = %id, "automation run outlived its lease; it will be taken over"),
+                                }
+                                tenant
+                            });
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "outbox poll failed"),
+                }
+            }
+            if claimed > 0 {
+                continue;
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = self.core.job_signal.notified() => {}
-                _ = stop.changed() => { if *stop.borrow() { return; } }
+                Some(r) = tasks.join_next(), if !tasks.is_empty() => done(&mut in_flight, r),
+                _ = stop.changed() => {
+                    if *stop.borrow() {
+                        while let Some(r) = tasks.join_next().await {
+                            done(&mut in_flight, r);
+                        }
+                        return;
+                    }
+                }
             }
         }
     }
