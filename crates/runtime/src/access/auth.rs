@@ -259,10 +259,12 @@ impl Auth {
         tenant: Option<TenantId>,
         client: &str,
     ) -> Result<LoginOk> {
-        let email = email.trim().to_lowercase();
-        if email.is_empty() || email.len() > 254 {
+        // 1 to 254 characters once trimmed, as the API document states it.
+        let email = email.trim();
+        if email.is_empty() || email.chars().count() > 254 {
             return Err(Error::one("/email", "required", "enter your email"));
         }
+        let email = email.to_lowercase();
         self.throttle.check(&format!("ip:{client}"), 50)?;
         self.throttle.check(&format!("email:{email}"), 5)?;
         let mut candidates = self.core.store().find_logins(&email).await?;
