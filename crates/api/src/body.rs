@@ -5,7 +5,7 @@ use futures::StreamExt;
 use serde_json::Value as Json;
 use weft_runtime::Error;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, RequestError};
 
 pub const RECORD_LIMIT: usize = 1024 * 1024;
 pub const BULK_LIMIT: usize = 16 * 1024 * 1024;
@@ -16,8 +16,7 @@ pub const FILE_LIMIT: usize = 100 * 1024 * 1024;
 pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
     let mut buf = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|e| Error::bad_request("bad_body", format!("could not read the body: {e}")))?;
+        let chunk = chunk.map_err(|e| RequestError::BadBody(e.to_string()))?;
         if buf.len() + chunk.len() > limit {
             return Err(Error::PayloadTooLarge(format!("the body exceeds {limit} bytes")).into());
         }
@@ -26,25 +25,24 @@ pub async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web
     Ok(buf.freeze())
 }
 
-/// Read and parse a JSON body. Empty bodies are `{}`.
+/// Read and parse the JSON body of an operation whose document requires one: an absent (or
+/// blank) body is refused with 400 `missing_body`.
 pub async fn json(payload: web::Payload, limit: usize) -> Result<Json, ApiError> {
     let bytes = read_limited(payload, limit).await?;
     parse(&bytes)
 }
 
+fn is_blank(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Parse a required JSON body.
 pub fn parse(bytes: &[u8]) -> Result<Json, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Json::Object(Default::default()));
+    if is_blank(bytes) {
+        return Err(RequestError::MissingBody.into());
     }
     serde_json::from_slice(bytes).map_err(|e| {
-        Error::bad_request(
-            "malformed_json",
-            format!(
-                "the body is not valid JSON: {e} (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-        )
-        .into()
+        RequestError::MalformedJson(format!("{e} (line {}, column {})", e.line(), e.column()))
+            .into()
     })
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use weft_meta::Problem;
 use weft_runtime::Error;
-use weft_runtime::error::Class;
+use weft_runtime::error::{Class, ErrorKinds, Named, named};
 
 #[derive(Debug)]
 pub struct ApiError(pub Error);
@@ -44,6 +44,63 @@ from_service_errors!(
     weft_runtime::jobs::JobError,
 );
 
+/// What the HTTP adapter itself refuses, before any service runs.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The operation documents a required body and none came.
+    #[error("this request needs a JSON body")]
+    MissingBody,
+    #[error("the body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("could not read the body: {0}")]
+    BadBody(String),
+    #[error("Idempotency-Key is 1 to 255 visible ASCII characters, without spaces")]
+    BadIdempotencyKey,
+    #[error("If-Match must be the record version, e.g. \"3\"")]
+    BadIfMatch,
+    #[error("filter is not valid JSON: {0}")]
+    MalformedFilter(String),
+}
+
+impl ErrorKinds for RequestError {
+    fn named(&self) -> Option<Named> {
+        match self {
+            Self::MissingBody => named(
+                Class::BadRequest,
+                "missing_body",
+                "此请求需要 JSON 格式的请求正文",
+            ),
+            Self::MalformedJson(_) => named(
+                Class::BadRequest,
+                "malformed_json",
+                "请求正文不是有效的 JSON",
+            ),
+            Self::BadBody(_) => named(Class::BadRequest, "bad_body", "无法读取请求正文"),
+            Self::BadIdempotencyKey => named(
+                Class::BadRequest,
+                "bad_idempotency_key",
+                "Idempotency-Key 须为 1 到 255 个可见 ASCII 字符，不含空格",
+            ),
+            Self::BadIfMatch => named(
+                Class::BadRequest,
+                "bad_if_match",
+                "If-Match 须为记录的版本号，例如 \"3\"",
+            ),
+            Self::MalformedFilter(_) => named(
+                Class::BadRequest,
+                "malformed_filter",
+                "filter 不是有效的 JSON",
+            ),
+        }
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        ApiError(Error::from_kind(e).unwrap_or_else(Error::internal))
+    }
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
@@ -53,7 +110,8 @@ impl std::fmt::Display for ApiError {
 /// One problem of a request, at a JSON pointer into the body.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// JSON pointer, e.g. `/amount` or `/records/3/email`.
+    /// JSON pointer into the body, e.g. `/amount` or `/records/3/email`; for a query
+    /// parameter, `/` and its name (`/limit`).
     pub path: String,
     /// Stable code such as `required`, `type`, `unique`, `not_found`.
     pub code: String,
@@ -234,12 +292,55 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// An error response without details, in the one envelope, for errors raised outside the
 /// runtime (unknown routes, malformed query strings).
 pub fn error_json(status: StatusCode, code: &str, message: String) -> HttpResponse {
+    error_with_details(status, code, message, vec![])
+}
+
+fn error_with_details(
+    status: StatusCode,
+    code: &str,
+    message: String,
+    details: Vec<ErrorDetail>,
+) -> HttpResponse {
     HttpResponse::build(status).json(ErrorEnvelope {
         error: ErrorBody {
             code: code.to_owned(),
             message,
-            details: vec![],
+            details,
             request_id: crate::request_ids::current().unwrap_or_default(),
         },
     })
+}
+
+/// 400 `bad_query` for a query string the handler's parameters cannot be read from. When the
+/// problem is one parameter (out of range, missing), the detail points at it: `/limit`.
+pub fn query_error(e: &actix_web::error::QueryPayloadError) -> HttpResponse {
+    let text = match e {
+        actix_web::error::QueryPayloadError::Deserialize(inner) => inner.to_string(),
+        other => other.to_string(),
+    };
+    let zh = crate::request_ids::prefers_zh();
+    let named =
+        crate::params::named_param(&text).map(|(n, t)| (n.to_owned(), t.to_owned(), "range"));
+    let missing = text
+        .strip_prefix("missing field `")
+        .and_then(|r| r.strip_suffix('`'))
+        .map(|n| (n.to_owned(), "is required".to_owned(), "required"));
+    let (message, details) = match named.or(missing) {
+        Some((name, reason, code)) => {
+            let message = if zh {
+                format!("查询参数「{name}」无效")
+            } else {
+                format!("query parameter `{name}` {reason}")
+            };
+            let detail = ErrorDetail {
+                path: format!("/{name}"),
+                code: code.to_owned(),
+                message: message.clone(),
+            };
+            (message, vec![detail])
+        }
+        None if zh => (format!("查询参数格式有误：{text}"), vec![]),
+        None => (format!("the query string is malformed: {text}"), vec![]),
+    };
+    error_with_details(StatusCode::BAD_REQUEST, "bad_query", message, details)
 }

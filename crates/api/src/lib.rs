@@ -10,6 +10,7 @@ pub mod client_ip;
 pub mod error;
 pub mod limits;
 pub mod openapi;
+pub mod params;
 pub mod request_ids;
 pub mod routes;
 pub mod schemas;
@@ -88,11 +89,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                 actix_web::error::InternalError::from_response("bad path", not_found_json()).into()
             }))
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                let resp = error::error_json(
-                    actix_web::http::StatusCode::BAD_REQUEST,
-                    "bad_query",
-                    e.to_string(),
-                );
+                let resp = error::query_error(&e);
                 actix_web::error::InternalError::from_response(e, resp).into()
             }))
             .service(system::healthz)

@@ -89,6 +89,52 @@ impl Modify for Unauthorized {
     }
 }
 
+/// Query parameters whose value is a JSON document (their schema, from
+/// [`crate::params::json_filter`], is a string with `contentMediaType: application/json`) are
+/// described the OpenAPI way: `content: {application/json: {schema: <the document>}}`, so a
+/// client or a test generator serializes a JSON object into them.
+struct JsonQueryParams;
+
+impl Modify for JsonQueryParams {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+        use utoipa::openapi::{RefOr, content::ContentBuilder, path::ParameterIn};
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for p in op.parameters.iter_mut().flatten() {
+                    let RefOr::T(p) = p else { continue };
+                    let Some(RefOr::T(Schema::Object(o))) = &p.schema else {
+                        continue;
+                    };
+                    if p.parameter_in != ParameterIn::Query
+                        || o.content_media_type != "application/json"
+                    {
+                        continue;
+                    }
+                    let doc = ObjectBuilder::new()
+                        .schema_type(SchemaType::new(Type::Object))
+                        .description(o.description.clone())
+                        .build();
+                    let content = ContentBuilder::new().schema(Some(doc)).build();
+                    p.content
+                        .insert("application/json".to_owned(), RefOr::T(content));
+                    p.schema = None;
+                    p.style = None;
+                    p.explode = None;
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Weft API", version = "1", description = "Metadata-driven records, metadata and files. \
@@ -128,7 +174,9 @@ impl Modify for Unauthorized {
         crate::routes::flows::list_tasks, crate::routes::flows::act_on_task,
     ),
     components(schemas(ErrorEnvelope, ErrorBody, ErrorDetail, data::BulkBody, files::FileInfo,
-        auth::LoginBody, auth::NewKeyBody, auth::ChangePasswordBody, auth::PasswordChanged)),
+        auth::LoginBody, auth::NewKeyBody, auth::ChangePasswordBody, auth::PasswordChanged,
+        crate::params::SchemaMode, crate::params::OnInvalid,
+        crate::params::TaskBox, crate::params::InstanceStatusParam)),
     modifiers(&Security),
     tags((name = "records", description = "Create, read, update, delete and query records"),
          (name = "metadata", description = "Objects and fields, changed at runtime"),
@@ -152,6 +200,7 @@ pub fn full() -> utoipa::openapi::OpenApi {
     doc.merge(crate::routes::automation::AutomationDoc::openapi());
     doc.merge(crate::routes::flows::FlowsDoc::openapi());
     Unauthorized.modify(&mut doc);
+    JsonQueryParams.modify(&mut doc);
     doc
 }
 

@@ -47,8 +47,9 @@ pub struct LoginUser {
     pub is_admin: bool,
 }
 
-/// Body of `POST /data/{object}/query`; every key is optional.
+/// Body of `POST /data/{object}/query`; every key is optional, no other key is allowed.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct QueryBody {
     /// A filter in the query language, e.g. `{"amount": {"gt": 100}}` or
@@ -57,7 +58,8 @@ pub struct QueryBody {
     pub filter: Option<Json>,
     /// Sort keys; `-` for descending (e.g. `["-amount", "name"]`).
     pub sort: Option<Vec<String>>,
-    /// Page size (default 50, at most 200).
+    /// Page size (default 50).
+    #[schema(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -79,11 +81,12 @@ pub struct TransferBody {
     pub department: Option<Uuid>,
 }
 
-/// The changeable parts of an object definition.
+/// The changeable parts of an object definition; no other key is allowed.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ObjectPatch {
-    #[schema(value_type = Option<weft_runtime::docs::LabelView>)]
+    #[schema(value_type = Option<weft_runtime::docs::LabelView>, nullable = false)]
     pub label: Option<Json>,
     #[schema(value_type = Option<weft_runtime::docs::LabelView>)]
     pub plural_label: Option<Json>,
@@ -95,21 +98,33 @@ pub struct ObjectPatch {
     pub layout: Option<Json>,
 }
 
-/// A user to create, or the fields to change.
+/// A user to create, or the fields to change; no other key is allowed.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct UserBody {
+    /// 1 to 100 characters (required to create).
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
     pub email: Option<String>,
     pub mobile: Option<String>,
     pub password: Option<String>,
     pub is_admin: Option<bool>,
-    /// active | disabled
+    #[schema(value_type = Option<UserStatus>)]
     pub status: Option<String>,
     /// The user's departments; at most one primary.
     pub departments: Option<Vec<MembershipBody>>,
     /// Role keys or ids.
     pub roles: Option<Vec<String>>,
+}
+
+/// Whether a user may sign in.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum UserStatus {
+    Active,
+    Disabled,
 }
 
 /// A department membership.
@@ -120,21 +135,25 @@ pub struct MembershipBody {
     pub primary: Option<bool>,
 }
 
-/// A department to create, or the fields to change.
+/// A department to create, or the fields to change; no other key is allowed.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct DepartmentBody {
+    /// 1 to 100 characters (required to create).
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
     pub parent_id: Option<Uuid>,
     pub leader_id: Option<Uuid>,
     pub sort: Option<i64>,
 }
 
-/// A role to create, or the fields to change.
+/// A role to create, or the fields to change; no other key is allowed.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct RoleBody {
-    /// Stable key (create only).
+    /// Stable key such as `sales_director` (create only).
     pub key: Option<String>,
     #[schema(value_type = Option<weft_runtime::docs::LabelView>)]
     pub label: Option<Json>,
@@ -145,19 +164,49 @@ pub struct RoleBody {
     pub permissions: Option<Json>,
 }
 
-/// A saved view to create, or the fields to change.
+/// A saved view to create; no other key is allowed.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
-pub struct ViewBody {
-    /// The object listed (create only).
-    pub object: Option<String>,
-    pub name: Option<String>,
+pub struct NewView {
+    /// The object listed.
+    pub object: String,
+    /// 1 to 64 characters, without control characters.
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
+    pub name: String,
     pub shared: Option<bool>,
     /// Make it the caller's default view of the object.
     pub default: Option<bool>,
     /// `{filter?, sort?, columns?, page_size?, mode? (list | kanban | calendar), group_field?}`.
     #[schema(value_type = Option<Object>)]
     pub definition: Option<Json>,
-    /// The version last read (update only; 409 when stale).
+}
+
+/// The fields of a saved view to change; no other key is allowed.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ViewPatch {
+    /// 1 to 64 characters, without control characters.
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S", nullable = false)]
+    pub name: Option<String>,
+    pub shared: Option<bool>,
+    /// Make it the caller's default view of the object.
+    pub default: Option<bool>,
+    /// `{filter?, sort?, columns?, page_size?, mode? (list | kanban | calendar), group_field?}`,
+    /// replaced whole.
+    #[schema(value_type = Option<Object>)]
+    pub definition: Option<Json>,
+    /// The version last read (409 when stale).
     pub version: Option<i64>,
+}
+
+/// The tenant's settings to change; no other key is allowed.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct TenantSettingsPatch {
+    /// `today()` in rules and formulas is the date in this zone.
+    #[schema(value_type = Option<crate::params::TimeZone>, nullable = false)]
+    pub time_zone: Option<String>,
 }

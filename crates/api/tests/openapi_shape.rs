@@ -135,3 +135,37 @@ fn the_check_catches_what_it_should() {
     let p = problems(&doc);
     assert_eq!(p.len(), 3, "{p:?}");
 }
+
+/// Every `$ref` of the document names a schema it holds (schemas referenced only through
+/// `value_type = …` must still be registered as components).
+fn dangling_refs(doc: &Json) -> BTreeSet<String> {
+    fn walk(v: &Json, out: &mut Vec<String>) {
+        match v {
+            Json::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(Json::as_str) {
+                    out.push(r.to_owned());
+                }
+                m.values().for_each(|x| walk(x, out));
+            }
+            Json::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut refs = Vec::new();
+    walk(doc, &mut refs);
+    refs.into_iter()
+        .filter(|r| {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or(r);
+            doc["components"]["schemas"].get(name).is_none()
+        })
+        .collect()
+}
+
+#[test]
+fn every_reference_resolves() {
+    let doc = document();
+    let dangling = dangling_refs(&doc);
+    assert!(dangling.is_empty(), "unresolved $refs: {dangling:?}");
+    let bad = serde_json::json!({"a": {"$ref": "#/components/schemas/Nope"}, "components": {"schemas": {}}});
+    assert_eq!(dangling_refs(&bad).len(), 1);
+}

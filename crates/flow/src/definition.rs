@@ -56,26 +56,30 @@ impl Label {
 
 impl<'de> Deserialize<'de> for Label {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Both {
-            #[serde(default)]
-            zh: Option<String>,
-            #[serde(default)]
-            en: Option<String>,
-        }
+        // A map, not a struct: serde reads a struct from a sequence too (`[null, null]`).
         #[derive(Deserialize)]
         #[serde(untagged)]
         enum Repr {
             Plain(String),
-            Both(Both),
+            Both(BTreeMap<String, Option<String>>),
         }
         match Repr::deserialize(d)? {
             Repr::Plain(s) => Ok(Label {
                 zh: Some(s),
                 en: None,
             }),
-            Repr::Both(b) => Ok(Label { zh: b.zh, en: b.en }),
+            Repr::Both(mut b) => {
+                let label = Label {
+                    zh: b.remove("zh").flatten(),
+                    en: b.remove("en").flatten(),
+                };
+                match b.keys().next() {
+                    Some(k) => Err(D::Error::custom(format!(
+                        "unknown field `{k}`, expected `zh` or `en`"
+                    ))),
+                    None => Ok(label),
+                }
+            }
         }
     }
 }

@@ -19,6 +19,8 @@ use weft_runtime::access::views::ApiKeyList;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
+    /// 1 to 254 characters.
+    #[schema(min_length = 1, max_length = 254, pattern = r"\S")]
     pub email: String,
     pub password: String,
     /// Needed only when the email belongs to several organizations.
@@ -130,6 +132,8 @@ pub async fn session(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyBody {
+    /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     /// Admins may create a key for another user (e.g. an integration user).
     pub user_id: Option<Uuid>,

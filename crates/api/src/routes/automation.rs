@@ -30,6 +30,7 @@ fn id(s: &str, what: &str) -> Result<Uuid, Error> {
 #[derive(Deserialize, ToSchema)]
 pub struct RuleDocument {
     /// `weft.rule/1` (the default).
+    #[schema(nullable = false)]
     pub format: Option<String>,
     pub api_name: String,
     /// The object the rule belongs to (for roll-ups: the parent holding the field).
@@ -39,6 +40,7 @@ pub struct RuleDocument {
     pub label: Option<String>,
     pub description: Option<String>,
     /// Default true.
+    #[schema(nullable = false)]
     pub active: Option<bool>,
     /// The kind's settings: `condition`, `message`, `field`, `expression`, `on`, `fields`,
     /// `transition`, `actions`, `cron`, `timezone`, `date`, `button`, `run_as`, …
@@ -49,14 +51,16 @@ pub struct RuleDocument {
 /// `POST /meta/rules/dry-run`: a draft (`rule`) or a saved rule (`api_name`).
 #[derive(Deserialize, ToSchema)]
 pub struct DryRunBody {
+    #[schema(nullable = false)]
     pub rule: Option<RuleDocument>,
     pub api_name: Option<String>,
     /// A filter in the query language, over the records to try.
     #[schema(value_type = Option<Object>)]
     pub filter: Option<Json>,
-    /// Records to scan (1..=100000, default 10000).
+    /// Records to scan (default 10000).
+    #[schema(nullable = false, minimum = 1, maximum = 100000)]
     pub limit: Option<u64>,
-    /// Samples to return (≤ 50, default 5).
+    /// Samples to return (default 5; more than 50 is read as 50).
     pub samples: Option<u64>,
 }
 
@@ -174,6 +178,9 @@ pub async fn delete_rule(
 pub struct RunListParams {
     /// Only runs in this state.
     pub status: Option<RunStatus>,
+    /// Default 100.
+    #[param(minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "crate::params::limit_500")]
     pub limit: Option<u32>,
 }
 
@@ -224,6 +231,9 @@ pub async fn retry_run(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LimitParams {
+    /// Default 100.
+    #[param(minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "crate::params::limit_500")]
     pub limit: Option<u32>,
 }
 
@@ -263,6 +273,9 @@ pub async fn resend_delivery(
 pub struct NotificationParams {
     /// Only unread notifications.
     pub unread: Option<bool>,
+    /// Default 50.
+    #[param(minimum = 1, maximum = 200)]
+    #[serde(default, deserialize_with = "crate::params::limit_200")]
     pub limit: Option<u32>,
 }
 

@@ -12,7 +12,7 @@ use weft_runtime::records::Idempotency;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::body::{self, BULK_LIMIT, RECORD_LIMIT};
-use crate::error::{ApiResult, ErrorEnvelope};
+use crate::error::{ApiError, ApiResult, ErrorEnvelope, RequestError};
 use crate::schemas::{QueryBody, TransferBody};
 use weft_runtime::docs::{Record, RecordInput};
 use weft_runtime::records::{
@@ -24,18 +24,15 @@ fn record_id(s: &str) -> Result<Uuid, Error> {
 }
 
 /// `If-Match: "3"` (also W/"3" or 3) → 3.
-fn if_match(req: &HttpRequest) -> Result<Option<i64>, Error> {
+fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
     let Some(v) = req.headers().get(header::IF_MATCH) else {
         return Ok(None);
     };
     let s = v.to_str().unwrap_or_default().trim();
     let s = s.strip_prefix("W/").unwrap_or(s).trim_matches('"');
-    s.parse::<i64>().map(Some).map_err(|_| {
-        Error::bad_request(
-            "bad_if_match",
-            "If-Match must be the record version, e.g. \"3\"",
-        )
-    })
+    s.parse::<i64>()
+        .map(Some)
+        .map_err(|_| RequestError::BadIfMatch.into())
 }
 
 fn etag(version: i64) -> (header::HeaderName, String) {
@@ -45,8 +42,8 @@ fn etag(version: i64) -> (header::HeaderName, String) {
 /// Body of a bulk call.
 #[derive(Deserialize, Serialize, ToSchema)]
 pub struct BulkBody {
-    /// Up to 1,000 records. For updates each carries its `id` (and optionally `version`).
-    #[schema(value_type = Vec<Object>)]
+    /// 1 to 1,000 records. For updates each carries its `id` (and optionally `version`).
+    #[schema(value_type = Vec<Object>, min_items = 1, max_items = 1000)]
     pub records: Vec<Json>,
     /// Reject the whole call when any record has a problem (default true).
     #[serde(default = "yes")]
@@ -62,13 +59,17 @@ fn yes() -> bool {
 pub struct ListParams {
     /// Sort keys, comma separated; `-` for descending (e.g. `-amount,name`).
     pub sort: Option<String>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Fields to return, comma separated.
     pub fields: Option<String>,
     /// Lookup fields to embed under `_expand`, comma separated.
     pub expand: Option<String>,
     /// A JSON filter (same language as the query endpoint).
+    #[param(schema_with = crate::params::json_filter)]
     pub filter: Option<String>,
     pub count: Option<bool>,
 }
@@ -91,7 +92,7 @@ fn split(s: &Option<String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn list_body(q: &ListParams) -> Result<Json, Error> {
+fn list_body(q: &ListParams) -> Result<Json, ApiError> {
     let mut m = serde_json::Map::new();
     let sort = split(&q.sort);
     if !sort.is_empty() {
@@ -110,10 +111,10 @@ fn list_body(q: &ListParams) -> Result<Json, Error> {
     if !ex.is_empty() {
         m.insert("expand".into(), json!(ex));
     }
-    if let Some(f) = &q.filter {
-        let v: Json = serde_json::from_str(f).map_err(|e| {
-            Error::bad_request("malformed_filter", format!("filter is not valid JSON: {e}"))
-        })?;
+    // An empty `filter=` (a form field left blank) is no filter.
+    if let Some(f) = q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        let v: Json =
+            serde_json::from_str(f).map_err(|e| RequestError::MalformedFilter(e.to_string()))?;
         m.insert("filter".into(), v);
     }
     if let Some(c) = q.count {
@@ -124,7 +125,8 @@ fn list_body(q: &ListParams) -> Result<Json, Error> {
 
 #[utoipa::path(post, path = "/api/v1/data/{object}", tag = "records",
     params(("object" = String, Path, description = "Object API name"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+           ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$",
+            description = "Replays the first response for 24 h: 1 to 255 visible ASCII characters, no spaces")),
     request_body(content = RecordInput, description = "Field values"),
     responses((status = 201, description = "Created record", body = Record),
               (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
@@ -143,13 +145,10 @@ pub async fn create_record(
     let b = body::parse(&raw)?;
     let idem = match req.headers().get("idempotency-key") {
         Some(v) => {
-            let key = v.to_str().unwrap_or_default().trim().to_owned();
-            if key.is_empty() || key.len() > 255 {
-                return Err(Error::bad_request(
-                    "bad_idempotency_key",
-                    "Idempotency-Key is 1 to 255 characters",
-                )
-                .into());
+            let key = v.to_str().unwrap_or_default().to_owned();
+            let visible = |b: u8| (b'!'..=b'~').contains(&b);
+            if key.is_empty() || key.len() > 255 || !key.bytes().all(visible) {
+                return Err(RequestError::BadIdempotencyKey.into());
             }
             let fp = weft_runtime::ids::sha256_bytes_hex(&[path.as_bytes(), b"\n", &raw].concat());
             Some(Idempotency {
@@ -380,6 +379,9 @@ pub async fn purge_record(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryParams {
+    /// Entries to return (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "crate::params::limit_500")]
     pub limit: Option<u32>,
 }
 

@@ -29,10 +29,22 @@ pub struct FileInfo {
     pub sha256: String,
 }
 
-/// Raw bytes (documentation only: uploads and downloads are not JSON).
-#[derive(utoipa::ToSchema)]
-#[schema(value_type = String, format = Binary)]
-pub struct FileBytes(pub Vec<u8>);
+/// Raw bytes, at least one (documentation only: uploads and downloads are not JSON).
+pub struct FileBytes;
+
+impl utoipa::PartialSchema for FileBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .min_length(Some(1))
+            .description(Some("Raw bytes, at least one"))
+            .into()
+    }
+}
+
+impl ToSchema for FileBytes {}
 
 #[utoipa::path(post, path = "/api/v1/files", tag = "files",
     params(UploadParams),

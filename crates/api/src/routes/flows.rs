@@ -30,18 +30,29 @@ fn id(s: &str, what: &str) -> Result<Uuid, Error> {
 // Request bodies as the OpenAPI document describes them. The handlers read the bounded body
 // and the runtime parses it (every problem at its JSON pointer); these types document it.
 
-/// A flow definition (`crm.workflow/1`, see crates/flow/README.md).
+/// A flow definition (`crm.workflow/1`, see crates/flow/README.md); no other key is allowed.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FlowDefinition {
     /// `crm.workflow/1`.
-    pub format: Option<String>,
-    /// 1-64 characters of a-z, 0-9 and _, starting with a letter.
+    pub schema: String,
+    /// 1-64 characters of a-z, 0-9 and _, starting with a letter; on `PUT`, the key in the URL.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,63}$")]
     pub key: String,
-    /// The object whose records run through the flow.
-    pub object: String,
-    /// A label: text, or text per language.
-    #[schema(value_type = Option<Object>)]
+    /// Assigned when published; ignored here.
+    #[schema(value_type = Option<u64>, nullable = false, maximum = 4294967295_u64)]
+    pub version: Option<u32>,
+    #[schema(value_type = Option<crate::params::TextOrLabel>, nullable = false)]
     pub name: Option<Json>,
+    /// The object whose records run through the flow.
+    #[schema(nullable = false, min_length = 1)]
+    pub object: Option<String>,
+    /// What starts the flow by itself (e.g. a record created or changed).
+    #[schema(value_type = Option<Object>)]
+    pub trigger: Option<Json>,
+    /// Withdraw, resubmit, dedupe and self-approval policies, and the business calendar.
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub settings: Option<Json>,
     /// Nodes: start, approval, handle, cc, condition and parallel gateways, timers, actions,
     /// end.
     #[schema(value_type = Vec<Object>)]
@@ -49,50 +60,63 @@ pub struct FlowDefinition {
     /// Edges between nodes, with conditions on gateway branches.
     #[schema(value_type = Vec<Object>)]
     pub edges: Vec<Json>,
-    /// Other settings (variables, layout, notices).
-    #[serde(flatten)]
-    pub settings: HashMap<String, Json>,
+    /// Editor positions: node id → `[x, y]`.
+    #[schema(value_type = Option<HashMap<String, [f64; 2]>>, nullable = false)]
+    pub layout: Option<Json>,
 }
 
 /// `POST /meta/flows/{key}/migrate`.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MigrateBody {
     /// Target version (default: the latest).
     pub to_version: Option<i32>,
     /// Old node id → new node id; unmapped nodes keep their id.
+    #[schema(nullable = false)]
     pub mapping: Option<HashMap<String, String>>,
     /// Default: every running or incident instance on another version.
     pub instances: Option<Vec<Uuid>>,
     /// Report only (default false).
+    #[schema(nullable = false)]
     pub dry_run: Option<bool>,
 }
 
-/// A business calendar.
+/// A business calendar; no other key is allowed.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CalendarBody {
-    /// Must match the URL.
+    /// 1-64 characters of a-z, 0-9, _ and -, starting with a letter; the name in the URL.
+    #[schema(pattern = "^[a-z][a-z0-9_-]{0,63}$")]
     pub name: String,
-    pub label: Option<String>,
-    /// An IANA time zone, e.g. `Asia/Shanghai`.
+    /// Text per language: `{zh, en}`.
+    pub label: Option<HashMap<String, String>>,
+    #[schema(value_type = crate::params::TimeZone)]
     pub time_zone: String,
-    /// ISO weekdays off (1 = Monday … 7 = Sunday); default [6, 7].
+    /// ISO weekdays off (1 = Monday … 7 = Sunday), each once, at least one day worked;
+    /// default [6, 7].
+    #[schema(nullable = false, max_items = 6, value_type = Option<Vec<crate::params::Weekday>>)]
     pub weekend: Option<Vec<u8>>,
     /// Days off: `YYYY-MM-DD` or a range `YYYY-MM-DD/YYYY-MM-DD`.
+    #[schema(nullable = false)]
     pub holidays: Option<Vec<String>>,
     /// Make-up working days (调休), `YYYY-MM-DD`.
+    #[schema(nullable = false)]
     pub workdays: Option<Vec<String>>,
 }
 
 /// `POST /flows/instances`: start a flow on a record.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StartBody {
     /// The flow's key.
     pub flow: String,
     pub record: Uuid,
     /// Users the initiator chose, per node that lets the initiator choose.
+    #[schema(nullable = false)]
     pub chosen: Option<HashMap<String, Vec<Uuid>>>,
-    /// Small scalar variables for conditions.
-    #[schema(value_type = Option<Object>)]
+    /// Small variables for conditions: names up to 64 bytes, each value at most 4,000 bytes
+    /// as JSON.
+    #[schema(value_type = Option<Object>, nullable = false)]
     pub vars: Option<Json>,
 }
 
@@ -375,7 +399,8 @@ pub async fn start_instance(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct InstancesParams {
-    /// running | incident | approved | rejected | withdrawn | terminated (default: running and incident)
+    /// Default: running and incident.
+    #[param(value_type = Option<crate::params::InstanceStatusParam>)]
     pub status: Option<String>,
     /// With `record`: every instance on that record, for anyone who may read it.
     pub object: Option<String>,
@@ -467,9 +492,13 @@ pub async fn startable_flows(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TasksParams {
-    /// todo (待我审批) | done | started (我发起的) | cc (抄送我的)
+    /// todo (待我审批, the default) | done | started (我发起的) | cc (抄送我的)
     #[serde(rename = "box")]
+    #[param(value_type = Option<crate::params::TaskBox>)]
     pub which: Option<String>,
+    /// Default 50.
+    #[param(minimum = 1, maximum = 200)]
+    #[serde(default, deserialize_with = "crate::params::limit_200")]
     pub limit: Option<u32>,
 }
 

@@ -97,6 +97,7 @@ pub async fn delete_object(
 #[into_params(parameter_in = Query)]
 pub struct SchemaParams {
     /// `create` (default) or `patch`.
+    #[param(value_type = Option<crate::params::SchemaMode>)]
     pub mode: Option<String>,
 }
 
@@ -219,6 +220,7 @@ pub struct ChangeTypeParams {
     /// Only count the values that would not convert.
     pub dry_run: Option<bool>,
     /// `null` stores values that do not convert as empty; `fail` (default) stops the job.
+    #[param(value_type = Option<crate::params::OnInvalid>)]
     pub on_invalid: Option<String>,
 }
 

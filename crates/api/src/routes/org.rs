@@ -63,7 +63,9 @@ pub async fn update_user(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ManagerParams {
-    /// 1 = direct manager.
+    /// 1 = direct manager (the default).
+    #[param(minimum = 1, maximum = 20)]
+    #[serde(default, deserialize_with = "crate::params::level_20")]
     pub level: Option<u32>,
 }
 
@@ -201,6 +203,9 @@ pub struct AuditParams {
     pub actor: Option<Uuid>,
     /// Entries before this sequence number (paging backwards).
     pub before: Option<i64>,
+    /// Default 100.
+    #[param(minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "crate::params::limit_500")]
     pub limit: Option<u32>,
 }
 

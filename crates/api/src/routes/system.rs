@@ -8,7 +8,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::body::{self, META_LIMIT};
 use crate::error::{ApiResult, ErrorEnvelope};
-use crate::schemas::{FieldTypes, Health, Me};
+use crate::schemas::{FieldTypes, Health, Me, TenantSettingsPatch};
 use weft_runtime::tenants::TenantSettings;
 
 #[utoipa::path(get, path = "/healthz", tag = "system",
@@ -55,7 +55,7 @@ pub async fn tenant_settings(st: web::Data<AppState>, Auth(p): Auth) -> ApiResul
 }
 
 #[utoipa::path(patch, path = "/api/v1/tenant/settings", tag = "system",
-    request_body(content = TenantSettings, description = "`{time_zone}`: an IANA zone such as Asia/Shanghai; `today()` in rules and formulas is the date there"),
+    request_body(content = TenantSettingsPatch, description = "`{time_zone?}`: an IANA zone such as Asia/Shanghai; `today()` in rules and formulas is the date there"),
     responses((status = 200, description = "`{time_zone}`", body = TenantSettings), (status = 403, body = ErrorEnvelope),
               (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]

@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::body::{self, META_LIMIT};
 use crate::error::{ApiResult, ErrorEnvelope};
-use crate::schemas::ViewBody;
+use crate::schemas::{NewView, ViewPatch};
 use weft_runtime::saved_views::{SavedView, SavedViewList};
 
 fn view_id(s: &str) -> Result<Uuid, Error> {
@@ -39,7 +39,7 @@ pub async fn list_views(
 }
 
 #[utoipa::path(post, path = "/api/v1/views", tag = "views",
-    request_body(content = ViewBody, description = "`{object, name, shared?, default?, definition: {filter?, sort?, \
+    request_body(content = NewView, description = "`{object, name, shared?, default?, definition: {filter?, sort?, \
         columns?, page_size?, mode? (list | kanban | calendar), group_field?}}`; filter and sort in the query \
         language of `POST /data/{object}/query`. Only tenant admins create shared views."),
     responses((status = 201, body = SavedView), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
@@ -68,7 +68,7 @@ pub async fn get_view(
 }
 
 #[utoipa::path(patch, path = "/api/v1/views/{id}", tag = "views", params(("id" = String, Path)),
-    request_body(content = ViewBody, description = "Any of `name`, `shared`, `definition` (replaced whole), \
+    request_body(content = ViewPatch, description = "Any of `name`, `shared`, `definition` (replaced whole), \
         `default` (the caller's default view of the object), `version` (refused with 409 when stale)"),
     responses((status = 200, body = SavedView), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
               (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),

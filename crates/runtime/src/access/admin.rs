@@ -71,9 +71,27 @@ pub struct DepartmentInput {
 #[serde(deny_unknown_fields)]
 pub struct RoleInput {
     pub key: Option<String>,
+    /// `{zh?, en?}`, checked by [`role_label`] so that no other shape is stored.
     pub label: Option<Json>,
     pub description: Option<Option<String>>,
     pub permissions: Option<Json>,
+}
+
+/// A role's label: an object of `zh` and `en` texts (each may be absent or null).
+fn role_label(l: &Json) -> Result<Json> {
+    let ok = l.as_object().is_some_and(|m| {
+        m.iter()
+            .all(|(k, v)| matches!(k.as_str(), "zh" | "en") && (v.is_string() || v.is_null()))
+    });
+    if ok {
+        Ok(l.clone())
+    } else {
+        Err(Error::one(
+            "/label",
+            "type",
+            "a label is {\"zh\": text, \"en\": text}",
+        ))
+    }
 }
 
 fn user_json(u: &UserRow, org: &super::org::OrgSnapshot) -> UserView {
@@ -637,7 +655,7 @@ impl OrgAdmin {
             return Err(Error::one("/key", "unique", "a role with this key exists").into());
         }
         if let Some(l) = &input.label {
-            role.label = l.clone();
+            role.label = role_label(l)?;
         }
         if let Some(d) = &input.description {
             role.description = d.clone();

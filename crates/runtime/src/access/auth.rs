@@ -227,10 +227,12 @@ impl Auth {
         client: &str,
         device: Option<&str>,
     ) -> Result<LoginOk, AccessError> {
-        let email = email.trim().to_lowercase();
-        if email.is_empty() || email.len() > 254 {
+        // 1 to 254 characters once trimmed, as the API document states it.
+        let email = email.trim();
+        if email.is_empty() || email.chars().count() > 254 {
             return Err(Error::one("/email", "required", "enter your email").into());
         }
+        let email = email.to_lowercase();
         // Reserved before the hash is verified: parallel guesses are counted, not raced.
         let keys = match device.and_then(|d| self.throttle.device_of(&email, d)) {
             Some(d) => vec![(format!("device:{d}"), throttle::DEVICE)],

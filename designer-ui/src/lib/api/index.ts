@@ -111,9 +111,9 @@ export const api = {
   // Saved list views: the caller's own and the shared ones of an object.
   views: (obj: string) =>
     ok(client.GET('/api/v1/views', { params: { query: { object: obj } } })).then((r) => ({ ...r, views: r.views.map(asView) })),
-  createView: (v: ViewBody & { object: string; name: string; definition: ViewDefinition }) =>
+  createView: (v: NewView & { definition: ViewDefinition }) =>
     ok(client.POST('/api/v1/views', { body: v })).then(asView),
-  updateView: (id: string, patch: Omit<ViewBody, 'object'>) =>
+  updateView: (id: string, patch: ViewPatch) =>
     ok(client.PATCH('/api/v1/views/{id}', { params: { path: { id } }, body: patch })).then(asView),
   deleteView: (id: string) => ok(client.DELETE('/api/v1/views/{id}', { params: { path: { id } } })).then(() => undefined),
   manualActions: (obj: string) => ok(client.GET('/api/v1/automation/manual/{object}', { params: { path: { object: obj } } })),
@@ -129,8 +129,11 @@ export type ViewDefinition = {
   mode?: 'list' | 'kanban' | 'calendar'; group_field?: string | null;
 };
 
-/** `Schemas['ViewBody']` with its definition as ViewDefinition. */
-export type ViewBody = Omit<Schemas['ViewBody'], 'definition'> & { definition?: ViewDefinition | null };
+/** `Schemas['NewView']` with its definition as ViewDefinition. */
+export type NewView = Omit<Schemas['NewView'], 'definition'> & { definition?: ViewDefinition | null };
+
+/** `Schemas['ViewPatch']` with its definition as ViewDefinition. */
+export type ViewPatch = Omit<Schemas['ViewPatch'], 'definition'> & { definition?: ViewDefinition | null };
 
 /** `Schemas['SavedView']` with its definition as ViewDefinition. */
 export type SavedView = Omit<Schemas['SavedView'], 'definition'> & { definition: ViewDefinition };

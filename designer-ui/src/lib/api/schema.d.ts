@@ -1236,7 +1236,7 @@ export interface components {
         BulkBody: {
             /** @description Reject the whole call when any record has a problem (default true). */
             all_or_none?: boolean;
-            /** @description Up to 1,000 records. For updates each carries its `id` (and optionally `version`). */
+            /** @description 1 to 1,000 records. For updates each carries its `id` (and optionally `version`). */
             records: Record<string, unknown>[];
         };
         /** @description One record of a bulk call: `{ok: true, record}` or `{ok: false, errors}`. */
@@ -1256,19 +1256,24 @@ export interface components {
             /** @description Records written. */
             succeeded: number;
         };
-        /** @description A business calendar. */
+        /** @description A business calendar; no other key is allowed. */
         CalendarBody: {
             /** @description Days off: `YYYY-MM-DD` or a range `YYYY-MM-DD/YYYY-MM-DD`. */
-            holidays?: string[] | null;
-            label?: string | null;
-            /** @description Must match the URL. */
+            holidays?: string[];
+            /** @description Text per language: `{zh, en}`. */
+            label?: {
+                [key: string]: string;
+            } | null;
+            /** @description 1-64 characters of a-z, 0-9, _ and -, starting with a letter; the name in the URL. */
             name: string;
-            /** @description An IANA time zone, e.g. `Asia/Shanghai`. */
-            time_zone: string;
-            /** @description ISO weekdays off (1 = Monday … 7 = Sunday); default [6, 7]. */
-            weekend?: number[] | null;
+            time_zone: components["schemas"]["TimeZone"];
+            /**
+             * @description ISO weekdays off (1 = Monday … 7 = Sunday), each once, at least one day worked;
+             *     default [6, 7].
+             */
+            weekend?: components["schemas"]["Weekday"][];
             /** @description Make-up working days (调休), `YYYY-MM-DD`. */
-            workdays?: string[] | null;
+            workdays?: string[];
         };
         /** @description The tenant's calendars, and the built-in ones every tenant has. */
         CalendarList: {
@@ -1400,10 +1405,11 @@ export interface components {
             status_code?: number | null;
             url: string;
         };
-        /** @description A department to create, or the fields to change. */
+        /** @description A department to create, or the fields to change; no other key is allowed. */
         DepartmentBody: {
             /** Format: uuid */
             leader_id?: string | null;
+            /** @description 1 to 100 characters (required to create). */
             name?: string | null;
             /** Format: uuid */
             parent_id?: string | null;
@@ -1441,13 +1447,13 @@ export interface components {
             filter?: Record<string, unknown> | null;
             /**
              * Format: int64
-             * @description Records to scan (1..=100000, default 10000).
+             * @description Records to scan (default 10000).
              */
-            limit?: number | null;
-            rule?: components["schemas"]["RuleDocument"] | null;
+            limit?: number;
+            rule?: components["schemas"]["RuleDocument"];
             /**
              * Format: int64
-             * @description Samples to return (≤ 50, default 5).
+             * @description Samples to return (default 5; more than 50 is read as 50).
              */
             samples?: number | null;
         };
@@ -1489,7 +1495,10 @@ export interface components {
             code: string;
             /** @description Chinese when the request prefers it and the problem has a translation, else English. */
             message: string;
-            /** @description JSON pointer, e.g. `/amount` or `/records/3/email`. */
+            /**
+             * @description JSON pointer into the body, e.g. `/amount` or `/records/3/email`; for a query
+             *     parameter, `/` and its name (`/limit`).
+             */
             path: string;
         };
         ErrorEnvelope: {
@@ -1552,7 +1561,7 @@ export interface components {
         };
         /**
          * Format: binary
-         * @description Raw bytes (documentation only: uploads and downloads are not JSON).
+         * @description Raw bytes, at least one
          */
         FileBytes: string;
         FileInfo: {
@@ -1582,25 +1591,35 @@ export interface components {
             /** Format: uuid */
             updated_by: string;
         };
-        /** @description A flow definition (`crm.workflow/1`, see crates/flow/README.md). */
+        /** @description A flow definition (`crm.workflow/1`, see crates/flow/README.md); no other key is allowed. */
         FlowDefinition: {
             /** @description Edges between nodes, with conditions on gateway branches. */
             edges: Record<string, unknown>[];
-            /** @description `crm.workflow/1`. */
-            format?: string | null;
-            /** @description 1-64 characters of a-z, 0-9 and _, starting with a letter. */
+            /** @description 1-64 characters of a-z, 0-9 and _, starting with a letter; on `PUT`, the key in the URL. */
             key: string;
-            /** @description A label: text, or text per language. */
-            name?: Record<string, unknown> | null;
+            /** @description Editor positions: node id → `[x, y]`. */
+            layout?: {
+                [key: string]: number[];
+            };
+            name?: components["schemas"]["TextOrLabel"];
             /**
              * @description Nodes: start, approval, handle, cc, condition and parallel gateways, timers, actions,
              *     end.
              */
             nodes: Record<string, unknown>[];
             /** @description The object whose records run through the flow. */
-            object: string;
-        } & {
-            [key: string]: components["schemas"]["Value"];
+            object?: string;
+            /** @description `crm.workflow/1`. */
+            schema: string;
+            /** @description Withdraw, resubmit, dedupe and self-approval policies, and the business calendar. */
+            settings?: Record<string, unknown>;
+            /** @description What starts the flow by itself (e.g. a record created or changed). */
+            trigger?: Record<string, unknown> | null;
+            /**
+             * Format: int64
+             * @description Assigned when published; ignored here.
+             */
+            version?: number;
         };
         /** @description The tenant's flow definitions. */
         FlowList: {
@@ -1741,6 +1760,11 @@ export interface components {
         InstanceList: {
             instances: components["schemas"]["InstanceView"][];
         };
+        /**
+         * @description A flow instance's state, as `GET /flows/instances?status=` filters it.
+         * @enum {string}
+         */
+        InstanceStatusParam: "running" | "incident" | "approved" | "rejected" | "withdrawn" | "terminated";
         /** @description An instance's state after a command. */
         InstanceSummary: {
             /** Format: uuid */
@@ -1829,6 +1853,7 @@ export interface components {
             zh?: string | null;
         };
         LoginBody: {
+            /** @description 1 to 254 characters. */
             email: string;
             password: string;
             /**
@@ -1969,13 +1994,13 @@ export interface components {
         /** @description `POST /meta/flows/{key}/migrate`. */
         MigrateBody: {
             /** @description Report only (default false). */
-            dry_run?: boolean | null;
+            dry_run?: boolean;
             /** @description Default: every running or incident instance on another version. */
             instances?: string[] | null;
             /** @description Old node id → new node id; unmapped nodes keep their id. */
             mapping?: {
                 [key: string]: string;
-            } | null;
+            };
             /**
              * Format: int32
              * @description Target version (default: the latest).
@@ -2024,12 +2049,25 @@ export interface components {
             prefix: string;
         };
         NewKeyBody: {
+            /** @description 1 to 100 characters. */
             name: string;
             /**
              * Format: uuid
              * @description Admins may create a key for another user (e.g. an integration user).
              */
             user_id?: string | null;
+        };
+        /** @description A saved view to create; no other key is allowed. */
+        NewView: {
+            /** @description Make it the caller's default view of the object. */
+            default?: boolean | null;
+            /** @description `{filter?, sort?, columns?, page_size?, mode? (list | kanban | calendar), group_field?}`. */
+            definition?: Record<string, unknown> | null;
+            /** @description 1 to 64 characters, without control characters. */
+            name: string;
+            /** @description The object listed. */
+            object: string;
+            shared?: boolean | null;
         };
         /** @description The caller's notifications, newest first. */
         NotificationList: {
@@ -2071,10 +2109,10 @@ export interface components {
              */
             version: number;
         };
-        /** @description The changeable parts of an object definition. */
+        /** @description The changeable parts of an object definition; no other key is allowed. */
         ObjectPatch: {
             description?: string | null;
-            label?: components["schemas"]["LabelView"] | null;
+            label?: components["schemas"]["LabelView"];
             /** @description The form layout: sections of fields. */
             layout?: Record<string, unknown> | null;
             /** @description The field shown as the record's name. */
@@ -2095,6 +2133,11 @@ export interface components {
             scope?: string | null;
             update: boolean;
         };
+        /**
+         * @description What a type change does with values that do not convert.
+         * @enum {string}
+         */
+        OnInvalid: "fail" | "null";
         /** @description An open task: its number in the instance and its assignee. */
         OpenTask: {
             /** Format: int32 */
@@ -2123,7 +2166,7 @@ export interface components {
              */
             purged: number;
         };
-        /** @description Body of `POST /data/{object}/query`; every key is optional. */
+        /** @description Body of `POST /data/{object}/query`; every key is optional, no other key is allowed. */
         QueryBody: {
             /** @description Also return `total`. */
             count?: boolean | null;
@@ -2140,7 +2183,7 @@ export interface components {
             filter?: Record<string, unknown> | null;
             /**
              * Format: int32
-             * @description Page size (default 50, at most 200).
+             * @description Page size (default 50).
              */
             limit?: number | null;
             /** @description Sort keys; `-` for descending (e.g. `["-amount", "name"]`). */
@@ -2219,10 +2262,10 @@ export interface components {
             read: boolean;
             update: boolean;
         };
-        /** @description A role to create, or the fields to change. */
+        /** @description A role to create, or the fields to change; no other key is allowed. */
         RoleBody: {
             description?: string | null;
-            /** @description Stable key (create only). */
+            /** @description Stable key such as `sales_director` (create only). */
             key?: string | null;
             label?: components["schemas"]["LabelView"] | null;
             /**
@@ -2268,11 +2311,11 @@ export interface components {
          */
         RuleDocument: {
             /** @description Default true. */
-            active?: boolean | null;
+            active?: boolean;
             api_name: string;
             description?: string | null;
             /** @description `weft.rule/1` (the default). */
-            format?: string | null;
+            format?: string;
             /** @description validation | formula | default | required | read_only | trigger | rollup */
             kind: string;
             label?: string | null;
@@ -2418,6 +2461,11 @@ export interface components {
             views: components["schemas"]["SavedView"][];
         };
         /**
+         * @description Which record write a JSON Schema describes.
+         * @enum {string}
+         */
+        SchemaMode: "create" | "patch";
+        /**
          * @description Which records of an object a grant reaches.
          * @enum {string}
          */
@@ -2458,13 +2506,16 @@ export interface components {
             /** @description Users the initiator chose, per node that lets the initiator choose. */
             chosen?: {
                 [key: string]: string[];
-            } | null;
+            };
             /** @description The flow's key. */
             flow: string;
             /** Format: uuid */
             record: string;
-            /** @description Small scalar variables for conditions. */
-            vars?: Record<string, unknown> | null;
+            /**
+             * @description Small variables for conditions: names up to 64 bytes, each value at most 4,000 bytes
+             *     as JSON.
+             */
+            vars?: Record<string, unknown>;
         };
         /** @description A published flow a user may start on a record. */
         StartableFlow: {
@@ -2545,6 +2596,11 @@ export interface components {
             /** @enum {string} */
             action: "resubmit";
         };
+        /**
+         * @description The inbox of `GET /flows/tasks`.
+         * @enum {string}
+         */
+        TaskBox: "todo" | "done" | "started" | "cc";
         /** @description A task of an approval (an inbox row, or a row of an instance's tasks). */
         TaskView: {
             acting_for?: string | null;
@@ -2580,6 +2636,21 @@ export interface components {
             /** @description IANA time zone, e.g. `Asia/Shanghai`: `today()` in rules and formulas is the date there. */
             time_zone: string;
         };
+        /** @description The tenant's settings to change; no other key is allowed. */
+        TenantSettingsPatch: {
+            /** @description `today()` in rules and formulas is the date in this zone. */
+            time_zone?: components["schemas"]["TimeZone"];
+        };
+        /** @description Text (taken as Chinese), or `{zh, en}` */
+        TextOrLabel: string | {
+            en?: string | null;
+            zh?: string | null;
+        };
+        /**
+         * @description An IANA time zone, e.g. `Asia/Shanghai`, spelled as in the tz database
+         * @enum {string}
+         */
+        TimeZone: "Africa/Abidjan" | "Africa/Accra" | "Africa/Addis_Ababa" | "Africa/Algiers" | "Africa/Asmara" | "Africa/Asmera" | "Africa/Bamako" | "Africa/Bangui" | "Africa/Banjul" | "Africa/Bissau" | "Africa/Blantyre" | "Africa/Brazzaville" | "Africa/Bujumbura" | "Africa/Cairo" | "Africa/Casablanca" | "Africa/Ceuta" | "Africa/Conakry" | "Africa/Dakar" | "Africa/Dar_es_Salaam" | "Africa/Djibouti" | "Africa/Douala" | "Africa/El_Aaiun" | "Africa/Freetown" | "Africa/Gaborone" | "Africa/Harare" | "Africa/Johannesburg" | "Africa/Juba" | "Africa/Kampala" | "Africa/Khartoum" | "Africa/Kigali" | "Africa/Kinshasa" | "Africa/Lagos" | "Africa/Libreville" | "Africa/Lome" | "Africa/Luanda" | "Africa/Lubumbashi" | "Africa/Lusaka" | "Africa/Malabo" | "Africa/Maputo" | "Africa/Maseru" | "Africa/Mbabane" | "Africa/Mogadishu" | "Africa/Monrovia" | "Africa/Nairobi" | "Africa/Ndjamena" | "Africa/Niamey" | "Africa/Nouakchott" | "Africa/Ouagadougou" | "Africa/Porto-Novo" | "Africa/Sao_Tome" | "Africa/Timbuktu" | "Africa/Tripoli" | "Africa/Tunis" | "Africa/Windhoek" | "America/Adak" | "America/Anchorage" | "America/Anguilla" | "America/Antigua" | "America/Araguaina" | "America/Argentina/Buenos_Aires" | "America/Argentina/Catamarca" | "America/Argentina/ComodRivadavia" | "America/Argentina/Cordoba" | "America/Argentina/Jujuy" | "America/Argentina/La_Rioja" | "America/Argentina/Mendoza" | "America/Argentina/Rio_Gallegos" | "America/Argentina/Salta" | "America/Argentina/San_Juan" | "America/Argentina/San_Luis" | "America/Argentina/Tucuman" | "America/Argentina/Ushuaia" | "America/Aruba" | "America/Asuncion" | "America/Atikokan" | "America/Atka" | "America/Bahia" | "America/Bahia_Banderas" | "America/Barbados" | "America/Belem" | "America/Belize" | "America/Blanc-Sablon" | "America/Boa_Vista" | "America/Bogota" | "America/Boise" | "America/Buenos_Aires" | "America/Cambridge_Bay" | "America/Campo_Grande" | "America/Cancun" | "America/Caracas" | "America/Catamarca" | "America/Cayenne" | "America/Cayman" | "America/Chicago" | "America/Chihuahua" | "America/Ciudad_Juarez" | "America/Coral_Harbour" | "America/Cordoba" | "America/Costa_Rica" | "America/Coyhaique" | "America/Creston" | "America/Cuiaba" | "America/Curacao" | "America/Danmarkshavn" | "America/Dawson" | "America/Dawson_Creek" | "America/Denver" | "America/Detroit" | "America/Dominica" | "America/Edmonton" | "America/Eirunepe" | "America/El_Salvador" | "America/Ensenada" | "America/Fort_Nelson" | "America/Fort_Wayne" | "America/Fortaleza" | "America/Glace_Bay" | "America/Godthab" | "America/Goose_Bay" | "America/Grand_Turk" | "America/Grenada" | "America/Guadeloupe" | "America/Guatemala" | "America/Guayaquil" | "America/Guyana" | "America/Halifax" | "America/Havana" | "America/Hermosillo" | "America/Indiana/Indianapolis" | "America/Indiana/Knox" | "America/Indiana/Marengo" | "America/Indiana/Petersburg" | "America/Indiana/Tell_City" | "America/Indiana/Vevay" | "America/Indiana/Vincennes" | "America/Indiana/Winamac" | "America/Indianapolis" | "America/Inuvik" | "America/Iqaluit" | "America/Jamaica" | "America/Jujuy" | "America/Juneau" | "America/Kentucky/Louisville" | "America/Kentucky/Monticello" | "America/Knox_IN" | "America/Kralendijk" | "America/La_Paz" | "America/Lima" | "America/Los_Angeles" | "America/Louisville" | "America/Lower_Princes" | "America/Maceio" | "America/Managua" | "America/Manaus" | "America/Marigot" | "America/Martinique" | "America/Matamoros" | "America/Mazatlan" | "America/Mendoza" | "America/Menominee" | "America/Merida" | "America/Metlakatla" | "America/Mexico_City" | "America/Miquelon" | "America/Moncton" | "America/Monterrey" | "America/Montevideo" | "America/Montreal" | "America/Montserrat" | "America/Nassau" | "America/New_York" | "America/Nipigon" | "America/Nome" | "America/Noronha" | "America/North_Dakota/Beulah" | "America/North_Dakota/Center" | "America/North_Dakota/New_Salem" | "America/Nuuk" | "America/Ojinaga" | "America/Panama" | "America/Pangnirtung" | "America/Paramaribo" | "America/Phoenix" | "America/Port-au-Prince" | "America/Port_of_Spain" | "America/Porto_Acre" | "America/Porto_Velho" | "America/Puerto_Rico" | "America/Punta_Arenas" | "America/Rainy_River" | "America/Rankin_Inlet" | "America/Recife" | "America/Regina" | "America/Resolute" | "America/Rio_Branco" | "America/Rosario" | "America/Santa_Isabel" | "America/Santarem" | "America/Santiago" | "America/Santo_Domingo" | "America/Sao_Paulo" | "America/Scoresbysund" | "America/Shiprock" | "America/Sitka" | "America/St_Barthelemy" | "America/St_Johns" | "America/St_Kitts" | "America/St_Lucia" | "America/St_Thomas" | "America/St_Vincent" | "America/Swift_Current" | "America/Tegucigalpa" | "America/Thule" | "America/Thunder_Bay" | "America/Tijuana" | "America/Toronto" | "America/Tortola" | "America/Vancouver" | "America/Virgin" | "America/Whitehorse" | "America/Winnipeg" | "America/Yakutat" | "America/Yellowknife" | "Antarctica/Casey" | "Antarctica/Davis" | "Antarctica/DumontDUrville" | "Antarctica/Macquarie" | "Antarctica/Mawson" | "Antarctica/McMurdo" | "Antarctica/Palmer" | "Antarctica/Rothera" | "Antarctica/South_Pole" | "Antarctica/Syowa" | "Antarctica/Troll" | "Antarctica/Vostok" | "Arctic/Longyearbyen" | "Asia/Aden" | "Asia/Almaty" | "Asia/Amman" | "Asia/Anadyr" | "Asia/Aqtau" | "Asia/Aqtobe" | "Asia/Ashgabat" | "Asia/Ashkhabad" | "Asia/Atyrau" | "Asia/Baghdad" | "Asia/Bahrain" | "Asia/Baku" | "Asia/Bangkok" | "Asia/Barnaul" | "Asia/Beirut" | "Asia/Bishkek" | "Asia/Brunei" | "Asia/Calcutta" | "Asia/Chita" | "Asia/Choibalsan" | "Asia/Chongqing" | "Asia/Chungking" | "Asia/Colombo" | "Asia/Dacca" | "Asia/Damascus" | "Asia/Dhaka" | "Asia/Dili" | "Asia/Dubai" | "Asia/Dushanbe" | "Asia/Famagusta" | "Asia/Gaza" | "Asia/Harbin" | "Asia/Hebron" | "Asia/Ho_Chi_Minh" | "Asia/Hong_Kong" | "Asia/Hovd" | "Asia/Irkutsk" | "Asia/Istanbul" | "Asia/Jakarta" | "Asia/Jayapura" | "Asia/Jerusalem" | "Asia/Kabul" | "Asia/Kamchatka" | "Asia/Karachi" | "Asia/Kashgar" | "Asia/Kathmandu" | "Asia/Katmandu" | "Asia/Khandyga" | "Asia/Kolkata" | "Asia/Krasnoyarsk" | "Asia/Kuala_Lumpur" | "Asia/Kuching" | "Asia/Kuwait" | "Asia/Macao" | "Asia/Macau" | "Asia/Magadan" | "Asia/Makassar" | "Asia/Manila" | "Asia/Muscat" | "Asia/Nicosia" | "Asia/Novokuznetsk" | "Asia/Novosibirsk" | "Asia/Omsk" | "Asia/Oral" | "Asia/Phnom_Penh" | "Asia/Pontianak" | "Asia/Pyongyang" | "Asia/Qatar" | "Asia/Qostanay" | "Asia/Qyzylorda" | "Asia/Rangoon" | "Asia/Riyadh" | "Asia/Saigon" | "Asia/Sakhalin" | "Asia/Samarkand" | "Asia/Seoul" | "Asia/Shanghai" | "Asia/Singapore" | "Asia/Srednekolymsk" | "Asia/Taipei" | "Asia/Tashkent" | "Asia/Tbilisi" | "Asia/Tehran" | "Asia/Tel_Aviv" | "Asia/Thimbu" | "Asia/Thimphu" | "Asia/Tokyo" | "Asia/Tomsk" | "Asia/Ujung_Pandang" | "Asia/Ulaanbaatar" | "Asia/Ulan_Bator" | "Asia/Urumqi" | "Asia/Ust-Nera" | "Asia/Vientiane" | "Asia/Vladivostok" | "Asia/Yakutsk" | "Asia/Yangon" | "Asia/Yekaterinburg" | "Asia/Yerevan" | "Atlantic/Azores" | "Atlantic/Bermuda" | "Atlantic/Canary" | "Atlantic/Cape_Verde" | "Atlantic/Faeroe" | "Atlantic/Faroe" | "Atlantic/Jan_Mayen" | "Atlantic/Madeira" | "Atlantic/Reykjavik" | "Atlantic/South_Georgia" | "Atlantic/St_Helena" | "Atlantic/Stanley" | "Australia/ACT" | "Australia/Adelaide" | "Australia/Brisbane" | "Australia/Broken_Hill" | "Australia/Canberra" | "Australia/Currie" | "Australia/Darwin" | "Australia/Eucla" | "Australia/Hobart" | "Australia/LHI" | "Australia/Lindeman" | "Australia/Lord_Howe" | "Australia/Melbourne" | "Australia/NSW" | "Australia/North" | "Australia/Perth" | "Australia/Queensland" | "Australia/South" | "Australia/Sydney" | "Australia/Tasmania" | "Australia/Victoria" | "Australia/West" | "Australia/Yancowinna" | "Brazil/Acre" | "Brazil/DeNoronha" | "Brazil/East" | "Brazil/West" | "CET" | "CST6CDT" | "Canada/Atlantic" | "Canada/Central" | "Canada/Eastern" | "Canada/Mountain" | "Canada/Newfoundland" | "Canada/Pacific" | "Canada/Saskatchewan" | "Canada/Yukon" | "Chile/Continental" | "Chile/EasterIsland" | "Cuba" | "EET" | "EST" | "EST5EDT" | "Egypt" | "Eire" | "Etc/GMT" | "Etc/GMT+0" | "Etc/GMT+1" | "Etc/GMT+10" | "Etc/GMT+11" | "Etc/GMT+12" | "Etc/GMT+2" | "Etc/GMT+3" | "Etc/GMT+4" | "Etc/GMT+5" | "Etc/GMT+6" | "Etc/GMT+7" | "Etc/GMT+8" | "Etc/GMT+9" | "Etc/GMT-0" | "Etc/GMT-1" | "Etc/GMT-10" | "Etc/GMT-11" | "Etc/GMT-12" | "Etc/GMT-13" | "Etc/GMT-14" | "Etc/GMT-2" | "Etc/GMT-3" | "Etc/GMT-4" | "Etc/GMT-5" | "Etc/GMT-6" | "Etc/GMT-7" | "Etc/GMT-8" | "Etc/GMT-9" | "Etc/GMT0" | "Etc/Greenwich" | "Etc/UCT" | "Etc/UTC" | "Etc/Universal" | "Etc/Zulu" | "Europe/Amsterdam" | "Europe/Andorra" | "Europe/Astrakhan" | "Europe/Athens" | "Europe/Belfast" | "Europe/Belgrade" | "Europe/Berlin" | "Europe/Bratislava" | "Europe/Brussels" | "Europe/Bucharest" | "Europe/Budapest" | "Europe/Busingen" | "Europe/Chisinau" | "Europe/Copenhagen" | "Europe/Dublin" | "Europe/Gibraltar" | "Europe/Guernsey" | "Europe/Helsinki" | "Europe/Isle_of_Man" | "Europe/Istanbul" | "Europe/Jersey" | "Europe/Kaliningrad" | "Europe/Kiev" | "Europe/Kirov" | "Europe/Kyiv" | "Europe/Lisbon" | "Europe/Ljubljana" | "Europe/London" | "Europe/Luxembourg" | "Europe/Madrid" | "Europe/Malta" | "Europe/Mariehamn" | "Europe/Minsk" | "Europe/Monaco" | "Europe/Moscow" | "Europe/Nicosia" | "Europe/Oslo" | "Europe/Paris" | "Europe/Podgorica" | "Europe/Prague" | "Europe/Riga" | "Europe/Rome" | "Europe/Samara" | "Europe/San_Marino" | "Europe/Sarajevo" | "Europe/Saratov" | "Europe/Simferopol" | "Europe/Skopje" | "Europe/Sofia" | "Europe/Stockholm" | "Europe/Tallinn" | "Europe/Tirane" | "Europe/Tiraspol" | "Europe/Ulyanovsk" | "Europe/Uzhgorod" | "Europe/Vaduz" | "Europe/Vatican" | "Europe/Vienna" | "Europe/Vilnius" | "Europe/Volgograd" | "Europe/Warsaw" | "Europe/Zagreb" | "Europe/Zaporozhye" | "Europe/Zurich" | "GB" | "GB-Eire" | "GMT" | "GMT+0" | "GMT-0" | "GMT0" | "Greenwich" | "HST" | "Hongkong" | "Iceland" | "Indian/Antananarivo" | "Indian/Chagos" | "Indian/Christmas" | "Indian/Cocos" | "Indian/Comoro" | "Indian/Kerguelen" | "Indian/Mahe" | "Indian/Maldives" | "Indian/Mauritius" | "Indian/Mayotte" | "Indian/Reunion" | "Iran" | "Israel" | "Jamaica" | "Japan" | "Kwajalein" | "Libya" | "MET" | "MST" | "MST7MDT" | "Mexico/BajaNorte" | "Mexico/BajaSur" | "Mexico/General" | "NZ" | "NZ-CHAT" | "Navajo" | "PRC" | "PST8PDT" | "Pacific/Apia" | "Pacific/Auckland" | "Pacific/Bougainville" | "Pacific/Chatham" | "Pacific/Chuuk" | "Pacific/Easter" | "Pacific/Efate" | "Pacific/Enderbury" | "Pacific/Fakaofo" | "Pacific/Fiji" | "Pacific/Funafuti" | "Pacific/Galapagos" | "Pacific/Gambier" | "Pacific/Guadalcanal" | "Pacific/Guam" | "Pacific/Honolulu" | "Pacific/Johnston" | "Pacific/Kanton" | "Pacific/Kiritimati" | "Pacific/Kosrae" | "Pacific/Kwajalein" | "Pacific/Majuro" | "Pacific/Marquesas" | "Pacific/Midway" | "Pacific/Nauru" | "Pacific/Niue" | "Pacific/Norfolk" | "Pacific/Noumea" | "Pacific/Pago_Pago" | "Pacific/Palau" | "Pacific/Pitcairn" | "Pacific/Pohnpei" | "Pacific/Ponape" | "Pacific/Port_Moresby" | "Pacific/Rarotonga" | "Pacific/Saipan" | "Pacific/Samoa" | "Pacific/Tahiti" | "Pacific/Tarawa" | "Pacific/Tongatapu" | "Pacific/Truk" | "Pacific/Wake" | "Pacific/Wallis" | "Pacific/Yap" | "Poland" | "Portugal" | "ROC" | "ROK" | "Singapore" | "Turkey" | "UCT" | "US/Alaska" | "US/Aleutian" | "US/Arizona" | "US/Central" | "US/East-Indiana" | "US/Eastern" | "US/Hawaii" | "US/Indiana-Starke" | "US/Michigan" | "US/Mountain" | "US/Pacific" | "US/Samoa" | "UTC" | "Universal" | "W-SU" | "WET" | "Zulu";
         /** @description One timeline row of an instance. */
         TimelineEntry: {
             actor?: string | null;
@@ -2638,24 +2709,29 @@ export interface components {
              */
             job: string;
         };
-        /** @description A user to create, or the fields to change. */
+        /** @description A user to create, or the fields to change; no other key is allowed. */
         UserBody: {
             /** @description The user's departments; at most one primary. */
             departments?: components["schemas"]["MembershipBody"][] | null;
             email?: string | null;
             is_admin?: boolean | null;
             mobile?: string | null;
+            /** @description 1 to 100 characters (required to create). */
             name?: string | null;
             password?: string | null;
             /** @description Role keys or ids. */
             roles?: string[] | null;
-            /** @description active | disabled */
-            status?: string | null;
+            status?: components["schemas"]["UserStatus"] | null;
         };
         /** @description The user directory, sorted by name. */
         UserList: {
             users: components["schemas"]["UserView"][];
         };
+        /**
+         * @description Whether a user may sign in.
+         * @enum {string}
+         */
+        UserStatus: "active" | "disabled";
         /** @description A user of the directory. */
         UserView: {
             /** @description RFC 3339. */
@@ -2676,22 +2752,26 @@ export interface components {
             status: string;
         };
         Value: unknown;
-        /** @description A saved view to create, or the fields to change. */
-        ViewBody: {
+        /** @description The fields of a saved view to change; no other key is allowed. */
+        ViewPatch: {
             /** @description Make it the caller's default view of the object. */
             default?: boolean | null;
-            /** @description `{filter?, sort?, columns?, page_size?, mode? (list | kanban | calendar), group_field?}`. */
+            /**
+             * @description `{filter?, sort?, columns?, page_size?, mode? (list | kanban | calendar), group_field?}`,
+             *     replaced whole.
+             */
             definition?: Record<string, unknown> | null;
-            name?: string | null;
-            /** @description The object listed (create only). */
-            object?: string | null;
+            /** @description 1 to 64 characters, without control characters. */
+            name?: string;
             shared?: boolean | null;
             /**
              * Format: int64
-             * @description The version last read (update only; 409 when stale).
+             * @description The version last read (409 when stale).
              */
             version?: number | null;
         };
+        /** @description An ISO weekday: 1 = Monday … 7 = Sunday */
+        Weekday: number;
     };
     responses: never;
     parameters: never;
@@ -2767,6 +2847,7 @@ export interface operations {
                 actor?: string;
                 /** @description Entries before this sequence number (paging backwards). */
                 before?: number;
+                /** @description Default 100. */
                 limit?: number;
             };
             header?: never;
@@ -3134,6 +3215,7 @@ export interface operations {
     list_deliveries: {
         parameters: {
             query?: {
+                /** @description Default 100. */
                 limit?: number;
             };
             header?: never;
@@ -3368,6 +3450,7 @@ export interface operations {
             query?: {
                 /** @description Only runs in this state. */
                 status?: components["schemas"]["RunStatus"];
+                /** @description Default 100. */
                 limit?: number;
             };
             header?: never;
@@ -3534,13 +3617,14 @@ export interface operations {
             query?: {
                 /** @description Sort keys, comma separated; `-` for descending (e.g. `-amount,name`). */
                 sort?: string;
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description `next_cursor` of the previous page. */
                 cursor?: string;
                 /** @description Fields to return, comma separated. */
                 fields?: string;
                 /** @description Lookup fields to embed under `_expand`, comma separated. */
                 expand?: string;
-                /** @description A JSON filter (same language as the query endpoint). */
                 filter?: string;
                 count?: boolean;
             };
@@ -3600,7 +3684,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Replays the first response for 24 h */
+                /** @description Replays the first response for 24 h: 1 to 255 visible ASCII characters, no spaces */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -3817,13 +3901,14 @@ export interface operations {
             query?: {
                 /** @description Sort keys, comma separated; `-` for descending (e.g. `-amount,name`). */
                 sort?: string;
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description `next_cursor` of the previous page. */
                 cursor?: string;
                 /** @description Fields to return, comma separated. */
                 fields?: string;
                 /** @description Lookup fields to embed under `_expand`, comma separated. */
                 expand?: string;
-                /** @description A JSON filter (same language as the query endpoint). */
                 filter?: string;
                 count?: boolean;
             };
@@ -3953,13 +4038,14 @@ export interface operations {
             query?: {
                 /** @description Sort keys, comma separated; `-` for descending (e.g. `-amount,name`). */
                 sort?: string;
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description `next_cursor` of the previous page. */
                 cursor?: string;
                 /** @description Fields to return, comma separated. */
                 fields?: string;
                 /** @description Lookup fields to embed under `_expand`, comma separated. */
                 expand?: string;
-                /** @description A JSON filter (same language as the query endpoint). */
                 filter?: string;
                 count?: boolean;
             };
@@ -4210,6 +4296,7 @@ export interface operations {
     record_history: {
         parameters: {
             query?: {
+                /** @description Entries to return (default 100). */
                 limit?: number;
             };
             header?: never;
@@ -4368,13 +4455,14 @@ export interface operations {
             query?: {
                 /** @description Sort keys, comma separated; `-` for descending (e.g. `-amount,name`). */
                 sort?: string;
+                /** @description Page size (default 50). */
                 limit?: number;
+                /** @description `next_cursor` of the previous page. */
                 cursor?: string;
                 /** @description Fields to return, comma separated. */
                 fields?: string;
                 /** @description Lookup fields to embed under `_expand`, comma separated. */
                 expand?: string;
-                /** @description A JSON filter (same language as the query endpoint). */
                 filter?: string;
                 count?: boolean;
             };
@@ -4709,8 +4797,8 @@ export interface operations {
     list_instances: {
         parameters: {
             query?: {
-                /** @description running | incident | approved | rejected | withdrawn | terminated (default: running and incident) */
-                status?: string;
+                /** @description Default: running and incident. */
+                status?: components["schemas"]["InstanceStatusParam"];
                 /** @description With `record`: every instance on that record, for anyone who may read it. */
                 object?: string;
                 /** @description A record id (needs `object`). */
@@ -5018,8 +5106,9 @@ export interface operations {
     list_tasks: {
         parameters: {
             query?: {
-                /** @description todo (待我审批) | done | started (我发起的) | cc (抄送我的) */
-                box?: string;
+                /** @description todo (待我审批, the default) | done | started (我发起的) | cc (抄送我的) */
+                box?: components["schemas"]["TaskBox"];
+                /** @description Default 50. */
                 limit?: number;
             };
             header?: never;
@@ -6432,7 +6521,7 @@ export interface operations {
                 /** @description Only count the values that would not convert. */
                 dry_run?: boolean;
                 /** @description `null` stores values that do not convert as empty; `fail` (default) stops the job. */
-                on_invalid?: string;
+                on_invalid?: components["schemas"]["OnInvalid"];
             };
             header?: never;
             path: {
@@ -6593,7 +6682,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `create` (default) or `patch`. */
-                mode?: string;
+                mode?: components["schemas"]["SchemaMode"];
             };
             header?: never;
             path: {
@@ -7056,6 +7145,7 @@ export interface operations {
             query?: {
                 /** @description Only unread notifications. */
                 unread?: boolean;
+                /** @description Default 50. */
                 limit?: number;
             };
             header?: never;
@@ -7704,7 +7794,7 @@ export interface operations {
     manager_of: {
         parameters: {
             query?: {
-                /** @description 1 = direct manager. */
+                /** @description 1 = direct manager (the default). */
                 level?: number;
             };
             header?: never;
@@ -7788,10 +7878,10 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description `{time_zone}`: an IANA zone such as Asia/Shanghai; `today()` in rules and formulas is the date there */
+        /** @description `{time_zone?}`: an IANA zone such as Asia/Shanghai; `today()` in rules and formulas is the date there */
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TenantSettings"];
+                "application/json": components["schemas"]["TenantSettingsPatch"];
             };
         };
         responses: {
@@ -7907,7 +7997,7 @@ export interface operations {
         /** @description `{object, name, shared?, default?, definition: {filter?, sort?, columns?, page_size?, mode? (list | kanban | calendar), group_field?}}`; filter and sort in the query language of `POST /data/{object}/query`. Only tenant admins create shared views. */
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ViewBody"];
+                "application/json": components["schemas"]["NewView"];
             };
         };
         responses: {
@@ -8066,7 +8156,7 @@ export interface operations {
         /** @description Any of `name`, `shared`, `definition` (replaced whole), `default` (the caller's default view of the object), `version` (refused with 409 when stale) */
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ViewBody"];
+                "application/json": components["schemas"]["ViewPatch"];
             };
         };
         responses: {
