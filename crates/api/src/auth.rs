@@ -57,9 +57,7 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> Result<Pr
                 .get("sec-fetch-site")
                 .and_then(|v| v.to_str().ok());
             if site == Some("cross-site") {
-                return Err(
-                    Error::forbidden("cross_site", "cross-site requests are refused").into(),
-                );
+                return Err(crate::error::RequestError::CrossSite.into());
             }
             let sent = req
                 .headers()
@@ -67,7 +65,7 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> Result<Pr
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
             if !ct_eq(sent.as_bytes(), csrf.as_bytes()) {
-                return Err(Error::forbidden("csrf", "missing or wrong X-CSRF-Token").into());
+                return Err(crate::error::RequestError::Csrf.into());
             }
         }
         p
@@ -76,20 +74,16 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> Result<Pr
     };
     if let Some(v) = req.headers().get("x-weft-view-as") {
         if !p.is_admin {
-            return Err(
-                Error::forbidden("admin_only", "only admins can view as another user").into(),
-            );
+            return Err(crate::error::RequestError::ViewAsAdminOnly.into());
         }
         if !is_read(&req) {
-            return Err(
-                Error::forbidden("read_only_view", "viewing as another user is read-only").into(),
-            );
+            return Err(crate::error::RequestError::ViewAsReadOnly.into());
         }
         let target = v
             .to_str()
             .ok()
             .and_then(|s| uuid::Uuid::parse_str(s.trim()).ok())
-            .ok_or_else(|| Error::bad_request("bad_view_as", "X-Weft-View-As must be a user id"))?;
+            .ok_or(crate::error::RequestError::BadViewAs)?;
         p = state.rt.auth().view_as(&p, target).await?;
         p.view_as = true;
     }

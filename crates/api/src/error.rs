@@ -60,6 +60,22 @@ pub enum RequestError {
     BadIfMatch,
     #[error("filter is not valid JSON: {0}")]
     MalformedFilter(String),
+    /// A browser request from another site (Origin/Sec-Fetch-Site).
+    #[error("cross-site requests are refused")]
+    CrossSite,
+    /// A session write without the session's CSRF token.
+    #[error("missing or wrong X-CSRF-Token")]
+    Csrf,
+    #[error("only admins can view as another user")]
+    ViewAsAdminOnly,
+    #[error("viewing as another user is read-only")]
+    ViewAsReadOnly,
+    #[error("X-Weft-View-As must be a user id")]
+    BadViewAs,
+    #[error("mode is create or patch")]
+    BadMode,
+    #[error("on_invalid is fail or null")]
+    BadOnInvalid,
 }
 
 impl ErrorKinds for RequestError {
@@ -90,6 +106,33 @@ impl ErrorKinds for RequestError {
                 Class::BadRequest,
                 "malformed_filter",
                 "filter 不是有效的 JSON",
+            ),
+            Self::CrossSite => named(Class::Forbidden, "cross_site", "拒绝来自其他网站的请求"),
+            Self::Csrf => named(
+                Class::Forbidden,
+                "csrf",
+                "缺少或错误的 X-CSRF-Token，请刷新页面后重试",
+            ),
+            Self::ViewAsAdminOnly => named(
+                Class::Forbidden,
+                "admin_only",
+                "只有管理员可以以其他用户身份查看",
+            ),
+            Self::ViewAsReadOnly => named(
+                Class::Forbidden,
+                "read_only_view",
+                "以其他用户身份查看时只能看不能改",
+            ),
+            Self::BadViewAs => named(
+                Class::BadRequest,
+                "bad_view_as",
+                "X-Weft-View-As 须为用户编号",
+            ),
+            Self::BadMode => named(Class::BadRequest, "bad_mode", "mode 须为 create 或 patch"),
+            Self::BadOnInvalid => named(
+                Class::BadRequest,
+                "bad_on_invalid",
+                "on_invalid 须为 fail 或 null",
             ),
         }
     }

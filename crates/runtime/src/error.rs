@@ -153,33 +153,6 @@ impl Error {
         Error::Validation(vec![Problem::new(path, code, message)])
     }
 
-    /// Transitional, until every service names its kinds: a kind with English text only.
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::untranslated(Class::BadRequest, code, message.into())
-    }
-
-    /// Transitional, see [`Error::bad_request`].
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::untranslated(Class::Conflict, code, message.into())
-    }
-
-    /// Transitional, see [`Error::bad_request`].
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        Self::untranslated(Class::Forbidden, code, message.into())
-    }
-
-    fn untranslated(class: Class, code: &'static str, en: String) -> Self {
-        Error::Kind(Kind {
-            named: Named {
-                class,
-                code,
-                zh: en.clone(),
-            },
-            en,
-            inner: Box::new(()),
-        })
-    }
-
     /// The stable code of a named kind, if this is one.
     pub fn code(&self) -> Option<&'static str> {
         match self {

@@ -116,7 +116,7 @@ pub async fn object_schema(
     let mode = match q.mode.as_deref() {
         None | Some("create") => WriteMode::Create,
         Some("patch") => WriteMode::Patch,
-        Some(_) => return Err(Error::bad_request("bad_mode", "mode is create or patch").into()),
+        Some(_) => return Err(crate::error::RequestError::BadMode.into()),
     };
     Ok(HttpResponse::Ok().json(st.rt.metadata().object_schema(&p, &path, mode).await?))
 }
@@ -244,7 +244,7 @@ pub async fn change_field_type(
         None | Some("fail") => false,
         Some("null") => true,
         Some(_) => {
-            return Err(Error::bad_request("bad_on_invalid", "on_invalid is fail or null").into());
+            return Err(crate::error::RequestError::BadOnInvalid.into());
         }
     };
     let out = st
