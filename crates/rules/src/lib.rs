@@ -45,6 +45,7 @@
 //! assert!(eval_bool(&rule, &ctx).unwrap());
 //! ```
 
+mod budget;
 mod catalog;
 pub mod cron;
 mod datetime;
@@ -59,6 +60,7 @@ mod script;
 pub mod templates;
 mod values;
 
+pub use budget::Budget;
 pub use catalog::{FieldCatalog, ScalarType};
 pub use eval::{EvalContext, EvalError, eval_bool, eval_value};
 pub use limits::{HARD_MAX_TIMEOUT, Limits, MAX_SOURCE_LEN};
