@@ -10,9 +10,9 @@ use rhai::{Dynamic, EvalAltResult, Scope};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::budget::Budget;
 use crate::catalog::ScalarType;
 use crate::datetime;
-use crate::budget::Budget;
 use crate::sandbox::{BUDGET_LEFT, BUDGET_TOKEN, Sandbox, TIMEOUT_TOKEN};
 use crate::script::{Binding, CompiledScript};
 use crate::values;

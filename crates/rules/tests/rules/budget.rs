@@ -71,7 +71,11 @@ fn evaluations_of_one_write_share_one_budget() {
         .eval_bool_in(&script, &cx, &budget.clone())
         .unwrap_err();
     assert_eq!(err.code, "budget");
-    assert!(again.elapsed() < Duration::from_millis(5), "{:?}", again.elapsed());
+    assert!(
+        again.elapsed() < Duration::from_millis(5),
+        "{:?}",
+        again.elapsed()
+    );
 
     // Plain evaluation (no budget) is unaffected by what ran before on this thread.
     assert!(sandbox.eval_bool(&script, &cx).unwrap());
@@ -118,7 +122,11 @@ fn a_budget_changes_no_result() {
     let u = user();
     let cx = ctx(&rec, None, &u);
     let budget = Budget::unlimited();
-    for src in [r#"record.amount > 500000 && record.stage == "won""#, "1 / 0", "42"] {
+    for src in [
+        r#"record.amount > 500000 && record.stage == "won""#,
+        "1 / 0",
+        "42",
+    ] {
         let s = sandbox
             .compile(src, ScriptKind::Condition, &catalog())
             .unwrap();
