@@ -198,7 +198,7 @@ impl ApiError {
                 status_of(k.class()),
                 k.code(),
                 if zh { k.zh() } else { k.en() }.to_owned(),
-                vec![],
+                k.details().to_vec(),
             ),
             Error::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,

@@ -10,9 +10,10 @@ use rhai::{Dynamic, EvalAltResult, Scope};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::budget::Budget;
 use crate::catalog::ScalarType;
 use crate::datetime;
-use crate::sandbox::{Sandbox, TIMEOUT_TOKEN};
+use crate::sandbox::{BUDGET_LEFT, BUDGET_TOKEN, Sandbox, TIMEOUT_TOKEN};
 use crate::script::{Binding, CompiledScript};
 use crate::values;
 
@@ -33,8 +34,8 @@ pub struct EvalContext<'a> {
 }
 
 /// Why an evaluation failed. `code` is stable and machine-readable:
-/// `timeout`, `too_many_operations`, `too_large`, `too_deep`, `arithmetic`, `type`,
-/// `bad_value`, `runtime`, `internal`.
+/// `timeout`, `budget` (the write's shared [`Budget`] is spent), `too_many_operations`,
+/// `too_large`, `too_deep`, `arithmetic`, `type`, `bad_value`, `runtime`, `internal`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub struct EvalError {
     pub code: &'static str,
@@ -63,6 +64,20 @@ impl EvalError {
         }
     }
 
+    /// The write's shared budget is spent.
+    pub fn budget() -> Self {
+        Self::new(
+            "budget",
+            "the rules of this write used up their shared time budget",
+        )
+    }
+
+    /// Whether the write's shared budget stopped this evaluation (the write as a whole must
+    /// fail, not just this rule).
+    pub fn is_budget(&self) -> bool {
+        self.code == "budget"
+    }
+
     pub(crate) fn from_rhai(err: &EvalAltResult) -> Self {
         let inner = err.unwrap_inner();
         let (code, message) = match inner {
@@ -73,6 +88,14 @@ impl EvalError {
                     .is_ok_and(|s| s == TIMEOUT_TOKEN) =>
             {
                 ("timeout", "the script ran out of time".to_string())
+            }
+            EvalAltResult::ErrorTerminated(token, _)
+                if token
+                    .clone()
+                    .into_immutable_string()
+                    .is_ok_and(|s| s == BUDGET_TOKEN) =>
+            {
+                return Self::budget();
             }
             EvalAltResult::ErrorTooManyOperations(_) => (
                 "too_many_operations",
@@ -217,6 +240,33 @@ impl Sandbox {
         script: &CompiledScript,
         ctx: &EvalContext<'_>,
     ) -> Result<Dynamic, EvalError> {
+        self.eval_unbudgeted(script, ctx)
+    }
+
+    /// [`Sandbox::eval_dynamic`] drawing from the write's shared `budget`: refused at once
+    /// (`budget`) when it is spent, stopped when it runs out, and charged the time taken.
+    pub fn eval_dynamic_in(
+        &self,
+        script: &CompiledScript,
+        ctx: &EvalContext<'_>,
+        budget: &Budget,
+    ) -> Result<Dynamic, EvalError> {
+        if budget.is_spent() {
+            return Err(EvalError::budget());
+        }
+        budget.measure(|| {
+            BUDGET_LEFT.with(|b| b.set(Some(budget.remaining())));
+            let out = self.eval_unbudgeted(script, ctx);
+            BUDGET_LEFT.with(|b| b.set(None));
+            out
+        })
+    }
+
+    fn eval_unbudgeted(
+        &self,
+        script: &CompiledScript,
+        ctx: &EvalContext<'_>,
+    ) -> Result<Dynamic, EvalError> {
         let id = script.0.id;
         let cached = SCOPE.with(|cell| {
             let mut slot = cell.try_borrow_mut().ok()?;
@@ -250,13 +300,28 @@ impl Sandbox {
         script: &CompiledScript,
         ctx: &EvalContext<'_>,
     ) -> Result<bool, EvalError> {
-        let v = self.eval_dynamic(script, ctx)?;
-        v.as_bool().map_err(|got| {
-            EvalError::new(
-                "type",
-                format!("the rule must give true or false, not {got}"),
-            )
-        })
+        as_bool(self.eval_dynamic(script, ctx)?)
+    }
+
+    /// [`Sandbox::eval_bool`] drawing from the write's shared `budget`.
+    pub fn eval_bool_in(
+        &self,
+        script: &CompiledScript,
+        ctx: &EvalContext<'_>,
+        budget: &Budget,
+    ) -> Result<bool, EvalError> {
+        as_bool(self.eval_dynamic_in(script, ctx, budget)?)
+    }
+
+    /// [`Sandbox::eval_value`] drawing from the write's shared `budget`.
+    pub fn eval_value_in(
+        &self,
+        script: &CompiledScript,
+        ctx: &EvalContext<'_>,
+        budget: &Budget,
+    ) -> Result<Value, EvalError> {
+        let v = self.eval_dynamic_in(script, ctx, budget)?;
+        as_value(script, &v)
     }
 
     /// Evaluates a formula or default and returns the value in the API's JSON form for the
@@ -267,10 +332,23 @@ impl Sandbox {
         script: &CompiledScript,
         ctx: &EvalContext<'_>,
     ) -> Result<Value, EvalError> {
-        let ty: ScalarType = script.kind().result_type();
         let v = self.eval_dynamic(script, ctx)?;
-        values::from_script(ty, &v).map_err(|e| EvalError::new("type", e))
+        as_value(script, &v)
     }
+}
+
+fn as_bool(v: Dynamic) -> Result<bool, EvalError> {
+    v.as_bool().map_err(|got| {
+        EvalError::new(
+            "type",
+            format!("the rule must give true or false, not {got}"),
+        )
+    })
+}
+
+fn as_value(script: &CompiledScript, v: &Dynamic) -> Result<Value, EvalError> {
+    let ty: ScalarType = script.kind().result_type();
+    values::from_script(ty, v).map_err(|e| EvalError::new("type", e))
 }
 
 /// [`Sandbox::eval_bool`] on the shared default sandbox.

@@ -22,6 +22,9 @@
 //!   variable (positions unchanged, see `scan`) and the evaluator pushes just those, reusing
 //!   the scope per thread; perf.md measured record conversion as the dominant cost.
 //! - **One sandbox:** [`sandbox::engine`] is the only place a rhai `Engine` is built.
+//! - **Two time limits:** each evaluation has its own ([`Limits::timeout`]); the evaluations
+//!   of one write also share a [`Budget`] (`*_in` methods), so many legal rules over many
+//!   records cannot hold a worker for long.
 //!
 //! ```
 //! use weft_rules::{compile, eval_bool, EvalContext, FieldCatalog, ScalarType, ScriptKind};
@@ -45,6 +48,7 @@
 //! assert!(eval_bool(&rule, &ctx).unwrap());
 //! ```
 
+mod budget;
 mod catalog;
 pub mod cron;
 mod datetime;
@@ -59,6 +63,7 @@ mod script;
 pub mod templates;
 mod values;
 
+pub use budget::Budget;
 pub use catalog::{FieldCatalog, ScalarType};
 pub use eval::{EvalContext, EvalError, eval_bool, eval_value};
 pub use limits::{HARD_MAX_TIMEOUT, Limits, MAX_SOURCE_LEN};

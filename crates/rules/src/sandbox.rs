@@ -9,7 +9,7 @@
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rhai::packages::{
     ArithmeticPackage, BasicArrayPackage, BasicMapPackage, BasicMathPackage, BasicStringPackage,
@@ -52,6 +52,8 @@ pub(crate) const FORBIDDEN: &[&str] = &[
 
 /// The token `on_progress` returns when the wall-clock budget is spent.
 pub(crate) const TIMEOUT_TOKEN: &str = "weft:timeout";
+/// The token `on_progress` returns when the write's shared [`crate::Budget`] is spent.
+pub(crate) const BUDGET_TOKEN: &str = "weft:budget";
 
 /// The clock is read every this many operations: cheap, yet no single operation is slow
 /// enough (all sizes are capped) for 16 of them to overshoot the budget noticeably.
@@ -60,6 +62,9 @@ const CLOCK_EVERY: u64 = 16;
 thread_local! {
     /// When the evaluation running on this thread reached its first clock check.
     static RUN_STARTED: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// What is left of the write's shared budget when the evaluation running on this thread
+    /// began (`None`: no shared budget). Set and cleared around each run by the evaluator.
+    pub(crate) static BUDGET_LEFT: Cell<Option<Duration>> = const { Cell::new(None) };
 }
 
 fn packages() -> &'static [Shared<rhai::Module>] {
@@ -81,7 +86,8 @@ fn packages() -> &'static [Shared<rhai::Module>] {
 ///
 /// The wall-clock budget is per evaluation: the progress callback notes the time at the
 /// 16th operation of each run (rhai restarts its operation count at every `eval_*` call)
-/// and terminates the run once `limits.timeout` (at most 250 ms) has passed since. Never enable
+/// and terminates the run once `limits.timeout` (at most 250 ms) has passed since, or earlier
+/// when what is left of the write's shared [`crate::Budget`] is less. Never enable
 /// rhai's `unchecked` or `internals` features: they remove these guards.
 pub fn engine(limits: &Limits) -> Engine {
     let l = limits.clamped();
@@ -121,7 +127,12 @@ pub fn engine(limits: &Limits) -> Engine {
             return None;
         }
         let started = RUN_STARTED.with(Cell::get)?;
-        (started.elapsed() > timeout).then(|| Dynamic::from(TIMEOUT_TOKEN))
+        let elapsed = started.elapsed();
+        // Whichever ends first: this evaluation's own limit or the write's shared budget.
+        match BUDGET_LEFT.with(Cell::get) {
+            Some(left) if left < timeout && elapsed > left => Some(Dynamic::from(BUDGET_TOKEN)),
+            _ => (elapsed > timeout).then(|| Dynamic::from(TIMEOUT_TOKEN)),
+        }
     });
     e
 }

@@ -24,6 +24,11 @@ pub struct RuntimeConfig {
     pub upload_quota_user: u64,
     /// Bytes of attachments one tenant may store (`storage_quota_tenant_mb`).
     pub storage_quota_tenant: u64,
+    /// Evaluation time that all the rules of one write share (formulas, defaults,
+    /// validations, conditional required/read-only, roll-up filters, trigger conditions): one
+    /// budget per transaction, so a bulk call shares one. When it is spent the write fails as
+    /// a whole with `limit.cpu`. Each evaluation keeps its own limit as well (50 ms).
+    pub rules_budget_per_write: Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -37,6 +42,7 @@ impl Default for RuntimeConfig {
             lease: Duration::from_secs(60),
             upload_quota_user: 1 << 30,
             storage_quota_tenant: 10 << 30,
+            rules_budget_per_write: Duration::from_millis(500),
         }
     }
 }

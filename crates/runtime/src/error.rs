@@ -41,6 +41,11 @@ pub struct Named {
 /// Chinese text; `None` for the variant that carries a shared [`Error`].
 pub trait ErrorKinds: std::error::Error + Send + Sync + 'static {
     fn named(&self) -> Option<Named>;
+
+    /// Problems at paths that a named kind points at (answered as the error's `details`).
+    fn details(&self) -> Vec<Problem> {
+        Vec::new()
+    }
 }
 
 /// Shorthand for a named kind in an `ErrorKinds::named` match arm.
@@ -57,6 +62,7 @@ pub fn named(class: Class, code: &'static str, zh: impl Into<String>) -> Option<
 pub struct Kind {
     named: Named,
     en: String,
+    details: Vec<Problem>,
     inner: Box<dyn std::any::Any + Send + Sync>,
 }
 
@@ -65,6 +71,7 @@ impl Kind {
         match e.named() {
             Some(named) => Ok(Kind {
                 en: e.to_string(),
+                details: e.details(),
                 named,
                 inner: Box::new(e),
             }),
@@ -86,6 +93,11 @@ impl Kind {
 
     pub fn zh(&self) -> &str {
         &self.named.zh
+    }
+
+    /// Problems the kind points at, if any (see [`ErrorKinds::details`]).
+    pub fn details(&self) -> &[Problem] {
+        &self.details
     }
 
     /// The service's typed value, when it is of type `E`.

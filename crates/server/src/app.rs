@@ -34,6 +34,7 @@ pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<SeaStore>, Arc<Runtime>)>
             lease: Duration::from_secs(cfg.lease_secs.clamp(1, 3_600)),
             upload_quota_user: cfg.upload_quota_user_mb.saturating_mul(1 << 20),
             storage_quota_tenant: cfg.storage_quota_tenant_mb.saturating_mul(1 << 20),
+            rules_budget_per_write: Duration::from_millis(cfg.rules_budget_per_write_ms),
             ..RuntimeConfig::default()
         },
     );

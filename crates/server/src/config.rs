@@ -70,6 +70,14 @@ pub struct Config {
     /// Attachments one tenant may store, in MiB.
     #[serde(default = "storage_quota_tenant_mb")]
     pub storage_quota_tenant_mb: u64,
+    /// Milliseconds of rule evaluation one write (or one bulk call, or one automation run)
+    /// may spend in all; beyond, the write fails with `limit.cpu`.
+    #[serde(default = "rules_budget_per_write_ms")]
+    pub rules_budget_per_write_ms: u64,
+}
+
+fn rules_budget_per_write_ms() -> u64 {
+    500
 }
 
 fn rate_tenant_per_sec() -> u32 {
@@ -133,6 +141,7 @@ impl Default for Config {
             rate_key_burst: rate_key_burst(),
             upload_quota_user_mb: upload_quota_user_mb(),
             storage_quota_tenant_mb: storage_quota_tenant_mb(),
+            rules_budget_per_write_ms: rules_budget_per_write_ms(),
         }
     }
 }
@@ -207,6 +216,9 @@ impl Config {
             if v == 0 {
                 bail!("{name} must be at least 1");
             }
+        }
+        if !(10..=60_000).contains(&self.rules_budget_per_write_ms) {
+            bail!("rules_budget_per_write_ms must be 10..60000");
         }
         crate::outbound::validate(self)?;
         Ok(())

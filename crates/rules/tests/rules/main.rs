@@ -3,6 +3,7 @@
 // Helpers shared by the tests live outside #[test] functions.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod budget;
 mod common;
 mod fuzz;
 mod hostile_scripts;

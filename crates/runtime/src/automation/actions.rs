@@ -128,7 +128,7 @@ impl ActionRunner {
         for (k, v) in values {
             if let Some((_, s)) = ca.exprs.iter().find(|(f, _)| f == k) {
                 let mut j = Sandbox::shared()
-                    .eval_value(s, &cx.input.ctx())
+                    .eval_value_in(s, &cx.input.ctx(), &cx.budget)
                     .map_err(|e| format!("value of '{k}': {e}"))?;
                 if let Some(o) = j.as_object_mut()
                     && o.get("currency").is_some_and(Json::is_null)

@@ -9,7 +9,7 @@ use super::doc::{Compiled, CompiledRule, Event, TriggerDoc};
 use super::engine::user_map;
 use super::engine::{Input, ObjectRules, row_map};
 use super::ports::{OutboxPayload, OutboxRow, RunInput, RunStatus};
-use super::{AfterSave, MAX_CASCADE_DEPTH, WriteOp};
+use super::{AfterSave, AutomationError, MAX_CASCADE_DEPTH, WriteOp};
 use crate::core::TxCtx;
 use crate::error::Result;
 use crate::json::value_json;
@@ -109,9 +109,17 @@ pub(crate) async fn enqueue_triggers(
                     now,
                     tz: cx.meta.tz,
                 };
-                match sandbox.eval_bool(cond, &input.ctx()) {
+                match sandbox.eval_bool_in(cond, &input.ctx(), &cx.budget) {
                     Ok(true) => {}
                     Ok(false) => continue,
+                    // The write's shared budget is spent: the write fails as a whole.
+                    Err(e) if e.is_budget() => {
+                        return Err(AutomationError::CpuBudget {
+                            rule: r.doc.api_name.clone(),
+                            at: String::new(),
+                        }
+                        .into());
+                    }
                     Err(e) => {
                         status = RunStatus::Failed;
                         error = Some(format!("the condition could not run: {e}"));

@@ -3,13 +3,14 @@
 
 use serde_json::{Map, Value as Json};
 use weft_meta::{CompiledObject, FieldKind, Problem, Value, Values};
-use weft_rules::{EvalError, Sandbox};
+use weft_rules::{Budget, EvalError, Sandbox};
 
 use super::doc::Compiled;
 use super::engine::user_map;
 use super::engine::{Input, ObjectRules, row_map};
-use super::{BeforeSave, WriteOp};
+use super::{AutomationError, BeforeSave, WriteOp};
 use crate::core::TxCtx;
+use crate::error::Result;
 use crate::json::value_json;
 use crate::ports::RecordRow;
 use crate::principal::Principal;
@@ -25,7 +26,11 @@ pub(crate) fn is_blank(v: Option<&Value>) -> bool {
 }
 
 /// A script result (API JSON form) as a stored value of `field`.
-pub(crate) fn to_value(obj: &CompiledObject, field: &str, j: Json) -> Result<Value, String> {
+pub(crate) fn to_value(
+    obj: &CompiledObject,
+    field: &str,
+    j: Json,
+) -> std::result::Result<Value, String> {
     let Some(f) = obj.field(field) else {
         return Err(format!("no field '{field}'"));
     };
@@ -69,12 +74,21 @@ fn path(index: Option<usize>, field: Option<&str>) -> String {
     }
 }
 
-fn failed(index: Option<usize>, field: Option<&str>, rule: &str, e: &EvalError) -> Problem {
-    Problem::new(
+/// A rule that could not run, as a problem of this row; or, when the write's shared budget
+/// ran out, the error that fails the whole write.
+fn failed(index: Option<usize>, field: Option<&str>, rule: &str, e: &EvalError) -> Result<Problem> {
+    if e.is_budget() {
+        return Err(AutomationError::CpuBudget {
+            rule: rule.to_owned(),
+            at: path(index, field),
+        }
+        .into());
+    }
+    Ok(Problem::new(
         path(index, field),
         "rule_failed",
         format!("rule '{rule}' could not run: {e}"),
-    )
+    ))
 }
 
 /// The row as it will be saved (the old row with the written values over it) and the
@@ -126,14 +140,15 @@ fn start_row(
 }
 
 /// Before-save rules of one object for one row: rule defaults, formulas, conditional
-/// read-only and required, validations. Returns the problems found (empty = go on).
+/// read-only and required, validations. Returns the problems found (empty = go on), or
+/// `limit.cpu` when the rules spent the write's shared budget ([`TxCtx::budget`]).
 pub(crate) fn run_before(
     cx: &TxCtx,
     p: &Principal,
     obj: &CompiledObject,
     o: &ObjectRules,
     row: BeforeSave<'_>,
-) -> Vec<Problem> {
+) -> Result<Vec<Problem>> {
     let idx = row.index;
     let (mut new_row, mut input) = start_row(cx, p, obj, o, row.id, row.old, row.values);
     let sandbox = Sandbox::shared();
@@ -162,7 +177,7 @@ pub(crate) fn run_before(
             if !is_blank(values.get(field)) {
                 continue;
             }
-            match sandbox.eval_value(script, &input.ctx()) {
+            match sandbox.eval_value_in(script, &input.ctx(), &cx.budget) {
                 Ok(j) => match to_value(obj, field, j) {
                     Ok(v) => set(field, v, &mut input, values),
                     Err(e) => problems.push(Problem::new(
@@ -171,7 +186,7 @@ pub(crate) fn run_before(
                         format!("default rule '{}' gave a bad value: {e}", r.doc.api_name),
                     )),
                 },
-                Err(e) => problems.push(failed(idx, Some(field), &r.doc.api_name, &e)),
+                Err(e) => problems.push(failed(idx, Some(field), &r.doc.api_name, &e)?),
             }
         }
     }
@@ -179,7 +194,7 @@ pub(crate) fn run_before(
         let Compiled::Formula { field, script } = &r.compiled else {
             continue;
         };
-        match sandbox.eval_value(script, &input.ctx()) {
+        match sandbox.eval_value_in(script, &input.ctx(), &cx.budget) {
             Ok(j) => match to_value(obj, field, j) {
                 Ok(v) => set(field, v, &mut input, values),
                 Err(e) => problems.push(Problem::new(
@@ -188,19 +203,21 @@ pub(crate) fn run_before(
                     format!("formula '{}' gave a bad value: {e}", r.doc.api_name),
                 )),
             },
-            Err(e) => problems.push(failed(idx, Some(field), &r.doc.api_name, &e)),
+            Err(e) => problems.push(failed(idx, Some(field), &r.doc.api_name, &e)?),
         }
     }
+    // Derived values (roll-ups) are not held to conditional read-only rules.
+    let guarded_old = row.old.filter(|_| !row.derived);
     problems.extend(check_conditions(
         o,
         &input,
         &new_row,
         values,
-        row.old,
-        row.derived,
+        guarded_old,
         idx,
-    ));
-    problems
+        &cx.budget,
+    )?);
+    Ok(problems)
 }
 
 /// Conditional read-only and required fields, and validations, over the row as it will be
@@ -211,14 +228,12 @@ fn check_conditions(
     new_row: &RecordRow,
     values: &Values,
     old: Option<&RecordRow>,
-    derived: bool,
     idx: Option<usize>,
-) -> Vec<Problem> {
+    budget: &Budget,
+) -> Result<Vec<Problem>> {
     let sandbox = Sandbox::shared();
     let mut problems = Vec::new();
-    if let Some(old) = old
-        && !derived
-    {
+    if let Some(old) = old {
         for r in &o.read_only {
             let Compiled::ReadOnly { field, condition } = &r.compiled else {
                 continue;
@@ -229,14 +244,14 @@ fn check_conditions(
             if !changes {
                 continue;
             }
-            match sandbox.eval_bool(condition, &input.ctx()) {
+            match sandbox.eval_bool_in(condition, &input.ctx(), budget) {
                 Ok(true) => problems.push(Problem::new(
                     path(idx, Some(field)),
                     "read_only",
                     format!("'{field}' may not change now (rule '{}')", r.doc.api_name),
                 )),
                 Ok(false) => {}
-                Err(e) => problems.push(failed(idx, Some(field), &r.doc.api_name, &e)),
+                Err(e) => problems.push(failed(idx, Some(field), &r.doc.api_name, &e)?),
             }
         }
     }
@@ -252,14 +267,14 @@ fn check_conditions(
         if !is_blank(new_row.values.get(field)) {
             continue;
         }
-        match sandbox.eval_bool(condition, &input.ctx()) {
+        match sandbox.eval_bool_in(condition, &input.ctx(), budget) {
             Ok(true) => problems.push(Problem::new(
                 path(idx, Some(field)),
                 "required",
                 message.clone(),
             )),
             Ok(false) => {}
-            Err(e) => problems.push(failed(idx, Some(field), &r.doc.api_name, &e)),
+            Err(e) => problems.push(failed(idx, Some(field), &r.doc.api_name, &e)?),
         }
     }
     for r in &o.validations {
@@ -271,15 +286,15 @@ fn check_conditions(
         else {
             continue;
         };
-        match sandbox.eval_bool(condition, &input.ctx()) {
+        match sandbox.eval_bool_in(condition, &input.ctx(), budget) {
             Ok(true) => {}
             Ok(false) => problems.push(Problem::new(
                 path(idx, field.as_deref()),
                 "validation",
                 message.clone(),
             )),
-            Err(e) => problems.push(failed(idx, field.as_deref(), &r.doc.api_name, &e)),
+            Err(e) => problems.push(failed(idx, field.as_deref(), &r.doc.api_name, &e)?),
         }
     }
-    problems
+    Ok(problems)
 }

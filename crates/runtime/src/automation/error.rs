@@ -3,6 +3,8 @@
 use super::ports::RunStatus;
 use crate::Error;
 use crate::error::{Class, ErrorKinds, Named, named};
+use weft_meta::Problem;
+use weft_meta::problem::pointer_segment;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AutomationError {
@@ -24,12 +26,25 @@ pub enum AutomationError {
     /// A manual run's rule condition failed to evaluate (the script's own error text).
     #[error("the condition could not run: {reason}")]
     ConditionFailed { reason: String },
+    /// The rules of one write (or one bulk call, or one automation run) used up the
+    /// evaluation time they share ([`crate::RuntimeConfig::rules_budget_per_write`]); nothing
+    /// was written. `rule` is the rule that was running, `at` where (a record and field path).
+    #[error("the rules of this write ran out of time while rule '{rule}' was running{}; nothing was saved. Write fewer records at once or simplify the rule", at_en(.at))]
+    CpuBudget { rule: String, at: String },
     /// Someone viewing as another user cannot mark notifications read.
     #[error("viewing as another user is read-only")]
     ReadOnlyView,
     /// A kind every service shares: validation problems, not found, storage failures.
     #[error(transparent)]
     Other(Error),
+}
+
+fn at_en(at: &str) -> String {
+    if at.is_empty() {
+        String::new()
+    } else {
+        format!(" (at {at})")
+    }
 }
 
 /// A run's status as the run log shows it in Chinese.
@@ -75,10 +90,36 @@ impl ErrorKinds for AutomationError {
                 "condition_error",
                 format!("规则条件无法执行：{reason}"),
             ),
+            Self::CpuBudget { rule, at } => named(
+                Class::Unprocessable,
+                "limit.cpu",
+                format!(
+                    "本次写入的规则运行时间超出上限，当时正在运行规则「{rule}」{}；未保存任何内容。请减少单次写入的记录数，或简化该规则",
+                    if at.is_empty() {
+                        String::new()
+                    } else {
+                        format!("（位置 {at}）")
+                    }
+                ),
+            ),
             Self::ReadOnlyView => {
                 named(Class::Forbidden, "read_only", "以其他用户身份查看时为只读")
             }
             Self::Other(_) => None,
+        }
+    }
+
+    fn details(&self) -> Vec<Problem> {
+        match self {
+            Self::CpuBudget { rule, .. } => vec![
+                Problem::new(
+                    format!("/rules/{}", pointer_segment(rule)),
+                    "limit.cpu",
+                    format!("rule '{rule}' was running when the write's time budget ran out"),
+                )
+                .zh(format!("写入的时间预算用完时，正在运行规则「{rule}」")),
+            ],
+            _ => Vec::new(),
         }
     }
 }

@@ -128,7 +128,7 @@ impl WriteHook for RulesHook {
         let meta = cx.meta.clone();
         let set = self.rules.get(cx.tx(), &meta).await?;
         match set.object(obj.api_name()) {
-            Some(o) if o.has_before() => Ok(before::run_before(cx, p, obj, o, row)),
+            Some(o) if o.has_before() => before::run_before(cx, p, obj, o, row),
             _ => Ok(vec![]),
         }
     }

@@ -143,9 +143,16 @@ async fn aggregate_children(
                 now: cx.now,
                 tz: cx.meta.tz,
             };
-            match Sandbox::shared().eval_bool(f, &input.ctx()) {
+            match Sandbox::shared().eval_bool_in(f, &input.ctx(), &cx.budget) {
                 Ok(true) => {}
                 Ok(false) => continue,
+                Err(e) if e.is_budget() => {
+                    return Err(super::AutomationError::CpuBudget {
+                        rule: rule.doc.api_name.clone(),
+                        at: String::new(),
+                    }
+                    .into());
+                }
                 Err(e) => {
                     return Err(Error::one(
                         "",

@@ -230,7 +230,9 @@ impl Automation {
                         now,
                         tz: self.core.tz_of(tenant),
                     };
-                    match sandbox.eval_bool(c, &input.ctx()) {
+                    // One budget for the tick: once spent, the remaining records' runs fail
+                    // at once (`budget`) instead of holding the worker.
+                    match sandbox.eval_bool_in(c, &input.ctx(), &tx.budget) {
                         Ok(true) => (RunStatus::Queued, None),
                         Ok(false) => continue,
                         Err(e) => {

@@ -54,6 +54,9 @@ pub(super) struct RunCtx<'a> {
     pub(super) p: Principal,
     pub(super) input: Input,
     pub(super) results: Map<String, Json>,
+    /// The evaluation time the run's action expressions share (the records the actions
+    /// write are each a write of their own, with their own budget).
+    pub(super) budget: weft_rules::Budget,
 }
 
 impl Automation {
@@ -259,6 +262,7 @@ impl Automation {
                 tz: meta.tz,
             },
             results: run.progress.results.clone(),
+            budget: weft_rules::Budget::new(self.core.config.rules_budget_per_write),
         };
         let mut done = run.progress.done.clone();
         for (i, ca) in compiled.iter().enumerate() {

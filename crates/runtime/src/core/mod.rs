@@ -83,7 +83,8 @@ impl Core {
         org: Arc<OrgSnapshot>,
     ) -> Result<TxCtx> {
         let tx = self.store.begin(tenant, mode).await?;
-        Ok(TxCtx::new(tx, meta, org, self.clock.now()))
+        let budget = weft_rules::Budget::new(self.config.rules_budget_per_write);
+        Ok(TxCtx::new(tx, meta, org, self.clock.now(), budget))
     }
 
     /// A bare transaction for the snapshot loaders themselves and for platform bookkeeping

@@ -76,6 +76,9 @@ pub struct TxCtx {
     /// The time of the operation: every row it writes carries it.
     pub now: DateTime<Utc>,
     pub notes: Notes,
+    /// The evaluation time every rule run in this transaction shares
+    /// ([`crate::RuntimeConfig::rules_budget_per_write`]).
+    pub budget: weft_rules::Budget,
 }
 
 impl TxCtx {
@@ -84,6 +87,7 @@ impl TxCtx {
         meta: Arc<TenantMeta>,
         org: Arc<OrgSnapshot>,
         now: DateTime<Utc>,
+        budget: weft_rules::Budget,
     ) -> Self {
         Self {
             tx,
@@ -91,6 +95,7 @@ impl TxCtx {
             org,
             now,
             notes: Notes::default(),
+            budget,
         }
     }
 
