@@ -19,7 +19,7 @@ pub const SESSION_COOKIE: &str = "__Host-weft_session";
 /// The authenticated principal of a request.
 pub struct Auth(pub Principal);
 
-mod subtle_eq {
+pub(crate) mod subtle_eq {
     /// Constant-time comparison of two tokens.
     pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
         if a.len() != b.len() {

@@ -42,6 +42,7 @@ from_service_errors!(
     weft_runtime::tenants::TenantError,
     weft_runtime::apps::AppError,
     weft_runtime::jobs::JobError,
+    weft_runtime::usage::UsageError,
 );
 
 /// What the HTTP adapter itself refuses, before any service runs.

@@ -9,6 +9,7 @@ pub mod body;
 pub mod client_ip;
 pub mod error;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod params;
 pub mod request_ids;
@@ -33,6 +34,10 @@ pub struct AppState {
     pub limits: limits::RateLimits,
     /// Proxies whose `X-Forwarded-For` is believed (see [`client_ip`]).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// This server's request counters and timings (`/metrics`).
+    pub metrics: Arc<metrics::HttpMetrics>,
+    /// The bearer token that lets a non-loopback caller scrape `/metrics`.
+    pub metrics_token: Option<String>,
 }
 
 impl AppState {
@@ -45,6 +50,8 @@ impl AppState {
             rt,
             limits: limits::RateLimits::new(c),
             trusted_proxies: vec![],
+            metrics: Arc::new(metrics::HttpMetrics::new()),
+            metrics_token: None,
         }
     }
 }
@@ -93,6 +100,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                 actix_web::error::InternalError::from_response(e, resp).into()
             }))
             .service(system::healthz)
+            .service(web::resource("/metrics").route(web::get().to(metrics::scrape)))
             .service(
                 web::resource("/api/openapi.json").route(web::get().to(|| async {
                     HttpResponse::Ok()
@@ -130,6 +138,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .service(system::field_types)
                     .service(system::tenant_settings)
                     .service(system::update_tenant_settings)
+                    .service(system::tenant_usage)
                     .service(meta::list_objects)
                     .service(meta::create_object)
                     .service(meta::object_schema)

@@ -141,6 +141,7 @@ impl Modify for JsonQueryParams {
         Errors share one envelope: `{\"error\": {code, message, details: [{path, code, message}], request_id}}`; every response carries the id in `X-Request-Id`."),
     paths(
         system::healthz, system::me, system::field_types, system::tenant_settings, system::update_tenant_settings,
+        system::tenant_usage,
         meta::list_objects, meta::create_object, meta::get_object, meta::update_object, meta::delete_object,
         meta::object_schema, meta::object_history, meta::add_field, meta::update_field, meta::delete_field,
         meta::restore_field, meta::change_field_type, meta::get_job,

@@ -1,6 +1,6 @@
 //! The HTTP server: the one place an actix `HttpServer` is built, for `weft serve` and for the
 //! test servers alike, so both run the same middleware stack (security headers, compression,
-//! request ids) in front of the same routes.
+//! request ids, request metrics) in front of the same routes.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,6 +27,9 @@ pub struct HttpConfig {
     pub limits: RateConfig,
     /// Proxies whose `X-Forwarded-For` names the client (`WEFT_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Lets a caller that is not on loopback scrape `/metrics` with
+    /// `Authorization: Bearer <token>`; without it only loopback may.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -39,6 +42,7 @@ impl Default for HttpConfig {
             handle_signals: true,
             limits: RateConfig::default(),
             trusted_proxies: vec![],
+            metrics_token: None,
         }
     }
 }
@@ -101,12 +105,14 @@ impl Serving {
 pub fn serve(rt: Arc<Runtime>, cfg: &HttpConfig) -> Result<Serving, ServeError> {
     let mut state = AppState::with_limits(rt, cfg.limits);
     state.trusted_proxies = cfg.trusted_proxies.clone();
+    state.metrics_token = cfg.metrics_token.clone().filter(|t| !t.is_empty());
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(crate::security_headers())
             .wrap(Compress::default())
             .wrap(from_fn(crate::request_id))
+            .wrap(from_fn(crate::metrics::track))
             .configure(crate::configure(state.clone()))
     })
     .shutdown_timeout(cfg.shutdown_timeout_secs);

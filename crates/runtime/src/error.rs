@@ -3,8 +3,8 @@
 //!
 //! Each service names its own failures in its own enum (`RecordError`, `MetaError`,
 //! `AccessError`, `AutomationError`, `FlowError`, `ViewError`, `FileError`, `TenantError`,
-//! `AppError`): a variant per kind, with a stable code, a class and its text in English and
-//! Chinese, plus `Other` for the kinds every service shares (validation problems, not found,
+//! `AppError`, `UsageError`): a variant per kind, with a stable code, a class and its text in
+//! English and Chinese, plus `Other` for the kinds every service shares (validation problems, not found,
 //! storage failures). A service's public methods return its enum, so a caller can match the
 //! kind; `?` turns any of them into this shared [`Error`] where kinds no longer matter.
 

@@ -21,6 +21,7 @@ pub mod principal;
 pub mod records;
 pub mod saved_views;
 pub mod tenants;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -48,6 +49,7 @@ pub struct Runtime {
     pub(crate) automation: automation::Automation,
     pub(crate) workflows: flows::Workflows,
     pub(crate) apps: apps::Apps,
+    pub(crate) usage: usage::Usage,
 }
 
 impl Runtime {
@@ -72,6 +74,7 @@ impl Runtime {
         let jobs = jobs::Jobs::new(core.clone());
         let files = files::Files::new(core.clone());
         let views = saved_views::Views::new(core.clone(), access.clone());
+        let usage = usage::Usage::new(core.clone());
         jobs.register(Arc::new(metadata::TypeChangeJob {
             meta: metadata.clone(),
         }));
@@ -121,6 +124,7 @@ impl Runtime {
                 automation,
                 workflows,
                 apps,
+                usage,
                 core,
             }
         })
@@ -194,6 +198,11 @@ impl Runtime {
     /// App packages.
     pub fn apps(&self) -> &apps::Apps {
         &self.apps
+    }
+
+    /// Usage reports and operators' figures.
+    pub fn usage(&self) -> &usage::Usage {
+        &self.usage
     }
 
     /// The shared kernel: storage, clock, settings, tenant snapshots.

@@ -199,7 +199,12 @@ pub struct IdempotencyRow {
 /// Platform-level access that is not yet bound to a tenant: provisioning and credential lookup.
 #[async_trait]
 pub trait Store:
-    crate::flows::ports::FlowStore + crate::automation::ports::AutomationStore + Send + Sync + 'static
+    crate::flows::ports::FlowStore
+    + crate::automation::ports::AutomationStore
+    + OpsStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> Backend;
 
@@ -251,6 +256,7 @@ pub trait Tx:
     + FileTx
     + IdempotencyTx
     + IdentityTx
+    + UsageTx
     + crate::access::ports::AccessTx
     + crate::automation::ports::AutomationTx
     + crate::flows::ports::FlowTx
@@ -465,6 +471,41 @@ pub trait IdentityTx: Send {
     async fn existing_departments(&mut self, ids: &[Uuid]) -> Result<Vec<Uuid>>;
 }
 
+/// Automation runs of one tenant not yet finished (queued, waiting for a retry, or running).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxBacklog {
+    pub tenant: TenantId,
+    pub pending: i64,
+    /// The earliest `run_at` among them (may lie ahead: a retry or a delayed run).
+    pub earliest_due: DateTime<Utc>,
+}
+
+/// One connection pool's connections, for operators' metrics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolStats {
+    /// Which pool (`app`/`admin` on PostgreSQL, `writer`/`reader` on SQLite).
+    pub pool: &'static str,
+    pub idle: u64,
+    pub in_use: u64,
+}
+
+/// What operators' metrics read across tenants (`/metrics`), outside any tenant transaction.
+#[async_trait]
+pub trait OpsStore: Send + Sync {
+    /// Unfinished automation runs per tenant; tenants with none are left out.
+    async fn outbox_backlog(&self) -> Result<Vec<OutboxBacklog>>;
+    /// The connection pools' sizes (read from the pools, no query).
+    fn pool_stats(&self) -> Vec<PoolStats>;
+}
+
+/// Counts for the tenant's usage report.
+#[async_trait]
+pub trait UsageTx: Send {
+    /// `(pending, failed)`: runs not yet finished (queued or running), and runs that failed
+    /// for good whose last change is at or after `failed_since`.
+    async fn run_counts(&mut self, failed_since: DateTime<Utc>) -> Result<(i64, i64)>;
+}
+
 /// Where attachment bytes live. Local disk by default; object storage can implement it.
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
@@ -477,8 +518,8 @@ pub trait BlobStore: Send + Sync + 'static {
 /// port method on a `dyn Tx` needs the trait that declares it in scope.
 pub mod prelude {
     pub use super::{
-        BlobStore, ChangeTx, FileTx, IdempotencyTx, IdentityTx, JobTx, MetaTx, RecordTx, StorageTx,
-        Store, Tx,
+        BlobStore, ChangeTx, FileTx, IdempotencyTx, IdentityTx, JobTx, MetaTx, OpsStore, RecordTx,
+        StorageTx, Store, Tx, UsageTx,
     };
     pub use crate::access::ports::{AccessTx, AuditTx, CredentialTx, OrgTx};
     pub use crate::automation::ports::AutomationTx;

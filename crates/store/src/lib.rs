@@ -12,7 +12,8 @@
 //! port (tenants, credential lookups); `tx/` is the tenant-bound `Tx` port split by capability;
 //! `access`, `automation`, `flows` and `saved_views` implement the feature ports; `records` and
 //! `filter` build record SQL; `ddl` the record tables; `claims` the leased cross-tenant
-//! claims; `admin` creates and drops whole databases for tests and tools.
+//! claims; `usage` the usage counts and the operators' backlog and pool figures; `admin`
+//! creates and drops whole databases for tests and tools.
 
 mod access;
 pub mod admin;
@@ -31,6 +32,7 @@ mod saved_views;
 mod sqlvalue;
 mod store;
 mod tx;
+mod usage;
 
 use std::sync::Arc;
 

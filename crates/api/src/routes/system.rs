@@ -1,4 +1,4 @@
-//! Health, the caller's identity, the tenant's settings, and the field-type catalogue the
+//! Health, the caller's identity, the tenant's settings and usage, and the field-type catalogue the
 //! designer's palette uses.
 
 use actix_web::{HttpResponse, get, patch, web};
@@ -10,6 +10,7 @@ use crate::body::{self, META_LIMIT};
 use crate::error::{ApiResult, ErrorEnvelope};
 use crate::schemas::{FieldTypes, Health, Me, TenantSettingsPatch};
 use weft_runtime::tenants::TenantSettings;
+use weft_runtime::usage::TenantUsage;
 
 #[utoipa::path(get, path = "/healthz", tag = "system",
     responses((status = 200, description = "The process is up", body = Health)))]
@@ -67,4 +68,13 @@ pub async fn update_tenant_settings(
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
     Ok(HttpResponse::Ok().json(st.rt.tenants().update_tenant_settings(&p, &b).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/tenant/usage", tag = "system",
+    responses((status = 200, description = "Records per object, attachment bytes against the quota, and automation runs pending and failed in the last 24 hours (admins)", body = TenantUsage),
+              (status = 403, description = "Not an admin (`admin_only`)", body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/tenant/usage")]
+pub async fn tenant_usage(st: web::Data<AppState>, Auth(p): Auth) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(st.rt.usage().tenant_usage(&p).await?))
 }

@@ -1108,6 +1108,22 @@ export interface paths {
         patch: operations["update_tenant_settings"];
         trace?: never;
     };
+    "/api/v1/tenant/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["tenant_usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/views": {
         parameters: {
             query?: never;
@@ -1199,6 +1215,18 @@ export interface components {
              * @description The user the key acts as.
              */
             user_id: string;
+        };
+        /** @description Attachments stored by the tenant (bytes). */
+        AttachmentUsage: {
+            /** Format: int64 */
+            bytes: number;
+            /** Format: int64 */
+            files: number;
+            /**
+             * Format: int64
+             * @description The tenant's storage quota.
+             */
+            quota: number;
         };
         /** @description A page of the audit log, newest first. */
         AuditPage: {
@@ -2133,6 +2161,21 @@ export interface components {
             scope?: string | null;
             update: boolean;
         };
+        /** @description Records of one object. */
+        ObjectUsage: {
+            /**
+             * Format: int64
+             * @description Records in the recycle bin (deleted, not yet purged).
+             */
+            deleted: number;
+            /** @description The object's API name. */
+            object: string;
+            /**
+             * Format: int64
+             * @description Live records.
+             */
+            records: number;
+        };
         /**
          * @description What a type change does with values that do not convert.
          * @enum {string}
@@ -2381,6 +2424,19 @@ export interface components {
          * @enum {string}
          */
         RunStatus: "queued" | "running" | "done" | "failed" | "skipped";
+        /** @description Automation runs of the tenant. */
+        RunUsage: {
+            /**
+             * Format: int64
+             * @description Failed for good in the last 24 hours.
+             */
+            failed_last_24h: number;
+            /**
+             * Format: int64
+             * @description Not finished yet: queued, waiting for a retry, or running.
+             */
+            pending: number;
+        };
         /** @description One run of the outbox: its inputs, progress and outcome. */
         RunView: {
             /** Format: int32 */
@@ -2640,6 +2696,18 @@ export interface components {
         TenantSettingsPatch: {
             /** @description `today()` in rules and formulas is the date in this zone. */
             time_zone?: components["schemas"]["TimeZone"];
+        };
+        /** @description What the tenant holds and has waiting. */
+        TenantUsage: {
+            /**
+             * Format: date-time
+             * @description When the figures were read.
+             */
+            at: string;
+            attachments: components["schemas"]["AttachmentUsage"];
+            automation_runs: components["schemas"]["RunUsage"];
+            /** @description Records per object, objects by API name. */
+            objects: components["schemas"]["ObjectUsage"][];
         };
         /** @description Text (taken as Chinese), or `{zh, en}` */
         TextOrLabel: string | {
@@ -7921,6 +7989,44 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    tenant_usage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Records per object, attachment bytes against the quota, and automation runs pending and failed in the last 24 hours (admins) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantUsage"];
+                };
+            };
+            /** @description Not signed in: no, a wrong, an expired or a revoked credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not an admin (`admin_only`) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
