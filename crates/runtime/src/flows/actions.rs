@@ -53,218 +53,213 @@ fn values_body(
     values_body_for(obj, obj, exprs, record, now)
 }
 
-impl Workflows {
-    /// Run one action node: record actions inline, notifications in this transaction,
-    /// webhooks queued in the outbox.
-    pub(crate) async fn run_flow_action(
-        &self,
-        tx: &mut TxCtx,
-        ctx: &InstCtx,
-        action: &Json,
-        key: &str,
-        recipients: &[String],
-        now: DateTime<Utc>,
-    ) -> Result<ActionOutcome> {
-        let action: Action = match serde_json::from_value(action.clone()) {
-            Ok(a) => a,
-            Err(e) => return Ok(failed(format!("unreadable action: {e}"))),
-        };
-        let meta = tx.meta.clone();
-        match action {
-            Action::UpdateRecord { set } => self.update_record_action(tx, ctx, &set, now).await,
-            Action::CreateRecord { object, values } => {
-                self.create_record_action(tx, ctx, &object, &values, key, now)
-                    .await
-            }
-            Action::Notify { template, .. } => {
-                let data = self.flow_template_data(tx.as_mut(), &meta, ctx).await;
-                let text = match render_text(&template, &data) {
-                    Ok(t) => t,
-                    Err(m) => return Ok(failed(m)),
-                };
-                let n = self
-                    .notify_users(tx.as_mut(), ctx, recipients, &text, key, now)
-                    .await?;
-                Ok(ActionOutcome {
-                    event: "action.notified",
-                    data: json!({"kind": "notify", "users": recipients, "notified": n}),
-                    error: None,
-                    record: None,
-                })
-            }
-            Action::Webhook {
-                method,
-                url,
-                secret,
-                body,
-                headers,
-            } => {
-                let data = self.flow_template_data(tx.as_mut(), &meta, ctx).await;
-                let url = match render_text(&url, &data) {
-                    Ok(u) => u,
-                    Err(m) => return Ok(failed(m)),
-                };
-                let unsigned = secret.is_none();
-                let doc = ActionDoc::Webhook {
-                    url: url.clone(),
-                    secret: secret.unwrap_or_default(),
-                    unsigned,
-                    body,
-                    method: Some(method.to_ascii_uppercase()),
-                    headers,
-                };
-                let run = OutboxRow {
-                    tenant: ctx.tenant.0,
-                    rule: format!("flow:{}", ctx.flow_key),
-                    object: ctx.object.clone(),
-                    record_id: Some(ctx.record_id),
-                    event: "flow".into(),
-                    payload: OutboxPayload::Run(Box::new(RunInput {
-                        record: data["record"].as_object().cloned(),
-                        old: None,
-                        actor: ctx.initiator,
-                        source: Source::Flow.as_str().into(),
-                        rule_version: None,
-                        run_as: ctx.initiator,
-                        flow_instance: Some(ctx.id),
-                        actions: vec![doc],
-                        effect_keys: [("0".to_owned(), key.to_owned())].into(),
-                        event: None,
-                    })),
-                    idempotency_key: flow_run_key(ctx.id, key),
-                    ..OutboxRow::fresh(now)
-                };
-                tx.enqueue_runs(std::slice::from_ref(&run)).await?;
-                self.core.job_signal.notify_waiters();
-                Ok(ActionOutcome {
-                    event: "action.queued",
-                    data: json!({"kind": "webhook", "method": method, "url": url,
-                                 "run": run.id, "idempotency_key": key, "signed": !unsigned}),
-                    error: None,
-                    record: None,
-                })
-            }
+/// Run one action node: record actions inline, notifications in this transaction,
+/// webhooks queued in the outbox.
+pub(crate) async fn run_flow_action(
+    wf: &Workflows,
+    tx: &mut TxCtx,
+    ctx: &InstCtx,
+    action: &Json,
+    key: &str,
+    recipients: &[String],
+    now: DateTime<Utc>,
+) -> Result<ActionOutcome> {
+    let action: Action = match serde_json::from_value(action.clone()) {
+        Ok(a) => a,
+        Err(e) => return Ok(failed(format!("unreadable action: {e}"))),
+    };
+    let meta = tx.meta.clone();
+    match action {
+        Action::UpdateRecord { set } => update_record_action(wf, tx, ctx, &set, now).await,
+        Action::CreateRecord { object, values } => {
+            create_record_action(wf, tx, ctx, &object, &values, key, now).await
         }
-    }
-
-    /// `update_record`: the instance's record through the write path, in this transaction.
-    async fn update_record_action(
-        &self,
-        tx: &mut TxCtx,
-        ctx: &InstCtx,
-        set: &std::collections::BTreeMap<String, String>,
-        now: DateTime<Utc>,
-    ) -> Result<ActionOutcome> {
-        let meta = tx.meta.clone();
-        let (p, g) = flow_actor(ctx);
-        let obj = meta
-            .object(&ctx.object)
-            .cloned()
-            .ok_or_else(|| Error::not_found(format!("object '{}'", ctx.object)))?;
-        let current = match crate::records::load_one(
-            tx.as_mut(),
-            &obj,
-            ctx.record_id,
-            FetchOpts {
-                for_update: true,
-                ..Default::default()
-            },
-            None,
-        )
-        .await
-        {
-            Ok(r) => r,
-            Err(Error::NotFound { .. }) => {
-                return Ok(failed("the record no longer exists".into()));
-            }
-            Err(e) => return Err(e),
-        };
-        let rec = record_json(&obj, &current, None, &|_| true);
-        let empty = Map::new();
-        let body = match values_body(&obj, set, rec.as_object().unwrap_or(&empty), now) {
-            Ok(b) => b,
-            Err(m) => return Ok(failed(m)),
-        };
-        match self
-            .records
-            .path()
-            .patch(tx, &p, &g, &obj, current, &body, None)
-            .await?
-        {
-            Ok(row) => Ok(ActionOutcome {
-                event: "action.record_updated",
-                data: json!({"record": row.id, "version": row.version, "set": body}),
+        Action::Notify { template, .. } => {
+            let data = flow_template_data(tx.as_mut(), &meta, ctx).await;
+            let text = match render_text(&template, &data) {
+                Ok(t) => t,
+                Err(m) => return Ok(failed(m)),
+            };
+            let n = notify_users(tx.as_mut(), ctx, recipients, &text, key, now).await?;
+            Ok(ActionOutcome {
+                event: "action.notified",
+                data: json!({"kind": "notify", "users": recipients, "notified": n}),
                 error: None,
-                record: Some(record_json(&obj, &row, None, &|_| true)),
-            }),
-            Err(ps) => Ok(failed(
-                ps.iter()
-                    .map(|p| format!("{} {}: {}", p.path, p.code, p.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )),
+                record: None,
+            })
+        }
+        Action::Webhook {
+            method,
+            url,
+            secret,
+            body,
+            headers,
+        } => {
+            let data = flow_template_data(tx.as_mut(), &meta, ctx).await;
+            let url = match render_text(&url, &data) {
+                Ok(u) => u,
+                Err(m) => return Ok(failed(m)),
+            };
+            let unsigned = secret.is_none();
+            let doc = ActionDoc::Webhook {
+                url: url.clone(),
+                secret: secret.unwrap_or_default(),
+                unsigned,
+                body,
+                method: Some(method.to_ascii_uppercase()),
+                headers,
+            };
+            let run = OutboxRow {
+                tenant: ctx.tenant.0,
+                rule: format!("flow:{}", ctx.flow_key),
+                object: ctx.object.clone(),
+                record_id: Some(ctx.record_id),
+                event: "flow".into(),
+                payload: OutboxPayload::Run(Box::new(RunInput {
+                    record: data["record"].as_object().cloned(),
+                    old: None,
+                    actor: ctx.initiator,
+                    source: Source::Flow.as_str().into(),
+                    rule_version: None,
+                    run_as: ctx.initiator,
+                    flow_instance: Some(ctx.id),
+                    actions: vec![doc],
+                    effect_keys: [("0".to_owned(), key.to_owned())].into(),
+                    event: None,
+                })),
+                idempotency_key: flow_run_key(ctx.id, key),
+                ..OutboxRow::fresh(now)
+            };
+            tx.enqueue_runs(std::slice::from_ref(&run)).await?;
+            wf.core.job_signal.notify_waiters();
+            Ok(ActionOutcome {
+                event: "action.queued",
+                data: json!({"kind": "webhook", "method": method, "url": url,
+                             "run": run.id, "idempotency_key": key, "signed": !unsigned}),
+                error: None,
+                record: None,
+            })
         }
     }
+}
 
-    /// `create_record`: a record of any object, its values computed over the instance's
-    /// record.
-    async fn create_record_action(
-        &self,
-        tx: &mut TxCtx,
-        ctx: &InstCtx,
-        object: &str,
-        values: &std::collections::BTreeMap<String, String>,
-        key: &str,
-        now: DateTime<Utc>,
-    ) -> Result<ActionOutcome> {
-        let meta = tx.meta.clone();
-        let (p, g) = flow_actor(ctx);
-        let Some(obj) = meta.object(object).cloned() else {
-            return Ok(failed(format!("object '{object}' does not exist")));
-        };
-        // Expressions read the instance's record.
-        let src = meta.object(&ctx.object).cloned();
-        let rec = match &src {
-            Some(so) => {
-                crate::records::load_one(tx.as_mut(), so, ctx.record_id, FetchOpts::default(), None)
-                    .await
-                    .ok()
-                    .map(|r| record_json(so, &r, None, &|_| true))
-            }
-            None => None,
-        };
-        let empty = Map::new();
-        let rec_map = rec.as_ref().and_then(Json::as_object).unwrap_or(&empty);
-        let body = match src.as_ref().map_or_else(
-            || Err("the instance's object no longer exists".to_string()),
-            |so| values_body_for(so, &obj, values, rec_map, now),
-        ) {
-            Ok(b) => b,
-            Err(m) => return Ok(failed(m)),
-        };
-        let path = self.records.path();
-        let mut rows = path
-            .prepare_creates(tx, &p, &g, &obj, &[&body], false)
-            .await?;
-        match rows.pop() {
-            Some(Ok(row)) => {
-                path.persist_creates(tx, &p, &obj, std::slice::from_ref(&row))
-                    .await?;
-                Ok(ActionOutcome {
-                    event: "action.record_created",
-                    data: json!({"object": object, "record": row.id, "idempotency_key": key}),
-                    error: None,
-                    record: None,
-                })
-            }
-            Some(Err(ps)) => Ok(failed(
-                ps.iter()
-                    .map(|p| format!("{} {}: {}", p.path, p.code, p.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )),
-            None => Err(Error::internal("no row prepared")),
+/// `update_record`: the instance's record through the write path, in this transaction.
+async fn update_record_action(
+    wf: &Workflows,
+    tx: &mut TxCtx,
+    ctx: &InstCtx,
+    set: &std::collections::BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<ActionOutcome> {
+    let meta = tx.meta.clone();
+    let (p, g) = flow_actor(ctx);
+    let obj = meta
+        .object(&ctx.object)
+        .cloned()
+        .ok_or_else(|| Error::not_found(format!("object '{}'", ctx.object)))?;
+    let current = match crate::records::load_one(
+        tx.as_mut(),
+        &obj,
+        ctx.record_id,
+        FetchOpts {
+            for_update: true,
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(Error::NotFound { .. }) => {
+            return Ok(failed("the record no longer exists".into()));
         }
+        Err(e) => return Err(e),
+    };
+    let rec = record_json(&obj, &current, None, &|_| true);
+    let empty = Map::new();
+    let body = match values_body(&obj, set, rec.as_object().unwrap_or(&empty), now) {
+        Ok(b) => b,
+        Err(m) => return Ok(failed(m)),
+    };
+    match wf
+        .records
+        .path()
+        .patch(tx, &p, &g, &obj, current, &body, None)
+        .await?
+    {
+        Ok(row) => Ok(ActionOutcome {
+            event: "action.record_updated",
+            data: json!({"record": row.id, "version": row.version, "set": body}),
+            error: None,
+            record: Some(record_json(&obj, &row, None, &|_| true)),
+        }),
+        Err(ps) => Ok(failed(
+            ps.iter()
+                .map(|p| format!("{} {}: {}", p.path, p.code, p.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )),
+    }
+}
+
+/// `create_record`: a record of any object, its values computed over the instance's
+/// record.
+async fn create_record_action(
+    wf: &Workflows,
+    tx: &mut TxCtx,
+    ctx: &InstCtx,
+    object: &str,
+    values: &std::collections::BTreeMap<String, String>,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<ActionOutcome> {
+    let meta = tx.meta.clone();
+    let (p, g) = flow_actor(ctx);
+    let Some(obj) = meta.object(object).cloned() else {
+        return Ok(failed(format!("object '{object}' does not exist")));
+    };
+    // Expressions read the instance's record.
+    let src = meta.object(&ctx.object).cloned();
+    let rec = match &src {
+        Some(so) => {
+            crate::records::load_one(tx.as_mut(), so, ctx.record_id, FetchOpts::default(), None)
+                .await
+                .ok()
+                .map(|r| record_json(so, &r, None, &|_| true))
+        }
+        None => None,
+    };
+    let empty = Map::new();
+    let rec_map = rec.as_ref().and_then(Json::as_object).unwrap_or(&empty);
+    let body = match src.as_ref().map_or_else(
+        || Err("the instance's object no longer exists".to_string()),
+        |so| values_body_for(so, &obj, values, rec_map, now),
+    ) {
+        Ok(b) => b,
+        Err(m) => return Ok(failed(m)),
+    };
+    let path = wf.records.path();
+    let mut rows = path
+        .prepare_creates(tx, &p, &g, &obj, &[&body], false)
+        .await?;
+    match rows.pop() {
+        Some(Ok(row)) => {
+            path.persist_creates(tx, &p, &obj, std::slice::from_ref(&row))
+                .await?;
+            Ok(ActionOutcome {
+                event: "action.record_created",
+                data: json!({"object": object, "record": row.id, "idempotency_key": key}),
+                error: None,
+                record: None,
+            })
+        }
+        Some(Err(ps)) => Ok(failed(
+            ps.iter()
+                .map(|p| format!("{} {}: {}", p.path, p.code, p.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )),
+        None => Err(Error::internal("no row prepared")),
     }
 }
 
@@ -336,60 +331,54 @@ pub(crate) fn render_text(src: &str, data: &Json) -> std::result::Result<String,
     render(&t, data).map_err(|e| e.to_string())
 }
 
-impl Workflows {
-    /// `{record, flow: {key, instance}}` for a workflow's templates.
-    pub(crate) async fn flow_template_data(
-        &self,
-        tx: &mut dyn Tx,
-        meta: &crate::core::cache::TenantMeta,
-        ctx: &InstCtx,
-    ) -> Json {
-        let rec = match meta.object(&ctx.object) {
-            Some(obj) => {
-                crate::records::load_one(tx, obj, ctx.record_id, FetchOpts::default(), None)
-                    .await
-                    .ok()
-                    .map(|r| record_json(obj, &r, None, &|_| true))
-            }
-            None => None,
-        };
-        json!({
-            "record": rec.unwrap_or_else(|| json!({})),
-            "flow": {"key": ctx.flow_key, "instance": ctx.id},
-        })
-    }
+/// `{record, flow: {key, instance}}` for a workflow's templates.
+pub(crate) async fn flow_template_data(
+    tx: &mut dyn Tx,
+    meta: &crate::core::cache::TenantMeta,
+    ctx: &InstCtx,
+) -> Json {
+    let rec = match meta.object(&ctx.object) {
+        Some(obj) => crate::records::load_one(tx, obj, ctx.record_id, FetchOpts::default(), None)
+            .await
+            .ok()
+            .map(|r| record_json(obj, &r, None, &|_| true)),
+        None => None,
+    };
+    json!({
+        "record": rec.unwrap_or_else(|| json!({})),
+        "flow": {"key": ctx.flow_key, "instance": ctx.id},
+    })
+}
 
-    /// In-app notifications to `users` (ids as strings; unknown ones skipped), in the
-    /// caller's transaction. The title is the first line of `text`. Returns how many were new.
-    pub(crate) async fn notify_users(
-        &self,
-        tx: &mut dyn Tx,
-        ctx: &InstCtx,
-        users: &[String],
-        text: &str,
-        key: &str,
-        now: DateTime<Utc>,
-    ) -> Result<usize> {
-        let ids: Vec<uuid::Uuid> = users
-            .iter()
-            .filter_map(|u| uuid::Uuid::parse_str(u).ok())
-            .collect();
-        let title: String = text
-            .lines()
-            .next()
-            .unwrap_or("")
-            .chars()
-            .take(200)
-            .collect();
-        let rule = format!("flow:{}", ctx.flow_key);
-        let notice = crate::automation::Notice {
-            title: &title,
-            body: text,
-            object: &ctx.object,
-            record_id: Some(ctx.record_id),
-            rule: &rule,
-            key,
-        };
-        crate::automation::notify(tx, &ids, &notice, now).await
-    }
+/// In-app notifications to `users` (ids as strings; unknown ones skipped), in the
+/// caller's transaction. The title is the first line of `text`. Returns how many were new.
+pub(crate) async fn notify_users(
+    tx: &mut dyn Tx,
+    ctx: &InstCtx,
+    users: &[String],
+    text: &str,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let ids: Vec<uuid::Uuid> = users
+        .iter()
+        .filter_map(|u| uuid::Uuid::parse_str(u).ok())
+        .collect();
+    let title: String = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
+    let rule = format!("flow:{}", ctx.flow_key);
+    let notice = crate::automation::Notice {
+        title: &title,
+        body: text,
+        object: &ctx.object,
+        record_id: Some(ctx.record_id),
+        rule: &rule,
+        key,
+    };
+    crate::automation::notify(tx, &ids, &notice, now).await
 }

@@ -145,194 +145,196 @@ fn text_ok(path: &str, t: Option<&String>) -> Result<()> {
     }
 }
 
-impl Workflows {
-    /// Act on a task (approve, reject, return, transfer, delegate, add signer, comment).
-    pub(super) async fn task_act(
-        &self,
-        p: &Principal,
-        task_id: Uuid,
-        body: &Json,
-    ) -> Result<InstanceSummary> {
-        if p.view_as {
-            return Err(FlowError::ReadOnlyView.into());
+/// Act on a task (approve, reject, return, transfer, delegate, add signer, comment).
+pub(super) async fn task_act(
+    wf: &Workflows,
+    p: &Principal,
+    task_id: Uuid,
+    body: &Json,
+) -> Result<InstanceSummary> {
+    if p.view_as {
+        return Err(FlowError::ReadOnlyView.into());
+    }
+    let action: TaskAction = parse_action(body)?;
+    let mut users: Vec<Uuid> = vec![];
+    match &action {
+        TaskAction::Approve { comment }
+        | TaskAction::Reject { comment }
+        | TaskAction::Return { comment, .. } => text_ok("/comment", comment.as_ref())?,
+        TaskAction::Transfer { to, comment } => {
+            text_ok("/comment", comment.as_ref())?;
+            users.push(*to);
         }
-        let action: TaskAction = parse_action(body)?;
-        let mut users: Vec<Uuid> = vec![];
-        match &action {
-            TaskAction::Approve { comment }
-            | TaskAction::Reject { comment }
-            | TaskAction::Return { comment, .. } => text_ok("/comment", comment.as_ref())?,
-            TaskAction::Transfer { to, comment } => {
-                text_ok("/comment", comment.as_ref())?;
-                users.push(*to);
+        TaskAction::Delegate { to } => users.push(*to),
+        TaskAction::AddSigner {
+            users: us, comment, ..
+        } => {
+            text_ok("/comment", comment.as_ref())?;
+            if us.is_empty() || us.len() > 20 {
+                return Err(Error::one("/users", "max_items", "add 1 to 20 signers"));
             }
-            TaskAction::Delegate { to } => users.push(*to),
-            TaskAction::AddSigner {
-                users: us, comment, ..
-            } => {
-                text_ok("/comment", comment.as_ref())?;
-                if us.is_empty() || us.len() > 20 {
-                    return Err(Error::one("/users", "max_items", "add 1 to 20 signers"));
-                }
-                users.extend(us.iter().copied());
-            }
-            TaskAction::Comment { text } => {
-                if text.trim().is_empty() {
-                    return Err(Error::one("/text", "required", "the comment is empty"));
-                }
-                text_ok("/text", Some(text))?;
-            }
-            TaskAction::Resubmit {} => {}
+            users.extend(us.iter().copied());
         }
-        let (instance, task) = {
-            let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
-            let t = tx
-                .flow_task(task_id)
-                .await?
-                .ok_or_else(|| Error::not_found("task"))?;
-            if !users.is_empty() {
-                let known = tx.existing_users(&users).await?;
-                if let Some(bad) = users.iter().find(|u| !known.contains(u)) {
-                    return Err(Error::one(
-                        if matches!(action, TaskAction::AddSigner { .. }) {
-                            "/users"
-                        } else {
-                            "/to"
-                        },
-                        "unknown_user",
-                        format!("{bad} is not a user"),
-                    ));
-                }
+        TaskAction::Comment { text } => {
+            if text.trim().is_empty() {
+                return Err(Error::one("/text", "required", "the comment is empty"));
             }
-            tx.commit().await?;
-            (t.instance_id, t.task as u32)
-        };
-        let actor = p.user.0.to_string();
-        let cmd = match action {
-            TaskAction::Approve { comment } => Command::Decide {
-                task,
-                actor,
-                acting_for: None,
-                decision: Decision::Approve,
-                comment,
-            },
-            TaskAction::Reject { comment } => Command::Decide {
-                task,
-                actor,
-                acting_for: None,
-                decision: Decision::Reject,
-                comment,
-            },
-            TaskAction::Return { to_node, comment } => Command::Return {
-                task,
-                actor,
-                to_node,
-                comment,
-            },
-            TaskAction::Transfer { to, comment } => Command::Transfer {
-                task,
-                actor,
-                to: to.to_string(),
-                comment,
-            },
-            TaskAction::Delegate { to } => Command::Delegate {
-                task,
-                actor,
-                to: to.to_string(),
-            },
-            TaskAction::AddSigner {
-                position,
-                users,
-                comment,
-            } => Command::AddSigner {
-                task,
-                actor,
-                position,
-                users: users.iter().map(Uuid::to_string).collect(),
-                comment,
-            },
-            TaskAction::Comment { text } => Command::Comment {
+            text_ok("/text", Some(text))?;
+        }
+        TaskAction::Resubmit {} => {}
+    }
+    let (instance, task) = {
+        let mut tx = wf.core.begin(p.tenant, TxMode::Read).await?;
+        let t = tx
+            .flow_task(task_id)
+            .await?
+            .ok_or_else(|| Error::not_found("task"))?;
+        if !users.is_empty() {
+            let known = tx.existing_users(&users).await?;
+            if let Some(bad) = users.iter().find(|u| !known.contains(u)) {
+                return Err(Error::one(
+                    if matches!(action, TaskAction::AddSigner { .. }) {
+                        "/users"
+                    } else {
+                        "/to"
+                    },
+                    "unknown_user",
+                    format!("{bad} is not a user"),
+                ));
+            }
+        }
+        tx.commit().await?;
+        (t.instance_id, t.task as u32)
+    };
+    let actor = p.user.0.to_string();
+    let cmd = match action {
+        TaskAction::Approve { comment } => Command::Decide {
+            task,
+            actor,
+            acting_for: None,
+            decision: Decision::Approve,
+            comment,
+        },
+        TaskAction::Reject { comment } => Command::Decide {
+            task,
+            actor,
+            acting_for: None,
+            decision: Decision::Reject,
+            comment,
+        },
+        TaskAction::Return { to_node, comment } => Command::Return {
+            task,
+            actor,
+            to_node,
+            comment,
+        },
+        TaskAction::Transfer { to, comment } => Command::Transfer {
+            task,
+            actor,
+            to: to.to_string(),
+            comment,
+        },
+        TaskAction::Delegate { to } => Command::Delegate {
+            task,
+            actor,
+            to: to.to_string(),
+        },
+        TaskAction::AddSigner {
+            position,
+            users,
+            comment,
+        } => Command::AddSigner {
+            task,
+            actor,
+            position,
+            users: users.iter().map(Uuid::to_string).collect(),
+            comment,
+        },
+        TaskAction::Comment { text } => Command::Comment {
+            actor,
+            text,
+            task: Some(task),
+        },
+        TaskAction::Resubmit {} => Command::Resubmit {
+            task,
+            actor,
+            record: None,
+        },
+    };
+    let st = super::exec::run_command(
+        wf,
+        p.tenant,
+        instance,
+        Some(p.user.0.to_string()),
+        &cmd,
+        None,
+    )
+    .await?;
+    Ok(state_summary(instance, &st))
+}
+
+/// Act on an instance: withdraw, urge, comment; admins: retry, skip, cancel.
+pub(super) async fn instance_act(
+    wf: &Workflows,
+    p: &Principal,
+    id: Uuid,
+    body: &Json,
+) -> Result<InstanceSummary> {
+    if p.view_as {
+        return Err(FlowError::ReadOnlyView.into());
+    }
+    let action: InstanceAction = parse_action(body)?;
+    // Only participants see an instance; others get "not found".
+    let row = super::exec::visible_instance(wf, p, id).await?;
+    let actor = p.user.0.to_string();
+    let cmd = match action {
+        InstanceAction::Withdraw { comment } => {
+            text_ok("/comment", comment.as_ref())?;
+            Command::Withdraw { actor, comment }
+        }
+        InstanceAction::Urge { comment } => {
+            text_ok("/comment", comment.as_ref())?;
+            Command::Urge { actor, comment }
+        }
+        InstanceAction::Comment { text } => {
+            if text.trim().is_empty() {
+                return Err(Error::one("/text", "required", "the comment is empty"));
+            }
+            text_ok("/text", Some(&text))?;
+            Command::Comment {
                 actor,
                 text,
-                task: Some(task),
-            },
-            TaskAction::Resubmit {} => Command::Resubmit {
-                task,
-                actor,
-                record: None,
-            },
-        };
-        let st = self
-            .run_command(p.tenant, instance, Some(p.user.0.to_string()), &cmd, None)
-            .await?;
-        Ok(state_summary(instance, &st))
-    }
-
-    /// Act on an instance: withdraw, urge, comment; admins: retry, skip, cancel.
-    pub(super) async fn instance_act(
-        &self,
-        p: &Principal,
-        id: Uuid,
-        body: &Json,
-    ) -> Result<InstanceSummary> {
-        if p.view_as {
-            return Err(FlowError::ReadOnlyView.into());
+                task: None,
+            }
         }
-        let action: InstanceAction = parse_action(body)?;
-        // Only participants see an instance; others get "not found".
-        let row = self.visible_instance(p, id).await?;
-        let actor = p.user.0.to_string();
-        let cmd = match action {
-            InstanceAction::Withdraw { comment } => {
-                text_ok("/comment", comment.as_ref())?;
-                Command::Withdraw { actor, comment }
+        InstanceAction::Retry { incident } => {
+            require_admin(p)?;
+            // The retry sees the record as it is now (the admin may have fixed it).
+            super::exec::flow_record_changed(wf, p.tenant, row.record_id, Some(id)).await?;
+            Command::Admin {
+                actor,
+                op: AdminOp::Retry { incident },
             }
-            InstanceAction::Urge { comment } => {
-                text_ok("/comment", comment.as_ref())?;
-                Command::Urge { actor, comment }
+        }
+        InstanceAction::Skip { incident, edge } => {
+            require_admin(p)?;
+            Command::Admin {
+                actor,
+                op: AdminOp::Skip { incident, edge },
             }
-            InstanceAction::Comment { text } => {
-                if text.trim().is_empty() {
-                    return Err(Error::one("/text", "required", "the comment is empty"));
-                }
-                text_ok("/text", Some(&text))?;
-                Command::Comment {
-                    actor,
-                    text,
-                    task: None,
-                }
+        }
+        InstanceAction::Cancel { reason } => {
+            require_admin(p)?;
+            text_ok("/reason", reason.as_ref())?;
+            Command::Admin {
+                actor,
+                op: AdminOp::Cancel { reason },
             }
-            InstanceAction::Retry { incident } => {
-                require_admin(p)?;
-                // The retry sees the record as it is now (the admin may have fixed it).
-                self.flow_record_changed(p.tenant, row.record_id, Some(id))
-                    .await?;
-                Command::Admin {
-                    actor,
-                    op: AdminOp::Retry { incident },
-                }
-            }
-            InstanceAction::Skip { incident, edge } => {
-                require_admin(p)?;
-                Command::Admin {
-                    actor,
-                    op: AdminOp::Skip { incident, edge },
-                }
-            }
-            InstanceAction::Cancel { reason } => {
-                require_admin(p)?;
-                text_ok("/reason", reason.as_ref())?;
-                Command::Admin {
-                    actor,
-                    op: AdminOp::Cancel { reason },
-                }
-            }
-        };
-        let st = self
-            .run_command(p.tenant, id, Some(p.user.0.to_string()), &cmd, None)
-            .await?;
-        Ok(state_summary(id, &st))
-    }
+        }
+    };
+    let st =
+        super::exec::run_command(wf, p.tenant, id, Some(p.user.0.to_string()), &cmd, None).await?;
+    Ok(state_summary(id, &st))
 }
 
 fn state_summary(id: Uuid, st: &InstanceState) -> InstanceSummary {

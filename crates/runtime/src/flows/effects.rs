@@ -86,224 +86,221 @@ impl StepRows<'_> {
     }
 }
 
-impl Workflows {
-    /// Write the effect rows of one engine step; returns the commands produced by inline
-    /// actions (their results), to be applied next.
-    pub(super) async fn persist_effects(
-        &self,
-        tx: &mut TxCtx,
-        ctx: &InstCtx,
-        state: &InstanceState,
-        effects: &[Effect],
-        actor: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Command>> {
-        let mut rows = StepRows {
-            ctx,
-            base: state.rev as i64 * 1_000,
-            now,
-            tasks: Vec::new(),
-            events: Vec::new(),
-            ccs: Vec::new(),
-            follow: Vec::new(),
-        };
-        for (ei, e) in effects.iter().enumerate() {
-            // Stable per step and effect: a retried command does not notify twice.
-            let fx_key = format!("{}:{}:{ei}", ctx.id, state.rev);
-            match e {
-                Effect::OpenTask { .. }
-                | Effect::CloseTask { .. }
-                | Effect::SuspendTask { .. }
-                | Effect::ReopenTask { .. } => task_effect(tx, &mut rows, e).await?,
-                Effect::ScheduleTimer {
-                    timer,
-                    node,
-                    due_at,
-                } => {
-                    tx.flow_timer_put(ctx.id, *timer as i32, node, *due_at)
-                        .await?;
-                }
-                Effect::CancelTimer { timer } => {
-                    tx.flow_timer_delete(ctx.id, *timer as i32).await?
-                }
-                Effect::RunAction { .. } => self.action_effect(tx, &mut rows, e).await?,
-                Effect::CancelPendingActions => {
-                    let n = tx
-                        .skip_queued_runs(
-                            &super::actions::flow_run_key(ctx.id, ""),
-                            "the workflow instance was withdrawn or terminated",
-                        )
-                        .await?;
-                    if n > 0 {
-                        rows.ev("actions.cancelled", None, None, json!({"runs": n}));
-                    }
-                }
-                Effect::Notify { .. } | Effect::Cc { .. } => {
-                    self.notice_effect(tx, &mut rows, e, &fx_key).await?
-                }
-                Effect::Audit { .. }
-                | Effect::Incident { .. }
-                | Effect::IncidentResolved { .. }
-                | Effect::Completed { .. } => rows.timeline(e, actor),
-            }
-        }
-        rows.flush_tasks(tx).await?;
-        if !rows.ccs.is_empty() {
-            tx.flow_cc_insert(&rows.ccs).await?;
-        }
-        if !rows.events.is_empty() {
-            tx.flow_events_append(&rows.events).await?;
-        }
-        Ok(rows.follow)
-    }
-
-    /// An action node: run it (record actions inline, deliveries queued), log it and feed
-    /// its result back to the engine.
-    async fn action_effect(
-        &self,
-        tx: &mut TxCtx,
-        rows: &mut StepRows<'_>,
-        e: &Effect,
-    ) -> Result<()> {
-        let Effect::RunAction {
-            ni,
-            node,
-            action,
-            idempotency_key,
-            attempt,
-            compensation,
-            recipients,
-            ..
-        } = e
-        else {
-            return Ok(());
-        };
-        let outcome = self
-            .run_flow_action(tx, rows.ctx, action, idempotency_key, recipients, rows.now)
-            .await?;
-        rows.ev(
-            outcome.event,
-            None,
-            Some(node.clone()),
-            json!({"idempotency_key": idempotency_key, "attempt": attempt,
-                   "compensation": compensation, "result": outcome.data}),
-        );
-        if !compensation {
-            // The engine sees its own record update before it moves on.
-            if let Some(record) = outcome.record {
-                rows.follow.push(Command::RecordChanged { record });
-            }
-            rows.follow.push(match outcome.error {
-                None => Command::ActionDone {
-                    ni: *ni,
-                    result: outcome.data,
-                },
-                Some(error) => Command::ActionFailed {
-                    ni: *ni,
-                    error,
-                    retryable: false,
-                },
-            });
-        }
-        Ok(())
-    }
-
-    /// A notice (reminder, urge, outcome) or a CC: in-app notifications and a timeline row.
-    async fn notice_effect(
-        &self,
-        tx: &mut TxCtx,
-        rows: &mut StepRows<'_>,
-        e: &Effect,
-        fx_key: &str,
-    ) -> Result<()> {
-        let ctx = rows.ctx;
-        let now = rows.now;
+/// Write the effect rows of one engine step; returns the commands produced by inline
+/// actions (their results), to be applied next.
+pub(super) async fn persist_effects(
+    wf: &Workflows,
+    tx: &mut TxCtx,
+    ctx: &InstCtx,
+    state: &InstanceState,
+    effects: &[Effect],
+    actor: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Command>> {
+    let mut rows = StepRows {
+        ctx,
+        base: state.rev as i64 * 1_000,
+        now,
+        tasks: Vec::new(),
+        events: Vec::new(),
+        ccs: Vec::new(),
+        follow: Vec::new(),
+    };
+    for (ei, e) in effects.iter().enumerate() {
+        // Stable per step and effect: a retried command does not notify twice.
+        let fx_key = format!("{}:{}:{ei}", ctx.id, state.rev);
         match e {
-            Effect::Notify {
-                kind,
-                users,
+            Effect::OpenTask { .. }
+            | Effect::CloseTask { .. }
+            | Effect::SuspendTask { .. }
+            | Effect::ReopenTask { .. } => task_effect(tx, &mut rows, e).await?,
+            Effect::ScheduleTimer {
+                timer,
                 node,
-                template,
+                due_at,
             } => {
-                let text = self.notice_text(tx, ctx, *kind, template.as_deref()).await;
-                let n = self
-                    .notify_users(tx.as_mut(), ctx, users, &text, fx_key, now)
+                tx.flow_timer_put(ctx.id, *timer as i32, node, *due_at)
                     .await?;
-                rows.ev(
-                    "notify",
-                    None,
-                    node.clone(),
-                    json!({"kind": kind, "users": users, "template": template, "notified": n}),
-                );
             }
-            Effect::Cc {
-                node,
-                users,
-                template,
-            } => {
-                for u in users {
-                    rows.ccs.push(FlowCcRow {
-                        user_id: u.clone(),
-                        instance_id: ctx.id,
-                        node: node.clone(),
-                        flow_key: ctx.flow_key.clone(),
-                        object: ctx.object.clone(),
-                        record_id: ctx.record_id,
-                        created_at: now,
-                    });
+            Effect::CancelTimer { timer } => tx.flow_timer_delete(ctx.id, *timer as i32).await?,
+            Effect::RunAction { .. } => action_effect(wf, tx, &mut rows, e).await?,
+            Effect::CancelPendingActions => {
+                let n = tx
+                    .skip_queued_runs(
+                        &super::actions::flow_run_key(ctx.id, ""),
+                        "the workflow instance was withdrawn or terminated",
+                    )
+                    .await?;
+                if n > 0 {
+                    rows.ev("actions.cancelled", None, None, json!({"runs": n}));
                 }
-                let text = self
-                    .notice_text(tx, ctx, NotifyKind::Cc, template.as_deref())
-                    .await;
-                let n = self
-                    .notify_users(tx.as_mut(), ctx, users, &text, fx_key, now)
-                    .await?;
-                rows.ev(
-                    "cc",
-                    None,
-                    Some(node.clone()),
-                    json!({"users": users, "template": template, "notified": n}),
-                );
             }
-            _ => {}
+            Effect::Notify { .. } | Effect::Cc { .. } => {
+                notice_effect(tx, &mut rows, e, &fx_key).await?
+            }
+            Effect::Audit { .. }
+            | Effect::Incident { .. }
+            | Effect::IncidentResolved { .. }
+            | Effect::Completed { .. } => rows.timeline(e, actor),
         }
-        Ok(())
     }
+    rows.flush_tasks(tx).await?;
+    if !rows.ccs.is_empty() {
+        tx.flow_cc_insert(&rows.ccs).await?;
+    }
+    if !rows.events.is_empty() {
+        tx.flow_events_append(&rows.events).await?;
+    }
+    Ok(rows.follow)
+}
 
-    /// The text of a workflow notice: its template rendered over the record, or a default
-    /// line per kind (Chinese first, then English) when it has none or it fails to render.
-    async fn notice_text(
-        &self,
-        tx: &mut TxCtx,
-        ctx: &InstCtx,
-        kind: NotifyKind,
-        template: Option<&str>,
-    ) -> String {
-        if let Some(t) = template {
-            let meta = tx.meta.clone();
-            let data = self.flow_template_data(tx.as_mut(), &meta, ctx).await;
-            match super::actions::render_text(t, &data) {
-                Ok(s) if !s.trim().is_empty() => return s,
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(flow = %ctx.flow_key, error = %e, "notice template failed")
-                }
+/// An action node: run it (record actions inline, deliveries queued), log it and feed
+/// its result back to the engine.
+async fn action_effect(
+    wf: &Workflows,
+    tx: &mut TxCtx,
+    rows: &mut StepRows<'_>,
+    e: &Effect,
+) -> Result<()> {
+    let Effect::RunAction {
+        ni,
+        node,
+        action,
+        idempotency_key,
+        attempt,
+        compensation,
+        recipients,
+        ..
+    } = e
+    else {
+        return Ok(());
+    };
+    let outcome = super::actions::run_flow_action(
+        wf,
+        tx,
+        rows.ctx,
+        action,
+        idempotency_key,
+        recipients,
+        rows.now,
+    )
+    .await?;
+    rows.ev(
+        outcome.event,
+        None,
+        Some(node.clone()),
+        json!({"idempotency_key": idempotency_key, "attempt": attempt,
+               "compensation": compensation, "result": outcome.data}),
+    );
+    if !compensation {
+        // The engine sees its own record update before it moves on.
+        if let Some(record) = outcome.record {
+            rows.follow.push(Command::RecordChanged { record });
+        }
+        rows.follow.push(match outcome.error {
+            None => Command::ActionDone {
+                ni: *ni,
+                result: outcome.data,
+            },
+            Some(error) => Command::ActionFailed {
+                ni: *ni,
+                error,
+                retryable: false,
+            },
+        });
+    }
+    Ok(())
+}
+
+/// A notice (reminder, urge, outcome) or a CC: in-app notifications and a timeline row.
+async fn notice_effect(
+    tx: &mut TxCtx,
+    rows: &mut StepRows<'_>,
+    e: &Effect,
+    fx_key: &str,
+) -> Result<()> {
+    let ctx = rows.ctx;
+    let now = rows.now;
+    match e {
+        Effect::Notify {
+            kind,
+            users,
+            node,
+            template,
+        } => {
+            let text = notice_text(tx, ctx, *kind, template.as_deref()).await;
+            let n =
+                super::actions::notify_users(tx.as_mut(), ctx, users, &text, fx_key, now).await?;
+            rows.ev(
+                "notify",
+                None,
+                node.clone(),
+                json!({"kind": kind, "users": users, "template": template, "notified": n}),
+            );
+        }
+        Effect::Cc {
+            node,
+            users,
+            template,
+        } => {
+            for u in users {
+                rows.ccs.push(FlowCcRow {
+                    user_id: u.clone(),
+                    instance_id: ctx.id,
+                    node: node.clone(),
+                    flow_key: ctx.flow_key.clone(),
+                    object: ctx.object.clone(),
+                    record_id: ctx.record_id,
+                    created_at: now,
+                });
+            }
+            let text = notice_text(tx, ctx, NotifyKind::Cc, template.as_deref()).await;
+            let n =
+                super::actions::notify_users(tx.as_mut(), ctx, users, &text, fx_key, now).await?;
+            rows.ev(
+                "cc",
+                None,
+                Some(node.clone()),
+                json!({"users": users, "template": template, "notified": n}),
+            );
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The text of a workflow notice: its template rendered over the record, or a default
+/// line per kind (Chinese first, then English) when it has none or it fails to render.
+async fn notice_text(
+    tx: &mut TxCtx,
+    ctx: &InstCtx,
+    kind: NotifyKind,
+    template: Option<&str>,
+) -> String {
+    if let Some(t) = template {
+        let meta = tx.meta.clone();
+        let data = super::actions::flow_template_data(tx.as_mut(), &meta, ctx).await;
+        match super::actions::render_text(t, &data) {
+            Ok(s) if !s.trim().is_empty() => return s,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(flow = %ctx.flow_key, error = %e, "notice template failed")
             }
         }
-        let what = match kind {
-            NotifyKind::Reminder => "审批提醒 / Approval reminder",
-            NotifyKind::Urge => "催办 / Please act on",
-            NotifyKind::Cc => "抄送 / CC",
-            NotifyKind::Approved => "已通过 / Approved",
-            NotifyKind::Rejected => "已驳回 / Rejected",
-            NotifyKind::Withdrawn => "已撤回 / Withdrawn",
-            NotifyKind::Returned => "已退回 / Returned",
-        };
-        format!(
-            "{what}: {} ({} {})",
-            ctx.flow_key, ctx.object, ctx.record_id
-        )
     }
+    let what = match kind {
+        NotifyKind::Reminder => "审批提醒 / Approval reminder",
+        NotifyKind::Urge => "催办 / Please act on",
+        NotifyKind::Cc => "抄送 / CC",
+        NotifyKind::Approved => "已通过 / Approved",
+        NotifyKind::Rejected => "已驳回 / Rejected",
+        NotifyKind::Withdrawn => "已撤回 / Withdrawn",
+        NotifyKind::Returned => "已退回 / Returned",
+    };
+    format!(
+        "{what}: {} ({} {})",
+        ctx.flow_key, ctx.object, ctx.record_id
+    )
 }
 /// Task rows: opened (inserted with the step), closed, suspended or reopened.
 async fn task_effect(tx: &mut TxCtx, rows: &mut StepRows<'_>, e: &Effect) -> Result<()> {

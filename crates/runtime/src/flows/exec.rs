@@ -78,172 +78,163 @@ impl InstCtx {
     }
 }
 
-impl Workflows {
-    /// Run one command against an instance: load, apply, compare-and-swap, persist effects,
-    /// all in one transaction; re-applied on a revision conflict. `fired_timer` deletes that
-    /// timer row in the same transaction.
-    pub(crate) async fn run_command(
-        &self,
-        tenant: TenantId,
-        id: Uuid,
-        actor: Option<String>,
-        cmd: &Command,
-        fired_timer: Option<i32>,
-    ) -> Result<InstanceState> {
-        let org = self.core.org(tenant).await?;
-        let calendars = self.calendars.for_tenant(tenant).await?;
-        let env = OrgEnv { org, calendars };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let now = self.core.clock.now();
-            let mut tx = self.core.begin(tenant, TxMode::Write).await?;
-            let row = tx
-                .flow_instance(id)
-                .await?
-                .ok_or_else(|| Error::not_found("flow instance"))?;
-            let state: InstanceState = serde_json::from_value(row.state.clone())
-                .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
-            let flow = self.compiled_flow(&mut tx, row.version_id).await?;
-            let t =
-                weft_flow::apply(&flow, &state, cmd.clone(), now, &env).map_err(command_error)?;
-            if t.state.rev == state.rev {
-                // A no-op (replayed timer or action result): nothing to write.
-                if let Some(timer) = fired_timer {
-                    tx.flow_timer_delete(id, timer).await?;
-                    tx.commit().await?;
-                }
-                return Ok(state);
-            }
-            // Swap first: the instance row is the first lock this transaction takes.
-            let ctx = InstCtx::of(tenant, &row);
-            if !self
-                .try_store_state(tx.as_mut(), &ctx, row.rev, &t.state, now)
-                .await?
-            {
-                drop(tx);
-                if attempt >= MAX_ATTEMPTS {
-                    return Err(Error::Unavailable(
-                        "the instance is too busy; retry shortly".into(),
-                    ));
-                }
-                let jitter = rand::random::<u64>() % (2 + u64::from(attempt) * 2);
-                tokio::time::sleep(Duration::from_millis(jitter)).await;
-                continue;
-            }
-            if let Some(timer) = fired_timer {
-                tx.flow_timer_delete(id, timer).await?;
-            }
-            let first_rev = t.state.rev as i64;
-            let state = self
-                .drive(
-                    &mut tx,
-                    &ctx,
-                    &flow,
-                    &env,
-                    t.state,
-                    t.effects,
-                    actor.clone(),
-                    now,
-                )
-                .await?;
-            if state.rev as i64 != first_rev {
-                self.store_state(tx.as_mut(), &ctx, first_rev, &state, now)
-                    .await?;
-            }
-            tx.commit().await?;
-            if attempt > 1 {
-                tracing::debug!(flow.instance_id = %id, attempts = attempt, "command retried after a revision conflict");
-            }
-            return Ok(state);
-        }
-    }
-
-    async fn try_store_state(
-        &self,
-        tx: &mut dyn Tx,
-        ctx: &InstCtx,
-        old_rev: i64,
-        state: &InstanceState,
-        now: DateTime<Utc>,
-    ) -> Result<bool> {
-        let json = serde_json::to_value(state).map_err(Error::internal)?;
-        tx.flow_instance_cas(
-            ctx.id,
-            old_rev,
-            state.rev as i64,
-            status_str(state.status),
-            &json,
-            now,
-            state.status.is_final().then_some(now),
-        )
-        .await
-    }
-
-    pub(super) async fn store_state(
-        &self,
-        tx: &mut dyn Tx,
-        ctx: &InstCtx,
-        old_rev: i64,
-        state: &InstanceState,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        if self.try_store_state(tx, ctx, old_rev, state, now).await? {
-            Ok(())
-        } else {
-            Err(Error::internal("instance changed under its own lock"))
-        }
-    }
-
-    /// Persist effects; run record actions inline and feed their results back to the engine
-    /// until the instance waits for something else. Returns the final state.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn drive(
-        &self,
-        tx: &mut TxCtx,
-        ctx: &InstCtx,
-        flow: &CompiledFlow,
-        env: &OrgEnv,
-        mut state: InstanceState,
-        mut effects: Vec<Effect>,
-        actor: Option<String>,
-        now: DateTime<Utc>,
-    ) -> Result<InstanceState> {
-        let mut pending = std::collections::VecDeque::new();
-        for _ in 0..MAX_INLINE {
-            pending.extend(
-                self.persist_effects(tx, ctx, &state, &effects, actor.as_deref(), now)
-                    .await?,
-            );
-            let Some(cmd) = pending.pop_front() else {
-                return Ok(state);
-            };
-            // One result at a time: each is a separate engine step (and revision).
-            let t = weft_flow::apply(flow, &state, cmd, now, env).map_err(command_error)?;
-            state = t.state;
-            effects = t.effects;
-        }
-        Err(Error::internal("flow ran too many inline steps"))
-    }
-
-    /// The instance if `p` may see it (admin, initiator, assignee or CC recipient).
-    pub(crate) async fn visible_instance(
-        &self,
-        p: &Principal,
-        id: Uuid,
-    ) -> Result<FlowInstanceRow> {
-        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
+/// Run one command against an instance: load, apply, compare-and-swap, persist effects,
+/// all in one transaction; re-applied on a revision conflict. `fired_timer` deletes that
+/// timer row in the same transaction.
+pub(crate) async fn run_command(
+    wf: &Workflows,
+    tenant: TenantId,
+    id: Uuid,
+    actor: Option<String>,
+    cmd: &Command,
+    fired_timer: Option<i32>,
+) -> Result<InstanceState> {
+    let org = wf.core.org(tenant).await?;
+    let calendars = wf.calendars.for_tenant(tenant).await?;
+    let env = OrgEnv { org, calendars };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let now = wf.core.clock.now();
+        let mut tx = wf.core.begin(tenant, TxMode::Write).await?;
         let row = tx
             .flow_instance(id)
             .await?
             .ok_or_else(|| Error::not_found("flow instance"))?;
-        let ok = can_open(tx.as_mut(), p, &row).await?;
-        tx.commit().await?;
-        if ok {
-            Ok(row)
-        } else {
-            Err(Error::not_found("flow instance"))
+        let state: InstanceState = serde_json::from_value(row.state.clone())
+            .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
+        let flow = super::compiled_flow(wf, &mut tx, row.version_id).await?;
+        let t = weft_flow::apply(&flow, &state, cmd.clone(), now, &env).map_err(command_error)?;
+        if t.state.rev == state.rev {
+            // A no-op (replayed timer or action result): nothing to write.
+            if let Some(timer) = fired_timer {
+                tx.flow_timer_delete(id, timer).await?;
+                tx.commit().await?;
+            }
+            return Ok(state);
         }
+        // Swap first: the instance row is the first lock this transaction takes.
+        let ctx = InstCtx::of(tenant, &row);
+        if !try_store_state(tx.as_mut(), &ctx, row.rev, &t.state, now).await? {
+            drop(tx);
+            if attempt >= MAX_ATTEMPTS {
+                return Err(Error::Unavailable(
+                    "the instance is too busy; retry shortly".into(),
+                ));
+            }
+            let jitter = rand::random::<u64>() % (2 + u64::from(attempt) * 2);
+            tokio::time::sleep(Duration::from_millis(jitter)).await;
+            continue;
+        }
+        if let Some(timer) = fired_timer {
+            tx.flow_timer_delete(id, timer).await?;
+        }
+        let first_rev = t.state.rev as i64;
+        let state = drive(
+            wf,
+            &mut tx,
+            &ctx,
+            &flow,
+            &env,
+            t.state,
+            t.effects,
+            actor.clone(),
+            now,
+        )
+        .await?;
+        if state.rev as i64 != first_rev {
+            store_state(tx.as_mut(), &ctx, first_rev, &state, now).await?;
+        }
+        tx.commit().await?;
+        if attempt > 1 {
+            tracing::debug!(flow.instance_id = %id, attempts = attempt, "command retried after a revision conflict");
+        }
+        return Ok(state);
+    }
+}
+
+async fn try_store_state(
+    tx: &mut dyn Tx,
+    ctx: &InstCtx,
+    old_rev: i64,
+    state: &InstanceState,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let json = serde_json::to_value(state).map_err(Error::internal)?;
+    tx.flow_instance_cas(
+        ctx.id,
+        old_rev,
+        state.rev as i64,
+        status_str(state.status),
+        &json,
+        now,
+        state.status.is_final().then_some(now),
+    )
+    .await
+}
+
+pub(super) async fn store_state(
+    tx: &mut dyn Tx,
+    ctx: &InstCtx,
+    old_rev: i64,
+    state: &InstanceState,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if try_store_state(tx, ctx, old_rev, state, now).await? {
+        Ok(())
+    } else {
+        Err(Error::internal("instance changed under its own lock"))
+    }
+}
+
+/// Persist effects; run record actions inline and feed their results back to the engine
+/// until the instance waits for something else. Returns the final state.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn drive(
+    wf: &Workflows,
+    tx: &mut TxCtx,
+    ctx: &InstCtx,
+    flow: &CompiledFlow,
+    env: &OrgEnv,
+    mut state: InstanceState,
+    mut effects: Vec<Effect>,
+    actor: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<InstanceState> {
+    let mut pending = std::collections::VecDeque::new();
+    for _ in 0..MAX_INLINE {
+        pending.extend(
+            super::effects::persist_effects(wf, tx, ctx, &state, &effects, actor.as_deref(), now)
+                .await?,
+        );
+        let Some(cmd) = pending.pop_front() else {
+            return Ok(state);
+        };
+        // One result at a time: each is a separate engine step (and revision).
+        let t = weft_flow::apply(flow, &state, cmd, now, env).map_err(command_error)?;
+        state = t.state;
+        effects = t.effects;
+    }
+    Err(Error::internal("flow ran too many inline steps"))
+}
+
+/// The instance if `p` may see it (admin, initiator, assignee or CC recipient).
+pub(crate) async fn visible_instance(
+    wf: &Workflows,
+    p: &Principal,
+    id: Uuid,
+) -> Result<FlowInstanceRow> {
+    let mut tx = wf.core.begin(p.tenant, TxMode::Read).await?;
+    let row = tx
+        .flow_instance(id)
+        .await?
+        .ok_or_else(|| Error::not_found("flow instance"))?;
+    let ok = can_open(tx.as_mut(), p, &row).await?;
+    tx.commit().await?;
+    if ok {
+        Ok(row)
+    } else {
+        Err(Error::not_found("flow instance"))
     }
 }
 
@@ -265,62 +256,67 @@ pub(crate) async fn can_open(
         || tx.flow_cc_of(row.id).await?.iter().any(|c| c.user_id == me))
 }
 
-impl Workflows {
-    /// Feed a record's current values to the running instances on it (`only`: one of them):
-    /// wait conditions are re-checked, and an admin retry sees data fixed since. Each
-    /// instance changes in its own command transaction, after the record write committed.
-    pub(crate) async fn flow_record_changed(
-        &self,
-        tenant: TenantId,
-        record: Uuid,
-        only: Option<Uuid>,
-    ) -> Result<()> {
-        self.flow_records_changed(tenant, &[record], only).await
-    }
+/// Feed a record's current values to the running instances on it (`only`: one of them):
+/// wait conditions are re-checked, and an admin retry sees data fixed since. Each
+/// instance changes in its own command transaction, after the record write committed.
+pub(crate) async fn flow_record_changed(
+    wf: &Workflows,
+    tenant: TenantId,
+    record: Uuid,
+    only: Option<Uuid>,
+) -> Result<()> {
+    flow_records_changed(wf, tenant, &[record], only).await
+}
 
-    /// [`Self::flow_record_changed`] for many records (bulk updates): one read transaction.
-    pub(crate) async fn flow_records_changed(
-        &self,
-        tenant: TenantId,
-        records: &[Uuid],
-        only: Option<Uuid>,
-    ) -> Result<()> {
-        let meta = self.core.meta(tenant).await?;
-        let mut tx = self.core.begin(tenant, TxMode::Read).await?;
-        let mut todo = Vec::new();
-        for &record in records {
-            for inst in tx.flow_active_on_record(record).await? {
-                if only.is_some_and(|o| o != inst.id) {
-                    continue;
-                }
-                let Some(obj) = meta.object(&inst.object).cloned() else {
-                    continue;
-                };
-                let g = system_guard(inst.initiator);
-                let Ok(row) = crate::records::load_one(
-                    tx.as_mut(),
-                    &obj,
-                    record,
-                    FetchOpts::default(),
-                    g.scope(),
-                )
-                .await
-                else {
-                    continue;
-                };
-                let fresh = record_json(&obj, &row, None, &|_| true);
-                if inst.state.get("record") != Some(&fresh) {
-                    todo.push((inst.id, fresh));
-                }
+/// [`flow_record_changed`] for many records (bulk updates): one read transaction.
+pub(crate) async fn flow_records_changed(
+    wf: &Workflows,
+    tenant: TenantId,
+    records: &[Uuid],
+    only: Option<Uuid>,
+) -> Result<()> {
+    let meta = wf.core.meta(tenant).await?;
+    let mut tx = wf.core.begin(tenant, TxMode::Read).await?;
+    let mut todo = Vec::new();
+    for &record in records {
+        for inst in tx.flow_active_on_record(record).await? {
+            if only.is_some_and(|o| o != inst.id) {
+                continue;
+            }
+            let Some(obj) = meta.object(&inst.object).cloned() else {
+                continue;
+            };
+            let g = system_guard(inst.initiator);
+            let Ok(row) = crate::records::load_one(
+                tx.as_mut(),
+                &obj,
+                record,
+                FetchOpts::default(),
+                g.scope(),
+            )
+            .await
+            else {
+                continue;
+            };
+            let fresh = record_json(&obj, &row, None, &|_| true);
+            if inst.state.get("record") != Some(&fresh) {
+                todo.push((inst.id, fresh));
             }
         }
-        tx.commit().await?;
-        for (id, record) in todo {
-            self.run_command(tenant, id, None, &Command::RecordChanged { record }, None)
-                .await?;
-        }
-        Ok(())
     }
+    tx.commit().await?;
+    for (id, record) in todo {
+        run_command(
+            wf,
+            tenant,
+            id,
+            None,
+            &Command::RecordChanged { record },
+            None,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// A system guard for the platform's own record writes.

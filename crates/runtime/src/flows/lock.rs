@@ -54,9 +54,7 @@ impl WriteHook for FlowLockHook {
         let Some(rt) = self.rt.upgrade() else {
             return Ok(vec![]);
         };
-        rt.workflows
-            .flow_write_check(cx, p, obj, row.id, row.values)
-            .await?;
+        flow_write_check(&rt.workflows, cx, p, obj, row.id, row.values).await?;
         Ok(vec![])
     }
 
@@ -68,52 +66,50 @@ impl WriteHook for FlowLockHook {
             return;
         };
         let ids: Vec<Uuid> = under.0.iter().copied().collect();
-        if let Err(e) = rt.workflows.flow_records_changed(tenant, &ids, None).await {
+        if let Err(e) = super::exec::flow_records_changed(&rt.workflows, tenant, &ids, None).await {
             tracing::warn!(error = %e, "flow instances not told of record changes");
         }
     }
 }
 
-impl Workflows {
-    /// Refuse changes to a record under approval beyond what the current node opens.
-    pub(crate) async fn flow_write_check(
-        &self,
-        cx: &mut TxCtx,
-        p: &Principal,
-        obj: &CompiledObject,
-        record: Uuid,
-        changed: &Values,
-    ) -> Result<()> {
-        let active = cx.flow_active_on_record(record).await?;
-        if active.is_empty() {
-            return Ok(());
-        }
-        cx.notes.get_mut::<UnderFlow>().0.insert(record);
-        let me = p.user.0.to_string();
-        for inst in active.iter().filter(|i| i.object == obj.api_name()) {
-            // An instance parked on an incident waits for an admin, who may fix the record's
-            // data before retrying.
-            if inst.status == "incident" && p.is_admin && !p.view_as {
-                continue;
-            }
-            let state: InstanceState = serde_json::from_value(inst.state.clone())
-                .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
-            let flow = self.compiled_flow(cx, inst.version_id).await?;
-            let fa = weft_flow::field_access(&flow, &state, Some(&me));
-            let locked: Vec<&str> = changed
-                .keys()
-                .map(String::as_str)
-                .filter(|f| fa.access(f) != Access::Editable)
-                .collect();
-            if !locked.is_empty() {
-                return Err(FlowError::RecordLocked {
-                    flow: inst.flow_key.clone(),
-                    instance: inst.id,
-                    fields: locked.into_iter().map(str::to_owned).collect(),
-                }
-                .into());
-            }
-        }
-        Ok(())
+/// Refuse changes to a record under approval beyond what the current node opens.
+pub(crate) async fn flow_write_check(
+    wf: &Workflows,
+    cx: &mut TxCtx,
+    p: &Principal,
+    obj: &CompiledObject,
+    record: Uuid,
+    changed: &Values,
+) -> Result<()> {
+    let active = cx.flow_active_on_record(record).await?;
+    if active.is_empty() {
+        return Ok(());
     }
+    cx.notes.get_mut::<UnderFlow>().0.insert(record);
+    let me = p.user.0.to_string();
+    for inst in active.iter().filter(|i| i.object == obj.api_name()) {
+        // An instance parked on an incident waits for an admin, who may fix the record's
+        // data before retrying.
+        if inst.status == "incident" && p.is_admin && !p.view_as {
+            continue;
+        }
+        let state: InstanceState = serde_json::from_value(inst.state.clone())
+            .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
+        let flow = super::compiled_flow(wf, cx, inst.version_id).await?;
+        let fa = weft_flow::field_access(&flow, &state, Some(&me));
+        let locked: Vec<&str> = changed
+            .keys()
+            .map(String::as_str)
+            .filter(|f| fa.access(f) != Access::Editable)
+            .collect();
+        if !locked.is_empty() {
+            return Err(FlowError::RecordLocked {
+                flow: inst.flow_key.clone(),
+                instance: inst.id,
+                fields: locked.into_iter().map(str::to_owned).collect(),
+            }
+            .into());
+        }
+    }
+    Ok(())
 }

@@ -49,147 +49,145 @@ struct Planned {
     result: std::result::Result<InstanceState, Vec<weft_flow::Problem>>,
 }
 
-impl Workflows {
-    /// Move running instances of a flow to another published version (or only report what
-    /// would happen, with `dry_run`).
-    pub(super) async fn instances_migrate(
-        &self,
-        p: &Principal,
-        key: &str,
-        body: &Json,
-    ) -> Result<MigrationReport> {
-        require_admin(p)?;
-        let b = parse_doc::<MigrateBody>(body)?;
-        if b.mapping.len() > MAX_MAPPING {
-            return Err(Error::one(
-                "/mapping",
-                "max_items",
-                format!("at most {MAX_MAPPING} mapped nodes"),
-            ));
-        }
-        if b.instances
-            .as_ref()
-            .is_some_and(|v| v.len() > MAX_INSTANCES)
-        {
-            return Err(Error::one(
-                "/instances",
-                "max_items",
-                format!("at most {MAX_INSTANCES} instances per request"),
-            ));
-        }
-        // Compiling versions inside the transaction uses the cached metadata: refresh first.
-        self.core.meta(p.tenant).await?;
-        let now = self.core.clock.now();
-        let mode = if b.dry_run {
-            TxMode::Read
-        } else {
-            TxMode::Write
-        };
-        let mut tx = self.core.begin(p.tenant, mode).await?;
-        if tx.flow_def(key).await?.is_none() {
-            return Err(Error::not_found(format!("flow '{key}'")));
-        }
-        let versions = tx.flow_versions(key).await?;
-        let target = match b.to_version {
-            Some(n) => versions.iter().find(|v| v.version == n).ok_or_else(|| {
-                Error::one(
-                    "/to_version",
-                    "migration.unknown_version",
-                    format!("flow '{key}' has no published version {n}"),
-                )
-            })?,
-            None => versions
-                .iter()
-                .max_by_key(|v| v.version)
-                .ok_or_else(|| FlowError::NotPublished { key: key.into() })?,
-        }
-        .clone();
-        let rows = instances_to_move(tx.as_mut(), key, b.instances.as_deref(), target.id).await?;
-        let new = self.compiled_flow(&mut tx, target.id).await?;
-        let mut planned = Vec::with_capacity(rows.len());
-        for row in rows {
-            let state: InstanceState = serde_json::from_value(row.state.clone())
-                .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
-            let old = self.compiled_flow(&mut tx, row.version_id).await?;
-            let result = weft_flow::plan_migration(&old, &new, &state, &b.mapping);
-            planned.push(Planned {
-                old_rev: row.rev,
-                row,
-                result,
-            });
-        }
-        let report: Vec<MigrationItem> = planned
-            .iter()
-            .map(|x| match &x.result {
-                Ok(st) => MigrationItem {
-                    id: x.row.id,
-                    from_version: x.row.version,
-                    ok: true,
-                    positions: Some(st.positions().into_iter().map(str::to_owned).collect()),
-                    problems: vec![],
-                },
-                Err(ps) => MigrationItem {
-                    id: x.row.id,
-                    from_version: x.row.version,
-                    ok: false,
-                    positions: None,
-                    problems: ps.iter().map(FlowProblem::from).collect(),
-                },
-            })
-            .collect();
-        let done = |applied| MigrationReport {
-            dry_run: b.dry_run,
-            flow: key.to_owned(),
-            to_version: target.version,
-            applied,
-            instances: report,
-        };
-        if b.dry_run {
-            tx.commit().await?;
-            return Ok(done(0));
-        }
-        let problems: Vec<Problem> = planned
-            .iter()
-            .enumerate()
-            .flat_map(|(i, x)| {
-                let id = x.row.id;
-                x.result.as_ref().err().into_iter().flatten().map(move |p| {
-                    let at = p.node.as_deref().or(p.edge.as_deref()).unwrap_or("");
-                    Problem::new(
-                        format!("/instances/{i}"),
-                        p.code,
-                        format!("instance {id}: [{at}] {}", p.message),
-                    )
-                })
-            })
-            .collect();
-        if !problems.is_empty() {
-            // Nothing was written; dropping the transaction rolls back.
-            return Err(Error::Validation(problems));
-        }
-        let mut applied = 0;
-        for x in &planned {
-            if let Ok(st) = &x.result {
-                move_instance(tx.as_mut(), p, x, st, &target, &b.mapping, now).await?;
-                applied += 1;
-            }
-        }
-        self.core
-            .audit(
-                tx.as_mut(),
-                Some(p.user.0),
-                crate::access::audit::Event {
-                    action: "flow.migrated",
-                    object: None,
-                    record_id: Some(target.id),
-                    detail: json!({"key": key, "to_version": target.version, "instances": applied,
-                               "mapping": b.mapping}),
-                },
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(done(applied))
+/// Move running instances of a flow to another published version (or only report what
+/// would happen, with `dry_run`).
+pub(super) async fn instances_migrate(
+    wf: &Workflows,
+    p: &Principal,
+    key: &str,
+    body: &Json,
+) -> Result<MigrationReport> {
+    require_admin(p)?;
+    let b = parse_doc::<MigrateBody>(body)?;
+    if b.mapping.len() > MAX_MAPPING {
+        return Err(Error::one(
+            "/mapping",
+            "max_items",
+            format!("at most {MAX_MAPPING} mapped nodes"),
+        ));
     }
+    if b.instances
+        .as_ref()
+        .is_some_and(|v| v.len() > MAX_INSTANCES)
+    {
+        return Err(Error::one(
+            "/instances",
+            "max_items",
+            format!("at most {MAX_INSTANCES} instances per request"),
+        ));
+    }
+    // Compiling versions inside the transaction uses the cached metadata: refresh first.
+    wf.core.meta(p.tenant).await?;
+    let now = wf.core.clock.now();
+    let mode = if b.dry_run {
+        TxMode::Read
+    } else {
+        TxMode::Write
+    };
+    let mut tx = wf.core.begin(p.tenant, mode).await?;
+    if tx.flow_def(key).await?.is_none() {
+        return Err(Error::not_found(format!("flow '{key}'")));
+    }
+    let versions = tx.flow_versions(key).await?;
+    let target = match b.to_version {
+        Some(n) => versions.iter().find(|v| v.version == n).ok_or_else(|| {
+            Error::one(
+                "/to_version",
+                "migration.unknown_version",
+                format!("flow '{key}' has no published version {n}"),
+            )
+        })?,
+        None => versions
+            .iter()
+            .max_by_key(|v| v.version)
+            .ok_or_else(|| FlowError::NotPublished { key: key.into() })?,
+    }
+    .clone();
+    let rows = instances_to_move(tx.as_mut(), key, b.instances.as_deref(), target.id).await?;
+    let new = super::compiled_flow(wf, &mut tx, target.id).await?;
+    let mut planned = Vec::with_capacity(rows.len());
+    for row in rows {
+        let state: InstanceState = serde_json::from_value(row.state.clone())
+            .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
+        let old = super::compiled_flow(wf, &mut tx, row.version_id).await?;
+        let result = weft_flow::plan_migration(&old, &new, &state, &b.mapping);
+        planned.push(Planned {
+            old_rev: row.rev,
+            row,
+            result,
+        });
+    }
+    let report: Vec<MigrationItem> = planned
+        .iter()
+        .map(|x| match &x.result {
+            Ok(st) => MigrationItem {
+                id: x.row.id,
+                from_version: x.row.version,
+                ok: true,
+                positions: Some(st.positions().into_iter().map(str::to_owned).collect()),
+                problems: vec![],
+            },
+            Err(ps) => MigrationItem {
+                id: x.row.id,
+                from_version: x.row.version,
+                ok: false,
+                positions: None,
+                problems: ps.iter().map(FlowProblem::from).collect(),
+            },
+        })
+        .collect();
+    let done = |applied| MigrationReport {
+        dry_run: b.dry_run,
+        flow: key.to_owned(),
+        to_version: target.version,
+        applied,
+        instances: report,
+    };
+    if b.dry_run {
+        tx.commit().await?;
+        return Ok(done(0));
+    }
+    let problems: Vec<Problem> = planned
+        .iter()
+        .enumerate()
+        .flat_map(|(i, x)| {
+            let id = x.row.id;
+            x.result.as_ref().err().into_iter().flatten().map(move |p| {
+                let at = p.node.as_deref().or(p.edge.as_deref()).unwrap_or("");
+                Problem::new(
+                    format!("/instances/{i}"),
+                    p.code,
+                    format!("instance {id}: [{at}] {}", p.message),
+                )
+            })
+        })
+        .collect();
+    if !problems.is_empty() {
+        // Nothing was written; dropping the transaction rolls back.
+        return Err(Error::Validation(problems));
+    }
+    let mut applied = 0;
+    for x in &planned {
+        if let Ok(st) = &x.result {
+            move_instance(tx.as_mut(), p, x, st, &target, &b.mapping, now).await?;
+            applied += 1;
+        }
+    }
+    wf.core
+        .audit(
+            tx.as_mut(),
+            Some(p.user.0),
+            crate::access::audit::Event {
+                action: "flow.migrated",
+                object: None,
+                record_id: Some(target.id),
+                detail: json!({"key": key, "to_version": target.version, "instances": applied,
+                           "mapping": b.mapping}),
+            },
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(done(applied))
 }
 
 /// The instances a migration moves: those named (each must be of this flow), or every

@@ -69,40 +69,38 @@ pub(crate) fn require_admin(p: &crate::Principal) -> Result<()> {
     }
 }
 
-impl Workflows {
-    /// The compiled graph of a published version (compiled once per process).
-    pub(crate) async fn compiled_flow(
-        &self,
-        cx: &mut TxCtx,
-        version_id: Uuid,
-    ) -> Result<Arc<CompiledFlow>> {
-        let key = (version_id, cx.meta.tz);
-        if let Some(f) = self.compiled.lock().ok().and_then(|m| m.get(&key).cloned()) {
-            return Ok(f);
-        }
-        let v = cx
-            .flow_version(version_id)
-            .await?
-            .ok_or_else(|| Error::internal(format!("flow version {version_id} missing")))?;
-        let def: Definition = serde_json::from_value(v.doc)
-            .map_err(|e| Error::internal(format!("stored flow version unreadable: {e}")))?;
-        let flow = Arc::new(compile_definition(&cx.meta, def).map_err(|ps| {
-            Error::internal(format!(
-                "published flow no longer compiles: {}",
-                ps.iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ))
-        })?);
-        if let Ok(mut m) = self.compiled.lock() {
-            if m.len() >= CACHE_MAX {
-                m.clear();
-            }
-            m.insert(key, flow.clone());
-        }
-        Ok(flow)
+/// The compiled graph of a published version (compiled once per process).
+pub(crate) async fn compiled_flow(
+    wf: &Workflows,
+    cx: &mut TxCtx,
+    version_id: Uuid,
+) -> Result<Arc<CompiledFlow>> {
+    let key = (version_id, cx.meta.tz);
+    if let Some(f) = wf.compiled.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(f);
     }
+    let v = cx
+        .flow_version(version_id)
+        .await?
+        .ok_or_else(|| Error::internal(format!("flow version {version_id} missing")))?;
+    let def: Definition = serde_json::from_value(v.doc)
+        .map_err(|e| Error::internal(format!("stored flow version unreadable: {e}")))?;
+    let flow = Arc::new(compile_definition(&cx.meta, def).map_err(|ps| {
+        Error::internal(format!(
+            "published flow no longer compiles: {}",
+            ps.iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+    })?);
+    if let Ok(mut m) = wf.compiled.lock() {
+        if m.len() >= CACHE_MAX {
+            m.clear();
+        }
+        m.insert(key, flow.clone());
+    }
+    Ok(flow)
 }
 
 /// Compile a definition against its object's fields in the tenant's metadata.

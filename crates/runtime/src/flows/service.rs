@@ -15,6 +15,7 @@ use super::view_types::{
     InstanceList, InstanceSummary, MigrationReport, StartableFlows, StartedInstance,
 };
 use super::{BusinessCalendars, FlowCache, FlowError};
+use super::{commands, defs, migrate, start, timers, views};
 use crate::access::Access;
 use crate::core::Core;
 use crate::principal::Principal;
@@ -59,12 +60,12 @@ impl Workflows {
 
     /// Every flow's draft with its latest published version number.
     pub async fn list_flows(&self, p: &Principal) -> Result<FlowList> {
-        Ok(self.def_list(p).await?)
+        Ok(defs::def_list(self, p).await?)
     }
 
     /// One flow's draft.
     pub async fn get_flow(&self, p: &Principal, key: &str) -> Result<FlowDefView> {
-        Ok(self.def_get(p, key).await?)
+        Ok(defs::def_get(self, p, key).await?)
     }
 
     /// Save a draft: create (`key` = None, taken from the document) or replace.
@@ -74,27 +75,27 @@ impl Workflows {
         key: Option<&str>,
         body: &Json,
     ) -> Result<FlowDefView> {
-        Ok(self.def_save(p, key, body).await?)
+        Ok(defs::def_save(self, p, key, body).await?)
     }
 
     /// Delete a draft and its versions; refused while any instance references it.
     pub async fn delete_flow(&self, p: &Principal, key: &str) -> Result<()> {
-        Ok(self.def_delete(p, key).await?)
+        Ok(defs::def_delete(self, p, key).await?)
     }
 
     /// Validate the stored draft: `{"ok": bool, "problems": [...]}`, every problem at once.
     pub async fn validate_flow(&self, p: &Principal, key: &str) -> Result<FlowValidation> {
-        Ok(self.def_validate(p, key).await?)
+        Ok(defs::def_validate(self, p, key).await?)
     }
 
     /// Publish the draft as a new immutable version. Running instances keep their version.
     pub async fn publish_flow(&self, p: &Principal, key: &str) -> Result<FlowVersionView> {
-        Ok(self.def_publish(p, key).await?)
+        Ok(defs::def_publish(self, p, key).await?)
     }
 
     /// A flow's published versions with their documents.
     pub async fn list_flow_versions(&self, p: &Principal, key: &str) -> Result<FlowVersionList> {
-        Ok(self.def_versions(p, key).await?)
+        Ok(defs::def_versions(self, p, key).await?)
     }
 
     /// Move running instances of a flow to another published version (or only report what
@@ -105,14 +106,14 @@ impl Workflows {
         key: &str,
         body: &Json,
     ) -> Result<MigrationReport> {
-        Ok(self.instances_migrate(p, key, body).await?)
+        Ok(migrate::instances_migrate(self, p, key, body).await?)
     }
 
     // Instances and tasks.
 
     /// Start an instance of the latest published version of a flow on a record.
     pub async fn start_flow(&self, p: &Principal, body: &Json) -> Result<StartedInstance> {
-        Ok(self.instance_start(p, body).await?)
+        Ok(start::instance_start(self, p, body).await?)
     }
 
     /// Act on a task (approve, reject, return, transfer, delegate, add signer, comment, resubmit).
@@ -122,7 +123,7 @@ impl Workflows {
         task_id: Uuid,
         body: &Json,
     ) -> Result<InstanceSummary> {
-        Ok(self.task_act(p, task_id, body).await?)
+        Ok(commands::task_act(self, p, task_id, body).await?)
     }
 
     /// Act on an instance: withdraw, urge, comment; admins: retry, skip, cancel.
@@ -132,14 +133,14 @@ impl Workflows {
         id: Uuid,
         body: &Json,
     ) -> Result<InstanceSummary> {
-        Ok(self.instance_act(p, id, body).await?)
+        Ok(commands::instance_act(self, p, id, body).await?)
     }
 
     // Reading.
 
     /// The published flows a user may start on records of `object` (提交审批 on a record page).
     pub async fn startable_flows(&self, p: &Principal, object: &str) -> Result<StartableFlows> {
-        Ok(self.startable(p, object).await?)
+        Ok(views::startable(self, p, object).await?)
     }
 
     /// The caller's inbox `which`: `todo`, `done`, `started` or `cc`.
@@ -149,12 +150,12 @@ impl Workflows {
         which: &str,
         limit: Option<u32>,
     ) -> Result<Inbox> {
-        Ok(self.inbox(p, which, limit).await?)
+        Ok(views::inbox(self, p, which, limit).await?)
     }
 
     /// One instance (participants and admins): status, graph, tasks, CC and the timeline.
     pub async fn flow_instance_view(&self, p: &Principal, id: Uuid) -> Result<InstanceDetail> {
-        Ok(self.instance_detail(p, id).await?)
+        Ok(views::instance_detail(self, p, id).await?)
     }
 
     /// The approvals of one record, newest first, for anyone who may read the record.
@@ -164,7 +165,7 @@ impl Workflows {
         object: &str,
         record: Uuid,
     ) -> Result<InstanceList> {
-        Ok(self.record_instances(p, object, record).await?)
+        Ok(views::record_instances(self, p, object, record).await?)
     }
 
     /// Admin view: instances by status (default: running and incident).
@@ -173,14 +174,14 @@ impl Workflows {
         p: &Principal,
         status: Option<&str>,
     ) -> Result<InstanceList> {
-        Ok(self.instances_list(p, status).await?)
+        Ok(views::instances_list(self, p, status).await?)
     }
 
     // Timers.
 
     /// Fire up to `limit` due timers of every tenant; returns how many were claimed.
     pub async fn run_flow_timers(&self, worker: &str, limit: u32) -> Result<usize> {
-        Ok(self.timers_run(worker, limit).await?)
+        Ok(timers::timers_run(self, worker, limit).await?)
     }
 
     /// The timer loop of `weft serve`: poll every `every` until `stop` turns true.
@@ -190,6 +191,6 @@ impl Workflows {
         every: Duration,
         stop: tokio::sync::watch::Receiver<bool>,
     ) {
-        self.timers_loop(worker, every, stop).await
+        timers::timers_loop(self, worker, every, stop).await
     }
 }

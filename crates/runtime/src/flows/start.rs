@@ -32,131 +32,128 @@ struct StartBody {
     vars: serde_json::Map<String, Json>,
 }
 
-impl Workflows {
-    /// Start an instance of the latest published version of a flow on a record.
-    pub(super) async fn instance_start(
-        &self,
-        p: &Principal,
-        body: &Json,
-    ) -> Result<StartedInstance> {
-        if p.view_as {
-            return Err(FlowError::ReadOnlyView.into());
-        }
-        let b: StartBody = parse_doc(body)?;
-        for (i, (k, v)) in b.vars.iter().enumerate() {
-            if k.len() > 64 || v.to_string().len() > MAX_TEXT {
-                return Err(Error::one(
-                    format!("/vars/{i}"),
-                    "max_length",
-                    "vars are small scalars",
-                ));
-            }
-        }
-        let meta = self.core.meta(p.tenant).await?;
-        let now = self.core.clock.now();
-        let org = self.core.org(p.tenant).await?;
-        let calendars = self.calendars.for_tenant(p.tenant).await?;
-        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
-        let def = tx
-            .flow_def(&b.flow)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("flow '{}'", b.flow)))?;
-        let version = tx
-            .flow_versions(&b.flow)
-            .await?
-            .into_iter()
-            .max_by_key(|v| v.version)
-            .ok_or_else(|| FlowError::NotPublished {
-                key: b.flow.clone(),
-            })?;
-        let obj = meta
-            .object(&def.object)
-            .cloned()
-            .ok_or_else(|| Error::not_found(format!("object '{}'", def.object)))?;
-        let g = self.access.guard(p, &def.object).await?;
-        g.require(Op::Read, &def.object)?;
-        let row =
-            crate::records::load_one(tx.as_mut(), &obj, b.record, FetchOpts::default(), g.scope())
-                .await?;
-        if tx
-            .flow_active_on_record(b.record)
-            .await?
-            .iter()
-            .any(|i| i.flow_key == b.flow)
-        {
-            return Err(FlowError::AlreadyRunning { key: b.flow }.into());
-        }
-        let chosen_ids: Vec<Uuid> = b.chosen.values().flatten().copied().collect();
-        let known = tx.existing_users(&chosen_ids).await?;
-        if let Some(bad) = chosen_ids.iter().find(|u| !known.contains(u)) {
+/// Start an instance of the latest published version of a flow on a record.
+pub(super) async fn instance_start(
+    wf: &Workflows,
+    p: &Principal,
+    body: &Json,
+) -> Result<StartedInstance> {
+    if p.view_as {
+        return Err(FlowError::ReadOnlyView.into());
+    }
+    let b: StartBody = parse_doc(body)?;
+    for (i, (k, v)) in b.vars.iter().enumerate() {
+        if k.len() > 64 || v.to_string().len() > MAX_TEXT {
             return Err(Error::one(
-                "/chosen",
-                "unknown_user",
-                format!("{bad} is not a user"),
+                format!("/vars/{i}"),
+                "max_length",
+                "vars are small scalars",
             ));
         }
-        let record = record_json(&obj, &row, None, &|_| true);
-        let flow = self.compiled_flow(&mut tx, version.id).await?;
-        let id = Uuid::now_v7();
-        let user = org.users.get(&p.user.0);
-        let attrs = json!({"id": p.user.0.to_string(),
-            "name": user.map(|u| u.name.clone()).unwrap_or_default(),
-            "department": org.primary_department(p.user.0).map(|d| d.to_string())});
-        let cmd = Command::Start {
-            initiator: p.user.0.to_string(),
-            initiator_attrs: attrs,
-            record,
-            chosen: b
-                .chosen
-                .into_iter()
-                .map(|(k, v)| (k, v.iter().map(Uuid::to_string).collect()))
-                .collect(),
-            vars: b.vars,
-        };
-        let env = OrgEnv { org, calendars };
-        let fresh = InstanceState::new(id.to_string());
-        let t = weft_flow::apply(&flow, &fresh, cmd, now, &env).map_err(command_error)?;
-        let inst = FlowInstanceRow {
-            id,
-            version_id: version.id,
-            flow_key: b.flow.clone(),
-            version: version.version,
-            object: def.object.clone(),
-            record_id: b.record,
-            initiator: p.user.0,
-            status: status_str(t.state.status).into(),
-            rev: t.state.rev as i64,
-            state: serde_json::to_value(&t.state).map_err(Error::internal)?,
-            created_at: now,
-            updated_at: now,
-            ended_at: t.state.status.is_final().then_some(now),
-        };
-        tx.flow_instance_insert(&inst).await?;
-        let ctx = InstCtx::of(p.tenant, &inst);
-        let state = self
-            .drive(
-                &mut tx,
-                &ctx,
-                &flow,
-                &env,
-                t.state,
-                t.effects,
-                Some(p.user.0.to_string()),
-                now,
-            )
-            .await?;
-        if state.rev as i64 != inst.rev {
-            self.store_state(tx.as_mut(), &ctx, inst.rev, &state, now)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(StartedInstance {
-            id,
-            flow: b.flow,
-            version: version.version,
-            status: status_str(state.status).into(),
-            rev: state.rev,
-            positions: state.positions().into_iter().map(str::to_owned).collect(),
-        })
     }
+    let meta = wf.core.meta(p.tenant).await?;
+    let now = wf.core.clock.now();
+    let org = wf.core.org(p.tenant).await?;
+    let calendars = wf.calendars.for_tenant(p.tenant).await?;
+    let mut tx = wf.core.begin(p.tenant, TxMode::Write).await?;
+    let def = tx
+        .flow_def(&b.flow)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("flow '{}'", b.flow)))?;
+    let version = tx
+        .flow_versions(&b.flow)
+        .await?
+        .into_iter()
+        .max_by_key(|v| v.version)
+        .ok_or_else(|| FlowError::NotPublished {
+            key: b.flow.clone(),
+        })?;
+    let obj = meta
+        .object(&def.object)
+        .cloned()
+        .ok_or_else(|| Error::not_found(format!("object '{}'", def.object)))?;
+    let g = wf.access.guard(p, &def.object).await?;
+    g.require(Op::Read, &def.object)?;
+    let row =
+        crate::records::load_one(tx.as_mut(), &obj, b.record, FetchOpts::default(), g.scope())
+            .await?;
+    if tx
+        .flow_active_on_record(b.record)
+        .await?
+        .iter()
+        .any(|i| i.flow_key == b.flow)
+    {
+        return Err(FlowError::AlreadyRunning { key: b.flow }.into());
+    }
+    let chosen_ids: Vec<Uuid> = b.chosen.values().flatten().copied().collect();
+    let known = tx.existing_users(&chosen_ids).await?;
+    if let Some(bad) = chosen_ids.iter().find(|u| !known.contains(u)) {
+        return Err(Error::one(
+            "/chosen",
+            "unknown_user",
+            format!("{bad} is not a user"),
+        ));
+    }
+    let record = record_json(&obj, &row, None, &|_| true);
+    let flow = super::compiled_flow(wf, &mut tx, version.id).await?;
+    let id = Uuid::now_v7();
+    let user = org.users.get(&p.user.0);
+    let attrs = json!({"id": p.user.0.to_string(),
+        "name": user.map(|u| u.name.clone()).unwrap_or_default(),
+        "department": org.primary_department(p.user.0).map(|d| d.to_string())});
+    let cmd = Command::Start {
+        initiator: p.user.0.to_string(),
+        initiator_attrs: attrs,
+        record,
+        chosen: b
+            .chosen
+            .into_iter()
+            .map(|(k, v)| (k, v.iter().map(Uuid::to_string).collect()))
+            .collect(),
+        vars: b.vars,
+    };
+    let env = OrgEnv { org, calendars };
+    let fresh = InstanceState::new(id.to_string());
+    let t = weft_flow::apply(&flow, &fresh, cmd, now, &env).map_err(command_error)?;
+    let inst = FlowInstanceRow {
+        id,
+        version_id: version.id,
+        flow_key: b.flow.clone(),
+        version: version.version,
+        object: def.object.clone(),
+        record_id: b.record,
+        initiator: p.user.0,
+        status: status_str(t.state.status).into(),
+        rev: t.state.rev as i64,
+        state: serde_json::to_value(&t.state).map_err(Error::internal)?,
+        created_at: now,
+        updated_at: now,
+        ended_at: t.state.status.is_final().then_some(now),
+    };
+    tx.flow_instance_insert(&inst).await?;
+    let ctx = InstCtx::of(p.tenant, &inst);
+    let state = super::exec::drive(
+        wf,
+        &mut tx,
+        &ctx,
+        &flow,
+        &env,
+        t.state,
+        t.effects,
+        Some(p.user.0.to_string()),
+        now,
+    )
+    .await?;
+    if state.rev as i64 != inst.rev {
+        super::exec::store_state(tx.as_mut(), &ctx, inst.rev, &state, now).await?;
+    }
+    tx.commit().await?;
+    Ok(StartedInstance {
+        id,
+        flow: b.flow,
+        version: version.version,
+        status: status_str(state.status).into(),
+        rev: state.rev,
+        positions: state.positions().into_iter().map(str::to_owned).collect(),
+    })
 }
