@@ -52,6 +52,7 @@ pub async fn serve(cfg: &Config, rt: Arc<Runtime>, banner: Option<String>) -> an
             credential_per_sec: cfg.rate_key_per_sec,
             credential_burst: cfg.rate_key_burst,
         },
+        metrics_token: (!cfg.metrics_token.is_empty()).then(|| cfg.metrics_token.clone()),
         trusted_proxies: weft_api::client_ip::parse_trusted(&cfg.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?,
         ..HttpConfig::default()

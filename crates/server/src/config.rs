@@ -74,6 +74,10 @@ pub struct Config {
     /// may spend in all; beyond, the write fails with `limit.cpu`.
     #[serde(default = "rules_budget_per_write_ms")]
     pub rules_budget_per_write_ms: u64,
+    /// A bearer token that lets a remote Prometheus scrape `/metrics` (loopback callers need
+    /// none). Empty: only loopback.
+    #[serde(default)]
+    pub metrics_token: String,
 }
 
 fn rules_budget_per_write_ms() -> u64 {
@@ -142,6 +146,7 @@ impl Default for Config {
             upload_quota_user_mb: upload_quota_user_mb(),
             storage_quota_tenant_mb: storage_quota_tenant_mb(),
             rules_budget_per_write_ms: rules_budget_per_write_ms(),
+            metrics_token: String::new(),
         }
     }
 }
