@@ -203,13 +203,30 @@ pub async fn query_records(
 }
 
 fn bulk_body(v: Json) -> Result<BulkBody, Error> {
-    serde_json::from_value(v).map_err(|e| {
+    let b: BulkBody = serde_json::from_value(v).map_err(|e| {
         Error::one(
             "/records",
             "type",
             format!("expected {{records: [...], all_or_none}}: {e}"),
         )
-    })
+    })?;
+    // Each item is a record body: anything else makes the whole call malformed, as the
+    // document states (not a per-record failure inside a 200).
+    let problems: Vec<weft_meta::Problem> = b
+        .records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.is_object())
+        .map(|(i, _)| {
+            weft_meta::Problem::new(format!("/records/{i}"), "type", "a record is a JSON object")
+                .zh("每条记录都应是 JSON 对象")
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(b)
+    } else {
+        Err(Error::Validation(problems))
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/data/{object}/bulk", tag = "records",

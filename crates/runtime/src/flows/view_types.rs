@@ -250,20 +250,20 @@ pub struct StartableFlows {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct GraphNode {
     pub id: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub kind: serde_json::Value,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub name: Option<serde_json::Value>,
     /// What the node's tasks offer (退回 targets, 加签 positions, 转交, 委托).
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub ops: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub outcome: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub default: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub assignees: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub mode: Option<serde_json::Value>,
     pub active: bool,
     pub visited: bool,
@@ -273,9 +273,9 @@ pub struct GraphNode {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InstanceGraph {
     pub nodes: Vec<GraphNode>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub edges: serde_json::Value,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Value>)]
     pub layout: Option<serde_json::Value>,
 }
 

@@ -1689,15 +1689,15 @@ export interface components {
         /** @description A node of an instance's graph, with whether the instance is or was there. */
         GraphNode: {
             active: boolean;
-            assignees?: Record<string, unknown> | null;
-            default?: Record<string, unknown> | null;
+            assignees?: unknown;
+            default?: unknown;
             id: string;
-            kind: Record<string, unknown>;
-            mode?: Record<string, unknown> | null;
-            name?: Record<string, unknown> | null;
+            kind: unknown;
+            mode?: unknown;
+            name?: unknown;
             /** @description What the node's tasks offer (退回 targets, 加签 positions, 转交, 委托). */
-            ops?: Record<string, unknown> | null;
-            outcome?: Record<string, unknown> | null;
+            ops?: unknown;
+            outcome?: unknown;
             visited: boolean;
         };
         /** @description `GET /healthz`. */
@@ -1780,8 +1780,8 @@ export interface components {
         };
         /** @description An instance's graph: its version's nodes and edges, and the designer's layout. */
         InstanceGraph: {
-            edges: Record<string, unknown>;
-            layout?: Record<string, unknown> | null;
+            edges: unknown;
+            layout?: unknown;
             nodes: components["schemas"]["GraphNode"][];
         };
         /** @description Instances (a record's approvals, or the admin list). */
