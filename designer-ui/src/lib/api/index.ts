@@ -145,16 +145,24 @@ export type SavedView = Omit<Schemas['SavedView'], 'definition'> & { definition:
 export type InboxItem = Schemas['InboxItem'] & Partial<Schemas['TaskView'] & Schemas['InstanceView'] & Schemas['CcView']>;
 
 /** A node of an instance's graph as the tree and the task drawer read it. */
-export type FlowGraphNode = Omit<Schemas['GraphNode'], 'kind' | 'outcome'> & { kind: string; outcome?: string | null };
+export type FlowGraphNode = Omit<Schemas['GraphNode'], 'kind' | 'outcome' | 'name' | 'ops' | 'default' | 'assignees' | 'mode'> & {
+  kind: string;
+  outcome?: string | null;
+  name?: Record<string, unknown> | null;
+  ops?: Record<string, unknown> | null;
+  default?: string | null;
+  assignees?: unknown;
+  mode?: string | null;
+};
 
 /** An edge of an instance's graph (the flow definition's `edges`). */
 export interface FlowGraphEdge { id: string; from: string; to: string; on?: string | null; when?: { expr?: string } | null; name?: Record<string, unknown> | null; order?: number | null }
 
 /**
  * One instance (`Schemas['InstanceDetail']`) with its graph as the flow definition stores it.
- * TODO(typed-api): the document types `GraphNode.kind`, `GraphNode.outcome` and
- * `InstanceGraph.edges` as `{type: object}`, but the server sends the definition's values as they
- * are: `kind` and `outcome` are strings, `edges` is an array of edges.
+ * TODO(typed-api): the document types the graph's node fields and `InstanceGraph.edges` as any
+ * JSON (the server sends the flow definition's values as they are: `kind` and `outcome` are
+ * strings, `edges` is an array of edges); typing them in the document is follow-up.
  */
 export type FlowInstance = Omit<Schemas['InstanceDetail'], 'graph'> & {
   graph: Omit<Schemas['InstanceGraph'], 'nodes' | 'edges'> & { nodes: FlowGraphNode[]; edges: FlowGraphEdge[] };
