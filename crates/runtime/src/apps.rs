@@ -229,8 +229,7 @@ impl Apps {
             let out = self
                 .records
                 .create_many(p, &batch.object, &bodies, true)
-                .await
-                .map_err(Error::from)?;
+                .await?;
             for (res, name) in out.results.iter().zip(names) {
                 if let (Some(n), Some(id)) = (
                     name,

@@ -113,6 +113,29 @@ fn random_token() -> String {
     hex::encode(b)
 }
 
+/// A new session of `user`, stored by its token's hash: the token (for the cookie) and the
+/// session's CSRF token.
+async fn open_session(
+    tx: &mut crate::core::TxCtx,
+    user: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(String, String)> {
+    let token = random_token();
+    let csrf = random_token();
+    tx.insert_session(&SessionRow {
+        id: Uuid::now_v7(),
+        user_id: user,
+        token_hash: sha256_hex(&token),
+        csrf_token: csrf.clone(),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + ChronoDuration::seconds(SESSION_ABSOLUTE),
+        revoked_at: None,
+    })
+    .await?;
+    Ok((token, csrf))
+}
+
 /// Sign-in, sessions and API keys.
 #[derive(Clone)]
 pub struct Auth {
@@ -290,20 +313,8 @@ impl Auth {
             .collect();
         self.throttle.succeeded(&owned);
         let now = self.core.clock.now();
-        let token = random_token();
-        let csrf = random_token();
         let mut tx = self.core.begin(tenant_row.id, TxMode::Write).await?;
-        tx.insert_session(&SessionRow {
-            id: Uuid::now_v7(),
-            user_id: user.id,
-            token_hash: sha256_hex(&token),
-            csrf_token: csrf.clone(),
-            created_at: now,
-            last_seen_at: now,
-            expires_at: now + ChronoDuration::seconds(SESSION_ABSOLUTE),
-            revoked_at: None,
-        })
-        .await?;
+        let (token, csrf) = open_session(&mut tx, user.id, now).await?;
         self.core
             .audit(
                 tx.as_mut(),
@@ -471,19 +482,7 @@ impl Auth {
             )
             .await?;
         let fresh = if p.session.is_some() {
-            let token = random_token();
-            let csrf = random_token();
-            tx.insert_session(&SessionRow {
-                id: Uuid::now_v7(),
-                user_id: user.id,
-                token_hash: sha256_hex(&token),
-                csrf_token: csrf.clone(),
-                created_at: now,
-                last_seen_at: now,
-                expires_at: now + ChronoDuration::seconds(SESSION_ABSOLUTE),
-                revoked_at: None,
-            })
-            .await?;
+            let (token, csrf) = open_session(&mut tx, user.id, now).await?;
             Some(LoginOk {
                 token,
                 csrf_token: csrf,

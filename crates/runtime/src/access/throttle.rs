@@ -140,12 +140,12 @@ impl LoginThrottle {
         }
     }
 
-    fn mac(&self, account: &str, nonce: &str) -> Option<String> {
+    fn mac(&self, account: &str, nonce: &str) -> Option<Hmac<Sha256>> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.device_key).ok()?;
         mac.update(account.as_bytes());
         mac.update(b"\n");
         mac.update(nonce.as_bytes());
-        Some(hex::encode(mac.finalize().into_bytes()))
+        Some(mac)
     }
 
     /// A new device token for a browser that just signed in to `account`.
@@ -153,24 +153,20 @@ impl LoginThrottle {
         let mut b = [0u8; 16];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
         let nonce = hex::encode(b);
-        let mac = self.mac(account, &nonce)?;
+        let mac = hex::encode(self.mac(account, &nonce)?.finalize().into_bytes());
         Some(format!("{nonce}.{mac}"))
     }
 
-    /// The device's id when `token` was issued by this process for `account`.
+    /// The device's id when `token` was issued by this process for `account` (the MAC is
+    /// checked in constant time by `hmac`).
     pub fn device_of(&self, account: &str, token: &str) -> Option<String> {
         let (nonce, mac) = token.split_once('.')?;
-        if nonce.len() != 32 || mac.len() != 64 {
+        if nonce.len() != 32 {
             return None;
         }
-        let want = self.mac(account, nonce)?;
-        // Constant time: the comparison must not reveal how much of the MAC matched.
-        let same = want
-            .bytes()
-            .zip(mac.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-        same.then(|| nonce.to_owned())
+        let sent = hex::decode(mac).ok()?;
+        self.mac(account, nonce)?.verify_slice(&sent).ok()?;
+        Some(nonce.to_owned())
     }
 }
 
