@@ -400,7 +400,84 @@ async fn a_slow_receiver_delays_only_its_own_tenant(b: Backend) {
     let _ = tokio::time::timeout(Duration::from_secs(20), worker).await;
 }
 
+/// A write whose rules run for seconds holds no HTTP worker: another tenant's reads, each on
+/// a fresh connection (so they land on every worker), are answered while it runs.
+async fn heavy_rules_hold_no_http_worker(b: Backend) {
+    // A budget large enough for the heavy write to finish: what is measured is who waits.
+    let cfg = RuntimeConfig {
+        rules_budget_per_write: Duration::from_secs(60),
+        ..RuntimeConfig::default()
+    };
+    let app = TestApp::with_config(b, cfg).await;
+    let s = app.serve().await;
+    let other = app.other_tenant("Quiet Co.").await;
+    let quiet = s.with_key(&other.api_key);
+    let deal = json!({"schema": "weft.object/1", "api_name": "deal", "label": {"zh": "商机", "en": "Deal"},
+        "name_field": "name",
+        "fields": [{"api_name": "name", "type": "text", "label": {"zh": "名称", "en": "Name"}, "required": true}]});
+    for srv in [&s, &quiet] {
+        assert_eq!(
+            srv.post("/api/v1/meta/objects", deal.clone()).await.status,
+            201
+        );
+    }
+    quiet.create("deal", json!({"name": "mine"})).await;
+    // Legal (each evaluation well under 50 ms) and slow.
+    let slow = "let a = []; a.pad(3000, 1); a.map(|x| x + 1).reduce(|s, x| s + x, 0) > 0";
+    for i in 0..4 {
+        let r = s
+            .post(
+                "/api/v1/meta/rules",
+                json!({"api_name": format!("slow_{i}"), "object": "deal", "kind": "validation",
+                "condition": slow, "message": "m"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let records: Vec<Json> = (0..60).map(|i| json!({"name": format!("n{i}")})).collect();
+    let heavy = s.with_key(&s.key);
+    let started = std::time::Instant::now();
+    let bulk = tokio::spawn(async move {
+        heavy
+            .post("/api/v1/data/deal/bulk", json!({"records": records}))
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut worst = Duration::ZERO;
+    let mut reads = 0;
+    while !bulk.is_finished() {
+        // No connection reuse: each read is a new connection, accepted by any worker.
+        let c = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        let t = std::time::Instant::now();
+        let r = c
+            .get(format!("{}/api/v1/data/deal", quiet.base))
+            .header("authorization", format!("Bearer {}", quiet.key))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        worst = worst.max(t.elapsed());
+        reads += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = started.elapsed();
+    let r = bulk.await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        took > Duration::from_secs(2),
+        "the rules were too quick to show anything: {took:?}"
+    );
+    assert!(
+        worst < took / 3 && reads >= 5,
+        "a read of the other tenant waited up to {worst:?} ({reads} reads) while the heavy write took {took:?}"
+    );
+}
+
 dual!(
+    heavy_rules_hold_no_http_worker,
     a_slow_receiver_delays_only_its_own_tenant,
     sign_in_cannot_be_raced_or_turned_against_owners,
     users_change_their_own_password,

@@ -38,6 +38,9 @@ pub struct AppState {
     pub metrics: Arc<metrics::HttpMetrics>,
     /// The bearer token that lets a non-loopback caller scrape `/metrics`.
     pub metrics_token: Option<String>,
+    /// The multi-threaded runtime the server was started on: writes run there (see
+    /// [`AppState::offload`]). `None` outside a multi-threaded runtime: calls run in place.
+    pub services: Option<tokio::runtime::Handle>,
 }
 
 impl AppState {
@@ -52,6 +55,34 @@ impl AppState {
             trusted_proxies: vec![],
             metrics: Arc::new(metrics::HttpMetrics::new()),
             metrics_token: None,
+            services: tokio::runtime::Handle::try_current()
+                .ok()
+                .filter(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread),
+        }
+    }
+
+    /// Run a service call that may evaluate tenant rules (writes, flow actions) on the
+    /// server's multi-threaded runtime instead of the HTTP worker that received it. Each
+    /// actix worker is a single-threaded runtime serving many connections: a write whose
+    /// rules take half a second there would hold every other request on that worker. On the
+    /// multi-threaded runtime a slow rule leaves its thread (`weft_rules::offload`) and the
+    /// HTTP worker only waits for the result.
+    pub async fn offload<T, F>(&self, call: F) -> error::ApiResult<T>
+    where
+        F: std::future::Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        use tracing::Instrument;
+        match &self.services {
+            Some(h) => h
+                .spawn(call.instrument(tracing::Span::current()))
+                .await
+                .map_err(|e| {
+                    error::ApiError(weft_runtime::Error::Internal(format!(
+                        "the write's task failed: {e}"
+                    )))
+                }),
+            None => Ok(call.await),
         }
     }
 }

@@ -14,6 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+thread_local! {
+    static AMBIENT: std::cell::RefCell<Option<Budget>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Remaining evaluation time of one write, shared by clones (`Arc`), `Send + Sync`.
 #[derive(Debug, Clone)]
 pub struct Budget(Arc<Inner>);
@@ -68,6 +72,22 @@ impl Budget {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
                 Some(left.saturating_sub(took))
             });
+    }
+
+    /// Run `f` with this budget as the thread's ambient budget: evaluations made through
+    /// [`crate::Sandbox::eval_bool_ambient`] inside `f` draw from it. For engines that call
+    /// conditions through an interface of their own (the flow engine) and cannot pass the
+    /// budget along. `f` must not await: the budget belongs to this thread until it returns.
+    pub fn within<T>(&self, f: impl FnOnce() -> T) -> T {
+        let prev = AMBIENT.with(|a| a.replace(Some(self.clone())));
+        let out = f();
+        AMBIENT.with(|a| *a.borrow_mut() = prev);
+        out
+    }
+
+    /// The ambient budget of this thread, if any (see [`Budget::within`]).
+    pub(crate) fn ambient() -> Option<Self> {
+        AMBIENT.with(|a| a.borrow().clone())
     }
 
     /// Time `f` and charge it.

@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -254,15 +255,39 @@ impl Sandbox {
         if budget.is_spent() {
             return Err(EvalError::budget());
         }
-        budget.measure(|| {
-            BUDGET_LEFT.with(|b| b.set(Some(budget.remaining())));
-            let out = self.eval_unbudgeted(script, ctx);
-            BUDGET_LEFT.with(|b| b.set(None));
-            out
+        // Off the worker first, then timed: waiting for a turn in the pool is not charged.
+        off_worker_if_slow(script, || {
+            budget.measure(|| {
+                BUDGET_LEFT.with(|b| b.set(Some(budget.remaining())));
+                let out = self.eval_timed(script, ctx);
+                BUDGET_LEFT.with(|b| b.set(None));
+                out
+            })
         })
     }
 
     fn eval_unbudgeted(
+        &self,
+        script: &CompiledScript,
+        ctx: &EvalContext<'_>,
+    ) -> Result<Dynamic, EvalError> {
+        off_worker_if_slow(script, || self.eval_timed(script, ctx))
+    }
+
+    /// Runs a script here and remembers whether the run was slow.
+    fn eval_timed(
+        &self,
+        script: &CompiledScript,
+        ctx: &EvalContext<'_>,
+    ) -> Result<Dynamic, EvalError> {
+        let started = std::time::Instant::now();
+        let out = self.eval_here(script, ctx);
+        let slow = started.elapsed() >= crate::offload::SLOW_AFTER;
+        script.0.slow.store(slow, Ordering::Relaxed);
+        out
+    }
+
+    fn eval_here(
         &self,
         script: &CompiledScript,
         ctx: &EvalContext<'_>,
@@ -313,6 +338,19 @@ impl Sandbox {
         as_bool(self.eval_dynamic_in(script, ctx, budget)?)
     }
 
+    /// [`Sandbox::eval_bool`] drawing from the thread's ambient budget when one is set
+    /// ([`Budget::within`]), unbudgeted otherwise.
+    pub fn eval_bool_ambient(
+        &self,
+        script: &CompiledScript,
+        ctx: &EvalContext<'_>,
+    ) -> Result<bool, EvalError> {
+        match Budget::ambient() {
+            Some(b) => self.eval_bool_in(script, ctx, &b),
+            None => self.eval_bool(script, ctx),
+        }
+    }
+
     /// [`Sandbox::eval_value`] drawing from the write's shared `budget`.
     pub fn eval_value_in(
         &self,
@@ -334,6 +372,16 @@ impl Sandbox {
     ) -> Result<Value, EvalError> {
         let v = self.eval_dynamic(script, ctx)?;
         as_value(script, &v)
+    }
+}
+
+/// Runs `f` (an evaluation of `script`) off the async worker when the script's last run was
+/// slow (see [`crate::offload`]), in place otherwise.
+fn off_worker_if_slow<T>(script: &CompiledScript, f: impl FnOnce() -> T) -> T {
+    if script.0.slow.load(Ordering::Relaxed) {
+        crate::offload::run_slow(f)
+    } else {
+        f()
     }
 }
 

@@ -56,6 +56,7 @@ pub mod doc;
 mod eval;
 mod functions;
 mod limits;
+pub mod offload;
 mod order;
 pub mod sandbox;
 mod scan;

@@ -149,6 +149,9 @@ pub(crate) struct Inner {
     pub refs: ReferencedFields,
     /// Scope variable name and what to bind to it, in push order.
     pub bindings: Vec<(String, Binding)>,
+    /// Whether the last evaluation took [`crate::offload::SLOW_AFTER`] or more: the next one
+    /// runs off the async worker.
+    pub slow: std::sync::atomic::AtomicBool,
 }
 
 /// A compiled script: cheap to clone (`Arc`), `Send + Sync`, safe to cache per metadata
@@ -296,6 +299,7 @@ impl Sandbox {
                 ast,
                 refs,
                 bindings,
+                slow: std::sync::atomic::AtomicBool::new(false),
             }))),
         }
     }

@@ -393,7 +393,11 @@ pub async fn start_instance(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, RECORD_LIMIT).await?;
-    Ok(HttpResponse::Created().json(st.rt.workflows().start_flow(&p, &b).await?))
+    let rt = st.rt.clone();
+    let out = st
+        .offload(async move { rt.workflows().start_flow(&p, &b).await })
+        .await??;
+    Ok(HttpResponse::Created().json(out))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -466,7 +470,11 @@ pub async fn act_on_instance(
 ) -> ApiResult<HttpResponse> {
     let id = id(&path, "flow instance")?;
     let b = body::json(payload, RECORD_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.workflows().act_on_instance(&p, id, &b).await?))
+    let rt = st.rt.clone();
+    let out = st
+        .offload(async move { rt.workflows().act_on_instance(&p, id, &b).await })
+        .await??;
+    Ok(HttpResponse::Ok().json(out))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -530,7 +538,11 @@ pub async fn act_on_task(
 ) -> ApiResult<HttpResponse> {
     let id = id(&path, "task")?;
     let b = body::json(payload, RECORD_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.workflows().act_on_task(&p, id, &b).await?))
+    let rt = st.rt.clone();
+    let out = st
+        .offload(async move { rt.workflows().act_on_task(&p, id, &b).await })
+        .await??;
+    Ok(HttpResponse::Ok().json(out))
 }
 
 /// Register the flow routes inside `/api/v1`.
