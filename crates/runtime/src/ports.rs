@@ -233,13 +233,15 @@ pub trait Store:
     /// Users with this (lower-cased) email, in every tenant, for login.
     async fn find_logins(&self, email: &str) -> Result<Vec<(TenantRow, UserRow)>>;
 
-    /// Jobs of any tenant that are due, claimed with a lease so no two workers run one job.
+    /// Jobs of any tenant that are due, claimed with a lease so no two workers run one job;
+    /// none of `skip_tenants` (they have as many jobs running as they may).
     async fn claim_jobs(
         &self,
         worker: &str,
         limit: u32,
         lease_secs: i64,
         now: DateTime<Utc>,
+        skip_tenants: &[uuid::Uuid],
     ) -> Result<Vec<JobRow>>;
 }
 

@@ -75,8 +75,10 @@ pub async fn claim_jobs(
     limit: u32,
     lease_secs: i64,
     now: DateTime<Utc>,
+    skip_tenants: &[uuid::Uuid],
 ) -> Result<Vec<JobRow>> {
     let rows = Claim::jobs()
+        .excluding(skip_tenants)
         .run(c, backend, worker, limit, lease_secs, now)
         .await?;
     rows.iter()
@@ -210,8 +212,18 @@ impl Store for SeaStore {
         limit: u32,
         lease_secs: i64,
         now: DateTime<Utc>,
+        skip_tenants: &[uuid::Uuid],
     ) -> Result<Vec<JobRow>> {
-        claim_jobs(&self.admin, self.backend, worker, limit, lease_secs, now).await
+        claim_jobs(
+            &self.admin,
+            self.backend,
+            worker,
+            limit,
+            lease_secs,
+            now,
+            skip_tenants,
+        )
+        .await
     }
 
     async fn find_session(&self, token_hash: &str) -> Result<Option<(TenantId, SessionRow)>> {

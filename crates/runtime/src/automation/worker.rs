@@ -6,7 +6,6 @@
 //! their `Message-ID` from it.
 
 use super::Automation;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -94,22 +93,7 @@ impl Automation {
         // Schedule and date ticks are looked for at most this often (they are minute-grained).
         let sched_every = Duration::from_secs(20);
         let mut last_sched: Option<std::time::Instant> = None;
-        let mut tasks: tokio::task::JoinSet<uuid::Uuid> = tokio::task::JoinSet::new();
-        let mut in_flight: HashMap<uuid::Uuid, usize> = HashMap::new();
-        let done = |in_flight: &mut HashMap<uuid::Uuid, usize>,
-                    r: std::result::Result<uuid::Uuid, tokio::task::JoinError>| {
-            match r {
-                Ok(t) => {
-                    if let Some(n) = in_flight.get_mut(&t) {
-                        *n = n.saturating_sub(1);
-                        if *n == 0 {
-                            in_flight.remove(&t);
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "automation run task failed"),
-            }
-        };
+        let mut set = crate::core::fair::FairSet::new(MAX_IN_FLIGHT, PER_TENANT, "automation run");
         loop {
             if last_sched.is_none_or(|t| t.elapsed() >= sched_every) {
                 last_sched = Some(std::time::Instant::now());
@@ -117,38 +101,29 @@ impl Automation {
                     tracing::warn!(error = %e, "scheduler pass failed");
                 }
             }
-            while let Some(r) = tasks.try_join_next() {
-                done(&mut in_flight, r);
-            }
+            set.reap();
             let mut claimed = 0;
-            if tasks.len() < MAX_IN_FLIGHT {
-                let busy: Vec<uuid::Uuid> = in_flight
-                    .iter()
-                    .filter(|(_, n)| **n >= PER_TENANT)
-                    .map(|(t, _)| *t)
-                    .collect();
-                let limit = (MAX_IN_FLIGHT - tasks.len()).min(PER_TENANT) as u32;
+            let room = set.room();
+            if room > 0 {
                 let now = self.core.clock.now();
                 match self
                     .core
                     .store()
-                    .claim_runs(&worker, limit, self.core.lease_secs(), now, &busy)
+                    .claim_runs(&worker, room, self.core.lease_secs(), now, &set.busy())
                     .await
                 {
                     Ok(runs) => {
                         claimed = runs.len();
                         for run in runs {
-                            *in_flight.entry(run.tenant).or_default() += 1;
                             let (me, out) = (self.clone(), out.clone());
                             let lease = self.core.config.lease;
-                            tasks.spawn(async move {
-                                let (tenant, id) = (run.tenant, run.id);
+                            set.spawn(run.tenant, async move {
+                                let id = run.id;
                                 match tokio::time::timeout(lease, me.execute_run(out.as_ref(), run)).await {
                                     Ok(Ok(())) => {}
                                     Ok(Err(e)) => tracing::warn!(run.id = %id, error = %e, "automation run failed to save"),
                                     Err(_) => tracing::warn!(run.id = %id, "automation run outlived its lease; it will be taken over"),
                                 }
-                                tenant
                             });
                         }
                     }
@@ -161,12 +136,10 @@ impl Automation {
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = self.core.job_signal.notified() => {}
-                Some(r) = tasks.join_next(), if !tasks.is_empty() => done(&mut in_flight, r),
+                _ = set.next(), if !set.is_empty() => {}
                 _ = stop.changed() => {
                     if *stop.borrow() {
-                        while let Some(r) = tasks.join_next().await {
-                            done(&mut in_flight, r);
-                        }
+                        set.drain().await;
                         return;
                     }
                 }

@@ -5,6 +5,7 @@
 //! inside a transaction ([`TxCtx`]) never needs the pool again.
 
 pub mod cache;
+pub(crate) mod fair;
 mod txctx;
 
 use std::collections::HashMap;

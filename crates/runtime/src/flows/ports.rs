@@ -266,5 +266,6 @@ pub trait FlowStore: Send + Sync {
         limit: u32,
         lease_secs: i64,
         now: DateTime<Utc>,
+        skip_tenants: &[Uuid],
     ) -> Result<Vec<ClaimedTimer>>;
 }

@@ -10,65 +10,103 @@ use std::time::Duration;
 use weft_flow::{Command, CommandError};
 
 use super::FlowError;
+use super::ports::ClaimedTimer;
+use crate::core::fair::FairSet;
 use crate::error::{Class, Error, ErrorKinds, Result};
 use crate::ports::TxMode;
 
-/// Fire up to `limit` due timers; returns how many were handled.
+/// Flow timers the loop fires at once in this process, and at most per tenant (see
+/// [`crate::core::fair`]): a tenant with thousands of due timers fires them a few at a time
+/// while other tenants' timers keep firing on time.
+const MAX_IN_FLIGHT: usize = 16;
+const PER_TENANT: usize = 4;
+
+/// Fire up to `limit` due timers one after another; returns how many were handled.
 pub(super) async fn timers_run(wf: &Workflows, worker: &str, limit: u32) -> Result<usize> {
     let now = wf.core.clock.now();
     let claimed = wf
         .core
         .store()
-        .claim_flow_timers(worker, limit, wf.core.lease_secs(), now)
+        .claim_flow_timers(worker, limit, wf.core.lease_secs(), now, &[])
         .await?;
     let n = claimed.len();
     for t in claimed {
-        let cmd = Command::TimerFired {
-            timer: t.timer as u32,
-        };
-        let fired =
-            super::exec::run_command(wf, t.tenant, t.instance_id, None, &cmd, Some(t.timer)).await;
-        match fired.map_err(FlowError::from) {
-            Ok(_) => {}
-            Err(FlowError::Refused(CommandError::TimerNotDue { .. })) => {
-                // The engine's due time is later (clock skew): leave it for the lease.
-            }
-            Err(e) if never_fires(&e) => {
-                // Finished instance or unknown timer: drop the row.
-                let mut tx = wf.core.begin(t.tenant, TxMode::Write).await?;
-                tx.flow_timer_delete(t.instance_id, t.timer).await?;
-                tx.commit().await?;
-            }
-            Err(e) => {
-                tracing::warn!(tenant.id = %t.tenant, flow.instance_id = %t.instance_id,
-                    flow.timer = t.timer, error = %e, "firing a flow timer failed; it will be retried");
-            }
-        }
+        fire(wf, t).await?;
     }
     Ok(n)
 }
 
-/// The timer loop of `weft serve`: poll every `every` until `stop` turns true.
+/// Fire one claimed timer through the command path.
+async fn fire(wf: &Workflows, t: ClaimedTimer) -> Result<()> {
+    let cmd = Command::TimerFired {
+        timer: t.timer as u32,
+    };
+    let fired =
+        super::exec::run_command(wf, t.tenant, t.instance_id, None, &cmd, Some(t.timer)).await;
+    match fired.map_err(FlowError::from) {
+        Ok(_) => {}
+        Err(FlowError::Refused(CommandError::TimerNotDue { .. })) => {
+            // The engine's due time is later (clock skew): leave it for the lease.
+        }
+        Err(e) if never_fires(&e) => {
+            // Finished instance or unknown timer: drop the row.
+            let mut tx = wf.core.begin(t.tenant, TxMode::Write).await?;
+            tx.flow_timer_delete(t.instance_id, t.timer).await?;
+            tx.commit().await?;
+        }
+        Err(e) => {
+            tracing::warn!(tenant.id = %t.tenant, flow.instance_id = %t.instance_id,
+                flow.timer = t.timer, error = %e, "firing a flow timer failed; it will be retried");
+        }
+    }
+    Ok(())
+}
+
+/// The timer loop of `weft serve`: claim due timers fairly between tenants and fire them
+/// concurrently; poll every `every` until `stop` turns true.
 pub(super) async fn timers_loop(
     wf: Workflows,
     worker: String,
     every: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    let mut set = FairSet::new(MAX_IN_FLIGHT, PER_TENANT, "flow timer");
     loop {
-        loop {
-            match timers_run(&wf, &worker, 100).await {
-                Ok(100) => continue,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "flow timer claim failed");
-                    break;
+        set.reap();
+        let mut claimed = 0;
+        let room = set.room();
+        if room > 0 {
+            let now = wf.core.clock.now();
+            match wf
+                .core
+                .store()
+                .claim_flow_timers(&worker, room, wf.core.lease_secs(), now, &set.busy())
+                .await
+            {
+                Ok(timers) => {
+                    claimed = timers.len();
+                    for t in timers {
+                        let (wf, tenant) = (wf.clone(), t.tenant.0);
+                        set.spawn(tenant, async move {
+                            if let Err(e) = fire(&wf, t).await {
+                                tracing::warn!(error = %e, "dropping a finished flow timer failed");
+                            }
+                        });
+                    }
                 }
+                Err(e) => tracing::warn!(error = %e, "flow timer claim failed"),
             }
+        }
+        if claimed > 0 {
+            continue;
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
-            _ = stop.changed() => return,
+            _ = set.next(), if !set.is_empty() => {}
+            _ = stop.changed() => {
+                set.drain().await;
+                return;
+            }
         }
     }
 }

@@ -14,11 +14,15 @@ use uuid::Uuid;
 use weft_meta::TenantId;
 
 use crate::core::Core;
+use crate::core::fair::FairSet;
 use crate::error::{Error, Result};
 use crate::ports::{JobRow, TxMode};
 use crate::principal::Principal;
 
 const LEASE_SECS: i64 = 60;
+/// Jobs the loop runs at once in this process, and at most per tenant.
+const MAX_IN_FLIGHT: usize = 4;
+const PER_TENANT: usize = 1;
 
 /// Runs the jobs of one kind. A step saves the job's progress in the transaction of its
 /// effects; returning an error leaves the job to be claimed again when its lease ends.
@@ -63,7 +67,7 @@ impl Jobs {
         let jobs = self
             .core
             .store()
-            .claim_jobs(worker, 4, LEASE_SECS, now)
+            .claim_jobs(worker, 4, LEASE_SECS, now, &[])
             .await?;
         let n = jobs.len();
         for job in jobs {
@@ -75,7 +79,10 @@ impl Jobs {
         Ok(n)
     }
 
-    /// Run jobs until `stop` resolves, polling every `every` or when signalled.
+    /// Run jobs until `stop` resolves, polling every `every` or when signalled. Jobs run
+    /// concurrently, at most [`PER_TENANT`] of one tenant and [`MAX_IN_FLIGHT`] in all (see
+    /// [`crate::core::fair`]): one tenant's long import or dry run never holds another's.
+    /// A step longer than the lease is left to be taken over.
     pub async fn job_loop(
         &self,
         worker: String,
@@ -83,16 +90,50 @@ impl Jobs {
         stop: tokio::sync::watch::Receiver<bool>,
     ) {
         let mut stop = stop;
+        let mut set = FairSet::new(MAX_IN_FLIGHT, PER_TENANT, "job");
         loop {
-            match self.run_jobs_once(&worker).await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "job poll failed"),
+            set.reap();
+            let mut claimed = 0;
+            let room = set.room();
+            if room > 0 {
+                let now = self.core.clock.now();
+                match self
+                    .core
+                    .store()
+                    .claim_jobs(&worker, room, LEASE_SECS, now, &set.busy())
+                    .await
+                {
+                    Ok(jobs) => {
+                        claimed = jobs.len();
+                        for job in jobs {
+                            let me = self.clone();
+                            set.spawn(job.tenant, async move {
+                                let id = job.id;
+                                let lease = Duration::from_secs(LEASE_SECS.unsigned_abs());
+                                match tokio::time::timeout(lease, me.run_job(job)).await {
+                                    Ok(Ok(())) => {}
+                                    Ok(Err(e)) => tracing::warn!(job.id = %id, error = %e, "job step failed"),
+                                    Err(_) => tracing::warn!(job.id = %id, "job step outlived its lease; it will be taken over"),
+                                }
+                            });
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "job poll failed"),
+                }
+            }
+            if claimed > 0 {
+                continue;
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = self.core.job_signal.notified() => {}
-                _ = stop.changed() => { if *stop.borrow() { return; } }
+                _ = set.next(), if !set.is_empty() => {}
+                _ = stop.changed() => {
+                    if *stop.borrow() {
+                        set.drain().await;
+                        return;
+                    }
+                }
             }
         }
     }

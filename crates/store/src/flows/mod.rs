@@ -255,7 +255,8 @@ impl FlowStore for SeaStore {
         limit: u32,
         lease_secs: i64,
         now: DateTime<Utc>,
+        skip_tenants: &[Uuid],
     ) -> Result<Vec<ClaimedTimer>> {
-        timers::claim(self, worker, limit, lease_secs, now).await
+        timers::claim(self, worker, limit, lease_secs, now, skip_tenants).await
     }
 }

@@ -63,8 +63,10 @@ pub(super) async fn claim(
     limit: u32,
     lease_secs: i64,
     now: DateTime<Utc>,
+    skip_tenants: &[uuid::Uuid],
 ) -> Result<Vec<ClaimedTimer>> {
     let rows = Claim::flow_timers()
+        .excluding(skip_tenants)
         .run(
             store.connection(),
             store.backend(),

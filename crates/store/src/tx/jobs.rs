@@ -39,8 +39,14 @@ pub(super) async fn insert(tx: &SeaTx, job: &JobRow) -> Result<()> {
 /// Save a job's progress. An unfinished job keeps its lease for another minute after each
 /// save, so a live worker keeps it while a dead one's expires.
 pub(super) async fn update(tx: &SeaTx, job: &JobRow) -> Result<()> {
-    let finished = matches!(job.status.as_str(), "done" | "failed");
-    let lease = if finished {
+    // A finished job holds no lease; neither does one its handler put back in the queue
+    // (`queued`: it yields its turn and is claimed again, fairly, at once). Any other save
+    // renews the lease of the worker running it.
+    let released = matches!(
+        job.status.as_str(),
+        "done" | "failed" | "cancelled" | "queued"
+    );
+    let lease = if released {
         None
     } else {
         Some(job.updated_at + Duration::seconds(60))
