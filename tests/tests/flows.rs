@@ -2574,7 +2574,51 @@ async fn errors_speak_the_callers_language(b: Backend) {
     approve(&w, "mgr", &inst).await;
 }
 
+/// Flow conditions draw from the command's rule budget: a gateway condition that spends it
+/// fails the start with `limit.cpu` naming the flow, and nothing is stored (a second start
+/// fails the same way, not as "already running").
+async fn flow_conditions_share_the_write_budget(b: Backend) {
+    let cfg = weft_runtime::RuntimeConfig {
+        rules_budget_per_write: std::time::Duration::from_millis(2),
+        ..weft_runtime::RuntimeConfig::default()
+    };
+    let w = world_with(TestApp::with_config(b, cfg).await).await;
+    let mut def = big_deal_flow();
+    // Legal (well under the 50 ms per-evaluation limit) but far over a 2 ms budget.
+    def["edges"][1]["when"]["expr"] = json!(
+        "let a = []; a.pad(5000, 1); a.map(|x| x + 1).reduce(|s, x| s + x, 0) > 0 && record.amount > 500000"
+    );
+    publish(&w, def).await;
+    let rec = deal(&w, 900_000).await;
+    for _ in 0..2 {
+        let r = w
+            .as_("ini")
+            .post(
+                "/api/v1/flows/instances",
+                json!({"flow": "deal_approval", "record": rec}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert_eq!(r.body["error"]["code"], "limit.cpu", "{}", r.body);
+        assert!(
+            r.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("flow:deal_approval"),
+            "{}",
+            r.body
+        );
+    }
+    // The record is not locked by a half-started approval: it can still be changed.
+    let r = w
+        .as_("ini")
+        .patch(&format!("/api/v1/data/deal/{rec}"), json!({"amount": 10}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
 dual!(
+    flow_conditions_share_the_write_budget,
     errors_speak_the_callers_language,
     condition_today_follows_clock_and_zone,
     actions_deliver,

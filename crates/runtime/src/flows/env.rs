@@ -86,7 +86,10 @@ impl Expr for RulesExpr {
             now,
             tz: self.1,
         };
-        weft_rules::eval_bool(&self.0, &ctx).map_err(|e| e.to_string())
+        // The command's transaction budget, set around the engine step (`exec::apply_in`).
+        weft_rules::Sandbox::shared()
+            .eval_bool_ambient(&self.0, &ctx)
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -104,7 +104,7 @@ pub(crate) async fn run_command(
         let state: InstanceState = serde_json::from_value(row.state.clone())
             .map_err(|e| Error::internal(format!("instance state unreadable: {e}")))?;
         let flow = super::compiled_flow(wf, &mut tx, row.version_id).await?;
-        let t = weft_flow::apply(&flow, &state, cmd.clone(), now, &env).map_err(command_error)?;
+        let t = apply_in(&tx.budget, &flow, &state, cmd.clone(), now, &env)?;
         if t.state.rev == state.rev {
             // A no-op (replayed timer or action result): nothing to write.
             if let Some(timer) = fired_timer {
@@ -187,6 +187,31 @@ pub(super) async fn store_state(
     }
 }
 
+/// One engine step with the flow's conditions drawing from the transaction's shared rule
+/// budget (issue 12 §1). When the budget runs out the command fails with `limit.cpu`, naming
+/// the flow, and nothing of the step is stored (the engine would otherwise record the spent
+/// budget as a failed condition and stop the instance with an incident).
+pub(crate) fn apply_in(
+    budget: &weft_rules::Budget,
+    flow: &CompiledFlow,
+    state: &InstanceState,
+    cmd: weft_flow::Command,
+    now: DateTime<Utc>,
+    env: &OrgEnv,
+) -> Result<weft_flow::Transition> {
+    let t = budget
+        .within(|| weft_flow::apply(flow, state, cmd, now, env))
+        .map_err(command_error)?;
+    if budget.is_spent() {
+        return Err(crate::automation::AutomationError::CpuBudget {
+            rule: format!("flow:{}", flow.definition().key),
+            at: String::new(),
+        }
+        .into());
+    }
+    Ok(t)
+}
+
 /// Persist effects; run record actions inline and feed their results back to the engine
 /// until the instance waits for something else. Returns the final state.
 #[allow(clippy::too_many_arguments)]
@@ -211,7 +236,7 @@ pub(crate) async fn drive(
             return Ok(state);
         };
         // One result at a time: each is a separate engine step (and revision).
-        let t = weft_flow::apply(flow, &state, cmd, now, env).map_err(command_error)?;
+        let t = apply_in(&tx.budget, flow, &state, cmd, now, env)?;
         state = t.state;
         effects = t.effects;
     }

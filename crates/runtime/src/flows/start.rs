@@ -8,7 +8,6 @@ use serde_json::{Value as Json, json};
 use uuid::Uuid;
 use weft_flow::{Command, InstanceState};
 
-use super::command_error;
 use super::commands::MAX_TEXT;
 use super::env::OrgEnv;
 use super::exec::{InstCtx, status_str};
@@ -114,7 +113,7 @@ pub(super) async fn instance_start(
     };
     let env = OrgEnv { org, calendars };
     let fresh = InstanceState::new(id.to_string());
-    let t = weft_flow::apply(&flow, &fresh, cmd, now, &env).map_err(command_error)?;
+    let t = super::exec::apply_in(&tx.budget, &flow, &fresh, cmd, now, &env)?;
     let inst = FlowInstanceRow {
         id,
         version_id: version.id,
