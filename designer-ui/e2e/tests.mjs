@@ -495,6 +495,18 @@ export const tests = [
     await dry.waitFor();
     assert.match(await dry.textContent(), /扫描 \d+ 条/);
     await shot('rule-editor');
+    // A condition every opportunity with an amount fails: the dry run (a background job)
+    // lists each one by its name with what the rule would do, page by page.
+    await page.getByTestId('rule-doc').fill(doc('is_blank(record.amount) || record.amount > 100000000000'));
+    await page.getByRole('button', { name: '试运行（不写入）' }).click();
+    await page.getByText(/扫描 \d+ 条，命中 [1-9]\d* 条/).waitFor();
+    const hit = page.locator('.ant-table-row').first();
+    await hit.waitFor();
+    const hitText = await hit.textContent();
+    assert.match(hitText, /将拒绝保存：金额必须大于 0/);
+    assert.doesNotMatch(hitText, /[0-9a-f]{8}-[0-9a-f]{4}-/, 'records are shown by name, not id');
+    await shot('rule-dry-run');
+    await page.getByTestId('rule-doc').fill(doc('is_blank(record.amount) || record.amount > 0'));
     await page.getByTestId('rule-save').click();
     await page.getByTestId('rule-amount_positive').waitFor();
     const rules = await apiGet(page, '/meta/rules');

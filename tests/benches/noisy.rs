@@ -121,11 +121,22 @@ fn noise(
             while !stop.load(Ordering::Relaxed) {
                 let draft = json!({"api_name": "probe", "object": "deal", "kind": "validation",
                     "condition": SLOW, "message": "m"});
-                a.post(
-                    "/api/v1/meta/rules/dry-run",
-                    json!({"rule": draft, "limit": 5000}),
-                )
-                .await;
+                // A dry run is a background job: start one, watch it until it ends.
+                let r = a
+                    .post(
+                        "/api/v1/meta/rules/dry-run",
+                        json!({"rule": draft, "limit": 5000}),
+                    )
+                    .await;
+                if let Some(id) = r.body["id"].as_str() {
+                    while !stop.load(Ordering::Relaxed) {
+                        let j = a.get(&format!("/api/v1/meta/rules/dry-run/{id}")).await;
+                        if !matches!(j.body["status"].as_str(), Some("queued" | "running")) {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
                 counts[1].fetch_add(1, Ordering::Relaxed);
             }
         }));
@@ -210,6 +221,15 @@ async fn run(backend: Backend) {
         }
     });
 
+    let (jobs_stop_tx, jobs_stop_rx) = tokio::sync::watch::channel(false);
+    let jobs = tokio::spawn({
+        let j = app.rt.jobs().clone();
+        async move {
+            j.job_loop("bench".into(), Duration::from_millis(50), jobs_stop_rx)
+                .await
+        }
+    });
+
     let rounds = 60;
     probe(&b, 10).await; // warm-up
     let quiet = probe(&b, rounds).await;
@@ -226,6 +246,8 @@ async fn run(backend: Backend) {
     }
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(30), worker).await;
+    let _ = jobs_stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(30), jobs).await;
 
     let name = weft_testkit::backend_name(backend);
     println!(

@@ -358,8 +358,20 @@ async fn guards_stop_loops_and_unsafe_targets(b: Backend) {
     assert_eq!(runs(&s).await.len(), before);
 }
 
+/// Queue a dry run (202), run the job queue until it is idle, and return the job's final view.
+async fn dry_run(app: &TestApp, s: &Server, body: Json) -> Json {
+    let r = s.post("/api/v1/meta/rules/dry-run", body).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["status"], "queued");
+    while app.rt.jobs().run_jobs_once("test").await.unwrap() > 0 {}
+    let id = r.body["id"].as_str().unwrap();
+    let done = s.get(&format!("/api/v1/meta/rules/dry-run/{id}")).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    done.body
+}
+
 async fn dry_run_changes_nothing(b: Backend) {
-    let (_app, s, _clock) = setup(b).await;
+    let (app, s, _clock) = setup(b).await;
     for i in 0..30 {
         s.create(
             "deal",
@@ -375,46 +387,61 @@ async fn dry_run_changes_nothing(b: Backend) {
             {"type": "webhook", "url": "https://example.com/hook", "secret": SECRET}
         ]
     });
-    let r = s
-        .post(
-            "/api/v1/meta/rules/dry-run",
-            json!({"rule": draft, "samples": 3}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["scanned"], 30);
-    assert_eq!(r.body["matched"], 19, "{}", r.body);
-    assert_eq!(r.body["samples"].as_array().unwrap().len(), 3);
-    assert_eq!(r.body["actions_would_fire"]["notify"], 19);
+    let job = dry_run(&app, &s, json!({"rule": draft, "samples": 3})).await;
+    assert_eq!(job["status"], "done", "{job}");
+    let rep = &job["report"];
+    assert_eq!(rep["scanned"], 30);
+    assert_eq!(rep["matched"], 19, "{job}");
+    assert_eq!(rep["samples"].as_array().unwrap().len(), 3);
+    assert_eq!(rep["actions_would_fire"]["notify"], 19);
     assert!(
-        r.body["samples"][0]["actions"][0]["title"]
+        rep["samples"][0]["actions"][0]["title"]
             .as_str()
             .unwrap()
             .starts_with("Big deal: D")
     );
-    // With a filter and a limit.
-    let r = s
-        .post(
-            "/api/v1/meta/rules/dry-run",
-            json!({"rule": draft, "filter": {"field": "amount", "op": "lt", "value": "700000"}}),
-        )
+    // Every match can be paged through, by title.
+    let id = job["id"].as_str().unwrap();
+    let p1 = s
+        .get(&format!("/api/v1/meta/rules/dry-run/{id}/matches?limit=10"))
         .await;
-    assert_eq!(r.body["scanned"], 14, "{}", r.body);
-    assert_eq!(r.body["matched"], 3);
+    assert_eq!(p1.status, 200, "{}", p1.body);
+    assert_eq!(p1.body["matches"].as_array().unwrap().len(), 10);
+    assert_eq!(p1.body["next_offset"], 10);
+    let p2 = s
+        .get(&format!(
+            "/api/v1/meta/rules/dry-run/{id}/matches?offset=10&limit=10"
+        ))
+        .await;
+    assert_eq!(p2.body["matches"].as_array().unwrap().len(), 9);
+    assert!(p2.body["next_offset"].is_null());
+    let titles: Vec<&str> = [&p1.body, &p2.body]
+        .iter()
+        .flat_map(|p| p["matches"].as_array().unwrap())
+        .map(|m| m["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 19);
+    assert!(titles.iter().all(|t| t.starts_with('D')), "{titles:?}");
+    // With a filter and a limit.
+    let job = dry_run(
+        &app,
+        &s,
+        json!({"rule": draft, "filter": {"field": "amount", "op": "lt", "value": "700000"}}),
+    )
+    .await;
+    assert_eq!(job["report"]["scanned"], 14, "{job}");
+    assert_eq!(job["report"]["matched"], 3);
     // A formula over existing records: the diffs it would make.
     let formula = json!({"api_name": "w", "object": "deal", "kind": "formula", "field": "note",
         "expression": "text(record.amount * record.probability / 100)"});
-    let r = s
-        .post(
-            "/api/v1/meta/rules/dry-run",
-            json!({"rule": formula, "limit": 5}),
-        )
-        .await;
-    assert_eq!(r.body["scanned"], 5, "{}", r.body);
-    assert_eq!(r.body["matched"], 5, "{}", r.body);
-    assert!(r.body["samples"][0]["before"].is_null());
+    let job = dry_run(&app, &s, json!({"rule": formula, "limit": 5})).await;
+    let rep = &job["report"];
+    assert_eq!(rep["scanned"], 5, "{job}");
+    assert_eq!(rep["matched"], 5, "{job}");
+    assert!(rep["truncated"].as_bool().unwrap());
+    assert!(rep["samples"][0]["before"].is_null());
     assert!(
-        r.body["samples"][0]["after"]
+        rep["samples"][0]["after"]
             .as_str()
             .unwrap()
             .ends_with("000.00")
@@ -429,7 +456,7 @@ async fn dry_run_changes_nothing(b: Backend) {
         )
         .await;
     assert_eq!(q.body["total"], 30, "{}", q.body);
-    // Bad input answers 4xx.
+    // Bad input answers 4xx at once, and queues nothing.
     let r = s
         .post("/api/v1/meta/rules/dry-run", json!({"limit": 5}))
         .await;
@@ -445,6 +472,112 @@ async fn dry_run_changes_nothing(b: Backend) {
         )
         .await;
     assert_eq!(problems(&r), ["/limit:range"]);
+    let r = s
+        .post(
+            "/api/v1/meta/rules/dry-run",
+            json!({"rule": draft, "filter": {"field": "nope", "op": "eq", "value": 1}}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(app.rt.jobs().run_jobs_once("test").await.unwrap(), 0);
+    let r = s
+        .get("/api/v1/meta/rules/dry-run/00000000-0000-0000-0000-000000000000")
+        .await;
+    assert_eq!(r.status, 404);
+}
+
+/// Dry runs are admins' background jobs with the budget of one write per step, and can be
+/// cancelled; a user without admin rights cannot start one.
+async fn dry_runs_are_budgeted_jobs(b: Backend) {
+    let (app, s, _clock) = setup(b).await;
+    let recs: Vec<Json> = (0..150)
+        .map(|i| json!({"name": format!("B{i}"), "amount": "10"}))
+        .collect();
+    let r = s
+        .post("/api/v1/data/deal/bulk", json!({"records": recs}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Legal per evaluation (well under the 50 ms limit), far too slow for 100 records in one
+    // write's 500 ms budget.
+    let slow = "let a = []; a.pad(4000, 1); a.map(|x| x + 1).reduce(|s, x| s + x, 0) > 0 && \
+        a.map(|x| x * 2).reduce(|s, x| s + x, 0) > 0";
+    let heavy = json!({"api_name": "heavy", "object": "deal", "kind": "validation",
+        "condition": slow, "message": "m"});
+    let job = dry_run(&app, &s, json!({"rule": heavy})).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "limit.cpu", "{job}");
+    assert!(
+        job["error"]["message"].as_str().unwrap().contains("heavy"),
+        "{job}"
+    );
+    assert!(
+        job["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("heavy"),
+        "{job}"
+    );
+    assert!(job["report"]["scanned"].as_u64().unwrap() < 150, "{job}");
+
+    // Cancelled before it runs: it never scans.
+    let cheap = json!({"api_name": "cheap", "object": "deal", "kind": "validation",
+        "condition": "record.amount > 0", "message": "m"});
+    let r = s
+        .post("/api/v1/meta/rules/dry-run", json!({"rule": cheap}))
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let c = s
+        .post(
+            &format!("/api/v1/meta/rules/dry-run/{id}/cancel"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_eq!(c.body["status"], "cancelled");
+    while app.rt.jobs().run_jobs_once("test").await.unwrap() > 0 {}
+    let after = s.get(&format!("/api/v1/meta/rules/dry-run/{id}")).await;
+    assert_eq!(after.body["status"], "cancelled");
+    assert_eq!(after.body["report"]["scanned"], 0);
+
+    // Not an admin: 403, nothing queued. Another tenant's admin cannot see the job.
+    let u = s
+        .post(
+            "/api/v1/org/users",
+            json!({"name": "rep", "email": "rep@dry.weft"}),
+        )
+        .await;
+    assert_eq!(u.status, 201, "{}", u.body);
+    let k = s
+        .post(
+            "/api/v1/auth/api-keys",
+            json!({"name": "rep", "user_id": u.body["id"]}),
+        )
+        .await;
+    assert_eq!(k.status, 201, "{}", k.body);
+    let rep = s.with_key(k.body["key"].as_str().unwrap());
+    let r = rep
+        .post("/api/v1/meta/rules/dry-run", json!({"rule": cheap}))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = rep.get(&format!("/api/v1/meta/rules/dry-run/{id}")).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let other = app.other_tenant("Other Co.").await;
+    let o = s.with_key(&other.api_key);
+    assert_eq!(
+        o.get(&format!("/api/v1/meta/rules/dry-run/{id}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        o.post(
+            &format!("/api/v1/meta/rules/dry-run/{id}/cancel"),
+            json!({})
+        )
+        .await
+        .status,
+        404
+    );
 }
 
 async fn rollups_stay_exact(b: Backend) {
@@ -1002,6 +1135,7 @@ dual!(
     triggers_run_through_the_outbox,
     guards_stop_loops_and_unsafe_targets,
     dry_run_changes_nothing,
+    dry_runs_are_budgeted_jobs,
     rollups_stay_exact,
     rollups_run_the_parent_rules,
 );

@@ -89,6 +89,7 @@ impl Runtime {
             records.clone(),
             rules.clone(),
         );
+        jobs.register(automation::dryrun::handler(automation.clone()));
         let workflows = flows::Workflows::new(
             core.clone(),
             access.clone(),

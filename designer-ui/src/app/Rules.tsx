@@ -9,6 +9,7 @@ import type { DryRun, RuleProblem, RuleRow } from '../lib/api';
 import { lbl } from '../lib/i18n';
 import { useLocation } from '../lib/router';
 import { useApp } from './ctx';
+import { DryRunPanel } from './DryRun';
 import { RuleForm } from './RuleForm';
 import type { RuleDoc } from './RuleForm';
 
@@ -160,12 +161,7 @@ export default function Rules() {
                     <li key={i} data-testid="rule-problem"><code>{p.path || '/'}</code>{p.line ? ` (${L('行', 'line')} ${p.line}${p.column ? `:${p.column}` : ''})` : ''} — {p.message}</li>
                   ))}</ul>} />
               ))}
-            {dry && (
-              <Alert type="info" data-testid="rule-dry-result"
-                title={L(`扫描 ${dry.scanned} 条，命中 ${dry.matched} 条${dry.errors ? `，${dry.errors} 条出错` : ''}（未写入、未发送）`,
-                  `${dry.matched} of ${dry.scanned} records match${dry.errors ? `, ${dry.errors} errors` : ''} (nothing written or sent)`)}
-                description={dry.samples.length > 0 && <pre style={{ margin: 0, maxHeight: 240, overflow: 'auto', fontSize: 12 }}>{JSON.stringify(dry.samples, null, 2)}</pre>} />
-            )}
+            {dry && <DryRunPanel job={dry} obj={objects[dry.report.object]} />}
           </Space>
         )}
       </Col>

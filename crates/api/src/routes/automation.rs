@@ -11,9 +11,9 @@ use uuid::Uuid;
 use weft_runtime::Error;
 use weft_runtime::automation::ports::{DeliveryRow, RunProgress, RunStatus};
 use weft_runtime::automation::views::{
-    DeliveryList, DryRunReport, ManualAction, ManualActions, ManualRun, NotificationList,
-    NotificationRead, NotificationView, RuleCheck, RuleList, RuleProblemView, RuleView, RunList,
-    RunView,
+    DeliveryList, DryRunJob, DryRunMatch, DryRunMatches, DryRunProblem, DryRunReport, ManualAction,
+    ManualActions, ManualRun, NotificationList, NotificationRead, NotificationView, RuleCheck,
+    RuleList, RuleProblemView, RuleView, RunList, RunView,
 };
 
 use crate::AppState;
@@ -120,7 +120,8 @@ pub async fn check_rule(
 #[utoipa::path(post, path = "/api/v1/meta/rules/dry-run", tag = "automation",
     request_body(content = DryRunBody, description = "`{rule: <document>}` or `{api_name}`, with optional `filter` \
         (the query filter language), `limit` (records, ≤ 100000) and `samples` (≤ 50)"),
-    responses((status = 200, description = "Match count, sample diffs and the actions that would fire; nothing is changed or sent", body = DryRunReport),
+    responses((status = 202, description = "The rule is fine and its dry run is queued as a background job; \
+        poll `/meta/rules/dry-run/{id}` for progress and the report. Nothing is changed or sent", body = DryRunJob),
               (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("api_key" = [])))]
 #[post("/meta/rules/dry-run")]
@@ -130,7 +131,69 @@ pub async fn dry_run_rule(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, META_LIMIT).await?;
-    Ok(HttpResponse::Ok().json(st.rt.automation().dry_run_rule(&p, &b).await?))
+    Ok(HttpResponse::Accepted().json(st.rt.automation().dry_run_rule(&p, &b).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/meta/rules/dry-run/{id}", tag = "automation",
+    params(("id" = String, Path, description = "The dry run's id")),
+    responses((status = 200, description = "Its state, progress and what it has found so far", body = DryRunJob),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/meta/rules/dry-run/{id}")]
+pub async fn get_dry_run(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let job = id(&path, "dry run")?;
+    Ok(HttpResponse::Ok().json(st.rt.automation().dry_run_job(&p, job).await?))
+}
+
+/// A page of a dry run's matched records.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MatchesQuery {
+    /// Where the page starts (the previous page's `next_offset`).
+    pub offset: Option<u64>,
+    /// Records per page, 1..200 (default 50).
+    pub limit: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/meta/rules/dry-run/{id}/matches", tag = "automation",
+    params(("id" = String, Path, description = "The dry run's id"), MatchesQuery),
+    responses((status = 200, description = "Matched records with their titles and what the rule would do", body = DryRunMatches),
+              (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[get("/meta/rules/dry-run/{id}/matches")]
+pub async fn dry_run_matches(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+    q: web::Query<MatchesQuery>,
+) -> ApiResult<HttpResponse> {
+    let job = id(&path, "dry run")?;
+    let (offset, limit) = (q.offset.unwrap_or(0), q.limit.unwrap_or(50));
+    Ok(HttpResponse::Ok().json(
+        st.rt
+            .automation()
+            .dry_run_matched(&p, job, offset, limit)
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/meta/rules/dry-run/{id}/cancel", tag = "automation",
+    params(("id" = String, Path, description = "The dry run's id")),
+    responses((status = 200, description = "Stopped (or already finished); what it found so far stays readable", body = DryRunJob),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("api_key" = [])))]
+#[post("/meta/rules/dry-run/{id}/cancel")]
+pub async fn cancel_dry_run(
+    st: web::Data<AppState>,
+    Auth(p): Auth,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let job = id(&path, "dry run")?;
+    Ok(HttpResponse::Ok().json(st.rt.automation().cancel_dry_run_job(&p, job).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/meta/rules/{id}", tag = "automation", params(("id" = String, Path, description = "Rule id or api_name")),
@@ -357,6 +420,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(create_rule)
         .service(check_rule)
         .service(dry_run_rule)
+        .service(get_dry_run)
+        .service(dry_run_matches)
+        .service(cancel_dry_run)
         .service(get_rule)
         .service(update_rule)
         .service(delete_rule)
@@ -374,11 +440,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// This module's part of the OpenAPI document (merged in `openapi.rs`).
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_rules, create_rule, check_rule, dry_run_rule, get_rule, update_rule, delete_rule,
+    paths(list_rules, create_rule, check_rule, dry_run_rule, get_dry_run, dry_run_matches, cancel_dry_run, get_rule, update_rule, delete_rule,
         list_runs, get_run, retry_run, list_deliveries, resend_delivery, list_notifications,
         mark_notification_read, list_manual_actions, run_manual_action),
     components(schemas(RuleDocument, DryRunBody, RuleView, RuleList, RuleCheck, RuleProblemView,
-        DryRunReport, RunView, RunList, RunStatus, RunProgress, DeliveryRow, DeliveryList,
+        DryRunReport, DryRunJob, DryRunProblem, DryRunMatch, DryRunMatches, RunView, RunList, RunStatus, RunProgress, DeliveryRow, DeliveryList,
         NotificationView, NotificationList, NotificationRead, ManualAction, ManualActions, ManualRun)),
     tags((name = "automation", description = "Rules (validation, formulas, defaults, triggers, roll-ups), \
         dry runs, the automation run log, webhook deliveries and in-app notifications"))

@@ -1,31 +1,49 @@
 //! Dry run / backtest (`/meta/rules/dry-run`): evaluate a draft or saved rule over existing
-//! records the caller can read, in one read-only transaction, and report what would happen.
-//! Nothing is written and nothing is sent.
+//! records and report what would happen. Nothing is written and nothing is sent.
+//!
+//! A dry run is an admin's background job (issue 12 §2): over 100,000 records a heavy rule runs
+//! for minutes, which no HTTP request may hold. The request checks the rule and queues the job;
+//! the job scans [`STEP`] records per step — a bulk chunk, with the budget of one write
+//! ([`crate::config::RuntimeConfig::rules_budget_per_write`]) — and saves its tally and cursor
+//! after each step, so the admin watches progress, pages through what matched, and can cancel.
+//! Jobs are claimed fairly between tenants (see [`crate::jobs`]).
 
 use super::Automation;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
+use uuid::Uuid;
 use weft_meta::query::{encode_cursor, parse_query};
-use weft_rules::{Sandbox, render};
+use weft_meta::{CompiledObject, TenantId, UserId};
+use weft_rules::{Budget, Sandbox, render};
 
+use super::AutomationError;
 use super::before::{is_blank, to_value};
 use super::doc::{self, ActionDoc, Compiled, CompiledRule};
 use super::engine::{Input, stored_docs};
+use super::views::{DryRunJob, DryRunMatch, DryRunMatches, DryRunProblem, DryRunReport};
 use crate::access::model::Op;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKinds, Result};
+use crate::jobs::JobHandler;
 use crate::json::{record_json, value_json};
-use crate::ports::{FetchOpts, TxMode};
+use crate::ports::{FetchOpts, JobRow, TxMode};
 use crate::principal::Principal;
 
-use super::views::DryRunReport;
-
-const PAGE: u32 = 1_000;
+/// The job kind of a dry run.
+pub(crate) const KIND: &str = "rule_dry_run";
+/// Records one step scans: as many as a bulk chunk, with the budget of one write.
+const STEP: u32 = 100;
 const DEFAULT_LIMIT: u64 = 10_000;
 const MAX_LIMIT: u64 = 100_000;
+/// How long a dry run's job runs before it yields its turn.
+const SLICE: std::time::Duration = std::time::Duration::from_secs(10);
+/// Matched records kept for paging (the counts cover every record scanned).
+pub(crate) const KEEP: usize = 1_000;
 
-/// What a dry run has seen so far.
-#[derive(Default)]
+/// What a dry run has seen so far: the job's `progress`.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 struct Scan {
     scanned: u64,
     matched: u64,
@@ -33,6 +51,15 @@ struct Scan {
     samples: Vec<Json>,
     error_samples: Vec<Json>,
     would_fire: BTreeMap<String, u64>,
+    /// Up to [`KEEP`] matched records: `{id, title, outcome}`.
+    #[serde(default)]
+    matches: Vec<Json>,
+    /// Where the next step starts (the list cursor after the last record scanned).
+    #[serde(default)]
+    cursor: Option<String>,
+    /// Why the job stopped, when it failed.
+    #[serde(default)]
+    problem: Option<DryRunProblem>,
 }
 
 /// `limit` (records to scan) and `samples` (samples to keep) of a dry-run body.
@@ -60,13 +87,69 @@ fn under_rule(ps: Vec<doc::RuleProblem>) -> Error {
     )
 }
 
+/// The record's title as people know it: its name field, else its first non-empty text.
+fn title(obj: &CompiledObject, record: &Map<String, Json>) -> String {
+    let text = |v: &Json| match v {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    obj.def
+        .name_field
+        .as_ref()
+        .and_then(|f| record.get(f.as_str()).and_then(text))
+        .filter(|s| !s.is_empty())
+        .or_else(|| {
+            obj.live_fields()
+                .filter(|f| matches!(f.kind, weft_meta::FieldKind::Text { .. }))
+                .find_map(|f| {
+                    record
+                        .get(f.api_name.as_str())
+                        .and_then(text)
+                        .filter(|s| !s.is_empty())
+                })
+        })
+        .unwrap_or_default()
+}
+
+/// The job's view: its state, what it has seen so far and, when failed, why.
+fn job_view(job: &JobRow) -> DryRunJob {
+    let scan: Scan = serde_json::from_value(job.progress.clone()).unwrap_or_default();
+    let pl = &job.payload;
+    let limit = pl["limit"].as_u64().unwrap_or(DEFAULT_LIMIT);
+    let rule = &pl["rule"];
+    DryRunJob {
+        id: job.id,
+        status: job.status.clone(),
+        limit,
+        report: DryRunReport {
+            rule: rule["api_name"].as_str().unwrap_or_default().to_owned(),
+            kind: rule["kind"].as_str().unwrap_or_default().to_owned(),
+            object: rule["object"].as_str().unwrap_or_default().to_owned(),
+            truncated: scan.scanned >= limit,
+            scanned: scan.scanned,
+            matched: scan.matched,
+            errors: scan.errors,
+            samples: scan.samples,
+            error_samples: scan.error_samples,
+            actions_would_fire: scan.would_fire,
+            side_effects: 0,
+        },
+        kept: scan.matches.len() as u64,
+        error: scan.problem,
+        created_at: job.created_at,
+        updated_at: job.updated_at,
+    }
+}
+
 impl Automation {
-    /// Evaluate a draft (`rule`) or saved (`api_name`) rule over the records the caller can
-    /// read (`filter`, at most `limit`), and report what would happen.
-    pub(super) async fn dry_run(&self, p: &Principal, body: &Json) -> Result<DryRunReport> {
+    /// Check a draft (`rule`) or saved (`api_name`) rule and queue its dry run over the
+    /// records matching `filter` (at most `limit`). The caller is an admin (checked by the
+    /// service).
+    pub(super) async fn start_dry_run(&self, p: &Principal, body: &Json) -> Result<DryRunJob> {
         let meta = self.core.meta(p.tenant).await?;
         let doc = self.dry_run_doc(p, body).await?;
-        let rule = doc::check(&meta, &doc, uuid::Uuid::nil(), 0, p.user.0).map_err(under_rule)?;
+        let rule = doc::check(&meta, &doc, Uuid::nil(), 0, p.user.0).map_err(under_rule)?;
         if matches!(rule.compiled, Compiled::Rollup { .. }) {
             return Err(Error::one(
                 "/rule/kind",
@@ -81,71 +164,220 @@ impl Automation {
             .ok_or_else(|| Error::not_found("object"))?;
         let g = self.access.guard(p, &doc.object).await?;
         g.require(Op::Read, &doc.object)?;
-        let user = super::engine::user_map(&*self.core.org(p.tenant).await?, p);
-        let now = self.core.clock.now();
-        let sandbox = Sandbox::shared();
-
-        let mut scan = Scan::default();
-        let mut cursor: Option<String> = None;
-        let mut tx = self.core.begin(p.tenant, TxMode::Read).await?;
-        'pages: loop {
-            let mut q = Map::new();
-            if let Some(f) = body.get("filter") {
-                q.insert("filter".into(), f.clone());
-            }
-            if let Some(c) = &cursor {
-                q.insert("cursor".into(), Json::String(c.clone()));
-            }
-            let mut plan = parse_query(&obj, &Json::Object(q), &|f| g.hidden(f))
+        // A bad filter is the request's fault: answer it now, not from the job.
+        let filter = body.get("filter").cloned();
+        if let Some(f) = &filter {
+            parse_query(&obj, &json!({"filter": f}), &|f| g.hidden(f))
                 .map_err(|ps| Error::Validation(ps.into_iter().map(|x| x.under("")).collect()))?;
-            plan.limit = PAGE;
-            plan.sort.clear();
-            let rows = tx
-                .query_records(&obj, &plan, g.scope(), FetchOpts::default())
-                .await?;
-            let Some(last) = rows.last().map(|r| r.id) else {
-                break;
-            };
-            for row in &rows {
-                if scan.scanned >= limit {
-                    break 'pages;
-                }
-                scan.scanned += 1;
-                let record = match record_json(&obj, row, None, &|f| g.can_see(f)) {
-                    Json::Object(m) => m,
-                    _ => Map::new(),
-                };
-                let input = Input {
-                    record,
-                    old: None,
-                    user: user.clone(),
-                    now,
-                    tz: self.core.tz_of(p.tenant),
-                };
-                let outcome = self.dry_one(&obj, &rule, row, &input, sandbox);
-                self.tally(&mut scan, &rule, &input, row.id, outcome, samples_max);
-            }
-            if rows.len() < PAGE as usize {
-                break;
-            }
-            cursor = Some(encode_cursor(&[], &[], last));
         }
+        let now = self.core.clock.now();
+        let job = JobRow {
+            id: Uuid::now_v7(),
+            tenant: p.tenant.0,
+            kind: KIND.into(),
+            payload: json!({"rule": serde_json::to_value(&doc).map_err(Error::internal)?,
+                "filter": filter, "limit": limit, "samples": samples_max}),
+            status: "queued".into(),
+            progress: serde_json::to_value(Scan::default()).map_err(Error::internal)?,
+            attempts: 0,
+            error: None,
+            created_by: p.user.0,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.core.begin(p.tenant, TxMode::Write).await?;
+        tx.insert_job(&job).await?;
         tx.commit().await?;
-        Ok(DryRunReport {
-            rule: doc.api_name,
-            kind: doc.body.kind().into(),
-            object: doc.object,
-            truncated: scan.scanned >= limit,
-            scanned: scan.scanned,
+        self.core.job_signal.notify_waiters();
+        Ok(job_view(&job))
+    }
+
+    /// A dry run of this tenant.
+    async fn dry_run_row(&self, p: &Principal, id: Uuid) -> Result<JobRow> {
+        let mut tx = self.core.begin_bare(p.tenant, TxMode::Read).await?;
+        let job = tx.job(id).await?;
+        tx.commit().await?;
+        job.filter(|j| j.kind == KIND)
+            .ok_or_else(|| Error::not_found("dry run"))
+    }
+
+    pub(super) async fn dry_run_status(&self, p: &Principal, id: Uuid) -> Result<DryRunJob> {
+        Ok(job_view(&self.dry_run_row(p, id).await?))
+    }
+
+    /// The matched records kept by a dry run, `limit` from `offset`.
+    pub(super) async fn dry_run_matches(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        offset: u64,
+        limit: u64,
+    ) -> Result<DryRunMatches> {
+        let job = self.dry_run_row(p, id).await?;
+        let scan: Scan = serde_json::from_value(job.progress).unwrap_or_default();
+        let total = scan.matches.len() as u64;
+        let limit = limit.clamp(1, 200);
+        let page: Vec<DryRunMatch> = scan
+            .matches
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(limit as usize)
+            .filter_map(|m| serde_json::from_value(m).ok())
+            .collect();
+        let next = (offset.saturating_add(limit) < total).then(|| offset + limit);
+        Ok(DryRunMatches {
+            matches: page,
+            kept: total,
             matched: scan.matched,
-            errors: scan.errors,
-            samples: scan.samples,
-            error_samples: scan.error_samples,
-            actions_would_fire: scan.would_fire,
-            side_effects: 0,
+            next_offset: next,
         })
     }
 
+    /// Stop a queued or running dry run; what it has seen so far stays readable.
+    pub(super) async fn cancel_dry_run(&self, p: &Principal, id: Uuid) -> Result<DryRunJob> {
+        let mut tx = self.core.begin_bare(p.tenant, TxMode::Write).await?;
+        let mut job = tx
+            .job(id)
+            .await?
+            .filter(|j| j.kind == KIND)
+            .ok_or_else(|| Error::not_found("dry run"))?;
+        if matches!(job.status.as_str(), "queued" | "running") {
+            job.status = "cancelled".into();
+            job.updated_at = self.core.clock.now();
+            tx.update_job(&job).await?;
+        }
+        tx.commit().await?;
+        Ok(job_view(&job))
+    }
+
+    /// One step of a dry run: scan up to [`STEP`] records with a fresh write budget. Returns
+    /// `true` when the job is finished (done, failed or cancelled).
+    async fn dry_run_step(&self, job: &mut JobRow) -> Result<bool> {
+        let tenant = TenantId(job.tenant);
+        // Cancelled meanwhile? The row is the truth.
+        {
+            let mut tx = self.core.begin_bare(tenant, TxMode::Read).await?;
+            let cur = tx.job(job.id).await?;
+            tx.commit().await?;
+            match cur {
+                Some(c) if c.status == "cancelled" => return Ok(true),
+                None => return Ok(true),
+                _ => {}
+            }
+        }
+        let mut scan: Scan = serde_json::from_value(job.progress.clone()).unwrap_or_default();
+        let limit = job.payload["limit"].as_u64().unwrap_or(DEFAULT_LIMIT);
+        let samples_max = job.payload["samples"].as_u64().unwrap_or(5) as usize;
+        let meta = self.core.meta(tenant).await?;
+        let doc: doc::RuleDoc = serde_json::from_value(job.payload["rule"].clone())
+            .map_err(|e| Error::internal(format!("dry run payload unreadable: {e}")))?;
+        // The admin who asked: an admin reads every record (dry runs are admin-only).
+        let p = Principal::system(tenant, UserId(job.created_by));
+        let finish = |job: &mut JobRow, scan: &Scan, status: &str| -> Result<bool> {
+            job.status = status.into();
+            job.progress = serde_json::to_value(scan).map_err(Error::internal)?;
+            Ok(true)
+        };
+        let rule = match doc::check(&meta, &doc, Uuid::nil(), 0, job.created_by) {
+            Ok(r) => r,
+            Err(_) => {
+                scan.problem = Some(DryRunProblem {
+                    code: "rule_invalid".into(),
+                    message: "the rule no longer fits the object (a field changed); check it again"
+                        .into(),
+                    message_zh: "规则与对象不再匹配（字段已变更），请重新检查规则".into(),
+                });
+                return finish(job, &scan, "failed");
+            }
+        };
+        let Some(obj) = meta.object(&doc.object).cloned() else {
+            scan.problem = Some(DryRunProblem {
+                code: "not_found".into(),
+                message: "the object no longer exists".into(),
+                message_zh: "对象已不存在".into(),
+            });
+            return finish(job, &scan, "failed");
+        };
+        let g = self.access.guard(&p, &doc.object).await?;
+        let user = super::engine::user_map(&*self.core.org(tenant).await?, &p);
+        let now = self.core.clock.now();
+        let budget = Budget::new(self.core.config.rules_budget_per_write);
+        let mut q = Map::new();
+        if let Some(f) = job.payload.get("filter").filter(|f| !f.is_null()) {
+            q.insert("filter".into(), f.clone());
+        }
+        if let Some(c) = &scan.cursor {
+            q.insert("cursor".into(), Json::String(c.clone()));
+        }
+        let mut plan = parse_query(&obj, &Json::Object(q), &|f| g.hidden(f))
+            .map_err(|ps| Error::Validation(ps.into_iter().map(|x| x.under("")).collect()))?;
+        let want = (limit - scan.scanned.min(limit)).min(u64::from(STEP));
+        plan.limit = u32::try_from(want).unwrap_or(STEP);
+        plan.sort.clear();
+        let mut tx = self.core.begin(tenant, TxMode::Read).await?;
+        let rows = if want == 0 {
+            vec![]
+        } else {
+            tx.query_records(&obj, &plan, g.scope(), FetchOpts::default())
+                .await?
+        };
+        tx.commit().await?;
+        for row in &rows {
+            let record = match record_json(&obj, row, None, &|f| g.can_see(f)) {
+                Json::Object(m) => m,
+                _ => Map::new(),
+            };
+            let name = title(&obj, &record);
+            let input = Input {
+                record,
+                old: None,
+                user: user.clone(),
+                now,
+                tz: self.core.tz_of(tenant),
+            };
+            let outcome = self.dry_one(&obj, &rule, row, &input, &budget);
+            if budget.is_spent() {
+                let e = AutomationError::CpuBudget {
+                    rule: doc.api_name.clone(),
+                    at: String::new(),
+                };
+                scan.problem = Some(DryRunProblem {
+                    code: "limit.cpu".into(),
+                    message: format!(
+                        "{} records were scanned; the rule used up the time budget of one write on {} records. {e}",
+                        scan.scanned,
+                        rows.len()
+                    ),
+                    message_zh: format!(
+                        "已扫描 {} 条；该规则在 {} 条记录上就用完了一次写入的时间预算。{}",
+                        scan.scanned,
+                        rows.len(),
+                        e.named().map(|n| n.zh).unwrap_or_default()
+                    ),
+                });
+                return finish(job, &scan, "failed");
+            }
+            scan.scanned += 1;
+            self.tally(
+                &mut scan,
+                &rule,
+                &input,
+                row.id,
+                &name,
+                outcome,
+                samples_max,
+            );
+        }
+        let exhausted = (rows.len() as u64) < want || want == 0 || scan.scanned >= limit;
+        if let Some(last) = rows.last() {
+            scan.cursor = Some(encode_cursor(&[], &[], last.id));
+        }
+        job.progress = serde_json::to_value(&scan).map_err(Error::internal)?;
+        if exhausted {
+            job.status = "done".into();
+        }
+        Ok(exhausted)
+    }
     /// The rule document of a dry run: sent as `rule`, or a saved rule's `api_name`.
     async fn dry_run_doc(&self, p: &Principal, body: &Json) -> Result<doc::RuleDoc> {
         match (
@@ -172,12 +404,14 @@ impl Automation {
     }
 
     /// Count one record's outcome and keep it as a sample while there is room.
+    #[allow(clippy::too_many_arguments)]
     fn tally(
         &self,
         scan: &mut Scan,
         rule: &CompiledRule,
         input: &Input,
         id: uuid::Uuid,
+        name: &str,
         outcome: std::result::Result<Option<Json>, String>,
         samples_max: usize,
     ) {
@@ -185,6 +419,14 @@ impl Automation {
             Ok(None) => {}
             Ok(Some(mut sample)) => {
                 scan.matched += 1;
+                if scan.matches.len() < KEEP {
+                    let mut outcome = sample.clone();
+                    if let Some(m) = outcome.as_object_mut() {
+                        m.remove("id");
+                    }
+                    scan.matches
+                        .push(json!({"id": id, "title": name, "outcome": outcome}));
+                }
                 if let Compiled::Trigger { actions, .. } = &rule.compiled {
                     for a in actions {
                         *scan
@@ -203,7 +445,8 @@ impl Automation {
             Err(e) => {
                 scan.errors += 1;
                 if scan.error_samples.len() < samples_max {
-                    scan.error_samples.push(json!({"id": id, "error": e}));
+                    scan.error_samples
+                        .push(json!({"id": id, "title": name, "error": e}));
                 }
             }
         }
@@ -216,8 +459,9 @@ impl Automation {
         rule: &CompiledRule,
         row: &crate::ports::RecordRow,
         input: &Input,
-        sandbox: &Sandbox,
+        budget: &Budget,
     ) -> std::result::Result<Option<Json>, String> {
+        let sandbox = Sandbox::shared();
         let id = row.id;
         let e2s = |e: weft_rules::EvalError| e.to_string();
         Ok(match &rule.compiled {
@@ -225,7 +469,7 @@ impl Automation {
                 condition,
                 message,
                 field,
-            } => (!sandbox.eval_bool(condition, &input.ctx()).map_err(e2s)?).then(|| {
+            } => (!sandbox.eval_bool_in(condition, &input.ctx(), budget).map_err(e2s)?).then(|| {
                 json!({"id": id, "would_reject": {"path": field.as_ref().map(|f| format!("/{f}")).unwrap_or_default(), "message": message}})
             }),
             Compiled::Formula { field, script } | Compiled::Default { field, script } => {
@@ -234,7 +478,7 @@ impl Automation {
                 {
                     return Ok(None);
                 }
-                let after = sandbox.eval_value(script, &input.ctx()).map_err(e2s)?;
+                let after = sandbox.eval_value_in(script, &input.ctx(), budget).map_err(e2s)?;
                 let after = to_value(obj, field, after)?;
                 let before = row.values.get(field).cloned().unwrap_or(weft_meta::Value::Null);
                 (before != after).then(|| {
@@ -247,7 +491,7 @@ impl Automation {
                 condition,
                 message,
             } => (is_blank(row.values.get(field))
-                && sandbox.eval_bool(condition, &input.ctx()).map_err(e2s)?)
+                && sandbox.eval_bool_in(condition, &input.ctx(), budget).map_err(e2s)?)
             .then(|| json!({"id": id, "would_reject": {"path": format!("/{field}"), "message": message}})),
             Compiled::ReadOnly { field, condition } => sandbox
                 .eval_bool(condition, &input.ctx())
@@ -255,7 +499,7 @@ impl Automation {
                 .then(|| json!({"id": id, "locked": field})),
             Compiled::Trigger { condition, .. } => {
                 let fire = match condition {
-                    Some(c) => sandbox.eval_bool(c, &input.ctx()).map_err(e2s)?,
+                    Some(c) => sandbox.eval_bool_in(c, &input.ctx(), budget).map_err(e2s)?,
                     None => true,
                 };
                 fire.then(|| json!({"id": id}))
@@ -306,4 +550,61 @@ impl Automation {
             })
             .collect()
     }
+}
+
+/// Runs dry-run jobs step by step, saving the tally after each step.
+pub(crate) struct DryRunJobHandler {
+    pub(crate) au: Automation,
+}
+
+#[async_trait]
+impl JobHandler for DryRunJobHandler {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    /// Steps until the job ends, or until it has run for [`SLICE`]: then it goes back in the
+    /// queue, so other jobs (of other tenants, too) take their turn between its slices.
+    async fn run(&self, mut job: JobRow) -> Result<()> {
+        let core = self.au.core.clone();
+        let started = std::time::Instant::now();
+        job.status = "running".into();
+        loop {
+            let finished = match self.au.dry_run_step(&mut job).await {
+                Ok(f) => f,
+                Err(e) => {
+                    job.status = "failed".into();
+                    job.error = Some(e.to_string());
+                    true
+                }
+            };
+            let yielded = !finished && started.elapsed() >= SLICE;
+            if yielded {
+                job.status = "queued".into();
+            }
+            job.updated_at = core.clock.now();
+            // Save unless cancelled meanwhile (the cancel wins; the tally of the last step
+            // is dropped with it).
+            let mut tx = core.begin_bare(TenantId(job.tenant), TxMode::Write).await?;
+            let cancelled = tx
+                .job(job.id)
+                .await?
+                .is_none_or(|c| c.status == "cancelled");
+            if !cancelled {
+                tx.update_job(&job).await?;
+            }
+            tx.commit().await?;
+            if finished || cancelled || yielded {
+                if yielded {
+                    core.job_signal.notify_waiters();
+                }
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Keeps the handler's type private to this module while the runtime registers it.
+pub(crate) fn handler(au: Automation) -> Arc<dyn JobHandler> {
+    Arc::new(DryRunJobHandler { au })
 }

@@ -20,7 +20,7 @@ mod actions;
 pub(crate) mod after;
 pub(crate) mod backfill;
 mod before;
-mod dryrun;
+pub(crate) mod dryrun;
 pub(crate) mod rollup;
 mod rules;
 pub mod schedule;

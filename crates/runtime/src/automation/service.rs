@@ -15,8 +15,8 @@ use super::RuleCache;
 use super::ports::{Outbound, OutboxPayload, OutboxRow, RuleRow, RunProgress, RunStatus};
 use super::rules::{find, invalid};
 use super::views::{
-    DeliveryList, DryRunReport, ManualActions, ManualRun, NotificationList, NotificationRead,
-    NotificationView, RuleCheck, RuleList, RuleView, RunList, RunView,
+    DeliveryList, DryRunJob, DryRunMatches, ManualActions, ManualRun, NotificationList,
+    NotificationRead, NotificationView, RuleCheck, RuleList, RuleView, RunList, RunView,
 };
 use crate::access::Access;
 use crate::core::Core;
@@ -165,10 +165,36 @@ impl Automation {
         Ok(())
     }
 
-    /// `POST /meta/rules/dry-run`: evaluate a draft (`rule`) or saved (`api_name`) rule over
-    /// the records the caller can read and report what would happen; writes and sends nothing.
-    pub async fn dry_run_rule(&self, p: &Principal, body: &Json) -> Result<DryRunReport> {
-        Ok(self.dry_run(p, body).await?)
+    /// `POST /meta/rules/dry-run`: check a draft (`rule`) or saved (`api_name`) rule and queue
+    /// a background job that evaluates it over existing records and reports what would happen;
+    /// writes and sends nothing. Admins only.
+    pub async fn dry_run_rule(&self, p: &Principal, body: &Json) -> Result<DryRunJob> {
+        admin(p)?;
+        Ok(self.start_dry_run(p, body).await?)
+    }
+
+    /// A dry run's state and what it has found so far.
+    pub async fn dry_run_job(&self, p: &Principal, id: Uuid) -> Result<DryRunJob> {
+        admin(p)?;
+        Ok(self.dry_run_status(p, id).await?)
+    }
+
+    /// A page of a dry run's matched records (`limit` ≤ 200 from `offset`).
+    pub async fn dry_run_matched(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        offset: u64,
+        limit: u64,
+    ) -> Result<DryRunMatches> {
+        admin(p)?;
+        Ok(self.dry_run_matches(p, id, offset, limit).await?)
+    }
+
+    /// Stop a dry run; what it found so far stays readable.
+    pub async fn cancel_dry_run_job(&self, p: &Principal, id: Uuid) -> Result<DryRunJob> {
+        admin(p)?;
+        Ok(self.cancel_dry_run(p, id).await?)
     }
 
     /// The run log, newest first, optionally of one status (at most 500).

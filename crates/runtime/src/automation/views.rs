@@ -260,3 +260,54 @@ pub struct DryRunReport {
     pub truncated: bool,
     pub side_effects: u32,
 }
+
+/// A rule dry run: an admin's background job (`/meta/rules/dry-run/{id}`). Its report
+/// grows as it scans; nothing is changed or sent.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DryRunJob {
+    pub id: Uuid,
+    /// `queued`, `running`, `done`, `failed` or `cancelled`.
+    pub status: String,
+    /// Records it scans at most.
+    pub limit: u64,
+    /// What it has found so far.
+    pub report: DryRunReport,
+    /// Matched records kept for paging (`/matches`): the first 1,000.
+    pub kept: u64,
+    /// Why it stopped, when `failed` (`limit.cpu` when the rule used up a step's budget).
+    pub error: Option<DryRunProblem>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Why a dry run failed, in English and Chinese.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct DryRunProblem {
+    pub code: String,
+    pub message: String,
+    pub message_zh: String,
+}
+
+/// One matched record of a dry run: its title and what the rule would do.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct DryRunMatch {
+    pub id: Uuid,
+    /// The record's name (its name field), as people know it.
+    pub title: String,
+    /// What the rule would do: `would_reject`, `field`/`before`/`after`, `locked` or
+    /// `actions`.
+    #[schema(value_type = Object)]
+    pub outcome: Json,
+}
+
+/// A page of a dry run's matched records.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DryRunMatches {
+    pub matches: Vec<DryRunMatch>,
+    /// Matched records kept (at most 1,000).
+    pub kept: u64,
+    /// Matched records in all.
+    pub matched: u64,
+    /// The `offset` of the next page; null on the last.
+    pub next_offset: Option<u64>,
+}

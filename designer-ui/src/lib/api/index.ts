@@ -104,8 +104,13 @@ export const api = {
   updateRule: (id: string, doc: Record<string, unknown>) =>
     ok(client.PATCH('/api/v1/meta/rules/{id}', { params: { path: { id } }, body: asRule(doc) })),
   checkRule: (doc: Record<string, unknown>) => ok(client.POST('/api/v1/meta/rules/check', { body: asRule(doc) })),
+  /** Queue a dry run of a draft rule over up to 10,000 records (a background job). */
   dryRun: (doc: Record<string, unknown>) =>
     ok(client.POST('/api/v1/meta/rules/dry-run', { body: { rule: asRule(doc), limit: 10000, samples: 5 } })),
+  dryRunJob: (id: string) => ok(client.GET('/api/v1/meta/rules/dry-run/{id}', { params: { path: { id } } })),
+  dryRunMatches: (id: string, offset: number, limit: number) =>
+    ok(client.GET('/api/v1/meta/rules/dry-run/{id}/matches', { params: { path: { id }, query: { offset, limit } } })),
+  cancelDryRun: (id: string) => ok(client.POST('/api/v1/meta/rules/dry-run/{id}/cancel', { params: { path: { id } } })),
   notifications: () => ok(client.GET('/api/v1/notifications', { params: { query: { limit: 20 } } })),
   readNotification: (id: string) => ok(client.POST('/api/v1/notifications/{id}/read', { params: { path: { id } } })),
   // Saved list views: the caller's own and the shared ones of an object.
@@ -175,4 +180,5 @@ export type HistoryEntry = Schemas['ChangeView'];
 export type Relationship = Schemas['Relationship'];
 export type RuleRow = Schemas['RuleView'];
 export type RuleProblem = Schemas['RuleProblemView'];
-export type DryRun = Schemas['DryRunReport'];
+export type DryRun = Schemas['DryRunJob'];
+export type DryRunMatch = Schemas['DryRunMatch'];

@@ -932,6 +932,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/meta/rules/dry-run/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_dry_run"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta/rules/dry-run/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["cancel_dry_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/meta/rules/dry-run/{id}/matches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["dry_run_matches"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/meta/rules/{id}": {
         parameters: {
             query?: never;
@@ -1484,6 +1532,70 @@ export interface components {
              * @description Samples to return (default 5; more than 50 is read as 50).
              */
             samples?: number | null;
+        };
+        /**
+         * @description A rule dry run: an admin's background job (`/meta/rules/dry-run/{id}`). Its report
+         *     grows as it scans; nothing is changed or sent.
+         */
+        DryRunJob: {
+            /** Format: date-time */
+            created_at: string;
+            error?: components["schemas"]["DryRunProblem"] | null;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: int64
+             * @description Matched records kept for paging (`/matches`): the first 1,000.
+             */
+            kept: number;
+            /**
+             * Format: int64
+             * @description Records it scans at most.
+             */
+            limit: number;
+            /** @description What it has found so far. */
+            report: components["schemas"]["DryRunReport"];
+            /** @description `queued`, `running`, `done`, `failed` or `cancelled`. */
+            status: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description One matched record of a dry run: its title and what the rule would do. */
+        DryRunMatch: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description What the rule would do: `would_reject`, `field`/`before`/`after`, `locked` or
+             *     `actions`.
+             */
+            outcome: Record<string, unknown>;
+            /** @description The record's name (its name field), as people know it. */
+            title: string;
+        };
+        /** @description A page of a dry run's matched records. */
+        DryRunMatches: {
+            /**
+             * Format: int64
+             * @description Matched records kept (at most 1,000).
+             */
+            kept: number;
+            /**
+             * Format: int64
+             * @description Matched records in all.
+             */
+            matched: number;
+            matches: components["schemas"]["DryRunMatch"][];
+            /**
+             * Format: int64
+             * @description The `offset` of the next page; null on the last.
+             */
+            next_offset?: number | null;
+        };
+        /** @description Why a dry run failed, in English and Chinese. */
+        DryRunProblem: {
+            code: string;
+            message: string;
+            message_zh: string;
         };
         /** @description What a dry run found; nothing was changed or sent. */
         DryRunReport: {
@@ -6973,13 +7085,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Match count, sample diffs and the actions that would fire; nothing is changed or sent */
-            200: {
+            /** @description The rule is fine and its dry run is queued as a background job; poll `/meta/rules/dry-run/{id}` for progress and the report. Nothing is changed or sent */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DryRunReport"];
+                    "application/json": components["schemas"]["DryRunJob"];
                 };
             };
             400: {
@@ -7015,6 +7127,178 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_dry_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The dry run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Its state, progress and what it has found so far */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DryRunJob"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    cancel_dry_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The dry run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Stopped (or already finished); what it found so far stays readable */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DryRunJob"];
+                };
+            };
+            /** @description Malformed request: a path or query parameter of the wrong type, or a body that is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    dry_run_matches: {
+        parameters: {
+            query?: {
+                /** @description Where the page starts (the previous page's `next_offset`). */
+                offset?: number;
+                /** @description Records per page, 1..200 (default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The dry run's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Matched records with their titles and what the rule would do */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DryRunMatches"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
