@@ -37,10 +37,26 @@ pub(crate) const KIND: &str = "rule_dry_run";
 const STEP: u32 = 100;
 const DEFAULT_LIMIT: u64 = 10_000;
 const MAX_LIMIT: u64 = 100_000;
+/// How often a running dry run saves what it has found (and sees a cancel); a crash loses
+/// at most this much of its work.
+const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// How long a dry run's job runs before it yields its turn.
 const SLICE: std::time::Duration = std::time::Duration::from_secs(10);
 /// Matched records kept for paging (the counts cover every record scanned).
 pub(crate) const KEEP: usize = 1_000;
+
+/// What every step of one dry run shares.
+struct DryRunSetup {
+    tenant: TenantId,
+    doc: doc::RuleDoc,
+    rule: CompiledRule,
+    obj: Arc<CompiledObject>,
+    g: crate::access::Guard,
+    user: Map<String, Json>,
+    limit: u64,
+    samples_max: usize,
+    filter: Option<Json>,
+}
 
 /// What a dry run has seen so far: the job's `progress`.
 #[derive(Default, serde::Serialize, serde::Deserialize)]
@@ -250,95 +266,99 @@ impl Automation {
         Ok(job_view(&job))
     }
 
-    /// One step of a dry run: scan up to [`STEP`] records with a fresh write budget. Returns
-    /// `true` when the job is finished (done, failed or cancelled).
-    async fn dry_run_step(&self, job: &mut JobRow) -> Result<bool> {
+    /// What every step of a dry run needs, built once per slice: the rule compiled against
+    /// the current metadata, the object, the admin's guard. `Err` with the reason when the
+    /// rule or object no longer fits.
+    async fn dry_run_setup(
+        &self,
+        job: &JobRow,
+    ) -> Result<std::result::Result<DryRunSetup, DryRunProblem>> {
         let tenant = TenantId(job.tenant);
-        // Cancelled meanwhile? The row is the truth.
-        {
-            let mut tx = self.core.begin_bare(tenant, TxMode::Read).await?;
-            let cur = tx.job(job.id).await?;
-            tx.commit().await?;
-            match cur {
-                Some(c) if c.status == "cancelled" => return Ok(true),
-                None => return Ok(true),
-                _ => {}
-            }
-        }
-        let mut scan: Scan = serde_json::from_value(job.progress.clone()).unwrap_or_default();
-        let limit = job.payload["limit"].as_u64().unwrap_or(DEFAULT_LIMIT);
-        let samples_max = job.payload["samples"].as_u64().unwrap_or(5) as usize;
         let meta = self.core.meta(tenant).await?;
         let doc: doc::RuleDoc = serde_json::from_value(job.payload["rule"].clone())
             .map_err(|e| Error::internal(format!("dry run payload unreadable: {e}")))?;
-        // The admin who asked: an admin reads every record (dry runs are admin-only).
-        let p = Principal::system(tenant, UserId(job.created_by));
-        let finish = |job: &mut JobRow, scan: &Scan, status: &str| -> Result<bool> {
-            job.status = status.into();
-            job.progress = serde_json::to_value(scan).map_err(Error::internal)?;
-            Ok(true)
-        };
-        let rule = match doc::check(&meta, &doc, Uuid::nil(), 0, job.created_by) {
-            Ok(r) => r,
-            Err(_) => {
-                scan.problem = Some(DryRunProblem {
-                    code: "rule_invalid".into(),
-                    message: "the rule no longer fits the object (a field changed); check it again"
-                        .into(),
-                    message_zh: "规则与对象不再匹配（字段已变更），请重新检查规则".into(),
-                });
-                return finish(job, &scan, "failed");
-            }
+        let Ok(rule) = doc::check(&meta, &doc, Uuid::nil(), 0, job.created_by) else {
+            return Ok(Err(DryRunProblem {
+                code: "rule_invalid".into(),
+                message: "the rule no longer fits the object (a field changed); check it again"
+                    .into(),
+                message_zh: "规则与对象不再匹配（字段已变更），请重新检查规则".into(),
+            }));
         };
         let Some(obj) = meta.object(&doc.object).cloned() else {
-            scan.problem = Some(DryRunProblem {
+            return Ok(Err(DryRunProblem {
                 code: "not_found".into(),
                 message: "the object no longer exists".into(),
                 message_zh: "对象已不存在".into(),
-            });
-            return finish(job, &scan, "failed");
+            }));
         };
+        // The admin who asked: an admin reads every record (dry runs are admin-only).
+        let p = Principal::system(tenant, UserId(job.created_by));
         let g = self.access.guard(&p, &doc.object).await?;
         let user = super::engine::user_map(&*self.core.org(tenant).await?, &p);
+        Ok(Ok(DryRunSetup {
+            tenant,
+            doc,
+            rule,
+            obj,
+            g,
+            user,
+            limit: job.payload["limit"].as_u64().unwrap_or(DEFAULT_LIMIT),
+            samples_max: job.payload["samples"].as_u64().unwrap_or(5) as usize,
+            filter: job.payload.get("filter").filter(|f| !f.is_null()).cloned(),
+        }))
+    }
+
+    /// One step of a dry run: scan up to [`STEP`] records with a fresh write budget. Returns
+    /// the job's final status when it has ended (`done`, or `failed` with the reason in
+    /// `scan.problem`).
+    async fn dry_run_step(
+        &self,
+        cx: &DryRunSetup,
+        scan: &mut Scan,
+    ) -> Result<Option<&'static str>> {
         let now = self.core.clock.now();
         let budget = Budget::new(self.core.config.rules_budget_per_write);
         let mut q = Map::new();
-        if let Some(f) = job.payload.get("filter").filter(|f| !f.is_null()) {
+        if let Some(f) = &cx.filter {
             q.insert("filter".into(), f.clone());
         }
         if let Some(c) = &scan.cursor {
             q.insert("cursor".into(), Json::String(c.clone()));
         }
-        let mut plan = parse_query(&obj, &Json::Object(q), &|f| g.hidden(f))
+        let mut plan = parse_query(&cx.obj, &Json::Object(q), &|f| cx.g.hidden(f))
             .map_err(|ps| Error::Validation(ps.into_iter().map(|x| x.under("")).collect()))?;
-        let want = (limit - scan.scanned.min(limit)).min(u64::from(STEP));
+        let want = (cx.limit - scan.scanned.min(cx.limit)).min(u64::from(STEP));
         plan.limit = u32::try_from(want).unwrap_or(STEP);
         plan.sort.clear();
-        let mut tx = self.core.begin(tenant, TxMode::Read).await?;
         let rows = if want == 0 {
             vec![]
         } else {
-            tx.query_records(&obj, &plan, g.scope(), FetchOpts::default())
-                .await?
+            let mut tx = self.core.begin(cx.tenant, TxMode::Read).await?;
+            let rows = tx
+                .query_records(&cx.obj, &plan, cx.g.scope(), FetchOpts::default())
+                .await?;
+            tx.commit().await?;
+            rows
         };
-        tx.commit().await?;
+        let tz = self.core.tz_of(cx.tenant);
         for row in &rows {
-            let record = match record_json(&obj, row, None, &|f| g.can_see(f)) {
+            let record = match record_json(&cx.obj, row, None, &|f| cx.g.can_see(f)) {
                 Json::Object(m) => m,
                 _ => Map::new(),
             };
-            let name = title(&obj, &record);
+            let name = title(&cx.obj, &record);
             let input = Input {
                 record,
                 old: None,
-                user: user.clone(),
+                user: cx.user.clone(),
                 now,
-                tz: self.core.tz_of(tenant),
+                tz,
             };
-            let outcome = self.dry_one(&obj, &rule, row, &input, &budget);
+            let outcome = self.dry_one(&cx.obj, &cx.rule, row, &input, &budget);
             if budget.is_spent() {
                 let e = AutomationError::CpuBudget {
-                    rule: doc.api_name.clone(),
+                    rule: cx.doc.api_name.clone(),
                     at: String::new(),
                 };
                 scan.problem = Some(DryRunProblem {
@@ -355,29 +375,26 @@ impl Automation {
                         e.named().map(|n| n.zh).unwrap_or_default()
                     ),
                 });
-                return finish(job, &scan, "failed");
+                return Ok(Some("failed"));
             }
             scan.scanned += 1;
             self.tally(
-                &mut scan,
-                &rule,
+                scan,
+                &cx.rule,
                 &input,
                 row.id,
                 &name,
                 outcome,
-                samples_max,
+                cx.samples_max,
             );
         }
-        let exhausted = (rows.len() as u64) < want || want == 0 || scan.scanned >= limit;
         if let Some(last) = rows.last() {
             scan.cursor = Some(encode_cursor(&[], &[], last.id));
         }
-        job.progress = serde_json::to_value(&scan).map_err(Error::internal)?;
-        if exhausted {
-            job.status = "done".into();
-        }
-        Ok(exhausted)
+        let exhausted = (rows.len() as u64) < want || want == 0 || scan.scanned >= cx.limit;
+        Ok(exhausted.then_some("done"))
     }
+
     /// The rule document of a dry run: sent as `rule`, or a saved rule's `api_name`.
     async fn dry_run_doc(&self, p: &Principal, body: &Json) -> Result<doc::RuleDoc> {
         match (
@@ -568,23 +585,41 @@ impl JobHandler for DryRunJobHandler {
     async fn run(&self, mut job: JobRow) -> Result<()> {
         let core = self.au.core.clone();
         let started = std::time::Instant::now();
+        let mut saved = std::time::Instant::now();
+        let mut scan: Scan = serde_json::from_value(job.progress.clone()).unwrap_or_default();
         job.status = "running".into();
+        let setup = self.au.dry_run_setup(&job).await;
         loop {
-            let finished = match self.au.dry_run_step(&mut job).await {
-                Ok(f) => f,
+            let ended = match &setup {
+                Ok(Ok(cx)) => match self.au.dry_run_step(cx, &mut scan).await {
+                    Ok(end) => end,
+                    Err(e) => {
+                        job.error = Some(e.to_string());
+                        Some("failed")
+                    }
+                },
+                Ok(Err(problem)) => {
+                    scan.problem = Some(problem.clone());
+                    Some("failed")
+                }
                 Err(e) => {
-                    job.status = "failed".into();
                     job.error = Some(e.to_string());
-                    true
+                    Some("failed")
                 }
             };
-            let yielded = !finished && started.elapsed() >= SLICE;
-            if yielded {
-                job.status = "queued".into();
+            let yielded = ended.is_none() && started.elapsed() >= SLICE;
+            if ended.is_none() && !yielded && saved.elapsed() < SAVE_EVERY {
+                continue;
             }
+            job.status = match ended {
+                Some(s) => s.into(),
+                None if yielded => "queued".into(),
+                None => "running".into(),
+            };
+            job.progress = serde_json::to_value(&scan).map_err(Error::internal)?;
             job.updated_at = core.clock.now();
-            // Save unless cancelled meanwhile (the cancel wins; the tally of the last step
-            // is dropped with it).
+            // Save unless cancelled meanwhile (the cancel wins; what was scanned since the
+            // last save is dropped with it).
             let mut tx = core.begin_bare(TenantId(job.tenant), TxMode::Write).await?;
             let cancelled = tx
                 .job(job.id)
@@ -594,7 +629,8 @@ impl JobHandler for DryRunJobHandler {
                 tx.update_job(&job).await?;
             }
             tx.commit().await?;
-            if finished || cancelled || yielded {
+            saved = std::time::Instant::now();
+            if ended.is_some() || cancelled || yielded {
                 if yielded {
                     core.job_signal.notify_waiters();
                 }

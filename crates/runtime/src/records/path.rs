@@ -28,6 +28,14 @@ use crate::principal::Principal;
 /// A created row, or the problems that kept it from being created.
 pub type Prepared = std::result::Result<RecordRow, Vec<Problem>>;
 
+/// New records parsed, defaulted and run through the before-save hooks, with each one's
+/// problems so far ([`WritePath::stage_creates`]); not yet checked against stored rows.
+pub struct StagedCreates {
+    parsed: Vec<weft_meta::ParsedWrite>,
+    ids: Vec<Uuid>,
+    per_row: Vec<Vec<Problem>>,
+}
+
 /// Remove from a write body the keys the principal may not write, reporting each: a hidden
 /// field answers as unknown (no oracle), a read-only one as read-only; owner and department
 /// are set by admins (others use the transfer operation).
@@ -297,6 +305,22 @@ impl WritePath {
         bodies: &[&Json],
         bulk: bool,
     ) -> Result<Vec<Prepared>> {
+        let staged = self.stage_creates(cx, p, g, obj, bodies, bulk).await?;
+        self.finish_creates(cx, p, obj, staged, bulk).await
+    }
+
+    /// The first half of [`WritePath::prepare_creates`]: parse, defaults and the before-save
+    /// hooks (the rules). It only reads, so it may run on a read snapshot before the writer
+    /// is taken (SQLite: see `records::write`).
+    pub(crate) async fn stage_creates(
+        &self,
+        cx: &mut TxCtx,
+        p: &Principal,
+        g: &Guard,
+        obj: &CompiledObject,
+        bodies: &[&Json],
+        bulk: bool,
+    ) -> Result<StagedCreates> {
         let mut parsed = Vec::with_capacity(bodies.len());
         let mut per_row: Vec<Vec<Problem>> = Vec::with_capacity(bodies.len());
         for (i, body) in bodies.iter().enumerate() {
@@ -339,6 +363,28 @@ impl WritePath {
             let ps = self.before_save(cx, p, obj, row).await?;
             per_row[i].extend(ps);
         }
+        Ok(StagedCreates {
+            parsed,
+            ids,
+            per_row,
+        })
+    }
+
+    /// The second half of [`WritePath::prepare_creates`], in the write transaction:
+    /// references, uniqueness and taken ids checked, auto numbers drawn, rows built.
+    pub(crate) async fn finish_creates(
+        &self,
+        cx: &mut TxCtx,
+        p: &Principal,
+        obj: &CompiledObject,
+        staged: StagedCreates,
+        bulk: bool,
+    ) -> Result<Vec<Prepared>> {
+        let StagedCreates {
+            mut parsed,
+            ids,
+            mut per_row,
+        } = staged;
         {
             let meta = cx.meta.clone();
             let mut pending: Vec<Pending> = parsed

@@ -10,9 +10,10 @@ use weft_meta::Problem;
 use super::path::{Prepared, load_multi_links, load_one};
 use super::{BulkItem, BulkOutcome, Created, Idempotency, RecordError, Records};
 use crate::access::model::Op;
+use crate::core::TxCtx;
 use crate::error::{Error, Result};
 use crate::json::record_json;
-use crate::ports::{FetchOpts, IdempotencyRow, RecordRow, TxMode};
+use crate::ports::{Backend, FetchOpts, IdempotencyRow, RecordRow, TxMode};
 use crate::principal::Principal;
 
 fn check_bulk_size(n: usize, max: usize) -> Result<()> {
@@ -26,6 +27,54 @@ fn check_bulk_size(n: usize, max: usize) -> Result<()> {
     Ok(())
 }
 
+/// Open the write transaction of a create and prepare its rows in it.
+///
+/// On SQLite one connection writes for every tenant, so whatever runs while it is held stalls
+/// all of them. The rules (the before-save hooks: defaults, formulas, validations — the costly,
+/// tenant-supplied part) therefore run first on a read snapshot, with the write's budget; a
+/// write they refuse (`422`, `limit.cpu`) never takes the writer. The writer then re-checks
+/// references, uniqueness and ids, draws auto numbers and stores. If the tenant's metadata
+/// changed in between, the rows are prepared again under the writer. PostgreSQL locks rows,
+/// not the database: there everything runs in the one write transaction.
+async fn begin_creates(
+    r: &Records,
+    p: &Principal,
+    g: &crate::access::Guard,
+    obj: &weft_meta::CompiledObject,
+    bodies: &[&Json],
+    bulk: bool,
+) -> Result<(TxCtx, Vec<Prepared>)> {
+    if r.core.store().backend() != Backend::Sqlite {
+        let mut cx = r.core.begin(p.tenant, TxMode::Write).await?;
+        let prepared = r
+            .path
+            .prepare_creates(&mut cx, p, g, obj, bodies, bulk)
+            .await?;
+        return Ok((cx, prepared));
+    }
+    let mut rcx = r.core.begin(p.tenant, TxMode::Read).await?;
+    let staged = r
+        .path
+        .stage_creates(&mut rcx, p, g, obj, bodies, bulk)
+        .await?;
+    let (budget, version, now) = (rcx.budget.clone(), rcx.meta.version, rcx.now);
+    let notes = std::mem::take(&mut rcx.notes);
+    rcx.commit().await?;
+    let mut cx = r.core.begin(p.tenant, TxMode::Write).await?;
+    let prepared = if cx.meta.version == version {
+        // One write, one budget and one time, whichever transaction the rules ran in.
+        cx.budget = budget;
+        cx.now = now;
+        cx.notes = notes;
+        r.path.finish_creates(&mut cx, p, obj, staged, bulk).await?
+    } else {
+        r.path
+            .prepare_creates(&mut cx, p, g, obj, bodies, bulk)
+            .await?
+    };
+    Ok((cx, prepared))
+}
+
 pub(super) async fn create(
     r: &Records,
     p: &Principal,
@@ -36,22 +85,24 @@ pub(super) async fn create(
     let obj = r.core.object(p.tenant, object).await?;
     let g = r.access.guard(p, object).await?;
     g.require(Op::Create, object)?;
-    let mut cx = r.core.begin(p.tenant, TxMode::Write).await?;
+    // A replay answers what the first request got, without running the rules again; it is
+    // looked for again under the writer (a concurrent first request may have committed).
+    if r.core.store().backend() == Backend::Sqlite
+        && let Some(i) = idem
+    {
+        let mut rcx = r.core.begin(p.tenant, TxMode::Read).await?;
+        let prev = rcx.idempotency_get(&i.key).await?;
+        rcx.commit().await?;
+        if let Some(prev) = prev {
+            return replay(prev, i);
+        }
+    }
+    let (mut cx, mut rows) = begin_creates(r, p, &g, &obj, &[body], false).await?;
     if let Some(i) = idem
         && let Some(prev) = cx.idempotency_get(&i.key).await?
     {
-        if prev.fingerprint != i.fingerprint {
-            return Err(RecordError::IdempotencyKeyReused.into());
-        }
-        return Ok(Created {
-            status: u16::try_from(prev.status).unwrap_or(201),
-            record: prev.body,
-        });
+        return replay(prev, i);
     }
-    let mut rows = r
-        .path
-        .prepare_creates(&mut cx, p, &g, &obj, &[body], false)
-        .await?;
     let row = match rows.pop() {
         Some(Ok(row)) => row,
         Some(Err(ps)) => return Err(Error::Validation(ps)),
@@ -78,6 +129,18 @@ pub(super) async fn create(
     })
 }
 
+/// The answer to a replayed create: what the first request got, or `409` when the key was
+/// used for another body.
+fn replay(prev: IdempotencyRow, i: &Idempotency) -> Result<Created> {
+    if prev.fingerprint != i.fingerprint {
+        return Err(RecordError::IdempotencyKeyReused.into());
+    }
+    Ok(Created {
+        status: u16::try_from(prev.status).unwrap_or(201),
+        record: prev.body,
+    })
+}
+
 pub(super) async fn create_many(
     r: &Records,
     p: &Principal,
@@ -89,12 +152,8 @@ pub(super) async fn create_many(
     let obj = r.core.object(p.tenant, object).await?;
     let g = r.access.guard(p, object).await?;
     g.require(Op::Create, object)?;
-    let mut cx = r.core.begin(p.tenant, TxMode::Write).await?;
     let refs: Vec<&Json> = bodies.iter().collect();
-    let prepared = r
-        .path
-        .prepare_creates(&mut cx, p, &g, &obj, &refs, true)
-        .await?;
+    let (mut cx, prepared) = begin_creates(r, p, &g, &obj, &refs, true).await?;
     let failed: Vec<Problem> = prepared
         .iter()
         .filter_map(|x| x.as_ref().err())
