@@ -20,6 +20,48 @@ use weft_testkit::{Backend, Server, TestApp};
 /// A legal but slow condition (about as slow as the 15 ms rules on a loaded machine).
 const SLOW: &str = "let a = []; a.pad(3000, 1); a.map(|x| x + 1).reduce(|s, x| s + x, 0) > 0";
 
+/// A webhook receiver that answers every request with 256 MiB (as fast as it is read).
+async fn huge_receiver() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 16 * 1024];
+                let _ = sock.read(&mut buf).await;
+                let total: u64 = 256 * 1024 * 1024;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {total}\r\n\r\n"
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let chunk = vec![b'x'; 64 * 1024];
+                let mut sent = 0u64;
+                while sent < total && sock.write_all(&chunk).await.is_ok() {
+                    sent += chunk.len() as u64;
+                }
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/hook")
+}
+
+/// The process's peak resident memory (VmHWM), MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// How often B starts a round.
+const PACE: Duration = Duration::from_millis(50);
+
 fn deal() -> Json {
     json!({"schema": "weft.object/1", "api_name": "deal", "label": {"zh": "商机", "en": "Deal"},
     "name_field": "name",
@@ -42,10 +84,13 @@ struct Probe {
 }
 
 /// B's requests: reads and writes one after another, and notification delays.
+/// One round every [`PACE`]: a read, a write, and every tenth round the write's notification.
 async fn probe(b: &Server, rounds: usize, tag: &str) -> Probe {
     let (mut reads, mut writes, mut notes) = (vec![], vec![], vec![]);
     let mut bad = 0;
+    let mut pace = tokio::time::interval(PACE);
     for i in 0..rounds {
+        pace.tick().await;
         let t = Instant::now();
         let r = b
             .post("/api/v1/data/deal/query", json!({"limit": 20}))
@@ -136,7 +181,25 @@ fn noise(
             }
         }));
     }
-    for _ in 0..4 {
+    {
+        // 20 pings a second, each queuing two deliveries: the outbox of A fills with
+        // deliveries to a receiver that answers after 3 s and one that answers 256 MiB.
+        let (a, stop, counts) = (a.with_key(&a.key), stop.clone(), counts.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut pace = tokio::time::interval(Duration::from_millis(50));
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                pace.tick().await;
+                a.post("/api/v1/data/ping", json!({"name": format!("ping {i}")}))
+                    .await;
+                counts[3].fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+        }));
+    }
+    // `NOISY_WITHOUT=signin` (or `huge`) leaves a part of the noise out, to see what it costs.
+    let without = std::env::var("NOISY_WITHOUT").unwrap_or_default();
+    for _ in 0..if without == "signin" { 0 } else { 4 } {
         let (base, stop, counts) = (a.base.clone(), stop.clone(), counts.clone());
         tasks.push(tokio::spawn(async move {
             let c = reqwest::Client::new();
@@ -180,15 +243,32 @@ async fn run(backend: Backend) {
     }
     let hooks = receivers::HookReceiver::start().await;
     hooks.set_delay(3_000);
-    let r = a
-        .post(
-            "/api/v1/meta/rules",
-            json!({"api_name": "hook", "object": "deal", "kind": "trigger",
-            "on": ["create"], "max_attempts": 1,
-            "actions": [{"type": "webhook", "url": hooks.url, "secret": "s3cret-s3cret-s3cret"}]}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    let huge = huge_receiver().await;
+    // A's deals fail their slow validations; its pings (no rules of their own) go through
+    // and each sends a webhook to the slow receiver and one to the huge one.
+    let ping = json!({"schema": "weft.object/1", "api_name": "ping", "label": {"zh": "探测", "en": "Ping"},
+        "name_field": "name",
+        "fields": [{"api_name": "name", "type": "text", "label": {"zh": "名称", "en": "Name"}, "required": true}]});
+    assert_eq!(a.post("/api/v1/meta/objects", ping).await.status, 201);
+    let hooks_of_a = if std::env::var("NOISY_WITHOUT").is_ok_and(|w| w == "huge") {
+        vec![("slow_hook", hooks.url.clone())]
+    } else {
+        vec![
+            ("slow_hook", hooks.url.clone()),
+            ("huge_hook", huge.clone()),
+        ]
+    };
+    for (name, url) in hooks_of_a {
+        let r = a
+            .post(
+                "/api/v1/meta/rules",
+                json!({"api_name": name, "object": "ping", "kind": "trigger",
+                "on": ["create"], "max_attempts": 1,
+                "actions": [{"type": "webhook", "url": url, "secret": "s3cret-s3cret-s3cret"}]}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
     let r = b
         .post("/api/v1/meta/rules", json!({"api_name": "tell", "object": "deal", "kind": "trigger",
             "on": ["create"], "actions": [{"type": "notify", "owner": true, "title": "{{record.name}}",
@@ -230,9 +310,11 @@ async fn run(backend: Backend) {
         }
     });
 
-    let rounds = 60;
+    // 400 rounds 50 ms apart: B is measured for about 20 s, alone and then under the noise.
+    let rounds = 400;
     probe(&b, 10, "warm").await;
     let quiet = probe(&b, rounds, "quiet").await;
+    let rss_before = peak_rss_mib();
     let stop = Arc::new(AtomicBool::new(false));
     let counts: Arc<[AtomicUsize; 4]> = Arc::new(Default::default());
     let tasks = noise(&a, stop.clone(), counts.clone());
@@ -249,6 +331,7 @@ async fn run(backend: Backend) {
     let _ = jobs_stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(30), jobs).await;
 
+    let rss_after = peak_rss_mib();
     let name = weft_testkit::backend_name(backend);
     println!(
         "noisy neighbour, {name}: B alone vs B while A is noisy ({secs:.1} s of noise: {} bulk calls of 100, {} dry runs, {} sign-ins by A)",
@@ -275,6 +358,10 @@ async fn run(backend: Backend) {
         quiet.notify_max, noisy.notify_max
     );
     println!("| B 408/5xx | {} | {} | — | 0 |", quiet.bad, noisy.bad);
+    println!(
+        "pings by A: {} (each a 3 s and a 256 MiB webhook); peak RSS of the process (server, clients, receivers): {rss_before:.0} MiB before the noise, {rss_after:.0} MiB after",
+        counts[3].load(Ordering::Relaxed)
+    );
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

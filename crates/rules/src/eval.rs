@@ -377,7 +377,7 @@ impl Sandbox {
 
 /// Runs `f` (an evaluation of `script`) off the async worker when the script's last run was
 /// slow (see [`crate::offload`]), in place otherwise.
-fn off_worker_if_slow<T>(script: &CompiledScript, f: impl FnOnce() -> T) -> T {
+fn off_worker_if_slow<T: Send>(script: &CompiledScript, f: impl FnOnce() -> T + Send) -> T {
     if script.0.slow.load(Ordering::Relaxed) {
         crate::offload::run_slow(f)
     } else {

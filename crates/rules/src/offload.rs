@@ -9,17 +9,22 @@
 //! multi-threaded tokio runtime, where the server's services run; elsewhere (a single-threaded
 //! test runtime, a plain thread) the evaluation runs in place as before.
 //!
-//! The gate is a counting semaphore on a mutex and a condition variable: the standard library
-//! has none, and tokio's needs an async context, which an evaluation inside `block_in_place`
-//! no longer is.
+//! The pool is a rayon thread pool: [`rayon::ThreadPool::install`] runs a borrowing closure
+//! on a pool thread and blocks the caller until it returns, which is exactly "evaluate this,
+//! elsewhere, while I wait", and its queue keeps the order of arrival. On Linux the pool's
+//! threads run at nice 10: tenant rules yield the CPU to request handling, so on a busy
+//! machine the rules wait, not the other tenants' reads and writes.
 
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 /// An evaluation that took at least this long marks its script slow.
 pub const SLOW_AFTER: Duration = Duration::from_millis(1);
+
+/// The nice value of the pool's threads (Linux): below request handling (0).
+pub const POOL_NICE: i32 = 10;
 
 /// How many slow evaluations may run at once: one core is always left to everything else
 /// (at least one evaluation runs, on a one-core machine too).
@@ -30,48 +35,27 @@ pub fn pool_size() -> usize {
         .max(1)
 }
 
-struct Gate {
-    free: Mutex<usize>,
-    turn: Condvar,
-}
-
-struct Permit(&'static Gate);
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        // A poisoned lock still holds a valid count: nothing panics while it is held.
-        let mut free = self
-            .0
-            .free
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *free += 1;
-        self.0.turn.notify_one();
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // `None`: the calling thread (Linux keeps the nice value per thread).
+        if let Err(e) = rustix::process::setpriority_process(None, POOL_NICE) {
+            tracing::debug!(error = %e, "rule pool thread keeps its priority");
+        }
     }
 }
 
-fn gate() -> &'static Gate {
-    static GATE: OnceLock<Gate> = OnceLock::new();
-    GATE.get_or_init(|| Gate {
-        free: Mutex::new(pool_size()),
-        turn: Condvar::new(),
+fn pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(pool_size())
+            .thread_name(|i| format!("weft-rules-{i}"))
+            .start_handler(|_| lower_priority())
+            .build()
+            .ok()
     })
-}
-
-fn acquire() -> Permit {
-    let g = gate();
-    let mut free = g
-        .free
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    while *free == 0 {
-        free = g
-            .turn
-            .wait(free)
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-    }
-    *free -= 1;
-    Permit(g)
+    .as_ref()
 }
 
 /// Whether this thread belongs to a multi-threaded tokio runtime (where `block_in_place` may
@@ -82,15 +66,14 @@ fn may_leave() -> bool {
 
 /// Run `f` (a slow evaluation) off the async worker, in the bounded pool, when possible;
 /// in place otherwise.
-pub(crate) fn run_slow<T>(f: impl FnOnce() -> T) -> T {
-    if may_leave() {
-        tokio::task::block_in_place(|| {
-            let _permit = acquire();
-            f()
-        })
-    } else {
-        f()
+pub(crate) fn run_slow<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if !may_leave() {
+        return f();
     }
+    tokio::task::block_in_place(|| match pool() {
+        Some(p) => p.install(f),
+        None => f(),
+    })
 }
 
 #[cfg(test)]
@@ -129,6 +112,19 @@ mod tests {
             assert!(h.await.is_ok());
         }
         assert!(peak.load(Ordering::SeqCst) <= pool_size());
+    }
+
+    /// On Linux the pool's threads run below request handling.
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_pool_runs_at_a_lower_priority() {
+        let here = rustix::process::getpriority_process(None).unwrap_or(0);
+        let there = run_slow(|| rustix::process::getpriority_process(None).unwrap_or(0));
+        assert_eq!(
+            there,
+            POOL_NICE.max(here),
+            "pool thread nice {there}, caller {here}"
+        );
     }
 
     #[tokio::test]
