@@ -67,12 +67,15 @@ impl AppState {
     /// rules take half a second there would hold every other request on that worker. On the
     /// multi-threaded runtime a slow rule leaves its thread (`weft_rules::offload`) and the
     /// HTTP worker only waits for the result.
-    pub async fn offload<T, F>(&self, call: F) -> error::ApiResult<T>
+    /// `call` gets the runtime to call and returns the future to run.
+    pub async fn offload<T, F, C>(&self, call: C) -> error::ApiResult<T>
     where
+        C: FnOnce(Arc<Runtime>) -> F,
         F: std::future::Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
         use tracing::Instrument;
+        let call = call(self.rt.clone());
         match &self.services {
             Some(h) => h
                 .spawn(call.instrument(tracing::Span::current()))

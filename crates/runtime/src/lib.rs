@@ -89,7 +89,9 @@ impl Runtime {
             records.clone(),
             rules.clone(),
         );
-        jobs.register(automation::dryrun::handler(automation.clone()));
+        jobs.register(Arc::new(automation::dryrun::DryRunJobHandler {
+            au: automation.clone(),
+        }));
         let workflows = flows::Workflows::new(
             core.clone(),
             access.clone(),

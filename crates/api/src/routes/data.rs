@@ -158,9 +158,9 @@ pub async fn create_record(
         }
         None => None,
     };
-    let (rt, object) = (st.rt.clone(), path.into_inner());
+    let object = path.into_inner();
     let created = st
-        .offload(async move { rt.records().create(&p, &object, &b, idem.as_ref()).await })
+        .offload(move |rt| async move { rt.records().create(&p, &object, &b, idem.as_ref()).await })
         .await??;
     let (status, out) = (created.status, created.record);
     let version = out.get("version").and_then(Json::as_i64).unwrap_or(1);
@@ -246,9 +246,9 @@ pub async fn bulk_create(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = bulk_body(body::json(payload, BULK_LIMIT).await?)?;
-    let (rt, object) = (st.rt.clone(), path.into_inner());
+    let object = path.into_inner();
     let out = st
-        .offload(async move {
+        .offload(move |rt| async move {
             rt.records()
                 .create_many(&p, &object, &b.records, b.all_or_none)
                 .await
@@ -271,9 +271,9 @@ pub async fn bulk_update(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = bulk_body(body::json(payload, BULK_LIMIT).await?)?;
-    let (rt, object) = (st.rt.clone(), path.into_inner());
+    let object = path.into_inner();
     let out = st
-        .offload(async move {
+        .offload(move |rt| async move {
             rt.records()
                 .update_many(&p, &object, &b.records, b.all_or_none)
                 .await
@@ -341,9 +341,8 @@ pub async fn update_record(
     let id = record_id(&id)?;
     let version = if_match(&req)?;
     let b = body::json(payload, RECORD_LIMIT).await?;
-    let rt = st.rt.clone();
     let out = st
-        .offload(async move { rt.records().update(&p, &object, id, &b, version).await })
+        .offload(move |rt| async move { rt.records().update(&p, &object, id, &b, version).await })
         .await??;
     let v = out.get("version").and_then(Json::as_i64).unwrap_or(0);
     Ok(HttpResponse::Ok().insert_header(etag(v)).json(out))
@@ -364,9 +363,9 @@ pub async fn delete_record(
 ) -> ApiResult<HttpResponse> {
     let (object, id) = path.into_inner();
     let id = record_id(&id)?;
-    let (rt, version) = (st.rt.clone(), if_match(&req)?);
+    let version = if_match(&req)?;
     let out = st
-        .offload(async move { rt.records().delete(&p, &object, id, version).await })
+        .offload(move |rt| async move { rt.records().delete(&p, &object, id, version).await })
         .await??;
     Ok(HttpResponse::Ok().json(out))
 }

@@ -393,9 +393,8 @@ pub async fn start_instance(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let b = body::json(payload, RECORD_LIMIT).await?;
-    let rt = st.rt.clone();
     let out = st
-        .offload(async move { rt.workflows().start_flow(&p, &b).await })
+        .offload(move |rt| async move { rt.workflows().start_flow(&p, &b).await })
         .await??;
     Ok(HttpResponse::Created().json(out))
 }
@@ -470,9 +469,8 @@ pub async fn act_on_instance(
 ) -> ApiResult<HttpResponse> {
     let id = id(&path, "flow instance")?;
     let b = body::json(payload, RECORD_LIMIT).await?;
-    let rt = st.rt.clone();
     let out = st
-        .offload(async move { rt.workflows().act_on_instance(&p, id, &b).await })
+        .offload(move |rt| async move { rt.workflows().act_on_instance(&p, id, &b).await })
         .await??;
     Ok(HttpResponse::Ok().json(out))
 }
@@ -538,9 +536,8 @@ pub async fn act_on_task(
 ) -> ApiResult<HttpResponse> {
     let id = id(&path, "task")?;
     let b = body::json(payload, RECORD_LIMIT).await?;
-    let rt = st.rt.clone();
     let out = st
-        .offload(async move { rt.workflows().act_on_task(&p, id, &b).await })
+        .offload(move |rt| async move { rt.workflows().act_on_task(&p, id, &b).await })
         .await??;
     Ok(HttpResponse::Ok().json(out))
 }

@@ -103,29 +103,18 @@ fn under_rule(ps: Vec<doc::RuleProblem>) -> Error {
     )
 }
 
-/// The record's title as people know it: its name field, else its first non-empty text.
+/// The record's title as people know it: its title field's value (see
+/// [`weft_meta::ObjectDef::title_field`]).
 fn title(obj: &CompiledObject, record: &Map<String, Json>) -> String {
-    let text = |v: &Json| match v {
-        Json::String(s) => Some(s.clone()),
-        Json::Number(n) => Some(n.to_string()),
-        _ => None,
-    };
-    obj.def
-        .name_field
-        .as_ref()
-        .and_then(|f| record.get(f.as_str()).and_then(text))
-        .filter(|s| !s.is_empty())
-        .or_else(|| {
-            obj.live_fields()
-                .filter(|f| matches!(f.kind, weft_meta::FieldKind::Text { .. }))
-                .find_map(|f| {
-                    record
-                        .get(f.api_name.as_str())
-                        .and_then(text)
-                        .filter(|s| !s.is_empty())
-                })
-        })
-        .unwrap_or_default()
+    match obj
+        .def
+        .title_field()
+        .and_then(|f| record.get(f.api_name.as_str()))
+    {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
 }
 
 /// The job's view: its state, what it has seen so far and, when failed, why.
@@ -638,9 +627,4 @@ impl JobHandler for DryRunJobHandler {
             }
         }
     }
-}
-
-/// Keeps the handler's type private to this module while the runtime registers it.
-pub(crate) fn handler(au: Automation) -> Arc<dyn JobHandler> {
-    Arc::new(DryRunJobHandler { au })
 }

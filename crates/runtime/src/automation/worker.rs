@@ -93,6 +93,7 @@ impl Automation {
         // Schedule and date ticks are looked for at most this often (they are minute-grained).
         let sched_every = Duration::from_secs(20);
         let mut last_sched: Option<std::time::Instant> = None;
+        let worker = worker.as_str();
         let mut set = crate::core::fair::FairSet::new(MAX_IN_FLIGHT, PER_TENANT, "automation run");
         loop {
             if last_sched.is_none_or(|t| t.elapsed() >= sched_every) {
@@ -101,48 +102,35 @@ impl Automation {
                     tracing::warn!(error = %e, "scheduler pass failed");
                 }
             }
-            set.reap();
-            let mut claimed = 0;
-            let room = set.room();
-            if room > 0 {
-                let now = self.core.clock.now();
-                match self
-                    .core
-                    .store()
-                    .claim_runs(&worker, room, self.core.lease_secs(), now, &set.busy())
+            let now = self.core.clock.now();
+            let lease = self.core.config.lease;
+            let claimed = set
+                .claim_and_start(
+                    |room, busy| async move {
+                        self.core
+                            .store()
+                            .claim_runs(worker, room, self.core.lease_secs(), now, &busy)
+                            .await
+                    },
+                    |run: OutboxRow| {
+                        let (me, out) = (self.clone(), out.clone());
+                        (run.tenant, async move {
+                            let id = run.id;
+                            match tokio::time::timeout(lease, me.execute_run(out.as_ref(), run)).await {
+                                Ok(Ok(())) => {}
+                                Ok(Err(e)) => tracing::warn!(run.id = %id, error = %e, "automation run failed to save"),
+                                Err(_) => tracing::warn!(run.id = %id, "automation run outlived its lease; it will be taken over"),
+                            }
+                        })
+                    },
+                )
+                .await;
+            if claimed == 0
+                && set
+                    .idle(every, Some(&self.core.job_signal), &mut stop)
                     .await
-                {
-                    Ok(runs) => {
-                        claimed = runs.len();
-                        for run in runs {
-                            let (me, out) = (self.clone(), out.clone());
-                            let lease = self.core.config.lease;
-                            set.spawn(run.tenant, async move {
-                                let id = run.id;
-                                match tokio::time::timeout(lease, me.execute_run(out.as_ref(), run)).await {
-                                    Ok(Ok(())) => {}
-                                    Ok(Err(e)) => tracing::warn!(run.id = %id, error = %e, "automation run failed to save"),
-                                    Err(_) => tracing::warn!(run.id = %id, "automation run outlived its lease; it will be taken over"),
-                                }
-                            });
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "outbox poll failed"),
-                }
-            }
-            if claimed > 0 {
-                continue;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = self.core.job_signal.notified() => {}
-                _ = set.next(), if !set.is_empty() => {}
-                _ = stop.changed() => {
-                    if *stop.borrow() {
-                        set.drain().await;
-                        return;
-                    }
-                }
+            {
+                return;
             }
         }
     }

@@ -102,6 +102,68 @@ impl FairSet {
         }
     }
 
+    /// One claim: `claim(room, busy tenants)` takes due rows (nothing when every slot is
+    /// taken), `start` makes each a task for its tenant. Returns how many were claimed; a
+    /// failed claim is logged and counts as none.
+    pub(crate) async fn claim_and_start<T, C, F>(
+        &mut self,
+        claim: impl FnOnce(u32, Vec<Uuid>) -> C,
+        mut start: impl FnMut(T) -> (Uuid, F),
+    ) -> usize
+    where
+        C: Future<Output = crate::error::Result<Vec<T>>>,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.reap();
+        let room = self.room();
+        if room == 0 {
+            return 0;
+        }
+        match claim(room, self.busy()).await {
+            Ok(rows) => {
+                let n = rows.len();
+                for row in rows {
+                    let (tenant, work) = start(row);
+                    self.spawn(tenant, work);
+                }
+                n
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming {} work failed", self.what);
+                0
+            }
+        }
+    }
+
+    /// Wait until there may be more to claim: `every` passed, `signal` was notified, or a
+    /// task finished. `true` when `stop` turned true: every task has then finished.
+    pub(crate) async fn idle(
+        &mut self,
+        every: std::time::Duration,
+        signal: Option<&tokio::sync::Notify>,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> bool {
+        let signalled = async {
+            match signal {
+                Some(n) => n.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        let busy = !self.is_empty();
+        tokio::select! {
+            _ = tokio::time::sleep(every) => false,
+            _ = signalled => false,
+            _ = self.next(), if busy => false,
+            _ = stop.changed() => {
+                if *stop.borrow() {
+                    self.drain().await;
+                    return true;
+                }
+                false
+            }
+        }
+    }
+
     /// Wait for every task to finish.
     pub(crate) async fn drain(&mut self) {
         while let Some(r) = self.tasks.join_next().await {

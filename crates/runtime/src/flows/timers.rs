@@ -72,41 +72,30 @@ pub(super) async fn timers_loop(
 ) {
     let mut set = FairSet::new(MAX_IN_FLIGHT, PER_TENANT, "flow timer");
     loop {
-        set.reap();
-        let mut claimed = 0;
-        let room = set.room();
-        if room > 0 {
-            let now = wf.core.clock.now();
-            match wf
-                .core
-                .store()
-                .claim_flow_timers(&worker, room, wf.core.lease_secs(), now, &set.busy())
-                .await
-            {
-                Ok(timers) => {
-                    claimed = timers.len();
-                    for t in timers {
-                        let (wf, tenant) = (wf.clone(), t.tenant.0);
-                        set.spawn(tenant, async move {
-                            if let Err(e) = fire(&wf, t).await {
-                                tracing::warn!(error = %e, "dropping a finished flow timer failed");
-                            }
-                        });
+        let now = wf.core.clock.now();
+        let claimed = set
+            .claim_and_start(
+                |room, busy| {
+                    let (wf, worker) = (&wf, &worker);
+                    async move {
+                        wf.core
+                            .store()
+                            .claim_flow_timers(worker, room, wf.core.lease_secs(), now, &busy)
+                            .await
                     }
-                }
-                Err(e) => tracing::warn!(error = %e, "flow timer claim failed"),
-            }
-        }
-        if claimed > 0 {
-            continue;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = set.next(), if !set.is_empty() => {}
-            _ = stop.changed() => {
-                set.drain().await;
-                return;
-            }
+                },
+                |t: ClaimedTimer| {
+                    let wf = wf.clone();
+                    (t.tenant.0, async move {
+                        if let Err(e) = fire(&wf, t).await {
+                            tracing::warn!(error = %e, "dropping a finished flow timer failed");
+                        }
+                    })
+                },
+            )
+            .await;
+        if claimed == 0 && set.idle(every, None, &mut stop).await {
+            return;
         }
     }
 }

@@ -90,50 +90,38 @@ impl Jobs {
         stop: tokio::sync::watch::Receiver<bool>,
     ) {
         let mut stop = stop;
+        let worker = worker.as_str();
         let mut set = FairSet::new(MAX_IN_FLIGHT, PER_TENANT, "job");
         loop {
-            set.reap();
-            let mut claimed = 0;
-            let room = set.room();
-            if room > 0 {
-                let now = self.core.clock.now();
-                match self
-                    .core
-                    .store()
-                    .claim_jobs(&worker, room, LEASE_SECS, now, &set.busy())
+            let now = self.core.clock.now();
+            let claimed = set
+                .claim_and_start(
+                    |room, busy| async move {
+                        self.core
+                            .store()
+                            .claim_jobs(worker, room, LEASE_SECS, now, &busy)
+                            .await
+                    },
+                    |job: JobRow| {
+                        let me = self.clone();
+                        (job.tenant, async move {
+                            let id = job.id;
+                            let lease = Duration::from_secs(LEASE_SECS.unsigned_abs());
+                            match tokio::time::timeout(lease, me.run_job(job)).await {
+                                Ok(Ok(())) => {}
+                                Ok(Err(e)) => tracing::warn!(job.id = %id, error = %e, "job step failed"),
+                                Err(_) => tracing::warn!(job.id = %id, "job step outlived its lease; it will be taken over"),
+                            }
+                        })
+                    },
+                )
+                .await;
+            if claimed == 0
+                && set
+                    .idle(every, Some(&self.core.job_signal), &mut stop)
                     .await
-                {
-                    Ok(jobs) => {
-                        claimed = jobs.len();
-                        for job in jobs {
-                            let me = self.clone();
-                            set.spawn(job.tenant, async move {
-                                let id = job.id;
-                                let lease = Duration::from_secs(LEASE_SECS.unsigned_abs());
-                                match tokio::time::timeout(lease, me.run_job(job)).await {
-                                    Ok(Ok(())) => {}
-                                    Ok(Err(e)) => tracing::warn!(job.id = %id, error = %e, "job step failed"),
-                                    Err(_) => tracing::warn!(job.id = %id, "job step outlived its lease; it will be taken over"),
-                                }
-                            });
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "job poll failed"),
-                }
-            }
-            if claimed > 0 {
-                continue;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = self.core.job_signal.notified() => {}
-                _ = set.next(), if !set.is_empty() => {}
-                _ = stop.changed() => {
-                    if *stop.borrow() {
-                        set.drain().await;
-                        return;
-                    }
-                }
+            {
+                return;
             }
         }
     }
